@@ -1,0 +1,271 @@
+"""Command line: argv → the pipeline stages → exit status. The only place that prints or exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from curator import __version__
+from curator.errors import EXIT_OK, CuratorError, UsageError
+from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
+
+if TYPE_CHECKING:
+    from curator.graph import DependencyGraph
+
+Handler = Callable[[argparse.Namespace, Console], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments as a `UsageError` instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one curator command; returns the exit status (0 ok, 1 unexpected, 2 bad input)."""
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        args = _parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        handler: Handler = args.handler
+        return handler(args, console)
+    except CuratorError as exc:
+        errors.print(f"curator: error: {escape(str(exc))}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        errors.print("curator: interrupted")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="curator", description="Integration-testing distribution curator.")
+    parser.add_argument("--version", action="version", version=f"curator {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every command curator runs")
+    parser.set_defaults(handler=lambda _args, _console: _usage(parser))
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    check = commands.add_parser("check", help="validate the manifest and say what it means")
+    _manifest_arg(check)
+    _python_arg(check)
+    check.add_argument(
+        "--resolve",
+        action="store_true",
+        help="also resolve the blessed set on each Python (network)",
+    )
+    check.set_defaults(handler=_cmd_check)
+
+    graph = commands.add_parser("graph", help="the resolved dependency graph")
+    _manifest_arg(graph)
+    _python_arg(graph)
+    graph.add_argument("--format", choices=("text", "json", "dot", "svg"), default="text")
+    graph.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    graph.set_defaults(handler=_cmd_graph)
+
+    plan = commands.add_parser("plan", help="the cells a run would build, with their keys")
+    _manifest_arg(plan)
+    _python_arg(plan)
+    _strategy_arg(plan)
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.set_defaults(handler=_cmd_plan)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_OK
+
+
+def _manifest_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "manifest",
+        nargs="?",
+        type=Path,
+        default=Path(DEFAULT_MANIFEST),
+        metavar="MANIFEST",
+        help=f"the distribution manifest (default: ./{DEFAULT_MANIFEST})",
+    )
+
+
+def _python_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X.Y[=PATH]",
+        help="only these Pythons of the manifest; =PATH says which interpreter to use",
+    )
+
+
+def _strategy_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--strategy",
+        type=Strategy,
+        choices=list(Strategy),
+        metavar="{" + ",".join(Strategy) + "}",
+        help="which cells to plan (default: the manifest's matrix.strategy)",
+    )
+
+
+# ----------------------------------------------------------------------- shared steps
+
+
+def _load(args: argparse.Namespace) -> Distribution:
+    from curator import manifest
+
+    return manifest.load(args.manifest)
+
+
+def _pythons(args: argparse.Namespace, distribution: Distribution) -> tuple[list[str], dict[str, Path]]:
+    """The Python axis after `--python` narrowing, and the interpreter paths given."""
+    from curator.interpreters import parse_overrides
+
+    selected: list[str] = []
+    for value in args.python:
+        version = value.partition("=")[0]
+        if version not in distribution.python:
+            raise UsageError(
+                f"--python {version}: not in the python axis of {distribution.where('python')} "
+                f"({', '.join(distribution.python)})"
+            )
+        if version not in selected:
+            selected.append(version)
+    overrides = parse_overrides([v for v in args.python if "=" in v])
+    return (selected or list(distribution.python)), overrides
+
+
+def _graphs(
+    args: argparse.Namespace, distribution: Distribution, versions: Sequence[str] | None = None
+) -> dict[str, DependencyGraph]:
+    from curator.graph import resolve_graph
+    from curator.interpreters import Finder
+    from curator.resolve import Resolver, cache_dir
+
+    selected, overrides = _pythons(args, distribution)
+    finder = Finder(overrides)
+    resolver = Resolver(distribution.index)
+    return {
+        version: resolve_graph(distribution, finder.find(version), resolver, cache_dir())
+        for version in (versions or selected)
+    }
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
+
+
+# ----------------------------------------------------------------------- commands
+
+
+def _cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from curator import plan as planning
+    from curator.interpreters import Finder
+
+    distribution = _load(args)
+    versions, overrides = _pythons(args, distribution)
+    found = Finder(overrides).find_all(versions)
+    graphs = _graphs(args, distribution, versions) if args.resolve else None
+
+    console.print(f"[bold]{escape(distribution.name)} {escape(distribution.version)}[/] — {distribution.path} is valid")
+    console.print(f"Packages from: {escape(distribution.index.describe())}")
+    console.print("Interpreters:")
+    for version, interpreter in found.items():
+        console.print(f"  Python {version}: {interpreter.path} ({interpreter.full_version}, {interpreter.source})")
+
+    table = Table(title="Packages", title_justify="left")
+    for column in ("package", "candidates", "blessed", "own tests"):
+        table.add_column(column)
+    for package in distribution.packages:
+        table.add_row(
+            package.name,
+            ", ".join(str(v) for v in package.versions),
+            str(package.blessed),
+            "; ".join(package.tests) or "—",
+        )
+    console.print(table)
+    if distribution.suites:
+        console.print("Suites:")
+        for suite in distribution.suites:
+            relative = os.path.relpath(suite.path, distribution.root)
+            console.print(f"  {suite.name}: {relative} (needs {', '.join(sorted(suite.requires)) or 'nothing'})")
+    policy = distribution.policy
+    console.print(
+        f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
+        f"{len(policy.expected_failures)} expected failure(s)"
+    )
+    if graphs:
+        for version, graph in graphs.items():
+            edges = ", ".join(f"{e.dependent}→{e.dependency}" for e in graph.manifest_edges()) or "none"
+            console.print(f"Resolved on Python {version}: {graph.graph.number_of_nodes()} packages; edges: {edges}")
+    counts = planning.counts(distribution, graphs)
+    console.print(
+        f"Cells per strategy ({len(distribution.python)} Python{'s' if len(distribution.python) > 1 else ''}; "
+        f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
+    )
+    for strategy, count in counts.items():
+        shown = str(count) if count is not None else "needs the graph (curator check --resolve)"
+        flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
+        console.print(f"  {strategy:<9} {shown}{flag}")
+    return EXIT_OK
+
+
+def _cmd_graph(args: argparse.Namespace, console: Console) -> int:
+    distribution = _load(args)
+    versions, _ = _pythons(args, distribution)
+    if len(args.python) > 1:
+        raise UsageError("curator graph draws one Python at a time: give --python once")
+    graph = _graphs(args, distribution, versions[:1])[versions[0]]
+    match args.format:
+        case "json":
+            _emit(json.dumps(graph.to_json(), indent=2) + "\n", args.output)
+        case "dot":
+            _emit(graph.to_dot(), args.output)
+        case "svg":
+            _emit(graph.to_svg(), args.output)
+        case _:
+            _emit(graph.to_text(), args.output)
+    if args.output is not None:
+        console.print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    from curator import plan as planning
+
+    distribution = _load(args)
+    strategy = args.strategy or distribution.matrix.strategy
+    versions, _ = _pythons(args, distribution)
+    graphs = _graphs(args, distribution, versions) if strategy is Strategy.PAIRS else None
+    result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
+    if args.format == "json":
+        _emit(json.dumps(result.to_json(), indent=2) + "\n", None)
+        return EXIT_OK
+    table = Table(title=f"{len(result.cells)} cells — strategy '{strategy}'", title_justify="left")
+    for column in ("cell", "python", "changes", "suites", "key"):
+        table.add_column(column, overflow="fold")
+    for cell in result.cells:
+        changes = " ".join(f"{n}=={v}" for n, v in cell.changes) or "(baseline)"
+        table.add_row(cell.id, cell.python, changes, str(len(cell.suites)), cell.key)
+    console.print(table)
+    return EXIT_OK

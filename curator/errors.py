@@ -1,0 +1,52 @@
+"""Typed errors; `cli.main` is the one place that turns them into messages and exit statuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_BAD_INPUT = 2
+
+
+class CuratorError(Exception):
+    """Base of every error curator reports to a user; `exit_code` is the process status."""
+
+    exit_code: int = EXIT_UNEXPECTED
+
+
+class UsageError(CuratorError):
+    """Bad arguments or bad input: a one-line message, exit status 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ManifestError(UsageError):
+    """A mistake in a manifest, located as `FILE:LINE:COL: message`."""
+
+    def __init__(self, path: Path | str, line: int, column: int, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.column = column
+        self.message = message
+        super().__init__(f"{self.path}:{line}:{column}: {message}")
+
+
+class InterpreterNotFound(UsageError):
+    """A Python version the manifest asks for is not on this machine."""
+
+
+class PlanTooLarge(UsageError):
+    """A plan has more cells than `matrix.max_cells` allows."""
+
+
+class ToolError(CuratorError):
+    """An external tool (uv, nox) failed for a reason that is not the user's input."""
+
+
+class GateNotMet(CuratorError):
+    """The release gate does not hold (exit 1)."""
+
+
+class VerifyMismatch(CuratorError):
+    """A bundle does not match its checksums or signature (exit 1)."""

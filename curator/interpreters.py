@@ -1,0 +1,191 @@
+"""Find each Python the manifest asks for, by absolute path, without downloading any.
+
+Where curator looks, in order: `--python X.Y=PATH` given by the user; `pythonX.Y`,
+`python3` and `python` in every PATH folder (a pyenv shim that answers "command not found"
+is passed over); pyenv's versions folder, even when pyenv has not activated a version;
+the interpreters uv has installed. Each candidate is asked for its own version, so a
+name that lies is never trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from curator import proc
+from curator.errors import InterpreterNotFound, UsageError
+
+_PROBE = "import json, sys; print(json.dumps([list(sys.version_info[:3]), sys.executable, sys.implementation.name]))"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python found on this machine."""
+
+    version: str  # "3.12"
+    full_version: str  # "3.12.1"
+    path: Path  # absolute
+    source: str  # where it was found: explicit, PATH, pyenv, uv
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a candidate said about itself."""
+
+    full_version: str
+    executable: Path
+    implementation: str
+
+
+ProbeFn = Callable[[Path], "Probe | str"]
+
+
+@cache
+def probe(path: Path) -> Probe | str:
+    """Ask an executable which Python it is; a string is the reason it could not answer."""
+    try:
+        done = proc.run([path, "-I", "-c", _PROBE], cwd=Path.cwd(), env=proc.clean_env(os.environ), timeout=30)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not done.ok:
+        lines = done.tail(5).strip().splitlines()
+        return lines[0] if lines else f"exit status {done.returncode}"
+    try:
+        (major, minor, micro), executable, implementation = json.loads(done.stdout.strip())
+    except (ValueError, TypeError):
+        return "did not answer like a Python interpreter"
+    return Probe(f"{major}.{minor}.{micro}", Path(executable), implementation)
+
+
+def parse_overrides(values: Sequence[str]) -> dict[str, Path]:
+    """`--python 3.12=/opt/py312/bin/python` options → {"3.12": path}."""
+    overrides: dict[str, Path] = {}
+    for value in values:
+        version, sep, location = value.partition("=")
+        if not sep or not re.fullmatch(r"3\.\d{1,2}", version) or not location:
+            raise UsageError(f"--python {value!r}: write it as X.Y=PATH, like --python 3.12=/opt/py312/bin/python")
+        overrides[version] = Path(location).expanduser()
+    return overrides
+
+
+class Finder:
+    """Looks for interpreters; `env` and `probe` are injectable so tests need no processes."""
+
+    def __init__(
+        self,
+        overrides: Mapping[str, Path] | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        probe: ProbeFn = probe,
+        home: Path | None = None,
+    ) -> None:
+        self.overrides = dict(overrides or {})
+        self.env = dict(os.environ if env is None else env)
+        self.probe = probe
+        self.home = home if home is not None else Path.home()
+
+    def candidates(self, version: str) -> Iterator[tuple[str, Path]]:
+        """Every place a Python `version` might be, in the order they are tried."""
+        if version in self.overrides:
+            yield "explicit", self.overrides[version]
+            return
+        for folder in self._path_folders():
+            for name in (f"python{version}", "python3", "python"):
+                candidate = folder / name
+                if candidate.is_file() and os.access(candidate, os.X_OK):
+                    yield "PATH", candidate
+        for folder in self._versions_under(self.pyenv_root() / "versions", version, r"(\d+\.\d+\.\d+)"):
+            yield "pyenv", folder / "bin" / f"python{version}"
+        uv_root = self.uv_python_dir()
+        for folder in self._versions_under(uv_root, version, r"cpython-(\d+\.\d+\.\d+)-.*"):
+            yield "uv", folder / "bin" / f"python{version}"
+
+    def places(self, version: str) -> list[str]:
+        """Where `find` looks, for error messages."""
+        if version in self.overrides:
+            return [f"--python {version}={self.overrides[version]}"]
+        return [
+            f"PATH (python{version}, python3, python)",
+            f"pyenv ({self.pyenv_root() / 'versions' / (version + '.*')})",
+            f"uv-managed ({self.uv_python_dir() / ('cpython-' + version + '.*')})",
+        ]
+
+    def find(self, version: str) -> Interpreter:
+        """The first working CPython `version`, or `InterpreterNotFound` saying where it looked."""
+        rejected: list[str] = []
+        for source, candidate in self.candidates(version):
+            if not candidate.exists():
+                rejected.append(f"{candidate}: no such file")
+                continue
+            answer = self.probe(candidate)
+            if isinstance(answer, str):
+                rejected.append(f"{candidate}: {answer}")
+                continue
+            found = ".".join(answer.full_version.split(".")[:2])
+            if found != version or answer.implementation != "cpython":
+                if source == "explicit":
+                    rejected.append(f"{candidate}: is {answer.implementation} {answer.full_version}")
+                continue
+            executable = answer.executable if answer.executable.is_absolute() else candidate.absolute()
+            return Interpreter(version, answer.full_version, executable, source)
+        tried = f"; tried {'; '.join(rejected[:3])}" if rejected else ""
+        raise InterpreterNotFound(
+            f"Python {version} not found: looked in {', '.join(self.places(version))}{tried}. "
+            f"Install it (`uv python install {version}` or `pyenv install {version}`) "
+            f"or point to one with --python {version}=/path/to/python{version}"
+        )
+
+    def find_all(self, versions: Sequence[str]) -> dict[str, Interpreter]:
+        """Every version, or the error for the first one missing."""
+        return {version: self.find(version) for version in versions}
+
+    def pyenv_root(self) -> Path:
+        return Path(self.env.get("PYENV_ROOT") or self.home / ".pyenv")
+
+    def uv_python_dir(self) -> Path:
+        if self.env.get("UV_PYTHON_INSTALL_DIR"):
+            return Path(self.env["UV_PYTHON_INSTALL_DIR"])
+        data = Path(self.env.get("XDG_DATA_HOME") or self.home / ".local" / "share")
+        return data / "uv" / "python"
+
+    def _path_folders(self) -> Iterator[Path]:
+        seen: set[str] = set()
+        for entry in self.env.get("PATH", "").split(os.pathsep):
+            if entry and entry not in seen:
+                seen.add(entry)
+                yield Path(entry)
+
+    @staticmethod
+    def _versions_under(root: Path, version: str, pattern: str) -> list[Path]:
+        """Subfolders of `root` named for a patch release of `version`, newest first."""
+        try:
+            children = list(root.iterdir())
+        except OSError:
+            return []
+        found: list[tuple[Version, Path]] = []
+        for child in children:
+            match = re.fullmatch(pattern, child.name)
+            if not match:
+                continue
+            try:
+                full = Version(match.group(1))
+            except InvalidVersion:
+                continue
+            if f"{full.major}.{full.minor}" == version:
+                found.append((full, child))
+        return [path for _, path in sorted(found, reverse=True)]
+
+
+def current() -> Interpreter:
+    """The interpreter curator itself runs on."""
+    info = sys.version_info
+    executable = Path(getattr(sys, "_base_executable", sys.executable) or sys.executable)
+    return Interpreter(f"{info.major}.{info.minor}", f"{info.major}.{info.minor}.{info.micro}", executable, "self")

@@ -1,0 +1,475 @@
+"""Strategies → cells: which test environments are worth building.
+
+Every strategy starts from the baseline (one cell per Python with every package blessed:
+the release candidate as it would ship, the cell that gates a release) and adds cells
+that change some packages to other candidates. Identical cells are merged. A cell's key
+is a content hash of every input that decides its outcome and is known without network
+(Python, pins, suites' files, test commands, package sources); at run time the resolved
+lock and the interpreter's exact version are folded in (see `cell.outcome_key`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TypeVar, assert_never
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from curator.errors import PlanTooLarge, UsageError
+from curator.graph import DependencyGraph
+from curator.manifest import Distribution, Scope, Strategy
+
+T = TypeVar("T")
+
+INSTALL_SUITE = "install"  # the one check of a cell that has no suites: does it install?
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One test environment: a Python, pins for manifest packages, the suites to run there."""
+
+    id: str
+    python: str
+    pins: tuple[tuple[NormalizedName, Version], ...]  # every manifest package it installs
+    changes: tuple[tuple[NormalizedName, Version], ...]  # the pins that differ from blessed
+    suites: tuple[str, ...]
+    key: str
+    reasons: tuple[str, ...] = ()  # why the plan holds it: baseline, upgrade numpy, pair …
+
+    @property
+    def is_baseline(self) -> bool:
+        """Whether every manifest package in the cell is at its blessed version."""
+        return not self.changes
+
+    @property
+    def pin_map(self) -> dict[NormalizedName, Version]:
+        """Name → pinned version."""
+        return dict(self.pins)
+
+    @property
+    def pins_text(self) -> str:
+        """`a==1 b==2`: sorted, space-separated (the `pins` column of cells.csv)."""
+        return " ".join(f"{name}=={version}" for name, version in sorted(self.pins))
+
+    def requirements(self, test_requires: Sequence[str]) -> list[str]:
+        """What the cell's lock resolves: its pins and the test runner."""
+        return [f"{name}=={version}" for name, version in self.pins] + list(test_requires)
+
+    def to_json(self) -> dict[str, object]:
+        """The documented JSON form (`curator plan --format json`)."""
+        return {
+            "id": self.id,
+            "python": self.python,
+            "pins": {name: str(version) for name, version in self.pins},
+            "key": self.key,
+            "suites": list(self.suites),
+            "baseline": self.is_baseline,
+            "reasons": list(self.reasons),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The cells a run builds, in a stable order (baseline first)."""
+
+    strategy: Strategy
+    cells: tuple[Cell, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """`{"strategy": …, "cells": [...]}`."""
+        return {"strategy": str(self.strategy), "cells": [cell.to_json() for cell in self.cells]}
+
+    def cell(self, cell_id: str) -> Cell:
+        """The cell with this id."""
+        for cell in self.cells:
+            if cell.id == cell_id:
+                return cell
+        raise KeyError(cell_id)
+
+
+Assignment = dict[NormalizedName, Version]
+
+
+def build(
+    distribution: Distribution,
+    strategy: Strategy | None = None,
+    *,
+    pythons: Sequence[str] | None = None,
+    graphs: Mapping[str, DependencyGraph] | None = None,
+    enforce_limit: bool = True,
+) -> Plan:
+    """The plan for `strategy` (default: the manifest's) on `pythons` (default: all of them).
+
+    `pairs` needs each Python's dependency graph; the others need no network. A plan larger
+    than `matrix.max_cells` is refused before a huge one is ever built.
+    """
+    strategy = strategy or distribution.matrix.strategy
+    pythons = tuple(pythons or distribution.python)
+    limit = distribution.matrix.max_cells
+    if enforce_limit and strategy in _COUNTABLE:
+        count = _count(distribution, strategy) * len(pythons)
+        if count > limit:
+            raise _too_large(distribution, strategy, count, pythons, graphs)
+    builder = _Builder(distribution)
+    for python in pythons:
+        graph = graphs.get(python) if graphs else None
+        if strategy is Strategy.PAIRS and graph is None:
+            raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
+        for assignment, reason in _assignments(distribution, strategy, graph):
+            builder.add(python, assignment, reason)
+    plan = Plan(strategy, builder.cells())
+    if enforce_limit and len(plan.cells) > limit:
+        raise _too_large(distribution, strategy, len(plan.cells), pythons, graphs)
+    return plan
+
+
+_COUNTABLE = (Strategy.BASELINE, Strategy.UPGRADES, Strategy.FULL)
+
+
+def _count(distribution: Distribution, strategy: Strategy) -> int:
+    """Cells per Python of a strategy that can be counted without building it."""
+    packages = distribution.packages
+    match strategy:
+        case Strategy.BASELINE:
+            return 1
+        case Strategy.UPGRADES:
+            return 1 + sum(len(p.others) for p in packages)
+        case Strategy.FULL:
+            return math.prod(len(p.versions) for p in packages)
+        case Strategy.PAIRS | Strategy.COVER:
+            raise ValueError(f"{strategy} cannot be counted without building it")
+        case _ as unreachable:
+            assert_never(unreachable)
+
+
+def estimate(
+    distribution: Distribution,
+    strategy: Strategy,
+    pythons: Sequence[str],
+    graphs: Mapping[str, DependencyGraph] | None = None,
+) -> int:
+    """How many cells `strategy` gives on `pythons`."""
+    if strategy in _COUNTABLE:
+        return _count(distribution, strategy) * len(pythons)
+    return len(build(distribution, strategy, pythons=pythons, graphs=graphs, enforce_limit=False).cells)
+
+
+def counts(
+    distribution: Distribution, graphs: Mapping[str, DependencyGraph] | None = None
+) -> dict[Strategy, int | None]:
+    """Cells per strategy over every Python of the manifest (None: `pairs` needs the graph)."""
+    return {
+        strategy: None
+        if strategy is Strategy.PAIRS and graphs is None
+        else estimate(distribution, strategy, distribution.python, graphs)
+        for strategy in Strategy
+    }
+
+
+def _too_large(
+    distribution: Distribution,
+    strategy: Strategy,
+    count: int,
+    pythons: Sequence[str],
+    graphs: Mapping[str, DependencyGraph] | None,
+) -> PlanTooLarge:
+    limit = distribution.matrix.max_cells
+    fitting = []
+    for other in (Strategy.PAIRS, Strategy.COVER, Strategy.UPGRADES, Strategy.BASELINE):
+        if other is strategy or (other is Strategy.PAIRS and graphs is None):
+            continue
+        n = estimate(distribution, other, pythons, graphs)
+        if n <= limit:
+            fitting.append(f"'{other}' ({n} cells)")
+    hint = f"; {' or '.join(fitting[:2])} would fit" if fitting else ""
+    return PlanTooLarge(
+        f"{distribution.where('matrix.max_cells')}: the '{strategy}' plan has {count} cells, "
+        f"more than max_cells {limit}{hint}, or raise max_cells"
+    )
+
+
+# ----------------------------------------------------------------- strategies
+
+
+def _assignments(
+    distribution: Distribution, strategy: Strategy, graph: DependencyGraph | None
+) -> list[tuple[Assignment, str]]:
+    """The changed pins of each cell (empty: baseline), with the reason it is planned."""
+    out: list[tuple[Assignment, str]] = [({}, "baseline")]
+    packages = distribution.packages
+    match strategy:
+        case Strategy.BASELINE:
+            pass
+        case Strategy.UPGRADES:
+            for package in packages:
+                for version in package.others:
+                    verb = "upgrade" if version > package.blessed else "downgrade"
+                    out.append(({package.name: version}, f"{verb} {package.name}"))
+        case Strategy.PAIRS:
+            assert graph is not None
+            by_name = {p.name: p for p in packages}
+            for edge in graph.manifest_edges():
+                a, b = by_name[edge.dependent], by_name[edge.dependency]  # type: ignore[index]
+                for va, vb in itertools.product(a.versions, b.versions):
+                    assignment = {n: v for n, v in ((a.name, va), (b.name, vb)) if v != by_name[n].blessed}
+                    out.append((assignment, f"pair {a.name} × {b.name}"))
+        case Strategy.FULL:
+            for combo in itertools.product(*(p.versions for p in packages)):
+                assignment = {p.name: v for p, v in zip(packages, combo, strict=True) if v != p.blessed}
+                out.append((assignment, "full"))
+        case Strategy.COVER:
+            varied = [p for p in packages if len(p.versions) > 1]
+            rows = covering_array([list(p.versions) for p in varied], start=[p.blessed for p in varied])
+            for row in rows:
+                assignment = {p.name: v for p, v in zip(varied, row, strict=True) if v != p.blessed}
+                out.append((assignment, "cover"))
+    return out
+
+
+def covering_array(values: Sequence[Sequence[T]], start: Sequence[T] | None = None) -> list[list[T]]:
+    """Rows in which every pair of values of any two columns appears at least once.
+
+    Two passes, both deterministic (seeded): a greedy construction in the manner of AETG
+    (each row starts from the column value left in most uncovered pairs, then fills the
+    other columns in random order with the value that covers most), then a shrinking pass
+    that drops the last row and repairs the array by local moves while it can. With
+    `start`, the first row is that one (the baseline) and is never changed. On 30 columns of
+    3 values this gives 20 rows (the greedy pass alone: 25; the lower bound is 9).
+    """
+    sizes = [len(column) for column in values]
+    if not sizes:
+        return [list(start)] if start is not None else [[]]
+    first = [list(values[c]).index(start[c]) for c in range(len(sizes))] if start else None
+    rows = _CoverageSearch(sizes).build(first)
+    return [[values[c][a] for c, a in enumerate(row)] for row in rows]
+
+
+class _CoverageSearch:
+    """Covering-array search over value indices; `counts` tracks how often each pair is hit."""
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        self.sizes = list(sizes)
+        self.k = len(sizes)
+        self.rng = random.Random(0)
+        self.counts: dict[tuple[int, int, int, int], int] = {}
+        self.uncovered: set[tuple[int, int, int, int]] = set()
+
+    def _pair(self, c: int, v: int, o: int, w: int) -> tuple[int, int, int, int]:
+        return (c, o, v, w) if c < o else (o, c, w, v)
+
+    def _reset(self, rows: Sequence[Sequence[int]]) -> None:
+        k, sizes = self.k, self.sizes
+        self.counts = {
+            (i, j, a, b): 0 for i in range(k) for j in range(i + 1, k) for a in range(sizes[i]) for b in range(sizes[j])
+        }
+        for row in rows:
+            for i in range(k):
+                for j in range(i + 1, k):
+                    self.counts[i, j, row[i], row[j]] += 1
+        self.uncovered = {pair for pair, n in self.counts.items() if n == 0}
+
+    def _add(self, row: Sequence[int], columns: Sequence[int], step: int) -> None:
+        """Count (step=+1) or uncount (-1) the pairs of `row` that touch `columns`."""
+        touched = set(columns)
+        for c in touched:
+            for o in range(self.k):
+                if o == c or (o in touched and o < c):
+                    continue
+                pair = self._pair(c, row[c], o, row[o])
+                self.counts[pair] += step
+                if self.counts[pair] == 0:
+                    self.uncovered.add(pair)
+                else:
+                    self.uncovered.discard(pair)
+
+    def build(self, first: list[int] | None) -> list[list[int]]:
+        rows: list[list[int]] = [first] if first is not None else []
+        self._reset(rows)
+        if self.k == 1:
+            taken = {row[0] for row in rows}
+            return rows + [[a] for a in range(self.sizes[0]) if a not in taken]
+        while self.uncovered:
+            row = self._greedy_row()
+            rows.append(row)
+            self._add(row, range(self.k), +1)
+        return self._shrink(rows, fixed=1 if first is not None else 0)
+
+    def _greedy_row(self, tries: int = 20) -> list[int]:
+        tally: dict[tuple[int, int], int] = {}
+        for i, j, a, b in self.uncovered:
+            tally[i, a] = tally.get((i, a), 0) + 1
+            tally[j, b] = tally.get((j, b), 0) + 1
+        most = max(tally.values())
+        seeds = sorted(cv for cv, n in tally.items() if n == most)
+        best: list[int] = []
+        best_gain = -1
+        for _ in range(tries):
+            column, value = self.rng.choice(seeds)
+            row = {column: value}
+            order = [c for c in range(self.k) if c != column]
+            self.rng.shuffle(order)
+            for c in order:
+                scored = [
+                    (
+                        sum(self._pair(c, v, o, w) in self.uncovered for o, w in row.items()),
+                        self.rng.random(),
+                        v,
+                    )
+                    for v in range(self.sizes[c])
+                ]
+                row[c] = max(scored)[2]
+            full = [row[c] for c in range(self.k)]
+            gain = sum((i, j, full[i], full[j]) in self.uncovered for i in range(self.k) for j in range(i + 1, self.k))
+            if gain > best_gain:
+                best, best_gain = full, gain
+        return best
+
+    def _shrink(self, rows: list[list[int]], fixed: int, budget: int = 1500) -> list[list[int]]:
+        while len(rows) > fixed + 1:
+            trial = [list(row) for row in rows[:-1]]
+            if not self._repair(trial, fixed, budget):
+                break
+            rows = trial
+        return rows
+
+    def _repair(self, rows: list[list[int]], fixed: int, budget: int) -> bool:
+        """Local search: move each missing pair into the row where it costs least."""
+        self._reset(rows)
+        for _ in range(budget):
+            if not self.uncovered:
+                return True
+            i, j, a, b = self.rng.choice(sorted(self.uncovered))
+            best_key: tuple[int, float] | None = None
+            best_row = fixed
+            for n in range(fixed, len(rows)):
+                key = (self._delta(rows[n], {i: a, j: b}), self.rng.random())
+                if best_key is None or key > best_key:
+                    best_key, best_row = key, n
+            row = rows[best_row]
+            self._add(row, (i, j), -1)
+            row[i], row[j] = a, b
+            self._add(row, (i, j), +1)
+        return not self.uncovered
+
+    def _delta(self, row: Sequence[int], changes: Mapping[int, int]) -> int:
+        """Pairs newly covered minus pairs newly lost if `row` took `changes`."""
+        new = list(row)
+        for c, v in changes.items():
+            new[c] = v
+        delta = 0
+        for c in changes:
+            for o in range(self.k):
+                if o == c or (o in changes and o < c):
+                    continue
+                old_pair = self._pair(c, row[c], o, row[o])
+                new_pair = self._pair(c, new[c], o, new[o])
+                if old_pair == new_pair:
+                    continue
+                delta += (self.counts[new_pair] == 0) - (self.counts[old_pair] == 1)
+        return delta
+
+
+# ----------------------------------------------------------------- cells
+
+
+class _Builder:
+    """Turns (python, changes) into cells, merging duplicates and keeping first-seen order."""
+
+    def __init__(self, distribution: Distribution) -> None:
+        self.distribution = distribution
+        self._cells: dict[tuple[str, tuple[tuple[NormalizedName, Version], ...]], Cell] = {}
+
+    def add(self, python: str, changes: Assignment, reason: str) -> None:
+        dist = self.distribution
+        names = _cell_packages(dist, set(changes))
+        pins = tuple((name, changes.get(name, dist.package(name).blessed)) for name in names)
+        ident = (python, pins)
+        if ident in self._cells:
+            cell = self._cells[ident]
+            if reason not in cell.reasons:
+                self._cells[ident] = _replace_reasons(cell, (*cell.reasons, reason))
+            return
+        ordered_changes = tuple((n, changes[n]) for n in dist.package_names if n in changes)
+        suites = _cell_suites(dist, set(names))
+        label = "-".join(f"{n}{v}" for n, v in ordered_changes) or "baseline"
+        cell_id = f"py{python}-{label}"
+        key = plan_key(dist, python, pins, suites)
+        self._cells[ident] = Cell(cell_id, python, pins, ordered_changes, suites, key, (reason,))
+
+    def cells(self) -> tuple[Cell, ...]:
+        return tuple(self._cells.values())
+
+
+def _replace_reasons(cell: Cell, reasons: tuple[str, ...]) -> Cell:
+    return Cell(cell.id, cell.python, cell.pins, cell.changes, cell.suites, cell.key, reasons)
+
+
+def _cell_packages(dist: Distribution, changed: set[NormalizedName]) -> list[NormalizedName]:
+    """Manifest packages a cell installs: all, or (scope: involved) what its changes touch."""
+    if dist.matrix.scope is Scope.FULL or not changed:
+        return list(dist.package_names)
+    involved = set(changed)
+    for suite in dist.suites:
+        if suite.requires & changed:
+            involved |= suite.requires
+    return [name for name in dist.package_names if name in involved]
+
+
+def _cell_suites(dist: Distribution, packages: set[NormalizedName]) -> tuple[str, ...]:
+    """Suites whose requirements the cell holds, then the own tests of its packages."""
+    suites = [s.name for s in dist.suites if s.requires <= packages]
+    suites += [p.suite_name for p in dist.packages if p.tests and p.name in packages]
+    return tuple(suites) or (INSTALL_SUITE,)
+
+
+def plan_key(
+    dist: Distribution,
+    python: str,
+    pins: Sequence[tuple[NormalizedName, Version]],
+    suites: Sequence[str],
+) -> str:
+    """Hash of what decides a cell's outcome and is known before resolution."""
+    by_name = {s.name: s for s in dist.suites}
+    tests = {p.suite_name: list(p.tests) for p in dist.packages}
+    payload = {
+        "python": python,
+        "pins": [f"{n}=={v}" for n, v in sorted(pins)],
+        "suites": {
+            name: suite_digest(by_name[name].path) if name in by_name else tests.get(name, []) for name in suites
+        },
+        "test_requires": list(dist.test_requires),
+        "index": {
+            "url": dist.index.url,
+            "find_links": [str(p) for p in dist.index.find_links],
+            "no_index": dist.index.no_index,
+            "exclude_newer": dist.index.exclude_newer,
+        },
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@cache
+def suite_digest(folder: Path) -> str:
+    """Content hash of a suite folder's files (caches and bytecode left out)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or _ignored(relative):
+            continue
+        digest.update(str(relative.as_posix()).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _ignored(relative: Path) -> bool:
+    skip_dirs = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+    return bool(skip_dirs & set(relative.parts)) or relative.suffix in {".pyc", ".pyo"}

@@ -1,0 +1,146 @@
+"""The one wrapper curator uses to run other programs.
+
+Every child gets an explicit `cwd` and `env` (cells run in parallel: nothing here touches
+the parent's working directory or environment), runs in its own process group so that a
+timeout or an interrupt kills it and everything it started, and comes back as a value
+carrying its exit status and the tail of its output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("curator.proc")
+
+TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A finished child process."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    duration: float
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Exit status 0 within the time limit."""
+        return self.returncode == 0 and not self.timed_out
+
+    @property
+    def signal(self) -> int | None:
+        """The signal that killed the child, if one did."""
+        return -self.returncode if self.returncode < 0 and not self.timed_out else None
+
+    def tail(self, lines: int = TAIL_LINES) -> str:
+        """The last lines of the child's output (stderr after stdout)."""
+        text = "\n".join(part for part in (self.stdout.rstrip(), self.stderr.rstrip()) if part)
+        return "\n".join(text.splitlines()[-lines:])
+
+    @property
+    def command(self) -> str:
+        """The command line, quoted for a shell."""
+        return shlex.join(self.argv)
+
+
+def run(
+    argv: Sequence[str | os.PathLike[str]],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None = None,
+    log_path: Path | None = None,
+    stdin: str | None = None,
+) -> Completed:
+    """Run `argv` to completion (or until `timeout` seconds, then kill its process group).
+
+    With `log_path`, stdout and stderr go to that file (appended) and `stdout` of the result
+    holds its tail; otherwise both are captured in memory.
+    """
+    args = tuple(os.fspath(a) for a in argv)
+    log.debug("run %s (cwd=%s)", shlex.join(args), cwd)
+    started = time.monotonic()
+    log_file = log_path.open("ab") if log_path is not None else None
+    try:
+        process = subprocess.Popen(
+            args,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=log_file if log_file is not None else subprocess.PIPE,
+            stderr=subprocess.STDOUT if log_file is not None else subprocess.PIPE,
+            start_new_session=True,
+        )
+        timed_out = False
+        try:
+            out, err = process.communicate(input=stdin.encode() if stdin is not None else None, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            kill_group(process)
+            out, err = process.communicate()
+        except BaseException:
+            kill_group(process)
+            process.wait()
+            raise
+    finally:
+        if log_file is not None:
+            log_file.close()
+    duration = time.monotonic() - started
+    if log_path is not None:
+        stdout, stderr = read_tail(log_path), ""
+    else:
+        stdout = (out or b"").decode("utf-8", "replace")
+        stderr = (err or b"").decode("utf-8", "replace")
+    return Completed(args, process.returncode, stdout, stderr, duration, timed_out)
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill a child's whole process group (it was started in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def read_tail(path: Path, lines: int = TAIL_LINES, max_bytes: int = 64 * 1024) -> str:
+    """The last `lines` lines of a (possibly large) text file."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - max_bytes))
+            data = handle.read()
+    except FileNotFoundError:
+        return ""
+    return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def clean_env(base: Mapping[str, str], **extra: str) -> dict[str, str]:
+    """An environment for a child: the user's, minus what would leak into a cell's Python.
+
+    Variables that would point a child at another interpreter or environment are dropped;
+    interpreters are never downloaded behind the user's back.
+    """
+    dropped = {
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "VIRTUAL_ENV",
+        "CONDA_PREFIX",
+        "PYTHONSAFEPATH",
+    }
+    env = {k: v for k, v in base.items() if k not in dropped and not k.startswith("NOX_")}
+    env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    env.update(extra)
+    return env

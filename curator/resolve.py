@@ -1,0 +1,243 @@
+"""Resolution with uv: requirements + a Python → a hash-pinned `Lock`, or `Unresolvable`.
+
+uv resolves differently for each target Python, so every lock is for one interpreter,
+given by absolute path. A set of pins the resolver rejects is a value carrying uv's own
+explanation; only a failure of the tool itself (a network error, a missing folder) is an
+exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import networkx as nx
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from curator import proc
+from curator.errors import ToolError
+from curator.interpreters import Interpreter
+from curator.manifest import Index
+
+ROOT = "<requirements>"
+
+
+@cache
+def uv_binary() -> Path:
+    """The uv executable that ships with curator (the `uv` package), else the one on PATH."""
+    try:
+        from uv import find_uv_bin
+
+        return Path(find_uv_bin())
+    except (ImportError, FileNotFoundError):  # pragma: no cover - uv is a dependency
+        import shutil
+
+        found = shutil.which("uv")
+        if found is None:
+            raise ToolError("uv is not installed; `pip install uv`") from None
+        return Path(found)
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """curator's own cache: environments, metadata (`CURATOR_CACHE_DIR` overrides)."""
+    env = os.environ if env is None else env
+    if env.get("CURATOR_CACHE_DIR"):
+        return Path(env["CURATOR_CACHE_DIR"])
+    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "curator"
+
+
+def index_args(index: Index) -> list[str]:
+    """uv options that make it use exactly the manifest's package sources."""
+    args: list[str] = []
+    if index.no_index:
+        args.append("--no-index")
+    elif index.url:
+        args += ["--default-index", index.url]
+    for folder in index.find_links:
+        args += ["--find-links", str(folder)]
+    if index.exclude_newer:
+        args += ["--exclude-newer", index.exclude_newer]
+    return args
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One resolved package: exact version, every acceptable file hash, who requires it."""
+
+    name: NormalizedName
+    version: Version
+    hashes: tuple[str, ...]
+    required_by: tuple[str, ...]  # package names, or ROOT for the requested requirements
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A fully resolved requirement set for one Python, every file pinned by sha256."""
+
+    python: str
+    pins: tuple[Pin, ...]
+    text: str  # requirements.txt, installable with `pip install --require-hashes -r`
+
+    @property
+    def key(self) -> str:
+        """Content hash of the pins and their hashes (not of the file's formatting)."""
+        digest = hashlib.sha256(self.python.encode())
+        for pin in sorted(self.pins, key=lambda p: p.name):
+            digest.update(f"\n{pin.name}=={pin.version} {' '.join(sorted(pin.hashes))}".encode())
+        return digest.hexdigest()
+
+    @property
+    def versions(self) -> dict[NormalizedName, Version]:
+        """Name → resolved version."""
+        return {pin.name: pin.version for pin in self.pins}
+
+    def edges(self) -> list[tuple[str, NormalizedName]]:
+        """(requirer, requirement) pairs from uv's annotations; ROOT for what was asked for."""
+        return [(parent, pin.name) for pin in self.pins for parent in pin.required_by]
+
+    def closure(self, roots: Iterable[str]) -> Lock:
+        """The part of the lock that `roots` need (drops the test runner from a shipped lock)."""
+        graph: nx.DiGraph = nx.DiGraph()
+        graph.add_nodes_from(pin.name for pin in self.pins)
+        graph.add_edges_from((a, b) for a, b in self.edges() if a != ROOT)
+        keep: set[str] = set()
+        for root in (canonicalize_name(r) for r in roots):
+            if root in graph:
+                keep |= {root} | nx.descendants(graph, root)
+        pins = tuple(p for p in self.pins if p.name in keep)
+        return Lock(self.python, pins, render_requirements(pins))
+
+
+def render_requirements(pins: Sequence[Pin]) -> str:
+    """A requirements.txt with hashes for `pins` (sorted, stable)."""
+    lines: list[str] = []
+    for pin in sorted(pins, key=lambda p: p.name):
+        hashes = [f"    --hash=sha256:{h}" for h in sorted(pin.hashes)]
+        lines.append(" \\\n".join([f"{pin.name}=={pin.version}", *hashes]))
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+@dataclass(frozen=True)
+class Unresolvable:
+    """The resolver refused these requirements; `reason` is its explanation."""
+
+    python: str
+    requirements: tuple[str, ...]
+    reason: str
+
+
+_PIN_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)")
+_HASH_RE = re.compile(r"--hash=sha256:(?P<hash>[0-9a-f]{64})")
+_VIA_RE = re.compile(r"^\s+#\s+(?:via\s+)?(?P<who>\S.*)$")
+
+
+def parse_requirements(python: str, text: str) -> Lock:
+    """Read uv's requirements.txt output (pins, hashes and `# via` annotations)."""
+    pins: list[Pin] = []
+    name: NormalizedName | None = None
+    version: Version | None = None
+    hashes: list[str] = []
+    via: list[str] = []
+
+    def flush() -> None:
+        if name is not None and version is not None:
+            pins.append(Pin(name, version, tuple(hashes), tuple(via)))
+
+    for line in text.splitlines():
+        if match := _PIN_RE.match(line):
+            flush()
+            name, version = canonicalize_name(match["name"]), Version(match["version"])
+            hashes, via = [], []
+            hashes += _HASH_RE.findall(line)
+        elif line.strip().startswith("--hash="):
+            hashes += _HASH_RE.findall(line)
+        elif (match := _VIA_RE.match(line)) and name is not None:
+            who = match["who"].strip()
+            if who == "via":
+                continue
+            via.append(ROOT if who.startswith(("-r", "-c")) else canonicalize_name(who))
+    flush()
+    return Lock(python, tuple(pins), text)
+
+
+class Resolver:
+    """Runs `uv pip compile` for one manifest's package sources."""
+
+    def __init__(self, index: Index, *, env: Mapping[str, str] | None = None) -> None:
+        self.index = index
+        self.env = proc.clean_env(os.environ if env is None else env)
+
+    def _compile(self, requirements: Sequence[str], interpreter: Interpreter, *extra: str) -> proc.Completed:
+        with tempfile.TemporaryDirectory(prefix="curator-resolve-") as tmp:
+            infile = Path(tmp) / "requirements.in"
+            infile.write_text("\n".join(requirements) + "\n")
+            return proc.run(
+                [
+                    uv_binary(),
+                    "pip",
+                    "compile",
+                    infile,
+                    "--python",
+                    interpreter.path,
+                    "--no-header",
+                    "--quiet",
+                    *index_args(self.index),
+                    *extra,
+                ],
+                cwd=Path(tmp),
+                env=self.env,
+                timeout=600,
+            )
+
+    def resolve(self, requirements: Sequence[str], interpreter: Interpreter) -> Lock | Unresolvable:
+        """Resolve `requirements` for `interpreter` with hashes."""
+        done = self._compile(requirements, interpreter, "--generate-hashes")
+        if done.ok:
+            return parse_requirements(interpreter.version, done.stdout)
+        if "No solution found" in done.stderr or "unsatisfiable" in done.stderr:
+            return Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
+        raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
+
+    def files(self, requirements: Sequence[str], interpreter: Interpreter) -> dict[NormalizedName, str]:
+        """For each resolved package, the URL of the file uv would install on this machine."""
+        import tomllib
+
+        done = self._compile(requirements, interpreter, "--format", "pylock.toml")
+        if not done.ok:
+            raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
+        data = tomllib.loads(done.stdout)
+        urls: dict[NormalizedName, str] = {}
+        for package in data.get("packages", []):
+            files = [
+                *package.get("wheels", []),
+                *([package["sdist"]] if "sdist" in package else []),
+            ]
+            for file in files:
+                location = file.get("url") or (Path(file["path"]).resolve().as_uri() if "path" in file else None)
+                if location:
+                    urls[canonicalize_name(package["name"])] = location
+                    break
+        return urls
+
+
+def explain(stderr: str) -> str:
+    """uv's resolver explanation, without its `error:`/`cause:` prefixes and hints."""
+    lines = []
+    for raw in stderr.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("hint:", "help:")):
+            continue
+        line = re.sub(r"^(error|cause|×|╰─▶)[:\s]*", "", line).strip()
+        if line and line != "No solution found when resolving dependencies:":
+            lines.append(line.rstrip(":"))
+    text = " ".join(lines)
+    text = text.replace("No solution found when resolving dependencies ", "")
+    return text or stderr.strip()

@@ -1,0 +1,45 @@
+"""Fixtures shared by unit and integration tests."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.ecosystem import build_ecosystem, download_runner_wheels
+
+WriteManifest = Callable[..., Path]
+
+
+@pytest.fixture
+def write_manifest(tmp_path: Path) -> WriteManifest:
+    """Write a manifest (dedented) into a fresh folder, with any suite folders it names."""
+
+    def write(text: str, *, suites: dict[str, str] | None = None, name: str = "distribution.yaml") -> Path:
+        for folder, source in (suites or {}).items():
+            target = tmp_path / folder
+            target.mkdir(parents=True, exist_ok=True)
+            (target / "test_suite.py").write_text(textwrap.dedent(source))
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture ecosystem's wheels (see tests/ecosystem.py), built once per session."""
+    folder = tmp_path_factory.mktemp("wheelhouse")
+    build_ecosystem(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def runner_wheels() -> Path:
+    """pytest and its requirements as wheels, fetched at most once and kept between sessions."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return download_runner_wheels(base / "curator-tests" / "runner-wheels")

@@ -1,0 +1,221 @@
+"""A small ecosystem of real wheels, built byte-for-byte reproducibly into a folder index.
+
+Every fixture package is named `cfx-*` (curator fixture) and manifests that use them set
+`no_index: true`, so nothing here can ever resolve from the public index.
+
+The packages and what each is for:
+
+- `cfx-base` 1.0 and 2.0: 2.0 removes `old_api()` (a break the resolver allows).
+- `cfx-user` 1.0 calls `cfx_base.old_api()` (breaks on base 2.0); 1.1 calls `new_api()`.
+- `cfx-capped` 1.0 needs `cfx-base<2` (that combination is unresolvable).
+- `cfx-left`, `cfx-right` both need `cfx-base`; `cfx-top` needs both (a diamond).
+- `cfx-crash` 1.0 aborts the interpreter on import; 0.9 is fine.
+- `cfx-hang` 1.0 has a `wait()` that never returns; 0.9's returns at once.
+- `cfx-flaky` 1.0 has a `roll()` that fails on every other call in an environment.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import subprocess
+import sys
+import textwrap
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class FakeDist:
+    """One wheel to build: a distribution name, a version, its modules and requirements."""
+
+    name: str
+    version: str
+    modules: Mapping[str, str] = field(default_factory=dict)  # relative path -> source
+    requires: Sequence[str] = ()
+    license: str = "MIT"
+
+    @property
+    def stem(self) -> str:
+        return self.name.replace("-", "_")
+
+
+def build_wheel(dist: FakeDist, folder: Path) -> Path:
+    """Write `dist` as a py3-none-any wheel into `folder`; the same input gives the same bytes."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = f"{dist.stem}-{dist.version}.dist-info"
+    metadata = [
+        "Metadata-Version: 2.1",
+        f"Name: {dist.name}",
+        f"Version: {dist.version}",
+        f"Summary: curator test fixture {dist.name}",
+        f"License: {dist.license}",
+        "Requires-Python: >=3.8",
+    ]
+    metadata += [f"Requires-Dist: {req}" for req in dist.requires]
+    files: dict[str, bytes] = {
+        path: textwrap.dedent(source).lstrip().encode() for path, source in sorted(dist.modules.items())
+    }
+    files[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: curator-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    record_lines = []
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record_lines.append(f"{path},sha256={digest},{len(data)}")
+    record_lines.append(f"{info}/RECORD,,")
+    files[f"{info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
+    target = folder / f"{dist.stem}-{dist.version}-py3-none-any.whl"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in files.items():
+            entry = zipfile.ZipInfo(path, _EPOCH)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, data)
+    target.write_bytes(buffer.getvalue())
+    return target
+
+
+def _module(stem: str, source: str) -> dict[str, str]:
+    return {f"{stem}/__init__.py": source}
+
+
+ECOSYSTEM: tuple[FakeDist, ...] = (
+    FakeDist(
+        "cfx-base",
+        "1.0",
+        _module(
+            "cfx_base",
+            """
+            VERSION = "1.0"
+            def old_api():
+                return 1
+            def new_api():
+                return 1
+            """,
+        ),
+    ),
+    FakeDist(
+        "cfx-base",
+        "2.0",
+        _module(
+            "cfx_base",
+            """
+            VERSION = "2.0"
+            def new_api():
+                return 1
+            """,
+        ),
+    ),
+    FakeDist(
+        "cfx-user",
+        "1.0",
+        _module(
+            "cfx_user",
+            """
+            import cfx_base
+            def run():
+                return cfx_base.old_api() + 1
+            """,
+        ),
+        requires=("cfx-base>=1.0",),
+    ),
+    FakeDist(
+        "cfx-user",
+        "1.1",
+        _module(
+            "cfx_user",
+            """
+            import cfx_base
+            def run():
+                return cfx_base.new_api() + 1
+            """,
+        ),
+        requires=("cfx-base>=1.0",),
+    ),
+    FakeDist(
+        "cfx-capped",
+        "1.0",
+        _module("cfx_capped", "import cfx_base\nVALUE = 3\n"),
+        requires=("cfx-base<2",),
+    ),
+    FakeDist("cfx-left", "1.0", _module("cfx_left", "import cfx_base\nSIDE = 'left'\n"), ("cfx-base>=1.0",)),
+    FakeDist("cfx-right", "1.0", _module("cfx_right", "import cfx_base\nSIDE = 'right'\n"), ("cfx-base",)),
+    FakeDist(
+        "cfx-top",
+        "1.0",
+        _module("cfx_top", "import cfx_left, cfx_right\nSIDES = (cfx_left.SIDE, cfx_right.SIDE)\n"),
+        requires=("cfx-left>=1.0", "cfx-right>=1.0"),
+        license="Apache-2.0",
+    ),
+    FakeDist("cfx-crash", "0.9", _module("cfx_crash", "STATE = 'fine'\n")),
+    FakeDist("cfx-crash", "1.0", _module("cfx_crash", "import os\nos.abort()\n")),
+    FakeDist("cfx-hang", "0.9", _module("cfx_hang", "def wait():\n    return True\n")),
+    FakeDist(
+        "cfx-hang",
+        "1.0",
+        _module("cfx_hang", "import time\ndef wait():\n    while True:\n        time.sleep(1)\n"),
+    ),
+    FakeDist(
+        "cfx-flaky",
+        "1.0",
+        _module(
+            "cfx_flaky",
+            """
+            import pathlib
+            _COUNTER = pathlib.Path(__file__).with_name("calls.txt")
+            def roll():
+                # Fails on the first call in an environment, passes on the next: "sometimes".
+                calls = int(_COUNTER.read_text()) if _COUNTER.exists() else 0
+                _COUNTER.write_text(str(calls + 1))
+                return calls % 2 == 1
+            """,
+        ),
+    ),
+)
+
+
+def build_ecosystem(folder: Path, dists: Sequence[FakeDist] = ECOSYSTEM) -> list[Path]:
+    """Build every fixture wheel into `folder` (a find-links folder index)."""
+    return [build_wheel(dist, folder) for dist in dists]
+
+
+RUNNER_REQUIREMENTS = ("pytest==8.4.2", "exceptiongroup>=1", "tomli>=1")  # pip ignores markers here
+RUNNER_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+
+
+def download_runner_wheels(folder: Path) -> Path:
+    """The test runner's own wheels (pytest and what it needs), fetched once and kept.
+
+    Cell environments of fixture manifests resolve with `no_index`, so pytest must be in a
+    find-links folder too. This is the one thing the hermetic tests take from the public
+    index, and `folder` keeps it across test sessions.
+    """
+    marker = folder / ".complete"
+    if marker.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    for python in RUNNER_PYTHONS:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "--python-version",
+                python,
+                "--dest",
+                str(folder),
+                *RUNNER_REQUIREMENTS,
+            ],
+            check=True,
+        )
+    marker.write_text("ok\n")
+    return folder

@@ -1,0 +1,51 @@
+"""Integration fixtures: manifests over the fixture wheelhouse, resolved by real uv."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WriteManifest
+
+EcoManifest = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """curator's cache per session (uv's own cache stays shared: it is content-addressed)."""
+    cache = tmp_path_factory.getbasetemp() / "curator-cache"
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(cache))
+
+
+@pytest.fixture
+def eco_manifest(write_manifest: WriteManifest, wheelhouse: Path, runner_wheels: Path) -> EcoManifest:
+    """A manifest over the fixture ecosystem: `packages` and `suites` are YAML snippets."""
+
+    def make(
+        packages: str,
+        *,
+        suites: dict[str, tuple[list[str], str]] | None = None,
+        python: str = '["3.12"]',
+        extra: str = "",
+    ) -> Path:
+        suite_yaml = ""
+        sources: dict[str, str] = {}
+        for name, (requires, source) in (suites or {}).items():
+            suite_yaml += f"  {name}:\n    path: suites/{name}\n    requires: [{', '.join(requires)}]\n"
+            sources[f"suites/{name}"] = source
+        text = (
+            "distribution: eco\n"
+            'version: "1.0"\n'
+            f"python: {python}\n"
+            "index:\n"
+            f"  find_links: [{os.fspath(wheelhouse)}, {os.fspath(runner_wheels)}]\n"
+            "  no_index: true\n"
+            "packages:\n"
+            f"{packages.rstrip()}\n" + (f"suites:\n{suite_yaml}" if suite_yaml else "") + extra
+        )
+        return write_manifest(text, suites=sources)
+
+    return make

@@ -1,0 +1,81 @@
+"""Interpreter discovery, with a fake probe: which places are tried, in which order."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from curator.errors import InterpreterNotFound, UsageError
+from curator.interpreters import Finder, Probe, parse_overrides
+
+
+def _exe(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+def test_pyenv_versions_are_found_when_the_shim_refuses(tmp_path: Path) -> None:
+    shim = _exe(tmp_path / "shims" / "python3.12")
+    real = _exe(tmp_path / "pyenv" / "versions" / "3.12.1" / "bin" / "python3.12")
+    _exe(tmp_path / "pyenv" / "versions" / "3.12.0" / "bin" / "python3.12")
+    _exe(tmp_path / "pyenv" / "versions" / "3.11.7" / "bin" / "python3.11")
+    answers = {shim: "pyenv: python3.12: command not found", real: Probe("3.12.1", real, "cpython")}
+    finder = Finder(
+        env={"PATH": str(shim.parent), "PYENV_ROOT": str(tmp_path / "pyenv")},
+        probe=lambda p: answers.get(p, "not asked"),
+        home=tmp_path,
+    )
+    found = finder.find("3.12")
+    assert (found.path, found.full_version, found.source) == (real, "3.12.1", "pyenv")
+
+
+def test_path_comes_first_and_a_lying_name_is_not_trusted(tmp_path: Path) -> None:
+    liar = _exe(tmp_path / "bin1" / "python3.12")
+    good = _exe(tmp_path / "bin2" / "python3")
+    answers = {liar: Probe("3.11.9", liar, "cpython"), good: Probe("3.12.4", good, "cpython")}
+    finder = Finder(
+        env={"PATH": os.pathsep.join([str(liar.parent), str(good.parent)])},
+        probe=lambda p: answers.get(p, "no"),
+        home=tmp_path,
+    )
+    assert finder.find("3.12").path == good
+
+
+def test_uv_managed_interpreters(tmp_path: Path) -> None:
+    uv_python = _exe(tmp_path / "uvpy" / "cpython-3.13.1-linux-x86_64-gnu" / "bin" / "python3.13")
+    finder = Finder(
+        env={"PATH": "", "UV_PYTHON_INSTALL_DIR": str(tmp_path / "uvpy")},
+        probe=lambda p: Probe("3.13.1", p, "cpython"),
+        home=tmp_path,
+    )
+    found = finder.find("3.13")
+    assert (found.path, found.source) == (uv_python, "uv")
+
+
+def test_explicit_override_wins_and_is_checked(tmp_path: Path) -> None:
+    given = _exe(tmp_path / "opt" / "python")
+    finder = Finder({"3.12": given}, env={"PATH": ""}, probe=lambda p: Probe("3.11.2", p, "cpython"), home=tmp_path)
+    with pytest.raises(InterpreterNotFound, match=r"is cpython 3\.11\.2"):
+        finder.find("3.12")
+
+
+def test_missing_interpreter_says_where_it_looked_and_how_to_fix(tmp_path: Path) -> None:
+    finder = Finder(env={"PATH": str(tmp_path)}, probe=lambda p: "no", home=tmp_path)
+    with pytest.raises(InterpreterNotFound) as caught:
+        finder.find("3.14")
+    message = str(caught.value)
+    assert "Python 3.14 not found" in message
+    assert "PATH (python3.14" in message and ".pyenv/versions/3.14.*" in message and "uv-managed" in message
+    assert "uv python install 3.14" in message and "--python 3.14=" in message
+    assert caught.value.exit_code == 2
+
+
+def test_override_syntax() -> None:
+    assert parse_overrides(["3.12=/opt/py/bin/python"]) == {"3.12": Path("/opt/py/bin/python")}
+    with pytest.raises(UsageError, match=r"X\.Y=PATH"):
+        parse_overrides(["python3.12"])
