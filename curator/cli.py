@@ -21,6 +21,7 @@ from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
 
 if TYPE_CHECKING:
     from curator.graph import DependencyGraph
+    from curator.results import RunSummary
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -82,7 +83,30 @@ def _parser() -> argparse.ArgumentParser:
     _strategy_arg(plan)
     plan.add_argument("--format", choices=("text", "json"), default="text")
     plan.set_defaults(handler=_cmd_plan)
+
+    run = commands.add_parser("run", help="build and test the plan; write results, matrices, report")
+    _manifest_arg(run)
+    _python_arg(run)
+    _strategy_arg(run)
+    run.add_argument("--jobs", "-j", type=_positive_int, help="cells at a time (default: the CPU count)")
+    run.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
+    run.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
+    run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    run.add_argument("--rerun", action="store_true", help="run every cell, even those with a stored outcome")
+    run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
+    run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
+    run.set_defaults(handler=_cmd_run)
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
@@ -269,3 +293,79 @@ def _cmd_plan(args: argparse.Namespace, console: Console) -> int:
         table.add_row(cell.id, cell.python, changes, str(len(cell.suites)), cell.key)
     console.print(table)
     return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace, console: Console) -> int:
+    import signal
+    import threading
+
+    from curator.executors.local import LocalExecutor
+    from curator.interpreters import Finder
+    from curator.run import Coordinator, RunRequest, default_store
+    from curator.terminal import LiveObserver, PlainObserver
+
+    distribution = _load(args)
+    versions, overrides = _pythons(args, distribution)
+    if args.resume and args.python:
+        raise UsageError("--resume runs the stored plan; leave out --python")
+    if args.resume:
+        versions = list(distribution.python)
+    interpreters = Finder(overrides).find_all(versions)
+    store = args.store or default_store(distribution)
+    request = RunRequest(
+        distribution=distribution,
+        interpreters=interpreters,
+        store_path=store,
+        strategy=args.strategy,
+        out_dir=args.out,
+        rerun=args.rerun,
+        resume=args.resume,
+    )
+    cancel = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    executor = LocalExecutor(args.jobs)
+    try:
+        if console.is_terminal and not args.plain:
+            with LiveObserver(console) as observer:
+                summary = Coordinator(request, executor, observer, cancel).execute()
+        else:
+            summary = Coordinator(request, executor, PlainObserver(console), cancel).execute()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    _print_summary(console, summary, args)
+    if summary.interrupted:
+        return 130
+    return EXIT_OK if summary.ok else 1
+
+
+def _print_summary(console: Console, summary: RunSummary, args: argparse.Namespace) -> None:
+    from curator.outcome import Status
+    from curator.terminal import style
+
+    counts = "  ".join(f"[{style(Status(k))}]{k}[/] {v}" for k, v in summary.counts.items())
+    console.print(f"\n{summary.cells} cells ({summary.reused_cells} reused from earlier runs); suites: {counts}")
+    for problem in summary.expired:
+        console.print(f"[bold red]expired policy exception[/]: {escape(problem)}")
+    gate = (
+        "[green]holds[/]"
+        if summary.gate_holds
+        else f"[bold red]does not hold[/] ({', '.join(summary.failing_baseline) or 'no baseline cell'})"
+    )
+    console.print(f"release gate (baseline cells): {gate}")
+    folder = os.path.relpath(summary.out_dir)
+    console.print(f"results: {folder}/cells.csv, {folder}/matrices/, {folder}/run.json")
+    if summary.interrupted:
+        parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
+        if args.store:
+            parts += ["--store", str(args.store)]
+        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{' '.join(parts)}[/]")
+        return
+    verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
+    console.print(f"verdict: {verdict}")

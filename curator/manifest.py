@@ -118,15 +118,13 @@ class ExpectedFailure:
     suites: frozenset[str] = frozenset()
     line: int = 0
 
-    def matches(self, python: str, pins: Mapping[str, Version], suite: str) -> bool:
-        """Whether this exception covers `suite` in a cell with this Python and these pins."""
-        if self.suites and suite not in self.suites:
-            return False
+    def matches(self, python: str, pins: Mapping[NormalizedName, Version]) -> bool:
+        """Whether a cell with this Python and these pins meets every condition of `when`."""
         for name, spec in self.when:
             if name == "python":
                 if not spec.contains(Version(python), prereleases=True):
                     return False
-            elif name not in pins or not spec.contains(pins[name], prereleases=True):
+            elif name not in pins or not spec.contains(pins[NormalizedName(name)], prereleases=True):
                 return False
         return True
 

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import TypeVar, assert_never
 
-from packaging.utils import NormalizedName
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from curator.errors import PlanTooLarge, UsageError
@@ -70,11 +70,38 @@ class Cell:
             "id": self.id,
             "python": self.python,
             "pins": {name: str(version) for name, version in self.pins},
+            "changes": {name: str(version) for name, version in self.changes},
             "key": self.key,
             "suites": list(self.suites),
             "baseline": self.is_baseline,
             "reasons": list(self.reasons),
         }
+
+
+def cell_from_json(data: Mapping[str, object]) -> Cell:
+    """The inverse of `Cell.to_json` (a stored plan read back for `--resume`)."""
+
+    def pins(value: object) -> tuple[tuple[NormalizedName, Version], ...]:
+        assert isinstance(value, dict)
+        return tuple((canonicalize_name(str(n)), Version(str(v))) for n, v in value.items())
+
+    suites, reasons = data["suites"], data.get("reasons", [])
+    assert isinstance(suites, list) and isinstance(reasons, list)
+    return Cell(
+        id=str(data["id"]),
+        python=str(data["python"]),
+        pins=pins(data["pins"]),
+        changes=pins(data["changes"]),
+        suites=tuple(str(s) for s in suites),
+        key=str(data["key"]),
+        reasons=tuple(str(r) for r in reasons),
+    )
+
+
+def plan_from_json(text: str) -> Plan:
+    """A plan stored as JSON, read back."""
+    data = json.loads(text)
+    return Plan(Strategy(data["strategy"]), tuple(cell_from_json(c) for c in data["cells"]))
 
 
 @dataclass(frozen=True)

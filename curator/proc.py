@@ -14,6 +14,7 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,16 +35,17 @@ class Completed:
     stderr: str
     duration: float
     timed_out: bool = False
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
         """Exit status 0 within the time limit."""
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.interrupted
 
     @property
     def signal(self) -> int | None:
         """The signal that killed the child, if one did."""
-        return -self.returncode if self.returncode < 0 and not self.timed_out else None
+        return -self.returncode if self.returncode < 0 and not (self.timed_out or self.interrupted) else None
 
     def tail(self, lines: int = TAIL_LINES) -> str:
         """The last lines of the child's output (stderr after stdout)."""
@@ -64,8 +66,10 @@ def run(
     timeout: float | None = None,
     log_path: Path | None = None,
     stdin: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Completed:
-    """Run `argv` to completion (or until `timeout` seconds, then kill its process group).
+    """Run `argv` to completion, or until `timeout` seconds or `cancel` is set: then its whole
+    process group is killed.
 
     With `log_path`, stdout and stderr go to that file (appended) and `stdout` of the result
     holds its tail; otherwise both are captured in memory.
@@ -73,7 +77,9 @@ def run(
     args = tuple(os.fspath(a) for a in argv)
     log.debug("run %s (cwd=%s)", shlex.join(args), cwd)
     started = time.monotonic()
+    deadline = started + timeout if timeout is not None else None
     log_file = log_path.open("ab") if log_path is not None else None
+    timed_out = interrupted = False
     try:
         process = subprocess.Popen(
             args,
@@ -84,13 +90,28 @@ def run(
             stderr=subprocess.STDOUT if log_file is not None else subprocess.PIPE,
             start_new_session=True,
         )
-        timed_out = False
+        payload = stdin.encode() if stdin is not None else None
+        chunks: tuple[bytes | None, bytes | None] = (None, None)
         try:
-            out, err = process.communicate(input=stdin.encode() if stdin is not None else None, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            kill_group(process)
-            out, err = process.communicate()
+            while True:
+                wait = 0.2 if cancel is not None else None
+                if deadline is not None:
+                    left = max(0.0, deadline - time.monotonic())
+                    wait = left if wait is None else min(wait, left)
+                try:
+                    chunks = process.communicate(input=payload, timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    payload = None  # already sent
+                    if deadline is not None and time.monotonic() >= deadline:
+                        timed_out = True
+                    elif cancel is not None and cancel.is_set():
+                        interrupted = True
+                    else:
+                        continue
+                    kill_group(process)
+                    chunks = process.communicate()
+                    break
         except BaseException:
             kill_group(process)
             process.wait()
@@ -102,9 +123,9 @@ def run(
     if log_path is not None:
         stdout, stderr = read_tail(log_path), ""
     else:
-        stdout = (out or b"").decode("utf-8", "replace")
-        stderr = (err or b"").decode("utf-8", "replace")
-    return Completed(args, process.returncode, stdout, stderr, duration, timed_out)
+        stdout = (chunks[0] or b"").decode("utf-8", "replace")
+        stderr = (chunks[1] or b"").decode("utf-8", "replace")
+    return Completed(args, process.returncode, stdout, stderr, duration, timed_out, interrupted)
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

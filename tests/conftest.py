@@ -17,6 +17,11 @@ WriteManifest = Callable[..., Path]
 @pytest.fixture
 def write_manifest(tmp_path: Path) -> WriteManifest:
     """Write a manifest (dedented) into a fresh folder, with any suite folders it names."""
+    return manifest_writer(tmp_path)
+
+
+def manifest_writer(tmp_path: Path) -> WriteManifest:
+    """See `write_manifest`; usable from fixtures of any scope."""
 
     def write(text: str, *, suites: dict[str, str] | None = None, name: str = "distribution.yaml") -> Path:
         for folder, source in (suites or {}).items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,16 +13,23 @@ from tests.conftest import WriteManifest
 EcoManifest = Callable[..., Path]
 
 
-@pytest.fixture(autouse=True)
-def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """curator's cache per session (uv's own cache stays shared: it is content-addressed)."""
-    cache = tmp_path_factory.getbasetemp() / "curator-cache"
-    monkeypatch.setenv("CURATOR_CACHE_DIR", str(cache))
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """curator's cache (environments, metadata) per test session; uv's own cache stays shared:
+    it is content-addressed and safe to share."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CURATOR_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "curator-cache"))
+        yield
 
 
 @pytest.fixture
 def eco_manifest(write_manifest: WriteManifest, wheelhouse: Path, runner_wheels: Path) -> EcoManifest:
     """A manifest over the fixture ecosystem: `packages` and `suites` are YAML snippets."""
+    return eco_manifest_factory(write_manifest, wheelhouse, runner_wheels)
+
+
+def eco_manifest_factory(write_manifest: WriteManifest, wheelhouse: Path, runner_wheels: Path) -> EcoManifest:
+    """See `eco_manifest`; usable from fixtures of any scope."""
 
     def make(
         packages: str,

@@ -1,0 +1,320 @@
+"""One cell, end to end: its nox session on the uv backend → suites → outcomes.
+
+The lock is resolved before a cell is handed to an executor (see `run.py`); here the cell's
+environment is created from the absolute interpreter path, the lock installed exactly
+(hash-checked), and each suite run through `suite_runner.py`, which records exit statuses
+so a crash is told from a failure. curator itself enforces the cell's wall clock: past it,
+the whole process group is killed. Failing suites are retried per the policy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shlex
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from curator import junit, proc
+from curator.interpreters import Interpreter
+from curator.manifest import Distribution
+from curator.outcome import Attempt, CellOutcome, Counts, Status, SuiteOutcome, settle, signature
+from curator.plan import INSTALL_SUITE, Cell
+
+RUNNER_VERSION = "1"  # bump when how suites are run changes: every outcome key changes with it
+CELL_ENV = {"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONFAULTHANDLER": "1"}
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """How to run one suite in a cell."""
+
+    name: str
+    argv: tuple[str, ...]
+    cwd: str
+    junit: bool
+    requires: frozenset[str] = frozenset()
+
+    def to_json(self) -> dict[str, object]:
+        """Its entry in nox-cells.json."""
+        return {"name": self.name, "argv": list(self.argv), "cwd": self.cwd, "junit": self.junit, "env": CELL_ENV}
+
+
+@dataclass(frozen=True)
+class CellTask:
+    """Everything a worker needs to run a cell (picklable: it may travel to a dask worker)."""
+
+    cell: Cell
+    interpreter: Interpreter
+    lock_path: Path
+    install_args: tuple[str, ...]
+    suites: tuple[SuiteSpec, ...]
+    run_dir: Path
+    env_dir: Path
+    outcome_key: str
+    lock_key: str
+    timeout: float
+    retries: int
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def out_dir(self) -> Path:
+        """Where this cell's logs and JUnit files go."""
+        return self.run_dir / "logs" / self.cell.id
+
+    def reproduce(self, cwd: Path | None = None) -> str:
+        """The one command that reproduces this cell on this machine."""
+        noxfile = self.run_dir / "noxfile.py"
+        shown = os.path.relpath(noxfile, cwd) if cwd is not None else str(noxfile)
+        return shlex.join(["nox", "-f", shown, "-s", self.cell.id])
+
+
+def suite_specs(distribution: Distribution, cell: Cell, scratch: Path) -> tuple[SuiteSpec, ...]:
+    """The commands of a cell's suites: integration suites and packages' own tests."""
+    suites = {s.name: s for s in distribution.suites}
+    tests = {p.suite_name: p.tests for p in distribution.packages}
+    empty_ini = scratch / "pytest.ini"
+    specs: list[SuiteSpec] = []
+    for name in cell.suites:
+        if name == INSTALL_SUITE:
+            continue
+        if name in suites:
+            suite = suites[name]
+            ini = next(
+                (suite.path / f for f in ("pytest.ini", ".pytest.ini") if (suite.path / f).is_file()),
+                empty_ini,
+            )
+            argv = ["python", "-m", "pytest", str(suite.path), f"--rootdir={suite.path}", "-c", str(ini)]
+            argv += ["-p", "no:cacheprovider", "-rfE", "-q"]
+            specs.append(SuiteSpec(name, tuple(argv), str(suite.path), junit=True, requires=suite.requires))
+            continue
+        package = name.removesuffix(":tests")
+        for command in tests[name]:
+            words = shlex.split(command)
+            pytest = _is_pytest(words)
+            if pytest:
+                words += ["-c", str(empty_ini), f"--rootdir={scratch}", "-p", "no:cacheprovider"]
+            specs.append(SuiteSpec(name, tuple(words), str(scratch), junit=pytest, requires=frozenset({package})))
+    return tuple(_merge_multi_command(specs))
+
+
+def _is_pytest(words: Sequence[str]) -> bool:
+    return bool(words) and (
+        Path(words[0]).name in ("pytest", "py.test") or (len(words) >= 3 and words[1:3] == ["-m", "pytest"])
+    )
+
+
+def _merge_multi_command(specs: list[SuiteSpec]) -> list[SuiteSpec]:
+    """A package with several test commands runs them as one suite, through `sh -c … && …`."""
+    by_name: dict[str, list[SuiteSpec]] = {}
+    for spec in specs:
+        by_name.setdefault(spec.name, []).append(spec)
+    merged: list[SuiteSpec] = []
+    for name, group in by_name.items():
+        if len(group) == 1:
+            merged.append(group[0])
+            continue
+        script = " && ".join(shlex.join(s.argv) for s in group)
+        merged.append(SuiteSpec(name, ("sh", "-c", script), group[0].cwd, junit=False, requires=group[0].requires))
+    return merged
+
+
+def outcome_key(cell: Cell, lock_key: str, interpreter: Interpreter) -> str:
+    """What decides a cell's outcome, resolved: plan key + lock + exact interpreter + runner."""
+    payload = f"{cell.key}\n{lock_key}\n{interpreter.full_version}\n{RUNNER_VERSION}"
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+
+
+def env_key(interpreter: Interpreter, lock_key: str) -> str:
+    """Environments are shared by content: same interpreter and same lock, same environment."""
+    return hashlib.sha256(f"{interpreter.path}\n{interpreter.full_version}\n{lock_key}".encode()).hexdigest()[:16]
+
+
+def nox_spec(task: CellTask) -> dict[str, object]:
+    """This cell's entry in the run's nox-cells.json."""
+    return {
+        "python": str(task.interpreter.path),
+        "lock": str(task.lock_path),
+        "install_args": list(task.install_args),
+        "suites": [s.to_json() for s in task.suites],
+    }
+
+
+def _nox(
+    task: CellTask, *, attempt: int, only: Sequence[str], timeout: float, cancel: threading.Event | None
+) -> proc.Completed:
+    """One nox invocation for this cell (appending to the cell log)."""
+    env = {**task.env, "CURATOR_CELL_OUT": str(task.out_dir), "CURATOR_ATTEMPT": str(attempt)}
+    argv = [
+        *_nox_command(),
+        "-f",
+        str(task.run_dir / "noxfile.py"),
+        "-s",
+        task.cell.id,
+        "--envdir",
+        str(task.env_dir),
+        "--no-color",
+    ]
+    if attempt > 1:
+        argv.append("--no-install")
+    if only:
+        argv += ["--", *only]
+    return proc.run(argv, cwd=task.run_dir, env=env, timeout=timeout, log_path=task.out_dir / "cell.log", cancel=cancel)
+
+
+def _nox_command() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "nox"]
+
+
+@contextmanager
+def _env_lock(env_dir: Path) -> Iterator[None]:
+    """One cell at a time per environment, across processes and concurrent runs."""
+    env_dir.mkdir(parents=True, exist_ok=True)
+    with (env_dir / ".curator.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+class Interrupted(Exception):
+    """The run was cancelled while this cell was running; its outcome is not recorded."""
+
+
+def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcome:
+    """Build the cell's environment, run its suites (with retries), and classify each one."""
+    task.out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    deadline = started + task.timeout
+    with _env_lock(task.env_dir):
+        first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel)
+        if first.interrupted:
+            raise Interrupted(task.cell.id)
+        installed = (task.out_dir / "installed").exists()
+        attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
+        for spec in task.suites:
+            for number in range(2, task.retries + 2):
+                status, _ = settle(attempts[spec.name][-1:], timeout=task.timeout)
+                remaining = deadline - time.monotonic()
+                if not installed or not status.retryable or remaining <= 1:
+                    break
+                again = _nox(task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel)
+                if again.interrupted:
+                    raise Interrupted(task.cell.id)
+                attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))
+    duration = time.monotonic() - started
+    log = str((task.out_dir / "cell.log").relative_to(task.run_dir))
+    if not installed:
+        suites = _not_installed(task, first, log)
+    else:
+        suites = tuple(_suite_outcome(task, spec, attempts[spec.name]) for spec in task.suites)
+        if not task.suites:
+            suites = (SuiteOutcome(INSTALL_SUITE, Status.PASSED, Status.PASSED, "the environment installed", log=log),)
+    return CellOutcome(
+        task.cell.id,
+        suites,
+        duration=duration,
+        lock_key=task.lock_key,
+        outcome_key=task.outcome_key,
+        log=log,
+        reproduce=task.reproduce(),
+    )
+
+
+def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> Attempt:
+    stem = re.sub(r"[^\w.-]", "-", spec.name) + ("" if number == 1 else f".attempt{number}")
+    result_path = task.out_dir / f"{stem}.json"
+    try:
+        result = json.loads(result_path.read_text())
+    except (OSError, ValueError):
+        result = {}
+    cases = junit.read(task.out_dir / f"{stem}.xml") if spec.junit else ()
+    tail = proc.read_tail(task.out_dir / f"{stem}.log", lines=60)
+    if result.get("state") != "finished":
+        return Attempt(None, 0.0, spec.junit, cases, started=bool(result), timed_out=timed_out, tail=tail)
+    return Attempt(int(result["returncode"]), float(result.get("duration", 0.0)), spec.junit, cases, tail=tail)
+
+
+def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> SuiteOutcome:
+    status, reason = settle(attempts, timeout=task.timeout)
+    last = attempts[-1]
+    stem = re.sub(r"[^\w.-]", "-", spec.name) + ("" if len(attempts) == 1 else f".attempt{len(attempts)}")
+    log_path = task.out_dir / f"{stem}.log"
+    log = str((log_path if log_path.exists() else task.out_dir / "cell.log").relative_to(task.run_dir))
+    failing = attempts[-1] if status is not Status.FLAKY else next(a for a in attempts if a.returncode != 0)
+    sig = ""
+    if status is Status.CRASHED:
+        sig = f"crashed: {reason.removeprefix('the interpreter died by ')}"
+    elif status is Status.TIMEOUT:
+        sig = "timeout"
+    elif status is not Status.PASSED:
+        messages = "\n".join(c.message for c in failing.cases if c.outcome in ("failed", "error"))
+        sig = signature(failing.tail) or signature(messages) or reason
+    return SuiteOutcome(
+        spec.name,
+        status,
+        status,
+        reason=reason,
+        signature=sig,
+        counts=Counts.of(last.cases),
+        duration=sum(a.duration for a in attempts),
+        attempts=sum(1 for a in attempts if a.started or a.returncode is not None),
+        log=log,
+        cases=last.cases,
+        tail=failing.tail,
+    )
+
+
+def _not_installed(task: CellTask, first: proc.Completed, log: str) -> tuple[SuiteOutcome, ...]:
+    """Every suite of a cell whose environment never got built shares one outcome."""
+    tail = first.tail(40)
+    if first.timed_out:
+        status, reason = Status.TIMEOUT, f"building the environment took longer than {task.timeout:g}s"
+        sig = "timeout"
+    else:
+        status, reason = Status.INSTALL_ERROR, "the environment could not be built"
+        sig = signature(tail) or _uv_error(tail) or reason
+    names = [s.name for s in task.suites] or [INSTALL_SUITE]
+    return tuple(SuiteOutcome(name, status, status, reason, sig, log=log, tail=tail) for name in names)
+
+
+def _uv_error(tail: str) -> str:
+    for line in tail.splitlines():
+        text = line.strip()
+        if text.startswith(("error:", "×", "Caused by:")):
+            return re.sub(r"\d+(\.\d+)+", "<version>", text)[:300]
+    return ""
+
+
+def write_nox_files(run_dir: Path, tasks: Sequence[CellTask]) -> None:
+    """The run's noxfile.py, suite_runner.py and nox-cells.json (all cells of the plan)."""
+    from importlib.resources import files
+
+    templates = files("curator") / "templates"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("noxfile.py", "suite_runner.py"):
+        (run_dir / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
+    (run_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    target = run_dir / "nox-cells.json"
+    known = json.loads(target.read_text(encoding="utf-8"))["cells"] if target.exists() else {}  # a resumed run
+    spec = {"cells": {**known, **{task.cell.id: nox_spec(task) for task in tasks}}}
+    tmp = run_dir / "nox-cells.json.tmp"
+    tmp.write_text(json.dumps(spec, indent=1), encoding="utf-8")
+    tmp.replace(target)
+
+
+def interpreter_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment nox runs in: the user's, cleaned, with curator's own uv."""
+    from curator.resolve import uv_binary
+
+    return proc.clean_env(os.environ if base is None else base, UV=str(uv_binary()))

@@ -1,0 +1,1 @@
+"""Executors run cells: `local` (threads driving one process group per cell) and, later, `dask`."""

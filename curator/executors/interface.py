@@ -1,0 +1,49 @@
+"""What an executor is: it runs `CellTask`s and reports events as cells start and finish."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from curator.cell import CellTask
+from curator.outcome import CellOutcome
+
+
+@dataclass(frozen=True)
+class Started:
+    """A cell began."""
+
+    cell_id: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A cell ended with an outcome."""
+
+    cell_id: str
+    outcome: CellOutcome
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A cell could not be run at all for a reason outside it (the executor's own failure)."""
+
+    cell_id: str
+    reason: str
+
+
+Event = Started | Finished | Broken
+
+
+class Executor(Protocol):
+    """Runs cells; yields events in the order they happen, in the caller's thread.
+
+    When `cancel` is set, running cells are stopped (their process groups killed) and their
+    outcomes are not reported; the iterator then ends.
+    """
+
+    def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
+        """Run every task."""
+        ...

@@ -1,0 +1,58 @@
+"""The local executor: N cells at a time on this machine, each in its own process group.
+
+Worker threads only wait on subprocesses (nox, uv, pytest), so a crashing interpreter or a
+hung test never takes curator down, and a cancel kills exactly the cells' process groups.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from curator.cell import CellTask, Interrupted, execute
+from curator.executors.interface import Broken, Event, Finished, Started
+
+
+class LocalExecutor:
+    """Runs cells on this machine, `jobs` at a time (default: the CPU count)."""
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = max(1, jobs or os.cpu_count() or 1)
+
+    def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
+        """Run every task; events arrive in the calling thread."""
+        events: queue.Queue[Event | None] = queue.Queue()
+
+        def work(task: CellTask) -> None:
+            if cancel.is_set():
+                events.put(None)
+                return
+            events.put(Started(task.cell.id))
+            try:
+                events.put(Finished(task.cell.id, execute(task, cancel)))
+            except Interrupted:
+                events.put(None)
+            except Exception as exc:
+                events.put(Broken(task.cell.id, f"{type(exc).__name__}: {exc}"))
+
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="curator-cell")
+        remaining = len(tasks)
+        try:
+            for task in tasks:
+                pool.submit(work, task)
+            while remaining:
+                try:
+                    event = events.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if not isinstance(event, Started):
+                    remaining -= 1
+                if event is not None:
+                    yield event
+        finally:
+            if remaining:  # the consumer stopped early (an interrupt): stop the cells still running
+                cancel.set()
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,137 @@
+"""Compatibility matrices (pandas): for each pair of manifest packages joined by a dependency
+edge, and each Python, a version × version table whose values are statuses.
+
+A square shows the worst status of every cell × suite behind it (a cell that holds both
+versions), so a single failing suite is never hidden by passing ones.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+
+import pandas as pd
+from packaging.version import Version
+
+from curator.graph import DependencyGraph
+from curator.manifest import Distribution
+from curator.outcome import Status, worst
+from curator.resolve import parse_requirements
+
+_PIN = re.compile(r"^(?P<name>[^=\s]+)==(?P<version>\S+)$")
+
+
+def pin_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with one column per manifest package holding the cell's pinned version."""
+    versions = pd.DataFrame([_pins(str(text)) for text in table["pins"]], index=table.index)
+    return pd.concat([table, versions.add_prefix("pin:")], axis=1)
+
+
+def _pins(text: str) -> dict[str, str]:
+    found = {}
+    for part in text.split():
+        match = _PIN.match(part)
+        if match:
+            found[match["name"]] = match["version"]
+    return found
+
+
+def edges_for(distribution: Distribution, out_dir: Path, python: str, table: pd.DataFrame) -> list[tuple[str, str]]:
+    """(dependent, dependency) manifest pairs, from the run's baseline lock of `python`.
+
+    Without a baseline lock (it was unresolvable), every pair of packages that both vary.
+    """
+    lock_path = out_dir / "locks" / f"py{python}-baseline.txt"
+    if lock_path.exists():
+        graph = DependencyGraph.build(distribution, parse_requirements(python, lock_path.read_text()))
+        return [(e.dependent, e.dependency) for e in graph.manifest_edges()]
+    pinned = pin_columns(table[table["python"] == python])
+    varied = [p.name for p in distribution.packages if pinned.get(f"pin:{p.name}", pd.Series()).nunique() > 1]
+    return list(itertools.combinations(varied, 2))
+
+
+def relevant_suites(distribution: Distribution, row: str, column: str) -> set[str] | None:
+    """The suites that speak to whether `row` works with `column`.
+
+    Suites requiring both, and `row`'s own tests; failing that, suites touching either;
+    None when no suite touches them (then every suite counts).
+    """
+    both = {s.name for s in distribution.suites if {row, column} <= s.requires}
+    own = {p.suite_name for p in distribution.packages if p.name == row and p.tests}
+    if both | own:
+        return both | own
+    either = {s.name for s in distribution.suites if {row, column} & s.requires}
+    either |= {p.suite_name for p in distribution.packages if p.name in (row, column) and p.tests}
+    return either or None
+
+
+def _pair_rows(
+    table: pd.DataFrame, distribution: Distribution | None, python: str, row: str, column: str
+) -> pd.DataFrame:
+    rows = table[table["python"] == python]
+    suites = relevant_suites(distribution, row, column) if distribution is not None else None
+    if suites is not None:
+        rows = rows[rows["suite"].isin(suites)]
+    return pin_columns(rows)
+
+
+def matrix(
+    table: pd.DataFrame, python: str, row: str, column: str, distribution: Distribution | None = None
+) -> pd.DataFrame:
+    """Versions of `row` × versions of `column` on `python`; values: the worst status, or ''.
+
+    With `distribution`, only the suites relevant to the pair count (see `relevant_suites`).
+    """
+    pinned = _pair_rows(table, distribution, python, row, column)
+    a, b = f"pin:{row}", f"pin:{column}"
+    if a not in pinned or b not in pinned:
+        return pd.DataFrame()
+    pinned = pinned.dropna(subset=[a, b])
+    rows = sorted(pinned[a].unique(), key=Version)
+    columns = sorted(pinned[b].unique(), key=Version)
+    result = pd.DataFrame("", index=pd.Index(rows, name=row), columns=pd.Index(columns, name=column))
+    for (va, vb), group in pinned.groupby([a, b]):
+        status = worst(Status(s) for s in group["status"])
+        result.loc[va, vb] = str(status) if status else ""
+    return result
+
+
+def matrix_counts(
+    table: pd.DataFrame, python: str, row: str, column: str, distribution: Distribution | None = None
+) -> pd.DataFrame:
+    """How many cell × suite outcomes stand behind each square of `matrix`."""
+    pinned = _pair_rows(table, distribution, python, row, column)
+    a, b = f"pin:{row}", f"pin:{column}"
+    if a not in pinned or b not in pinned:
+        return pd.DataFrame()
+    counts = pinned.groupby([a, b]).size().unstack(fill_value=0)
+    counts = counts.reindex(index=sorted(counts.index, key=Version), columns=sorted(counts.columns, key=Version))
+    return counts.rename_axis(index=row, columns=column)
+
+
+def all_matrices(
+    table: pd.DataFrame, distribution: Distribution, out_dir: Path
+) -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Every (python, dependent, dependency) matrix of a run."""
+    found: dict[tuple[str, str, str], pd.DataFrame] = {}
+    if table.empty:
+        return found
+    for python in sorted(table["python"].unique(), key=Version):
+        for dependent, dependency in edges_for(distribution, out_dir, python, table):
+            result = matrix(table, python, dependent, dependency, distribution)
+            if not result.empty:
+                found[python, dependent, dependency] = result
+    return found
+
+
+def write_matrices(table: pd.DataFrame, distribution: Distribution, out_dir: Path) -> list[Path]:
+    """`matrices/py<X.Y>__<dependent>__<dependency>.csv` for every matrix of the run."""
+    folder = out_dir / "matrices"
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (python, dependent, dependency), result in all_matrices(table, distribution, out_dir).items():
+        path = folder / f"py{python}__{dependent}__{dependency}.csv"
+        result.to_csv(path)
+        written.append(path)
+    return written

@@ -1,0 +1,334 @@
+"""Outcomes as data: statuses, per-suite results, failure signatures, and the policy's judgement.
+
+Everything here is pure: no processes, no files. A suite's *raw* status says what happened
+(it failed, it crashed); the policy then turns a matching failure into `expected-fail` and
+a matching pass into `unexpected-pass`. Stored outcomes keep the raw status, so a policy
+change re-judges old evidence without re-running it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+import signal as signals
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import assert_never
+
+from packaging.utils import NormalizedName
+from packaging.version import Version
+
+from curator.manifest import ExpectedFailure, Policy
+
+
+class Status(enum.StrEnum):
+    """How a cell × suite ended (DESIGN.md, "Outcomes")."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    CRASHED = "crashed"
+    TIMEOUT = "timeout"
+    UNRESOLVABLE = "unresolvable"
+    INSTALL_ERROR = "install-error"
+    EXPECTED_FAIL = "expected-fail"
+    UNEXPECTED_PASS = "unexpected-pass"
+    FLAKY = "flaky"
+    SKIPPED = "skipped"
+
+    @property
+    def is_failure(self) -> bool:
+        """The code under test did not work (what an expected-failure rule may excuse)."""
+        return self in (Status.FAILED, Status.ERROR, Status.CRASHED)
+
+    @property
+    def retryable(self) -> bool:
+        """Worth one more attempt (a timeout is not: it would cost the whole budget again)."""
+        return self.is_failure
+
+    @property
+    def letter(self) -> str:
+        """A one-letter mark, so matrices never rely on colour alone."""
+        return _LETTERS[self]
+
+    @property
+    def severity(self) -> int:
+        """Higher is worse; a matrix square shows the worst status behind it."""
+        return _SEVERITY.index(self)
+
+
+_LETTERS = {
+    Status.PASSED: "P",
+    Status.FAILED: "F",
+    Status.ERROR: "E",
+    Status.CRASHED: "C",
+    Status.TIMEOUT: "T",
+    Status.UNRESOLVABLE: "U",
+    Status.INSTALL_ERROR: "I",
+    Status.EXPECTED_FAIL: "X",
+    Status.UNEXPECTED_PASS: "!",
+    Status.FLAKY: "~",
+    Status.SKIPPED: "S",
+}
+_SEVERITY = [
+    Status.PASSED,
+    Status.SKIPPED,
+    Status.EXPECTED_FAIL,
+    Status.FLAKY,
+    Status.UNRESOLVABLE,
+    Status.UNEXPECTED_PASS,
+    Status.FAILED,
+    Status.ERROR,
+    Status.INSTALL_ERROR,
+    Status.TIMEOUT,
+    Status.CRASHED,
+]
+
+
+def worst(statuses: Iterable[Status]) -> Status | None:
+    """The most severe status, or None for none."""
+    return max(statuses, key=lambda s: s.severity, default=None)
+
+
+def unexpected(status: Status, *, baseline: bool) -> bool:
+    """Whether an outcome makes the run fail (exit 1).
+
+    Failures of any kind are unexpected unless the policy expected them; `unresolvable` is a
+    finding about metadata in an exploratory cell, but a broken release in a baseline cell.
+    """
+    match status:
+        case Status.PASSED | Status.EXPECTED_FAIL | Status.FLAKY | Status.SKIPPED:
+            return False
+        case Status.UNRESOLVABLE:
+            return baseline
+        case (
+            Status.FAILED
+            | Status.ERROR
+            | Status.CRASHED
+            | Status.TIMEOUT
+            | Status.INSTALL_ERROR
+            | Status.UNEXPECTED_PASS
+        ):
+            return True
+        case _ as unreachable:
+            assert_never(unreachable)
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One test case from JUnit XML (after de-duplicating reruns: the last attempt wins)."""
+
+    classname: str
+    name: str
+    outcome: str  # passed | failed | error | skipped
+    duration: float = 0.0
+    message: str = ""
+
+    @property
+    def nodeid(self) -> str:
+        """`module.Class::test` — how people name a test."""
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Test-case tallies of one suite run."""
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+
+    @classmethod
+    def of(cls, cases: Iterable[TestCase]) -> Counts:
+        """Tally test cases by outcome."""
+        tally = {"passed": 0, "failed": 0, "error": 0, "skipped": 0}
+        for case in cases:
+            tally[case.outcome] = tally.get(case.outcome, 0) + 1
+        return cls(tally["passed"], tally["failed"], tally["error"], tally["skipped"])
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of one suite's command."""
+
+    returncode: int | None  # None: it never finished (the cell ran out of time, or never started)
+    duration: float = 0.0
+    uses_pytest: bool = True
+    cases: tuple[TestCase, ...] = ()
+    started: bool = True
+    timed_out: bool = False  # the cell's wall clock ran out during (or before) it
+    tail: str = ""  # the end of its output
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    """How one suite ended in one cell."""
+
+    suite: str
+    status: Status
+    raw_status: Status  # before the policy's judgement
+    reason: str = ""
+    signature: str = ""
+    counts: Counts = Counts()
+    duration: float = 0.0
+    attempts: int = 0
+    log: str = ""  # path relative to the run folder
+    cases: tuple[TestCase, ...] = ()
+    rule: str = ""  # the expected-failure rule that judged it, as written
+    tail: str = ""
+
+    @property
+    def failing_tests(self) -> list[str]:
+        """Node ids of the test cases that failed or errored."""
+        return [c.nodeid for c in self.cases if c.outcome in ("failed", "error")]
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """Everything that happened in one cell."""
+
+    cell_id: str
+    suites: tuple[SuiteOutcome, ...]
+    duration: float = 0.0
+    lock_key: str = ""
+    outcome_key: str = ""
+    reused_from: str | None = None
+    log: str = ""
+    reproduce: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> Status:
+        """The worst status of its suites."""
+        return worst(s.status for s in self.suites) or Status.SKIPPED
+
+
+# --------------------------------------------------------------------- classification
+
+_PYTEST_INTERNAL = {2: "interrupted (collection errors)", 3: "pytest internal error", 4: "pytest usage error"}
+
+
+def raw_status(attempt: Attempt, *, timeout: float) -> tuple[Status, str]:
+    """What one attempt's exit says, before retries and policy."""
+    if attempt.returncode is None:
+        if not attempt.timed_out:
+            return Status.ERROR, "the cell's session ended before this suite finished"
+        if attempt.started:
+            return Status.TIMEOUT, f"still running when the cell's {timeout:g}s limit was reached"
+        return Status.TIMEOUT, f"not reached before the cell's {timeout:g}s limit"
+    code = attempt.returncode
+    if code < 0:
+        return Status.CRASHED, f"the interpreter died by {signal_name(-code)}"
+    if code == 0:
+        return Status.PASSED, ""
+    if not attempt.uses_pytest:
+        return Status.FAILED, f"exit status {code}"
+    counts = Counts.of(attempt.cases)
+    if code == 1:
+        if counts.failed:
+            return Status.FAILED, f"{counts.failed} test(s) failed"
+        if counts.errors:
+            return Status.ERROR, f"{counts.errors} test(s) errored in setup or teardown"
+        return Status.FAILED, "pytest reported failures"
+    if code == 5:
+        return Status.ERROR, "no tests were collected"
+    if code in _PYTEST_INTERNAL:
+        return Status.ERROR, _PYTEST_INTERNAL[code]
+    return Status.ERROR, f"exit status {code}"
+
+
+def settle(attempts: Sequence[Attempt], *, timeout: float) -> tuple[Status, str]:
+    """Status after retries: a failure that passed on a later attempt is `flaky`."""
+    if not attempts:
+        return Status.SKIPPED, "not run"
+    statuses = [raw_status(a, timeout=timeout) for a in attempts]
+    last, reason = statuses[-1]
+    if last is Status.PASSED and any(s.is_failure for s, _ in statuses[:-1]):
+        first_status, first_reason = next((s, r) for s, r in statuses if s.is_failure)
+        return Status.FLAKY, f"{first_status} on attempt 1 ({first_reason}), passed on attempt {len(attempts)}"
+    return last, reason
+
+
+def applies(rule: ExpectedFailure, suite: str, suite_requires: frozenset[str]) -> bool:
+    """Whether a rule's scope covers a suite.
+
+    With `suites:` the rule names them; otherwise it covers every suite that requires all the
+    packages of its `when`, and those packages' own tests.
+    """
+    if rule.suites:
+        return suite in rule.suites
+    packages = {name for name, _ in rule.when if name != "python"}
+    if suite.endswith(":tests"):
+        return suite.removesuffix(":tests") in packages
+    return packages <= suite_requires
+
+
+def judge(
+    outcome: SuiteOutcome,
+    *,
+    python: str,
+    pins: Mapping[NormalizedName, Version],
+    suite_requires: frozenset[str],
+    policy: Policy,
+    today: dt.date,
+) -> SuiteOutcome:
+    """Apply the expected-failure rules to a raw outcome; expired rules no longer excuse."""
+    raw = outcome.raw_status
+    for rule in policy.expected_failures:
+        if not applies(rule, outcome.suite, suite_requires) or not rule.matches(python, pins):
+            continue
+        if rule.expired(today):
+            continue
+        written = f"{rule.describe()}: {rule.reason}"
+        if raw.is_failure:
+            reason = f"expected: {rule.reason}" + (f" (owner {rule.owner})" if rule.owner else "")
+            return replace(outcome, status=Status.EXPECTED_FAIL, reason=reason, rule=written)
+        if raw is Status.PASSED:
+            reason = f"passed although the policy expects a failure ({rule.describe()}): lift this exception"
+            return replace(outcome, status=Status.UNEXPECTED_PASS, reason=reason, rule=written)
+    return replace(outcome, status=raw, rule="")
+
+
+def expired_rules(policy: Policy, today: dt.date) -> list[ExpectedFailure]:
+    """Policy exceptions past their expiry date (each one is an error of the run)."""
+    return [rule for rule in policy.expected_failures if rule.expired(today)]
+
+
+def signal_name(number: int) -> str:
+    """`SIGABRT` for 6."""
+    try:
+        return signals.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+# --------------------------------------------------------------------- signatures
+
+_ERROR_LINE = re.compile(
+    r"^(?:E\s+)?(?P<line>(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception|Exit|Warning|Failed|Interrupt)\b.*)$"
+)
+_MASKS = (
+    (re.compile(r"0x[0-9a-fA-F]+"), "0x…"),
+    (re.compile(r"(?:[A-Za-z]:)?(?:/[\w.@+-]+){2,}/?"), "<path>"),
+    (re.compile(r"\b\d+(?:\.\d+)+(?:[a-z]+\d*)?(?:\.post\d+|\.dev\d+)?\b"), "<version>"),
+    (re.compile(r"\b\d+\b"), "<n>"),
+    (re.compile(r"'[^']{40,}'"), "'…'"),
+)
+
+
+def signature(text: str) -> str:
+    """The normalised last error line of a log: exception type and message, with versions,
+    paths, addresses and numbers masked, so one cause hit in forty cells reads as one finding."""
+    line = ""
+    for candidate in reversed(text.splitlines()):
+        match = _ERROR_LINE.match(candidate.strip())
+        if match:
+            line = match["line"]
+            break
+    if not line:
+        return ""
+    for pattern, mask in _MASKS:
+        line = pattern.sub(mask, line)
+    return line.strip()[:300]

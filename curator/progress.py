@@ -1,0 +1,46 @@
+"""Progress is an observer the core calls; the terminal and CI render it (see `terminal.py`)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from curator.outcome import CellOutcome
+from curator.plan import Cell
+
+
+class Observer(Protocol):
+    """What a run reports while it works. Calls come from the coordinating thread only."""
+
+    def phase(self, name: str, total: int) -> None:
+        """A new phase starts (`resolving`, `testing`) with `total` steps."""
+
+    def step(self, name: str, detail: str) -> None:
+        """One step of the current phase is done."""
+
+    def cell_started(self, cell: Cell) -> None:
+        """A cell began building or testing."""
+
+    def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
+        """A cell's outcome was recorded."""
+
+    def message(self, text: str) -> None:
+        """A line worth showing (a retry, a warning)."""
+
+
+class Silent:
+    """An observer that shows nothing."""
+
+    def phase(self, name: str, total: int) -> None:
+        """Nothing."""
+
+    def step(self, name: str, detail: str) -> None:
+        """Nothing."""
+
+    def cell_started(self, cell: Cell) -> None:
+        """Nothing."""
+
+    def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
+        """Nothing."""
+
+    def message(self, text: str) -> None:
+        """Nothing."""

@@ -1,0 +1,76 @@
+"""Written by curator: one nox session (uv backend) per cell of this run.
+
+Reproduce any cell on this machine with
+
+    nox -f THIS_FILE -s CELL_ID            # every suite of the cell
+    nox -f THIS_FILE -s CELL_ID -- SUITE   # one suite
+
+The cells, their interpreters (absolute paths), hash-pinned locks and suites are in
+nox-cells.json beside this file. Logs and JUnit files go to $CURATOR_CELL_OUT, or to a fresh
+temporary folder (printed) so that a reproduction never overwrites the run's evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import re
+import tempfile
+
+import nox
+
+HERE = pathlib.Path(__file__).resolve().parent
+SPEC = json.loads((HERE / "nox-cells.json").read_text(encoding="utf-8"))
+RUNNER = str(HERE / "suite_runner.py")
+
+nox.options.default_venv_backend = "uv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+nox.options.download_python = "never"
+nox.options.sessions = []
+
+
+def _stem(name: str, attempt: str) -> str:
+    stem = re.sub(r"[^\w.-]", "-", name)
+    return stem if attempt == "1" else f"{stem}.attempt{attempt}"
+
+
+def _define(cell_id: str, cell: dict) -> None:
+    @nox.session(name=cell_id, python=cell["python"], venv_backend="uv", default=False, download_python="never")
+    def run_cell(session: nox.Session) -> None:
+        out = os.environ.get("CURATOR_CELL_OUT")
+        folder = pathlib.Path(out) if out else pathlib.Path(tempfile.mkdtemp(prefix=f"curator-{cell_id}-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        if not out:
+            session.log(f"logs and JUnit files go to {folder}")
+        attempt = os.environ.get("CURATOR_ATTEMPT", "1")
+        session.run_install("uv", "pip", "sync", "--require-hashes", *cell["install_args"], cell["lock"])
+        (folder / "installed").write_text("ok\n")
+        wanted = set(session.posargs)
+        failed = []
+        for suite in cell["suites"]:
+            if wanted and suite["name"] not in wanted:
+                continue
+            stem = _stem(suite["name"], attempt)
+            argv = list(suite["argv"])
+            if suite["junit"]:
+                argv.append(f"--junitxml={folder / (stem + '.xml')}")
+            job = {
+                "argv": argv,
+                "cwd": suite["cwd"],
+                "env": suite["env"],
+                "log": str(folder / (stem + ".log")),
+                "result": str(folder / (stem + ".json")),
+            }
+            session.log(f"suite {suite['name']}")
+            session.run("python", RUNNER, json.dumps(job))
+            result = json.loads(pathlib.Path(job["result"]).read_text(encoding="utf-8"))
+            if result.get("returncode") != 0:
+                failed.append(f"{suite['name']} (exit {result.get('returncode')})")
+        if failed:
+            session.error("failed: " + ", ".join(failed))
+
+
+for _cell_id, _cell in SPEC["cells"].items():
+    _define(_cell_id, _cell)

@@ -1,0 +1,147 @@
+"""The two faces of progress: a live rich display in a terminal, plain lines in CI."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from curator.outcome import CellOutcome, Status
+from curator.plan import Cell
+
+STYLES = {
+    Status.PASSED: "green",
+    Status.FLAKY: "yellow",
+    Status.EXPECTED_FAIL: "cyan",
+    Status.SKIPPED: "dim",
+    Status.UNRESOLVABLE: "magenta",
+    Status.UNEXPECTED_PASS: "bold yellow",
+}
+
+
+def style(status: Status) -> str:
+    """The colour a status is shown in."""
+    return STYLES.get(status, "bold red")
+
+
+def describe(cell: Cell, outcome: CellOutcome, *, reused: bool) -> str:
+    """One line about a finished cell (rich markup)."""
+    status = outcome.status
+    suites = ", ".join(
+        f"{escape(s.suite)} [{style(s.status)}]{s.status}[/]" for s in outcome.suites if s.status is not Status.PASSED
+    )
+    detail = suites or f"{len(outcome.suites)} suite{'s' if len(outcome.suites) != 1 else ''} passed"
+    where = " (reused)" if reused else f" in {outcome.duration:.1f}s"
+    line = f"[{style(status)}]{status:<15}[/] {escape(cell.id)}{where}: {detail}"
+    if status.is_failure or status in (Status.TIMEOUT, Status.INSTALL_ERROR):
+        line += f"\n                reproduce: [bold]{escape(outcome.reproduce)}[/]" if outcome.reproduce else ""
+    return line
+
+
+class PlainObserver:
+    """One line per finished cell, for logs and CI."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.total = 0
+        self.done = 0
+
+    def phase(self, name: str, total: int) -> None:
+        """Announce a phase."""
+        self.total, self.done = total, 0
+        if total:
+            self.console.print(f"{name} {total} cell{'s' if total != 1 else ''}")
+
+    def step(self, name: str, detail: str) -> None:
+        """Nothing: resolution is quick; finished cells are what matters."""
+
+    def cell_started(self, cell: Cell) -> None:
+        """Nothing: CI logs want results, not chatter."""
+
+    def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
+        """A line for the cell."""
+        self.done += 1
+        self.console.print(f"[{self.done}/{max(self.total, self.done)}] {describe(cell, outcome, reused=reused)}")
+
+    def message(self, text: str) -> None:
+        """A line."""
+        self.console.print(escape(text))
+
+
+class LiveObserver:
+    """A rich live display: overall bar with ETA, counts by status, the cells running now."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.running: dict[str, float] = {}
+        self.counts: Counter[Status] = Counter()
+        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> LiveObserver:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._render())
+        self.live.__exit__(None, None, None)
+
+    def _render(self) -> Group:
+        counts = Text(
+            "  ".join(f"{status}: {n}" for status, n in sorted(self.counts.items(), key=lambda i: i[0].severity))
+        )
+        running = Table.grid(padding=(0, 2))
+        for cell_id, since in sorted(self.running.items(), key=lambda item: item[1]):
+            running.add_row(Text(f"  running {cell_id}"), Text(f"{time.monotonic() - since:.0f}s", style="dim"))
+        return Group(self.progress, counts, running)
+
+    def phase(self, name: str, total: int) -> None:
+        """A new bar."""
+        self.tasks[name] = self.progress.add_task(name, total=total)
+        self.live.update(self._render())
+
+    def step(self, name: str, detail: str) -> None:
+        """Advance the phase's bar."""
+        self.progress.advance(self.tasks[name])
+
+    def cell_started(self, cell: Cell) -> None:
+        """Show it as running."""
+        self.running[cell.id] = time.monotonic()
+        self.live.update(self._render())
+
+    def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
+        """Count it, print its line above the display, advance the bar."""
+        self.running.pop(cell.id, None)
+        for suite in outcome.suites:
+            self.counts[suite.status] += 1
+        self.console.print(describe(cell, outcome, reused=reused))
+        if "testing" in self.tasks:
+            self.progress.advance(self.tasks["testing"])
+        self.live.update(self._render())
+
+    def message(self, text: str) -> None:
+        """A line above the display."""
+        self.console.print(escape(text))
