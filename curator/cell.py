@@ -28,8 +28,8 @@ from curator.manifest import Distribution
 from curator.outcome import Attempt, CellOutcome, Counts, Status, SuiteOutcome, settle, signature
 from curator.plan import INSTALL_SUITE, Cell
 
-RUNNER_VERSION = "1"  # bump when how suites are run changes: every outcome key changes with it
-CELL_ENV = {"MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONFAULTHANDLER": "1"}
+RUNNER_VERSION = "2"  # bump when how suites are run changes: every outcome key changes with it
+CELL_ENV = {"MPLBACKEND": "Agg", "PYTHONFAULTHANDLER": "1"}
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,7 @@ def _graphs(
 
     selected, overrides = _pythons(args, distribution)
     finder = Finder(overrides)
-    resolver = Resolver(distribution.index)
+    resolver = Resolver(distribution.index, cache=cache_dir())
     return {
         version: resolve_graph(distribution, finder.find(version), resolver, cache_dir())
         for version in (versions or selected)

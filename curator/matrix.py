@@ -92,9 +92,17 @@ def matrix(
     columns = sorted(pinned[b].unique(), key=Version)
     result = pd.DataFrame("", index=pd.Index(rows, name=row), columns=pd.Index(columns, name=column))
     for (va, vb), group in pinned.groupby([a, b]):
-        status = worst(Status(s) for s in group["status"])
+        status = worst(Status(s) for s in _own_cells(group, row, column)["status"])
         result.loc[va, vb] = str(status) if status else ""
     return result
+
+
+def _own_cells(group: pd.DataFrame, row: str, column: str) -> pd.DataFrame:
+    """Of the outcomes behind one square, those of cells that change nothing but the pair
+    (everything else as it ships), when there are any."""
+    changed = group["changes"].map(lambda text: {p.split("==")[0] for p in str(text).split()})
+    own = group[changed.map(lambda names: names <= {row, column})]
+    return own if not own.empty else group
 
 
 def matrix_counts(

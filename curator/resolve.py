@@ -45,6 +45,15 @@ def uv_binary() -> Path:
         return Path(found)
 
 
+def _uv_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("uv")
+    except metadata.PackageNotFoundError:  # pragma: no cover - uv is a dependency
+        return str(uv_binary())
+
+
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """curator's own cache: environments, metadata (`CURATOR_CACHE_DIR` overrides)."""
     env = os.environ if env is None else env
@@ -169,11 +178,30 @@ def parse_requirements(python: str, text: str) -> Lock:
 
 
 class Resolver:
-    """Runs `uv pip compile` for one manifest's package sources."""
+    """Runs `uv pip compile` for one manifest's package sources.
 
-    def __init__(self, index: Index, *, env: Mapping[str, str] | None = None) -> None:
+    When the sources are frozen in time (`exclude_newer`), a resolution is a pure function
+    of its inputs, so its lock is kept in `cache` and reused; otherwise every call asks uv,
+    so a new upstream release is always seen.
+    """
+
+    def __init__(self, index: Index, *, env: Mapping[str, str] | None = None, cache: Path | None = None) -> None:
         self.index = index
         self.env = proc.clean_env(os.environ if env is None else env)
+        self.cache = cache if index.exclude_newer else None
+
+    def _cache_entry(self, requirements: Sequence[str], interpreter: Interpreter) -> Path | None:
+        if self.cache is None:
+            return None
+        digest = hashlib.sha256()
+        parts = (*sorted(requirements), str(interpreter.path), interpreter.full_version, _uv_version())
+        for part in (*parts, *index_args(self.index)):
+            digest.update(part.encode() + b"\0")
+        for folder in self.index.find_links:  # a changed wheelhouse is a different input
+            for wheel in sorted(folder.iterdir()):
+                stat = wheel.stat()
+                digest.update(f"{wheel.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        return self.cache / "locks" / f"{digest.hexdigest()[:32]}.txt"
 
     def _compile(self, requirements: Sequence[str], interpreter: Interpreter, *extra: str) -> proc.Completed:
         with tempfile.TemporaryDirectory(prefix="curator-resolve-") as tmp:
@@ -199,8 +227,16 @@ class Resolver:
 
     def resolve(self, requirements: Sequence[str], interpreter: Interpreter) -> Lock | Unresolvable:
         """Resolve `requirements` for `interpreter` with hashes."""
+        entry = self._cache_entry(requirements, interpreter)
+        if entry is not None and entry.exists():
+            return parse_requirements(interpreter.version, entry.read_text())
         done = self._compile(requirements, interpreter, "--generate-hashes")
         if done.ok:
+            if entry is not None:
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(done.stdout)
+                tmp.replace(entry)
             return parse_requirements(interpreter.version, done.stdout)
         if "No solution found" in done.stderr or "unsatisfiable" in done.stderr:
             return Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))

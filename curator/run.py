@@ -65,7 +65,7 @@ class Coordinator:
         self.executor = executor
         self.observer = observer
         self.cancel = cancel
-        self.resolver = Resolver(self.dist.index)
+        self.resolver = Resolver(self.dist.index, cache=cache_dir())
         self.env = cells.interpreter_env()
         self.today = dt.date.today()
         self.requires = {s.name: s.requires for s in self.dist.suites} | {

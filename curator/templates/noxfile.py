@@ -45,7 +45,9 @@ def _define(cell_id: str, cell: dict) -> None:
         if not out:
             session.log(f"logs and JUnit files go to {folder}")
         attempt = os.environ.get("CURATOR_ATTEMPT", "1")
-        session.run_install("uv", "pip", "sync", "--require-hashes", *cell["install_args"], cell["lock"])
+        session.run_install(
+            "uv", "pip", "sync", "--require-hashes", "--compile-bytecode", *cell["install_args"], cell["lock"]
+        )
         (folder / "installed").write_text("ok\n")
         wanted = set(session.posargs)
         failed = []
