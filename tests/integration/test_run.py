@@ -129,7 +129,8 @@ def test_run_folder_contract(matrix_run: tuple[Path, Path, int]) -> None:
     matrix = (out / "matrices" / "py3.12__cfx-user__cfx-base.csv").read_text().splitlines()
     assert matrix == ["cfx-user,1.0,2.0", "1.0,,failed", "1.1,passed,passed"]
     run = json.loads((out / "run.json").read_text())
-    assert run["verdict"] == "failed" and run["gate"]["holds"] is True
+    assert run["verdict"] == "failed"
+    assert run["gate"] == {"holds": False, "failing_baseline_cells": ["py3.12-baseline"]}  # flaky gates nothing
     assert run["counts"]["crashed"] == 1 and run["cells"] == 5
     assert run["manifest"]["sha256"] and run["tools"]["uv"]
 
