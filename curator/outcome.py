@@ -119,6 +119,8 @@ def unexpected(status: Status, *, baseline: bool) -> bool:
 class TestCase:
     """One test case from JUnit XML (after de-duplicating reruns: the last attempt wins)."""
 
+    __test__ = False  # not a pytest test class, despite its name
+
     classname: str
     name: str
     outcome: str  # passed | failed | error | skipped

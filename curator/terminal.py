@@ -99,17 +99,18 @@ class LiveObserver:
         self.tasks: dict[str, TaskID] = {}
         self.running: dict[str, float] = {}
         self.counts: Counter[Status] = Counter()
-        self.live = Live(self._render(), console=console, refresh_per_second=4, transient=False)
+        self.live = Live(self.view(), console=console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> LiveObserver:
         self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._render())
+        self.live.update(self.view())
         self.live.__exit__(None, None, None)
 
-    def _render(self) -> Group:
+    def view(self) -> Group:
+        """What the display shows now."""
         counts = Text(
             "  ".join(f"{status}: {n}" for status, n in sorted(self.counts.items(), key=lambda i: i[0].severity))
         )
@@ -121,7 +122,7 @@ class LiveObserver:
     def phase(self, name: str, total: int) -> None:
         """A new bar."""
         self.tasks[name] = self.progress.add_task(name, total=total)
-        self.live.update(self._render())
+        self.live.update(self.view())
 
     def step(self, name: str, detail: str) -> None:
         """Advance the phase's bar."""
@@ -130,7 +131,7 @@ class LiveObserver:
     def cell_started(self, cell: Cell) -> None:
         """Show it as running."""
         self.running[cell.id] = time.monotonic()
-        self.live.update(self._render())
+        self.live.update(self.view())
 
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """Count it, print its line above the display, advance the bar."""
@@ -140,7 +141,7 @@ class LiveObserver:
         self.console.print(describe(cell, outcome, reused=reused))
         if "testing" in self.tasks:
             self.progress.advance(self.tasks["testing"])
-        self.live.update(self._render())
+        self.live.update(self.view())
 
     def message(self, text: str) -> None:
         """A line above the display."""

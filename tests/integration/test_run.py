@@ -47,6 +47,15 @@ policy:
 """
 
 
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for a reaper does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
 def _rows(out: Path) -> dict[tuple[str, str], dict[str, str]]:
     with (out / "cells.csv").open() as handle:
         return {(row["cell"], row["suite"]): row for row in csv.DictReader(handle)}
@@ -221,3 +230,39 @@ def test_resume_of_an_unknown_run_is_bad_input(eco_manifest, capsys: pytest.Capt
     path = eco_manifest('  cfx-base: ["1.0"]\n')
     assert main(["run", str(path), "--resume", "nope"]) == 2
     assert "run 'nope' is not a run in" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(eco_manifest, tmp_path: Path) -> None:
+    marker = tmp_path / "hold"
+    marker.write_text("")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    hold = (
+        "import os, pathlib, time\n\n"
+        "def test_hold():\n"
+        f"    pathlib.Path({str(pids)!r}, str(os.getpid())).write_text('')\n"
+        f"    while pathlib.Path({str(marker)!r}).exists():\n"
+        "        time.sleep(0.1)\n"
+    )
+    path = eco_manifest(
+        '  cfx-base: ["1.0", "2.0"]\n', suites={"hold": (["cfx-base"], hold)}, extra="matrix:\n  strategy: upgrades\n"
+    )
+    out = path.parent / "out"
+    argv = [sys.executable, "-m", "curator", "run", str(path), "--out", str(out), "--jobs", "1", "--plain"]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not any(pids.iterdir()):
+        time.sleep(0.2)
+    (pid_file,) = pids.iterdir()
+    child.send_signal(signal.SIGINT)
+    output, _ = child.communicate(timeout=60)
+    assert child.returncode == 130, output
+    run_id = json.loads((out / "run.json").read_text())["run_id"]
+    assert f"--resume {run_id}" in output
+    assert not _alive(int(pid_file.name))  # the suite's process group was killed with it
+    db = sqlite3.connect(path.parent / "reports" / "curator.sqlite")
+    assert db.execute("SELECT status FROM runs").fetchone() == ("interrupted",)
+    assert db.execute("SELECT count(*) FROM cells").fetchone() == (0,)  # the interrupted cell is not recorded
+    marker.unlink()
+    assert main(["run", str(path), "--resume", run_id, "--plain"]) == 0
+    assert db.execute("SELECT count(*) FROM cells").fetchone() == (2,)

@@ -1,0 +1,138 @@
+"""Classification, retries, the policy's judgement and failure signatures (pure logic)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
+
+from curator.manifest import ExpectedFailure, Policy
+from curator.outcome import (
+    Attempt,
+    Status,
+    SuiteOutcome,
+    TestCase,
+    applies,
+    judge,
+    raw_status,
+    settle,
+    signature,
+    unexpected,
+    worst,
+)
+
+FAILED_CASE = TestCase("test_x", "test_a", "failed", message="assert 1 == 2")
+ERROR_CASE = TestCase("test_x", "test_b", "error", message="fixture 'db' not found")
+
+
+@pytest.mark.parametrize(
+    ("attempt", "status", "reason"),
+    [
+        (Attempt(0), Status.PASSED, ""),
+        (Attempt(1, cases=(FAILED_CASE,)), Status.FAILED, "1 test(s) failed"),
+        (Attempt(1, cases=(ERROR_CASE,)), Status.ERROR, "errored in setup"),
+        (Attempt(2), Status.ERROR, "collection errors"),
+        (Attempt(5), Status.ERROR, "no tests were collected"),
+        (Attempt(-6), Status.CRASHED, "SIGABRT"),
+        (Attempt(-11), Status.CRASHED, "SIGSEGV"),
+        (Attempt(3, uses_pytest=False), Status.FAILED, "exit status 3"),
+        (Attempt(None, started=True, timed_out=True), Status.TIMEOUT, "still running"),
+        (Attempt(None, started=False, timed_out=True), Status.TIMEOUT, "not reached"),
+        (Attempt(None, started=False, timed_out=False), Status.ERROR, "ended before"),
+    ],
+)
+def test_raw_status(attempt: Attempt, status: Status, reason: str) -> None:
+    found, why = raw_status(attempt, timeout=60)
+    assert found is status
+    assert reason in why
+
+
+def test_pass_on_retry_is_flaky_and_fail_twice_is_failed() -> None:
+    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(0)], timeout=60)
+    assert status is Status.FLAKY
+    assert "failed on attempt 1" in reason
+    assert settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(1, cases=(FAILED_CASE,))], timeout=60)[0] is Status.FAILED
+    assert settle([Attempt(-6), Attempt(0)], timeout=60)[0] is Status.FLAKY
+    assert settle([], timeout=60)[0] is Status.SKIPPED
+
+
+RULE = ExpectedFailure(
+    when=(("pandas", SpecifierSet("<2.2.2")), ("numpy", SpecifierSet(">=2"))),
+    reason="built against the NumPy 1.x ABI",
+    owner="alice",
+    expires=dt.date(2027, 1, 1),
+)
+POLICY = Policy(expected_failures=(RULE,))
+BROKEN = {"pandas": Version("2.1.4"), "numpy": Version("2.1.3")}
+
+
+def _judge(
+    raw: Status, pins: dict[str, Version], *, suite: str = "pandas-numpy", today: dt.date = dt.date(2026, 11, 1)
+) -> SuiteOutcome:
+    outcome = SuiteOutcome(suite, raw, raw, reason="r")
+    return judge(
+        outcome, python="3.12", pins=pins, suite_requires=frozenset({"pandas", "numpy"}), policy=POLICY, today=today
+    )  # type: ignore[arg-type]
+
+
+def test_expected_failure_and_unexpected_pass() -> None:
+    expected = _judge(Status.FAILED, BROKEN)
+    assert expected.status is Status.EXPECTED_FAIL
+    assert expected.raw_status is Status.FAILED
+    assert "NumPy 1.x ABI" in expected.reason and "alice" in expected.reason
+    lifted = _judge(Status.PASSED, BROKEN)
+    assert lifted.status is Status.UNEXPECTED_PASS
+    assert "lift this exception" in lifted.reason
+    untouched = _judge(Status.FAILED, {"pandas": Version("2.2.3"), "numpy": Version("2.1.3")})
+    assert untouched.status is Status.FAILED
+    assert _judge(Status.TIMEOUT, BROKEN).status is Status.TIMEOUT  # infrastructure is never excused
+
+
+def test_expired_rule_excuses_nothing() -> None:
+    assert _judge(Status.FAILED, BROKEN, today=dt.date(2027, 1, 2)).status is Status.FAILED
+
+
+def test_rule_scope() -> None:
+    both = frozenset({"pandas", "numpy"})
+    assert applies(RULE, "pandas-numpy", both)
+    assert not applies(RULE, "scipy-numpy", frozenset({"scipy", "numpy"}))
+    assert applies(RULE, "pandas:tests", frozenset({"pandas"}))
+    assert not applies(RULE, "scipy:tests", frozenset({"scipy"}))
+    named = ExpectedFailure(when=RULE.when, reason="r", suites=frozenset({"plots"}))
+    assert applies(named, "plots", frozenset()) and not applies(named, "pandas-numpy", both)
+
+
+def test_what_makes_a_run_fail() -> None:
+    assert not unexpected(Status.EXPECTED_FAIL, baseline=True)
+    assert not unexpected(Status.FLAKY, baseline=True)
+    assert unexpected(Status.UNEXPECTED_PASS, baseline=False)
+    assert unexpected(Status.UNRESOLVABLE, baseline=True)
+    assert not unexpected(Status.UNRESOLVABLE, baseline=False)
+    assert worst([Status.PASSED, Status.CRASHED, Status.FAILED]) is Status.CRASHED
+    assert worst([]) is None
+    assert len({s.letter for s in Status}) == len(Status)  # a distinct mark for every status
+
+
+def test_signatures_mask_what_varies_between_cells() -> None:
+    log_a = (
+        "____ ERROR collecting test_x.py ____\n"
+        "/root/.cache/curator/envs/0bf3/py3-11/lib/python3.11/site-packages/pandas/__init__.py:22: in <module>\n"
+        "E   ValueError: numpy.dtype size changed, may indicate binary incompatibility. "
+        "Expected 96 from C header, got 88 from PyObject\n"
+        "=== short test summary info ===\n"
+    )
+    log_b = log_a.replace("0bf3/py3-11", "9a9a/py3-12").replace("96", "104").replace("88", "96")
+    assert signature(log_a) == signature(log_b)
+    assert signature(log_a) == (
+        "ValueError: numpy.dtype size changed, may indicate binary incompatibility. "
+        "Expected <n> from C header, got <n> from PyObject"
+    )
+    assert signature("E   AttributeError: module 'cfx_base' has no attribute 'old_api' at 0x7f3a2b1c") == (
+        "AttributeError: module 'cfx_base' has no attribute 'old_api' at 0x…"
+    )
+    assert signature("E   ImportError: cannot import name 'x' from 'y' (/usr/lib/python3.12/y.py) 2.1.3") == (
+        "ImportError: cannot import name 'x' from 'y' (<path>) <version>"
+    )
+    assert signature("all good\n") == ""

@@ -1,0 +1,50 @@
+"""What the terminal shows while a run works: counts, running cells, reproduce commands."""
+
+from __future__ import annotations
+
+import io
+
+from packaging.version import Version
+from rich.console import Console
+
+from curator.outcome import CellOutcome, Status, SuiteOutcome
+from curator.plan import Cell
+from curator.terminal import LiveObserver, PlainObserver
+
+CELL = Cell("py3.12-numpy2.0.0", "3.12", (("numpy", Version("2.0.0")),), (("numpy", Version("2.0.0")),), ("pn",), "k")
+FAILED = CellOutcome(
+    CELL.id,
+    (SuiteOutcome("pn", Status.FAILED, Status.FAILED, "1 test(s) failed"),),
+    duration=3.2,
+    reproduce="nox -f reports/r/noxfile.py -s py3.12-numpy2.0.0",
+)
+
+
+def _console() -> Console:
+    return Console(file=io.StringIO(), width=120, force_terminal=True, record=True, color_system=None)
+
+
+def test_plain_lines_name_the_cell_status_and_reproduce_command() -> None:
+    console = _console()
+    observer = PlainObserver(console)
+    observer.phase("testing", 2)
+    observer.cell_finished(CELL, FAILED, reused=False)
+    text = console.export_text()
+    assert "testing 2 cells" in text
+    assert "[1/2] failed" in text and "py3.12-numpy2.0.0 in 3.2s: pn failed" in text
+    assert "reproduce: nox -f reports/r/noxfile.py -s py3.12-numpy2.0.0" in text
+
+
+def test_live_display_shows_progress_counts_and_running_cells() -> None:
+    console = _console()
+    with LiveObserver(console) as observer:
+        observer.phase("testing", 2)
+        observer.cell_started(CELL)
+        snapshot = _console()
+        snapshot.print(observer.view())
+        running = snapshot.export_text()
+        observer.cell_finished(CELL, FAILED, reused=False)
+    text = console.export_text()
+    assert "running py3.12-numpy2.0.0" in running
+    assert "testing" in text and "1/2" in text
+    assert "failed: 1" in text
