@@ -76,11 +76,17 @@ class CellTask:
         return shlex.join(["nox", "-f", shown, "-s", self.cell.id])
 
 
-def suite_specs(distribution: Distribution, cell: Cell, scratch: Path) -> tuple[SuiteSpec, ...]:
-    """The commands of a cell's suites: integration suites and packages' own tests."""
+def suite_specs(distribution: Distribution, cell: Cell, run_dir: Path) -> tuple[SuiteSpec, ...]:
+    """The commands of a cell's suites: integration suites and packages' own tests.
+
+    Packages' own tests run from the run folder's empty `scratch/`, so nothing local shadows
+    the installed package; suites without a pytest.ini of their own get the run's empty one,
+    so no configuration around them (this repository's, say) leaks in.
+    """
     suites = {s.name: s for s in distribution.suites}
     tests = {p.suite_name: p.tests for p in distribution.packages}
-    empty_ini = scratch / "pytest.ini"
+    empty_ini = run_dir / "pytest.ini"
+    scratch = run_dir / "scratch"
     specs: list[SuiteSpec] = []
     for name in cell.suites:
         if name == INSTALL_SUITE:
@@ -305,6 +311,7 @@ def write_nox_files(run_dir: Path, tasks: Sequence[CellTask]) -> None:
     for name in ("noxfile.py", "suite_runner.py"):
         (run_dir / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
     (run_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (run_dir / "scratch").mkdir(exist_ok=True)
     target = run_dir / "nox-cells.json"
     known = json.loads(target.read_text(encoding="utf-8"))["cells"] if target.exists() else {}  # a resumed run
     spec = {"cells": {**known, **{task.cell.id: nox_spec(task) for task in tasks}}}

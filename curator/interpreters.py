@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -183,9 +182,3 @@ class Finder:
                 found.append((full, child))
         return [path for _, path in sorted(found, reverse=True)]
 
-
-def current() -> Interpreter:
-    """The interpreter curator itself runs on."""
-    info = sys.version_info
-    executable = Path(getattr(sys, "_base_executable", sys.executable) or sys.executable)
-    return Interpreter(f"{info.major}.{info.minor}", f"{info.major}.{info.minor}.{info.micro}", executable, "self")

@@ -182,8 +182,6 @@ class Coordinator:
             f"# Python {interpreter.full_version} ({interpreter.path}); pip install --require-hashes -r THIS_FILE\n"
         )
         lock_path.write_text(header + lock.text)
-        scratch = out_dir / "scratch"
-        scratch.mkdir(exist_ok=True)
         return cells.CellTask(
             cell=cell,
             interpreter=interpreter,

@@ -8,7 +8,8 @@ The packages and what each is for:
 - `cfx-base` 1.0 and 2.0: 2.0 removes `old_api()` (a break the resolver allows).
 - `cfx-user` 1.0 calls `cfx_base.old_api()` (breaks on base 2.0); 1.1 calls `new_api()`.
 - `cfx-capped` 1.0 needs `cfx-base<2` (that combination is unresolvable).
-- `cfx-left`, `cfx-right` both need `cfx-base`; `cfx-top` needs both (a diamond).
+- `cfx-left`, `cfx-right` both need `cfx-base`; `cfx-top` needs both (a diamond) and ships
+  its own tests (`pytest --pyargs cfx_top.tests`).
 - `cfx-crash` 1.0 aborts the interpreter on import; 0.9 is fine.
 - `cfx-hang` 1.0 has a `wait()` that never returns; 0.9's returns at once.
 - `cfx-flaky` 1.0 has a `roll()` that fails on every other call in an environment.
@@ -149,7 +150,13 @@ ECOSYSTEM: tuple[FakeDist, ...] = (
     FakeDist(
         "cfx-top",
         "1.0",
-        _module("cfx_top", "import cfx_left, cfx_right\nSIDES = (cfx_left.SIDE, cfx_right.SIDE)\n"),
+        {
+            "cfx_top/__init__.py": "import cfx_left, cfx_right\nSIDES = (cfx_left.SIDE, cfx_right.SIDE)\n",
+            "cfx_top/tests/__init__.py": "",
+            "cfx_top/tests/test_top.py": (
+                "import cfx_top\n\ndef test_sides():\n    assert cfx_top.SIDES == ('left', 'right')\n"
+            ),
+        },
         requires=("cfx-left>=1.0", "cfx-right>=1.0"),
         license="Apache-2.0",
     ),

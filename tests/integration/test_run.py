@@ -190,6 +190,16 @@ def test_upper_bound_is_unresolvable_with_the_reason(eco_manifest, capsys: pytes
     ] == "1.0,passed,unresolvable"
 
 
+def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest) -> None:
+    path = eco_manifest('  cfx-top:\n    versions: ["1.0"]\n    tests: ["pytest --pyargs cfx_top.tests -q"]\n')
+    out = path.parent / "out"
+    assert main(["run", str(path), "--out", str(out), "--plain"]) == 0
+    row = _rows(out)["py3.12-baseline", "cfx-top:tests"]
+    assert (row["status"], row["passed"]) == ("passed", "1")
+    junit = (out / "logs" / "py3.12-baseline" / "cfx-top-tests.xml").read_text()
+    assert 'classname="test_top" name="test_sides"' in junit  # the test shipped in the wheel
+
+
 def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest, tmp_path: Path) -> None:
     slow = "import time\n\ndef test_slow():\n    time.sleep(1.5)\n"
     path = eco_manifest(
