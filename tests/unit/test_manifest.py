@@ -231,12 +231,17 @@ packages:
     ],
 )
 def test_each_mistake_is_located_and_explained(
-    write_manifest: WriteManifest, text: str, line: int, column: int, message: str
+    write_manifest: WriteManifest, capsys: pytest.CaptureFixture[str], text: str, line: int, column: int, message: str
 ) -> None:
     error = _error(write_manifest, text)
     assert (error.line, error.column) == (line, column), str(error)
     assert message in error.message
     assert str(error).startswith(f"{error.path}:{line}:{column}: ")
+    # and as a user meets it: exit status 2, one line on stderr, no traceback
+    assert main(["plan", str(error.path), "--strategy", "baseline"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [f"curator: error: {error}"]
+    assert "Traceback" not in captured.out + captured.err
 
 
 def test_suite_requiring_an_unknown_package_names_it(write_manifest: WriteManifest) -> None:
