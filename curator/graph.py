@@ -194,7 +194,8 @@ class DependencyGraph:
     def to_svg(self, failing: Iterable[tuple[str, str]] = ()) -> str:
         """A layered picture (dependents above dependencies), as SVG text.
 
-        Manifest packages are drawn as filled boxes; edges in `failing` are drawn red and dashed.
+        Manifest packages are drawn as filled boxes and the requirements between them in blue;
+        edges in `failing` are drawn red and dashed.
         """
         import matplotlib
 
@@ -212,6 +213,8 @@ class DependencyGraph:
         failing_set = {(canonicalize_name(a), canonicalize_name(b)) for a, b in failing}
         for a, b, data in self.graph.edges(data=True):
             broken = (a, b) in failing_set
+            between = self.graph.nodes[a]["manifest"] and self.graph.nodes[b]["manifest"]
+            colour = "#c0392b" if broken else "#2c6fad" if between else "#9aa4a6"
             (x1, y1), (x2, y2) = positions[a], positions[b]
             ax.annotate(
                 "",
@@ -219,17 +222,17 @@ class DependencyGraph:
                 xytext=(x1, y1 - 0.18),
                 arrowprops={
                     "arrowstyle": "-|>",
-                    "color": "#c0392b" if broken else "#7f8c8d",
-                    "lw": 2.0 if broken else 0.9,
+                    "color": colour,
+                    "lw": 2.0 if broken or between else 0.8,
                     "linestyle": "--" if broken else "-",
                     "shrinkA": 2,
                     "shrinkB": 2,
                 },
             )
             if data["specifier"] and (self.graph.nodes[b]["manifest"] or broken):
-                ax.text(
-                    (x1 + x2) / 2,
-                    (y1 + y2) / 2,
+                ax.text(  # near the requirer, where edges into one package are still apart
+                    x1 + 0.3 * (x2 - x1),
+                    y1 + 0.3 * (y2 - y1),
                     data["specifier"],
                     fontsize=6.5,
                     color="#555",
@@ -259,7 +262,7 @@ class DependencyGraph:
         ax.set_ylim(-len(layers) + 0.4, 0.6)
         ax.axis("off")
         ax.set_title(
-            f"{self.title} on Python {self.python} — boxes in blue are manifest packages",
+            f"{self.title} on Python {self.python} — blue: manifest packages and the requirements between them",
             fontsize=10,
         )
         buffer = io.StringIO()
