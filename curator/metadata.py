@@ -1,4 +1,4 @@
-"""Core metadata (Requires-Dist) of resolved files, to put specifiers on graph edges.
+"""Core metadata of resolved files: Requires-Dist puts specifiers on graph edges; licences go into SBOMs.
 
 A local wheel is read in place; a remote one through its PEP 658 `.metadata` file, falling
 back to the wheel itself. Answers are cached on disk by URL, so a graph is drawn offline
@@ -21,16 +21,21 @@ from packaging.requirements import Requirement
 USER_AGENT = "curator (+https://github.com/curator-dev/curator)"
 
 
-def requires_dist(url: str, cache: Path) -> list[Requirement] | None:
-    """The requirements a distribution file declares; None when they cannot be read."""
+def core_metadata(url: str, cache: Path) -> Metadata | None:
+    """The parsed core metadata of a distribution file; None when it cannot be read."""
     raw = _cached_metadata(url, cache)
     if raw is None:
         return None
     try:
-        metadata = Metadata.from_email(raw, validate=False)
+        return Metadata.from_email(raw, validate=False)
     except ValueError:
         return None
-    return list(metadata.requires_dist or [])
+
+
+def requires_dist(url: str, cache: Path) -> list[Requirement] | None:
+    """The requirements a distribution file declares; None when they cannot be read."""
+    metadata = core_metadata(url, cache)
+    return None if metadata is None else list(metadata.requires_dist or [])
 
 
 def _cached_metadata(url: str, cache: Path) -> bytes | None:

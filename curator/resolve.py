@@ -242,26 +242,43 @@ class Resolver:
             return Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
         raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
 
-    def files(self, requirements: Sequence[str], interpreter: Interpreter) -> dict[NormalizedName, str]:
-        """For each resolved package, the URL of the file uv would install on this machine."""
-        import tomllib
-
+    def pylock(self, requirements: Sequence[str], interpreter: Interpreter) -> str:
+        """A PEP 751 lock (`pylock.toml`) of `requirements` for `interpreter`, as uv writes it."""
         done = self._compile(requirements, interpreter, "--format", "pylock.toml")
         if not done.ok:
             raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
-        data = tomllib.loads(done.stdout)
-        urls: dict[NormalizedName, str] = {}
-        for package in data.get("packages", []):
-            files = [
-                *package.get("wheels", []),
-                *([package["sdist"]] if "sdist" in package else []),
-            ]
-            for file in files:
-                location = file.get("url") or (Path(file["path"]).resolve().as_uri() if "path" in file else None)
-                if location:
-                    urls[canonicalize_name(package["name"])] = location
-                    break
-        return urls
+        return done.stdout
+
+    def files(self, requirements: Sequence[str], interpreter: Interpreter) -> dict[NormalizedName, str]:
+        """For each resolved package, the URL of the file uv would install on this machine."""
+        return {name: file.url for name, file in pylock_files(self.pylock(requirements, interpreter)).items()}
+
+
+@dataclass(frozen=True)
+class LockedFile:
+    """The file a pylock.toml installs for one package: where it is and its sha256 (if given)."""
+
+    url: str
+    sha256: str | None
+
+
+def pylock_files(text: str) -> dict[NormalizedName, LockedFile]:
+    """For each package of a pylock.toml, its first wheel (else its sdist)."""
+    import tomllib
+
+    data = tomllib.loads(text)
+    found: dict[NormalizedName, LockedFile] = {}
+    for package in data.get("packages", []):
+        files = [
+            *package.get("wheels", []),
+            *([package["sdist"]] if "sdist" in package else []),
+        ]
+        for file in files:
+            location = file.get("url") or (Path(file["path"]).resolve().as_uri() if "path" in file else None)
+            if location:
+                found[canonicalize_name(package["name"])] = LockedFile(location, file.get("hashes", {}).get("sha256"))
+                break
+    return found
 
 
 def explain(stderr: str) -> str:

@@ -1,0 +1,418 @@
+"""Cut a release: the gate, then `DIR/<distribution>-<version>/` and its reproducible tarball.
+
+Everything is written into a temporary folder inside DIR and renamed into place at the end,
+so an interrupted release leaves no half bundle (only a hidden `.NAME.partial-*` folder,
+removed on the way out when it can be). Every file is a function of the gating run, the
+manifest, the package files and the key: the same inputs give the same tarball, byte for byte.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import yaml
+from packaging.utils import NormalizedName
+from packaging.version import InvalidVersion, Version
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from curator import __version__, manifest, signing
+from curator import metadata as core_metadata
+from curator.errors import GateNotMet, ToolError, UsageError
+from curator.interpreters import Finder
+from curator.manifest import Distribution
+from curator.release import changes, files, gate, sbom, wheelhouse
+from curator.resolve import Lock, LockedFile, Resolver, parse_requirements, pylock_files
+from curator.store import Store
+
+RELEASE_JSON = "release.json"
+
+
+@dataclass(frozen=True)
+class ReleaseRequest:
+    """What `curator release` was asked to do."""
+
+    distribution: Distribution
+    store_path: Path
+    run: str  # a run folder or a run id
+    out_dir: Path
+    finder: Finder
+    cache: Path
+    key: signing.SigningKey | None  # None: cut unsigned (the CLI insists on --unsigned)
+    wheelhouse: bool = False
+    force: bool = False
+    epoch: int | None = None  # SOURCE_DATE_EPOCH; default: when the gating run finished
+
+
+@dataclass(frozen=True)
+class Release:
+    """A cut release: where it is, what it holds, and its tarball's sha256."""
+
+    name: str
+    folder: Path
+    tarball: Path
+    sha256: str
+    files: int
+    size: int
+    wheels: int
+    fingerprint: str | None
+    previous: str | None
+    evidence: gate.Evidence
+    pylocks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Everything a bundle is made of, gathered before anything is written."""
+
+    evidence: gate.Evidence
+    locks: dict[str, Lock]
+    pylocks: dict[str, str]
+    located: dict[str, dict[NormalizedName, LockedFile]]
+    licences: dict[str, tuple[str, str] | None]
+    previous: Path | None
+    epoch: int
+
+    @property
+    def date(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.epoch, tz=dt.UTC)
+
+
+def cut(request: ReleaseRequest) -> Release:
+    """Check the gate, then write the bundle and its tarball; a refused release writes nothing."""
+    dist = request.distribution
+    name = f"{dist.name}-{dist.version}"
+    out = request.out_dir.resolve()
+    folder, tarball = out / name, out / f"{name}.tar.gz"
+    if not request.force and (folder.exists() or tarball.exists()):
+        existing = folder if folder.exists() else tarball
+        raise UsageError(f"{existing} already exists; bump `version` in {dist.path}, or pass --force to replace it")
+    inputs = _gather(request, out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out))
+    try:
+        root = staging / name
+        root.mkdir()
+        wheels = _write_bundle(root, request, inputs)
+        listed, _ = files.walk(root)
+        size = sum((root / f).stat().st_size for f in listed)
+        packed = staging / f"{name}.tar.gz"
+        digest = files.write_tarball(root, name, packed, inputs.epoch)
+        _place(root, folder, staging)
+        _place(packed, tarball, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return Release(
+        name=name,
+        folder=folder,
+        tarball=tarball,
+        sha256=digest,
+        files=len(listed),
+        size=size,
+        wheels=wheels,
+        fingerprint=request.key.public.fingerprint if request.key else None,
+        previous=inputs.previous.name if inputs.previous else None,
+        evidence=inputs.evidence,
+        pylocks=tuple(pylock_name(p) for p in inputs.locks),
+    )
+
+
+def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
+    """The gate's evidence, the shipped locks, uv's pylocks and files, licences, the previous release."""
+    dist = request.distribution
+    if not request.store_path.is_file():
+        raise UsageError(f"{request.store_path}: no results store there; pass --store, or `curator run` first")
+    with Store(request.store_path) as store:
+        evidence = gate.check(store, request.run, dist)
+    locks = _shipped_locks(evidence, dist)
+    resolver = Resolver(dist.index)
+    pylocks: dict[str, str] = {}
+    located: dict[str, dict[NormalizedName, LockedFile]] = {}
+    for python, lock in locks.items():
+        interpreter = request.finder.find(python)
+        pylocks[python] = resolver.pylock([f"{p.name}=={p.version}" for p in lock.pins], interpreter)
+        located[python] = _check_pylock(python, pylocks[python], lock)
+    return _Inputs(
+        evidence=evidence,
+        locks=locks,
+        pylocks=pylocks,
+        located=located,
+        licences=_licences(located, locks, request.cache),
+        previous=_previous(out, dist),
+        epoch=request.epoch if request.epoch is not None else int(evidence.run.finished or evidence.run.started),
+    )
+
+
+def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
+    """Every file of the bundle into `root`, SHA256SUMS and its signature last; how many wheels."""
+    dist, evidence, locks = request.distribution, inputs.evidence, inputs.locks
+    wheels = wheelhouse.collect(inputs.located, locks, root / "wheels") if request.wheelhouse else 0
+    _write(root / "manifest.yaml", pinned_manifest(dist, evidence.run.id))
+    for python, lock in locks.items():
+        _write(root / "locks" / f"py{python}.txt", _lock_text(dist, python, lock, evidence))
+        _write(root / "locks" / pylock_name(python), inputs.pylocks[python])
+    document = sbom.build(
+        distribution=dist.name,
+        version=dist.version,
+        locks=locks,
+        licences=inputs.licences,
+        roots=dist.package_names,
+        date=inputs.date,
+    )
+    _write(root / "sbom.cdx.json", document)
+    _copy_report(evidence.run_dir, root / "report")
+    current = {p: lock.versions for p, lock in locks.items()}
+    before = versions_of_bundle(inputs.previous) if inputs.previous is not None else {}
+    notes = changes.render_changes(
+        title=f"{dist.name} {dist.version}",
+        signed_by=request.key.public.fingerprint if request.key else None,
+        evidence=evidence,
+        previous=inputs.previous.name if inputs.previous else None,
+        changes=changes.compare(before, current),
+        current=current,
+        manifest=frozenset(dist.package_names),
+        date=inputs.date.date().isoformat(),
+    )
+    _write(root / "CHANGES.md", notes)
+    record = _release_json(request, inputs, wheels=wheels)
+    _write(root / RELEASE_JSON, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    if request.key is not None:
+        _write(root / files.PUBLIC_KEY, request.key.public.openssh() + "\n")
+    sums = files.render_sums(root)
+    _write(root / files.SUMS, sums)
+    if request.key is not None:
+        _write(root / files.SIGNATURE, signing.sign(sums.encode(), request.key))
+    return wheels
+
+
+def pylock_name(python: str) -> str:
+    """`pylock.py312.toml`: PEP 751 allows no dot inside the name part."""
+    return f"pylock.py{python.replace('.', '')}.toml"
+
+
+# ----------------------------------------------------------------------- the parts
+
+
+def _shipped_locks(evidence: gate.Evidence, dist: Distribution) -> dict[str, Lock]:
+    """Each Python's baseline lock without the test runner: what the distribution installs."""
+    locks: dict[str, Lock] = {}
+    for python in dist.python:
+        path = evidence.lock_path(python)
+        try:
+            text = path.read_text()
+        except OSError:
+            raise UsageError(
+                f"{path}: the run's lock of its baseline cell is missing; the run folder is incomplete"
+            ) from None
+        lock = parse_requirements(python, text).closure(dist.package_names)
+        missing = [f"{n}=={v}" for n, v in dist.blessed.items() if lock.versions.get(n) != v]
+        if missing:
+            raise GateNotMet(
+                f"{evidence.baseline[python].cell_id} did not install {', '.join(missing)} "
+                "(matrix.scope: involved?): its baseline did not test the distribution as it would ship"
+            )
+        locks[python] = lock
+    return locks
+
+
+def _check_pylock(python: str, text: str, lock: Lock) -> dict[NormalizedName, LockedFile]:
+    """The files uv's pylock names, checked to be exactly the lock's packages and hashes."""
+    found = pylock_files(text)
+    if set(found) != set(lock.versions):
+        odd = sorted(set(found) ^ set(lock.versions))
+        raise ToolError(f"uv's pylock for Python {python} and the run's lock disagree on {', '.join(odd)}")
+    for pin in lock.pins:
+        sha = found[pin.name].sha256
+        if sha is not None and sha not in pin.hashes:
+            raise ToolError(
+                f"{found[pin.name].url}: sha256 {sha} is not one the run's lock allows for {pin.name}=={pin.version}"
+            )
+    return found
+
+
+def _licences(
+    located: Mapping[str, Mapping[NormalizedName, LockedFile]], locks: Mapping[str, Lock], cache: Path
+) -> dict[str, tuple[str, str] | None]:
+    found: dict[str, tuple[str, str] | None] = {}
+    for python, lock in locks.items():
+        for pin in lock.pins:
+            key = f"{pin.name}=={pin.version}"
+            if found.get(key) is None:
+                found[key] = sbom.licence(core_metadata.core_metadata(located[python][pin.name].url, cache))
+    return found
+
+
+def pinned_manifest(dist: Distribution, run_id: str) -> str:
+    """The manifest as written, each package's `versions` reduced to its blessed one."""
+    text = dist.path.read_bytes().decode("utf-8")
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    edits: list[tuple[int, int, str]] = []
+    _, packages = _entry(root, "packages")
+    assert isinstance(packages, MappingNode)
+    for key_node, value_node in packages.value:
+        package = dist.package(str(key_node.value))
+        owner, versions = key_node, value_node  # the shorthand `numpy: [...]`
+        if isinstance(value_node, MappingNode):
+            owner, versions = _entry(value_node, "versions")
+        items = versions.value if isinstance(versions, SequenceNode) else [versions]
+        spelled = next(
+            (str(i.value) for i in items if isinstance(i, ScalarNode) and Version(str(i.value)) == package.blessed),
+            str(package.blessed),
+        )
+        start, end = versions.start_mark.index, versions.end_mark.index
+        if isinstance(versions, SequenceNode) and not versions.flow_style:  # a block list: `versions:` then `- …`
+            start = text.index(":", owner.end_mark.index) + 1
+            spelled_list = f' ["{spelled}"]'
+        else:
+            spelled_list = f'["{spelled}"]'
+        while end > start and text[end - 1] in " \t\r\n":
+            end -= 1
+        edits.append((start, end, spelled_list))
+    for start, end, replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    header = (
+        f"# {dist.name} {dist.version} as released from run {run_id}: every package at its blessed version.\n"
+        f"# The manifest as tested had sha256 {dist.sha256}; paths in it are relative to its folder.\n"
+    )
+    pinned = header + text
+    parsed = manifest.parse(pinned.encode(), dist.path)
+    if any(p.versions != (p.blessed,) or p.blessed != dist.blessed[p.name] for p in parsed.packages):
+        raise ToolError(f"{dist.path}: could not reduce every package to its blessed version")  # pragma: no cover
+    return pinned
+
+
+def _entry(node: Node | None, key: str) -> tuple[Node, Node]:
+    """(key node, value node) of `key` in a mapping node known to hold it (the manifest parsed)."""
+    assert isinstance(node, MappingNode)
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == key:
+            assert isinstance(value_node, Node)
+            return key_node, value_node
+    raise AssertionError(key)  # pragma: no cover - the manifest was validated
+
+
+def _lock_text(dist: Distribution, python: str, lock: Lock, evidence: gate.Evidence) -> str:
+    return (
+        f"# {dist.name} {dist.version} for Python {python}: pip install --require-hashes -r py{python}.txt\n"
+        f"# the lock of cell {evidence.baseline[python].cell_id} of run {evidence.run.id}, "
+        "without the test runner\n" + lock.text
+    )
+
+
+def _copy_report(run_dir: Path, target: Path) -> None:
+    """The gating run's report: index.html (when there is one), cells.csv, run.json, matrices/."""
+    target.mkdir(parents=True)
+    for name in ("index.html", "cells.csv", "run.json"):
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, target / name)
+    if (run_dir / "matrices").is_dir():
+        (target / "matrices").mkdir()
+        for csv in sorted((run_dir / "matrices").glob("*.csv")):
+            shutil.copyfile(csv, target / "matrices" / csv.name)
+
+
+def _previous(out: Path, dist: Distribution) -> Path | None:
+    """The release of this distribution in `out` with the highest version below this one."""
+    try:
+        current = Version(dist.version)
+    except InvalidVersion:
+        return None
+    best: tuple[Version, Path] | None = None
+    for candidate in sorted(out.glob(f"{dist.name}-*")) if out.is_dir() else []:
+        try:
+            record = json.loads((candidate / RELEASE_JSON).read_text())
+            version = Version(str(record["version"]))
+        except (OSError, ValueError, KeyError, InvalidVersion):
+            continue
+        if record.get("distribution") == dist.name and version < current and (best is None or version > best[0]):
+            best = (version, candidate)
+    return best[1] if best else None
+
+
+def versions_of_bundle(root: Path) -> dict[str, dict[NormalizedName, Version]]:
+    """Each Python's shipped versions, from a bundle's `locks/py<X.Y>.txt`."""
+    found: dict[str, dict[NormalizedName, Version]] = {}
+    for path in sorted((root / "locks").glob("py*.txt")):
+        python = path.name.removeprefix("py").removesuffix(".txt")
+        found[python] = dict(parse_requirements(python, path.read_text()).versions)
+    return found
+
+
+def _release_json(request: ReleaseRequest, inputs: _Inputs, *, wheels: int) -> dict[str, object]:
+    dist, evidence, key = request.distribution, inputs.evidence, request.key
+    signature: dict[str, object]
+    if key is None:
+        signature = {
+            "signed": False,
+            "note": "UNSIGNED: cut with --unsigned; SHA256SUMS shows the files are intact, not who made them",
+        }
+    else:
+        signature = {
+            "signed": True,
+            "format": "sshsig",
+            "namespace": signing.NAMESPACE,
+            "file": files.SIGNATURE,
+            "public_key_file": files.PUBLIC_KEY,
+            "public_key": key.public.openssh(),
+            "fingerprint": key.public.fingerprint,
+            "identity": dist.name,
+            "allowed_signers": key.public.allowed_signers(dist.name),
+        }
+    return {
+        "distribution": dist.name,
+        "version": dist.version,
+        "date": inputs.date.isoformat(timespec="seconds"),
+        "run": {
+            "id": evidence.run.id,
+            "strategy": evidence.run.strategy,
+            "manifest_sha256": evidence.run.manifest_sha256,
+        },
+        "gate": {c.cell_id: dict(c.statuses) for c in evidence.baseline.values()},
+        "pythons": {
+            python: {
+                "lock": f"locks/py{python}.txt",
+                "pylock": f"locks/{pylock_name(python)}",
+                "packages": {str(p.name): str(p.version) for p in lock.pins},
+            }
+            for python, lock in inputs.locks.items()
+        },
+        "blessed": list(dist.package_names),
+        "wheelhouse": {"files": wheels} if request.wheelhouse else None,
+        "previous": inputs.previous.name if inputs.previous else None,
+        "signature": signature,
+        "tools": {
+            "curator": __version__,
+            "uv": _version("uv"),
+            "cyclonedx-python-lib": _version("cyclonedx-python-lib"),
+        },
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib_metadata.version(package)
+    except importlib_metadata.PackageNotFoundError:  # pragma: no cover - both are dependencies
+        return "not installed"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _place(source: Path, target: Path, staging: Path) -> None:
+    """Rename `source` to `target`; a folder already there is first moved aside into `staging`."""
+    if target.is_dir() and not target.is_symlink():
+        target.replace(staging / f"replaced-{target.name}")
+    source.replace(target)

@@ -1,0 +1,122 @@
+"""`curator diff OLD NEW`: two bundles or two runs (or one of each), compared.
+
+Packages per Python come from a bundle's `locks/py<X.Y>.txt`, or from a run's baseline lock
+without the test runner. Outcomes (cell × suite statuses) come from `cells.csv` — a run's, or
+the gating run's copy in a bundle's `report/` — whenever both sides have one.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from curator.errors import UsageError
+from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
+from curator.release.verify import opened
+from curator.resolve import parse_requirements
+from curator.store import Store
+
+Outcomes = dict[tuple[str, str], str]
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff: what it is, its packages per Python and (if known) its outcomes."""
+
+    label: str
+    kind: str  # bundle | run
+    versions: dict[str, dict[NormalizedName, Version]]
+    outcomes: Outcomes | None
+
+    def to_json(self) -> dict[str, str]:
+        """Stable machine output."""
+        return {"label": self.label, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Diff:
+    """Package changes per Python, and outcome changes when both sides have outcomes."""
+
+    old: Side
+    new: Side
+    packages: tuple[PackageChanges, ...]
+    outcomes: tuple[OutcomeChange, ...] | None
+
+    def to_json(self) -> dict[str, object]:
+        """Stable machine output (documented in docs/release.md)."""
+        return {
+            "old": self.old.to_json(),
+            "new": self.new.to_json(),
+            "pythons": {c.python: c.to_json() for c in self.packages},
+            "outcomes": None if self.outcomes is None else [o.to_json() for o in self.outcomes],
+        }
+
+
+def diff(old: str, new: str, store_path: Path | None) -> Diff:
+    """Compare two bundles or runs, each named by a path or (runs) by an id in `store_path`."""
+    with ExitStack() as stack:
+        before = stack.enter_context(_side(old, store_path))
+        after = stack.enter_context(_side(new, store_path))
+        packages = tuple(compare(before.versions, after.versions))
+        outcomes = None
+        if before.outcomes is not None and after.outcomes is not None:
+            outcomes = tuple(compare_outcomes(before.outcomes, after.outcomes))
+    return Diff(before, after, packages, outcomes)
+
+
+@contextmanager
+def _side(ref: str, store_path: Path | None) -> Iterator[Side]:
+    path = Path(ref)
+    if path.is_file() or (path.is_dir() and ((path / "SHA256SUMS").exists() or (path / "release.json").exists())):
+        with opened(path) as root:
+            yield _bundle(root, ref)
+        return
+    if path.is_dir():
+        yield _run(path, ref)
+        return
+    if store_path is None or not store_path.is_file():
+        raise UsageError(f"{ref}: no such bundle or run folder, and no results store to look it up in (pass --store)")
+    with Store(store_path) as store:
+        record = store.run(ref)
+    yield _run(Path(record.out_dir), f"run {record.id}")
+
+
+def _bundle(root: Path, label: str) -> Side:
+    versions: dict[str, dict[NormalizedName, Version]] = {}
+    for lock in sorted((root / "locks").glob("py*.txt")):
+        python = lock.name.removeprefix("py").removesuffix(".txt")
+        versions[python] = dict(parse_requirements(python, lock.read_text()).versions)
+    if not versions:
+        raise UsageError(f"{label}: a bundle without locks/py<X.Y>.txt")
+    report = root / "report" / "cells.csv"
+    return Side(f"{root.name} (bundle)", "bundle", versions, _outcomes(report) if report.is_file() else None)
+
+
+def _run(folder: Path, label: str) -> Side:
+    table = folder / "cells.csv"
+    if not table.is_file():
+        raise UsageError(f"{folder}: not a run folder (no cells.csv in it)")
+    with table.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    versions: dict[str, dict[NormalizedName, Version]] = {}
+    for row in rows:
+        if row.get("baseline") != "True" or row["python"] in versions or not row.get("lock"):
+            continue
+        names = [canonicalize_name(pin.partition("==")[0]) for pin in row["pins"].split()]
+        lock_path = folder / row["lock"]
+        if not lock_path.is_file():
+            raise UsageError(f"{lock_path}: the baseline lock of run folder {folder} is missing")
+        lock = parse_requirements(row["python"], lock_path.read_text()).closure(names)
+        versions[row["python"]] = dict(lock.versions)
+    return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes(table))
+
+
+def _outcomes(table: Path) -> Outcomes:
+    with table.open(newline="", encoding="utf-8") as handle:
+        return {(row["cell"], row["suite"]): row["status"] for row in csv.DictReader(handle)}
