@@ -181,4 +181,3 @@ class Finder:
             if f"{full.major}.{full.minor}" == version:
                 found.append((full, child))
         return [path for _, path in sorted(found, reverse=True)]
-

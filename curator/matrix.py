@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -143,3 +144,64 @@ def write_matrices(table: pd.DataFrame, distribution: Distribution, out_dir: Pat
         result.to_csv(path)
         written.append(path)
     return written
+
+
+# Outcomes that say nothing about whether code works: the suite never ran.
+_NOT_RUN = frozenset({str(Status.UNRESOLVABLE), str(Status.SKIPPED)})
+
+
+def pass_rate(counts: Mapping[str, int]) -> float | None:
+    """Passed outcomes over those that ran (unresolvable and skipped did not); None when none ran."""
+    ran = sum(n for status, n in counts.items() if status not in _NOT_RUN)
+    return counts.get(str(Status.PASSED), 0) / ran if ran else None
+
+
+def suite_pass_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Per suite: how many outcomes of each status, and the pass rate (see `pass_rate`).
+
+    Columns: `suite`, `outcomes`, one column per status that occurs, `pass_rate` (0–1, NaN when
+    nothing ran); worst pass rate first.
+    """
+    if table.empty:
+        return pd.DataFrame(columns=["suite", "outcomes", "pass_rate"])
+    counts = table.groupby(["suite", "status"]).size().unstack(fill_value=0)
+    present = [str(s) for s in Status if str(s) in counts.columns]
+    counts = counts[present]
+    result = counts.reset_index()
+    result.insert(1, "outcomes", counts.sum(axis=1).to_numpy())
+    result["pass_rate"] = [pass_rate({str(k): int(v) for k, v in row.items()}) for _, row in counts.iterrows()]
+    return result.sort_values(["pass_rate", "suite"], na_position="first").reset_index(drop=True)
+
+
+def candidate_summary(table: pd.DataFrame, distribution: Distribution) -> pd.DataFrame:
+    """Every candidate of every manifest package × Python: the worst status of the suites that
+    speak to the package (those that require it, and its own tests), in the cells that hold the
+    candidate and change nothing else (any cell holding it, when there are none); '' untested.
+
+    The index is (package, version) in manifest order, the columns the Pythons.
+    """
+    pythons = sorted(table["python"].unique(), key=Version) if not table.empty else []
+    index = pd.MultiIndex.from_tuples(
+        [(p.name, str(v)) for p in distribution.packages for v in p.versions], names=["package", "version"]
+    )
+    result = pd.DataFrame("", index=index, columns=pd.Index(pythons, name="python"))
+    if table.empty:
+        return result
+    pinned = pin_columns(table)
+    changed = pinned["changes"].map(lambda text: {p.split("==")[0] for p in str(text).split()})
+    for package in distribution.packages:
+        column = f"pin:{package.name}"
+        if column not in pinned:
+            continue
+        suites = {s.name for s in distribution.suites if package.name in s.requires}
+        suites |= {package.suite_name} if package.tests else set()
+        for version in package.versions:
+            holding = pinned[pinned[column] == str(version)]
+            own = holding[changed[holding.index].map(lambda names, n=package.name: names <= {n})]
+            rows = own if not own.empty else holding
+            if suites and rows["suite"].isin(suites).any():
+                rows = rows[rows["suite"].isin(suites)]
+            for python, group in rows.groupby("python"):
+                status = worst(Status(s) for s in group["status"])
+                result.loc[(package.name, str(version)), python] = str(status) if status else ""
+    return result

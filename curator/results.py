@@ -186,6 +186,7 @@ def write_outputs(
     record = store.run(run_id)
     table = frame(store, run_id)
     planned = len(json.loads(record.plan)["cells"])
+    finished = record.finished or time.time()  # a re-render (`curator report`) keeps the recorded end
     summary = summarize(table, run_id, out_dir, distribution, today, planned=planned, interrupted=interrupted)
     _atomic_write(out_dir / "cells.csv", table.to_csv(index=False))
     write_matrices(table, distribution, out_dir)
@@ -197,10 +198,10 @@ def write_outputs(
         "strategy": record.strategy,
         "pythons": list(record.pythons),
         "started": _iso(record.started),
-        "finished": _iso(time.time()),
-        "duration_s": round(time.time() - record.started, 1),
-        "tools": tool_versions(),
-        "store": str(store.path),
+        "finished": _iso(finished),
+        "duration_s": round(finished - record.started, 1),
+        "tools": _recorded_tools(out_dir / "run.json", run_id) or tool_versions(),
+        "store": str(store.path.resolve()),
         **summary.to_json(),
     }
     _atomic_write(out_dir / "run.json", json.dumps(run_json, indent=2) + "\n")
@@ -216,6 +217,16 @@ def tool_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def _recorded_tools(path: Path, run_id: str) -> dict[str, str] | None:
+    """The tool versions an earlier write of this run's run.json recorded (they ran the cells)."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    tools = data.get("tools") if isinstance(data, dict) and data.get("run_id") == run_id else None
+    return {str(k): str(v) for k, v in tools.items()} if isinstance(tools, dict) else None
 
 
 def _iso(timestamp: float) -> str:

@@ -28,6 +28,7 @@ from curator.manifest import Distribution, Strategy
 from curator.outcome import CellOutcome, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
+from curator.report.html import render_index, render_run
 from curator.resolve import Lock, Resolver, Unresolvable, cache_dir, index_args
 from curator.results import RunSummary, write_outputs
 from curator.store import CellRecord, RunRecord, Store
@@ -151,6 +152,9 @@ class Coordinator:
                 verdict=None if interrupted else summary.verdict,
                 summary=json.dumps(summary.to_json()),
             )
+            # The reports are rendered once the run's record is final, so the index shows its verdict.
+            render_run(store, record.id, self.dist, out_dir, today=self.today, summary=summary)
+            render_index(store)
             return summary
 
     def _resolve_all(self, pending: Sequence[Cell]) -> dict[str, Lock | Unresolvable | str]:

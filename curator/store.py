@@ -308,6 +308,21 @@ class Store:
         rows = self.db.execute("SELECT * FROM cells WHERE run_id = ? ORDER BY recorded, cell_id", (run_id,))
         return [self._cell_record(row) for row in rows.fetchall()]
 
+    def first_seen(self, signatures: Sequence[str], *, distribution: str, before: float) -> dict[str, tuple[str, int]]:
+        """For each failure signature: the earliest earlier run of `distribution` (started before
+        `before`) in which an outcome that did not pass carried it, and in how many runs it did."""
+        found: dict[str, tuple[str, int]] = {}
+        rows = self.db.execute(
+            "SELECT s.signature, s.run_id, min(r.started) AS first, count(DISTINCT s.run_id) AS runs"
+            " FROM suites s JOIN runs r ON r.id = s.run_id"
+            " WHERE s.signature IN (SELECT value FROM json_each(?)) AND r.distribution = ? AND r.started < ?"
+            " AND s.status NOT IN ('passed', 'skipped') GROUP BY s.signature",
+            (json.dumps([s for s in signatures if s]), distribution, before),
+        )
+        for row in rows:
+            found[row["signature"]] = (row["run_id"], int(row["runs"]))  # run_id: that of min(started)
+        return found
+
     def _cell_record(self, row: sqlite3.Row) -> CellRecord:
         suites = self.db.execute(
             "SELECT * FROM suites WHERE run_id = ? AND cell_id = ? ORDER BY rowid", (row["run_id"], row["cell_id"])

@@ -1,0 +1,223 @@
+"""What a report says, computed from stored outcomes: findings grouped by failure signature,
+the policy's exceptions and what they covered, and where the time went.
+
+Pure functions over store records; no files, no processes, no HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from curator.manifest import Policy
+from curator.outcome import Status, unexpected, worst
+from curator.store import CellRecord
+
+# Statuses that make a finding: everything that did not simply work. An unexpected pass is not
+# a failure; it is reported with the policy ("lift this exception").
+_NOT_FINDINGS = frozenset({Status.PASSED, Status.SKIPPED, Status.UNEXPECTED_PASS})
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One cell × suite outcome behind a finding."""
+
+    cell: str
+    python: str
+    changes: str  # `name==version` of the pins that differ from blessed; '' for a baseline cell
+    baseline: bool
+    suite: str
+    status: Status
+    reason: str
+    failing_tests: tuple[tuple[str, str], ...]  # (node id, first line of its message)
+    tail: str
+    log: str
+    reproduce: str
+    reused_from: str
+
+    @property
+    def unexpected(self) -> bool:
+        """Whether this outcome makes the run fail."""
+        return unexpected(self.status, baseline=self.baseline)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One cause (a failure signature) and every cell × suite it hit."""
+
+    signature: str
+    hits: tuple[Hit, ...]
+
+    @property
+    def status(self) -> Status:
+        """The worst status among its hits."""
+        found = worst(h.status for h in self.hits)
+        assert found is not None
+        return found
+
+    @property
+    def statuses(self) -> list[Status]:
+        """Distinct statuses, worst first."""
+        return sorted({h.status for h in self.hits}, key=lambda s: -s.severity)
+
+    @property
+    def unexpected(self) -> bool:
+        """Whether any hit makes the run fail (otherwise the finding is known: expected, flaky…)."""
+        return any(h.unexpected for h in self.hits)
+
+    @property
+    def cells(self) -> list[str]:
+        """Ids of the cells it hit, in first-seen order."""
+        return list(dict.fromkeys(h.cell for h in self.hits))
+
+    @property
+    def pythons(self) -> list[str]:
+        """The Pythons it was seen on."""
+        return sorted({h.python for h in self.hits}, key=lambda v: tuple(int(p) for p in v.split(".")))
+
+    @property
+    def common_changes(self) -> list[str]:
+        """The pins (`name==version`) that every cell it hit changes from blessed: the likely cause."""
+        sets = [set(h.changes.split()) for h in self.hits]
+        return sorted(set.intersection(*sets)) if sets else []
+
+    @property
+    def failing_tests(self) -> list[tuple[str, str]]:
+        """Failing tests across its hits, each once."""
+        return list(dict.fromkeys(t for h in self.hits for t in h.failing_tests))
+
+    @property
+    def by_cell(self) -> list[tuple[str, list[Hit]]]:
+        """Its hits grouped per cell (one reproduce command each)."""
+        grouped: dict[str, list[Hit]] = {}
+        for hit in self.hits:
+            grouped.setdefault(hit.cell, []).append(hit)
+        return list(grouped.items())
+
+    @property
+    def excerpt(self) -> Hit:
+        """The hit whose log tail stands for the finding: an unexpected one if any."""
+        with_tail = [h for h in self.hits if h.tail] or list(self.hits)
+        return next((h for h in with_tail if h.unexpected), with_tail[0])
+
+
+def _changes(record: CellRecord) -> str:
+    return " ".join(f"{name}=={version}" for name, version in json.loads(record.changes).items())
+
+
+def group_failures(records: Sequence[CellRecord]) -> list[Finding]:
+    """One finding per failure signature, unexpected ones first, then the worst and the widest."""
+    groups: dict[str, list[Hit]] = {}
+    for record in records:
+        outcome = record.outcome
+        for suite in outcome.suites:
+            if suite.status in _NOT_FINDINGS:
+                continue
+            failing = tuple(
+                (case.nodeid, (case.message.strip().splitlines() or [""])[0][:300])
+                for case in suite.cases
+                if case.outcome in ("failed", "error")
+            )
+            hit = Hit(
+                cell=record.cell_id,
+                python=record.python,
+                changes=_changes(record),
+                baseline=record.baseline,
+                suite=suite.suite,
+                status=suite.status,
+                reason=suite.reason,
+                failing_tests=failing,
+                tail=suite.tail,
+                log=suite.log,
+                reproduce=outcome.reproduce,
+                reused_from=outcome.reused_from or "",
+            )
+            key = suite.signature or f"{suite.status}: {suite.reason}"
+            groups.setdefault(key, []).append(hit)
+    findings = [Finding(signature, tuple(hits)) for signature, hits in groups.items()]
+    return sorted(findings, key=lambda f: (not f.unexpected, -f.status.severity, -len(f.cells), f.signature))
+
+
+# --------------------------------------------------------------------- policy
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """A policy exception and what it did in this run."""
+
+    condition: str
+    reason: str
+    owner: str | None
+    expires: dt.date | None
+    line: int
+    expired: bool
+    excused: tuple[tuple[str, str], ...]  # (cell, suite) it turned into expected-fail
+    lifted: tuple[tuple[str, str], ...]  # (cell, suite) that passed although it expects a failure
+
+
+def policy_view(records: Sequence[CellRecord], policy: Policy, today: dt.date) -> list[RuleView]:
+    """Every expected-failure rule, with the outcomes it excused and those that passed anyway."""
+    views = []
+    for rule in policy.expected_failures:
+        written = f"{rule.describe()}: {rule.reason}"
+        excused: list[tuple[str, str]] = []
+        lifted: list[tuple[str, str]] = []
+        for record in records:
+            for suite in record.outcome.suites:
+                if suite.rule != written:
+                    continue
+                if suite.status is Status.EXPECTED_FAIL:
+                    excused.append((record.cell_id, suite.suite))
+                elif suite.status is Status.UNEXPECTED_PASS:
+                    lifted.append((record.cell_id, suite.suite))
+        views.append(
+            RuleView(
+                condition=rule.describe(),
+                reason=rule.reason,
+                owner=rule.owner,
+                expires=rule.expires,
+                line=rule.line,
+                expired=rule.expired(today),
+                excused=tuple(excused),
+                lifted=tuple(lifted),
+            )
+        )
+    return views
+
+
+# --------------------------------------------------------------------- timing
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where a run's time went, and how much of it the cache saved."""
+
+    wall_s: float  # start to finish of the run
+    cell_s: float  # the cells run now, added up (more than wall time when cells ran in parallel)
+    slowest: tuple[tuple[str, float, str], ...]  # (cell, seconds, reused_from) — slowest first
+    ran: int
+    reused: int
+    reused_from: Mapping[str, int]  # earlier run id → how many cells came from it
+    saved_s: float  # time the reused cells took when they ran
+
+
+def timing(records: Sequence[CellRecord], wall_s: float, *, slowest: int = 8) -> Timing:
+    """Slowest cells, total time, and the cells that came from the cache (`reused_from`)."""
+    fresh = [r for r in records if not r.outcome.reused_from]
+    reused = [r for r in records if r.outcome.reused_from]
+    sources: dict[str, int] = {}
+    for record in reused:
+        origin = record.outcome.reused_from or ""
+        sources[origin] = sources.get(origin, 0) + 1
+    ranked = sorted(records, key=lambda r: (-r.outcome.duration, r.cell_id))[:slowest]
+    return Timing(
+        wall_s=wall_s,
+        cell_s=sum(r.outcome.duration for r in fresh),
+        slowest=tuple((r.cell_id, r.outcome.duration, r.outcome.reused_from or "") for r in ranked),
+        ran=len(fresh),
+        reused=len(reused),
+        reused_from=sources,
+        saved_s=sum(r.outcome.duration for r in reused),
+    )

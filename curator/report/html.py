@@ -1,0 +1,352 @@
+"""The HTML report of a run (`RUN_DIR/index.html`) and the index of every run (`reports/index.html`).
+
+Both are rendered from the store with Jinja2 (autoescaped: whatever a test printed shows as
+text) into one self-contained file each: CSS, the filter script and every picture are inline,
+and a Content-Security-Policy forbids loading anything, so the file opens from disk, from an
+e-mail or on an air-gapped machine exactly as it does here.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import shlex
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from curator import __version__
+from curator.graph import DependencyGraph
+from curator.manifest import Distribution
+from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates
+from curator.outcome import Status
+from curator.report import charts
+from curator.report.analysis import Finding, group_failures, policy_view, timing
+from curator.report.blockers import HOLDING, holds_back
+from curator.resolve import parse_requirements
+from curator.results import RunSummary, frame, summarize
+from curator.store import CellRecord, RunRecord, Store
+
+REPORT_NAME = "index.html"
+
+
+@dataclass(frozen=True)
+class MatrixView:
+    """One compatibility matrix: its heatmap and the same data as a table."""
+
+    anchor: str
+    python: str
+    row: str
+    column: str
+    image: str  # data: URI of the heatmap
+    columns: list[str]
+    rows: list[tuple[str, list[tuple[str, int]]]]  # row label → (status or '', outcomes behind it)
+    statuses: list[str]
+
+
+@dataclass(frozen=True)
+class GraphView:
+    """The dependency graph picture of one Python's resolved baseline."""
+
+    python: str
+    image: str
+    failing: list[tuple[str, str]]
+    differs: list[str]  # `name version` where this Python resolved otherwise than the first one
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("curator.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        letter=lambda status: Status(status).letter if status else charts.UNTESTED_MARK,
+        colours={str(s): c for s, c in charts.COLOURS.items()},
+        dark={str(s) for s in charts.DARK_FILLS},
+        statuses=[str(s) for s in sorted(Status, key=lambda s: -s.severity)],
+        seconds=_seconds,
+        when=_when,
+        percent=lambda rate: "—" if rate is None or pd.isna(rate) else f"{100 * rate:.0f}%",
+    )
+    return env
+
+
+def _script() -> tuple[str, str]:
+    """The report's script and its CSP hash (so no other script, injected or not, may run)."""
+    loader = jinja2.PackageLoader("curator.report", "templates")
+    source, _, _ = loader.get_source(jinja2.Environment(autoescape=True), "filters.js")
+    digest = base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
+    return source, f"'sha256-{digest}'"
+
+
+def _seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, rest = divmod(round(value), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "—"
+    return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+# ----------------------------------------------------------------------- the run report
+
+
+def _matrix_views(table: pd.DataFrame, distribution: Distribution, out_dir: Path) -> list[MatrixView]:
+    views = []
+    for (python, row, column), result in all_matrices(table, distribution, out_dir).items():
+        counts = matrix_counts(table, python, row, column, distribution)
+        image = charts.status_heatmap(
+            result,
+            title=f"{row} × {column} on Python {python}",
+            salt=f"{python}-{row}-{column}",
+            counts=counts,
+        )
+        rows = []
+        for version in result.index:
+            squares = []
+            for other in result.columns:
+                count = int(counts.loc[version, other]) if version in counts.index and other in counts.columns else 0
+                squares.append((str(result.loc[version, other]), count))
+            rows.append((str(version), squares))
+        statuses = sorted({s for _, squares in rows for s, _ in squares if s})
+        views.append(
+            MatrixView(
+                anchor=f"m-py{python}-{row}-{column}",
+                python=python,
+                row=row,
+                column=column,
+                image=charts.data_uri(image),
+                columns=[str(c) for c in result.columns],
+                rows=rows,
+                statuses=statuses,
+            )
+        )
+    return views
+
+
+def _summary_view(table: pd.DataFrame, distribution: Distribution) -> tuple[str, pd.DataFrame]:
+    summary = candidate_summary(table, distribution)
+    blessed = {(p.name, str(p.blessed)) for p in distribution.packages}
+    labels = [f"{name} {version}" + (" ★" if (name, version) in blessed else "") for name, version in summary.index]
+    image = charts.status_heatmap(
+        summary,
+        title="Every candidate on every Python (★ blessed)",
+        salt="candidates",
+        row_labels=labels,
+    )
+    return charts.data_uri(image), summary
+
+
+def _graph_views(out_dir: Path, distribution: Distribution, matrices: Sequence[MatrixView]) -> list[GraphView]:
+    """The baseline graph of each Python (what the distribution ships: the test runner left out),
+    with the edges whose matrix holds failures marked."""
+    import matplotlib
+
+    views: list[GraphView] = []
+    first: dict[str, str] = {}
+    for python in distribution.python:
+        lock_path = out_dir / "locks" / f"py{python}-baseline.txt"
+        if not lock_path.exists():
+            continue
+        lock = parse_requirements(python, lock_path.read_text()).closure(distribution.package_names)
+        graph = DependencyGraph.build(distribution, lock)
+        failing = sorted(
+            (m.row, m.column)
+            for m in matrices
+            if m.python == python and any(Status(s) in HOLDING for s in m.statuses)
+            if graph.graph.has_edge(m.row, m.column)
+        )
+        versions = {str(name): str(version) for name, version in lock.versions.items()}
+        differs = sorted(f"{n} {v}" for n, v in versions.items() if first and first.get(n) != v)
+        first = first or versions
+        with matplotlib.rc_context({"svg.hashsalt": f"graph-{python}", "svg.fonttype": "none"}):
+            svg = graph.to_svg(failing=failing)
+        views.append(GraphView(python, charts.data_uri(svg), failing, differs))
+    return views
+
+
+def _untested(candidates: pd.DataFrame) -> list[str]:
+    """`name version` of the candidates no cell tested."""
+    return [
+        f"{name} {version}"
+        for (name, version), statuses in zip(candidates.index, candidates.to_numpy(), strict=True)
+        if not any(statuses)
+    ]
+
+
+def _findings_history(
+    store: Store, record: RunRecord, findings: Sequence[Finding]
+) -> dict[str, tuple[str, int] | None]:
+    seen = store.first_seen([f.signature for f in findings], distribution=record.distribution, before=record.started)
+    return {f.signature: seen.get(f.signature) for f in findings}
+
+
+def _cells_view(records: Sequence[CellRecord]) -> tuple[list[str], list[dict[str, object]]]:
+    suites = list(dict.fromkeys(s.suite for r in records for s in r.outcome.suites))
+    rows: list[dict[str, object]] = []
+    for record in sorted(records, key=lambda r: (not r.baseline, r.python, r.cell_id)):
+        by_suite = {s.suite: str(s.status) for s in record.outcome.suites}
+        rows.append(
+            {
+                "id": record.cell_id,
+                "python": record.python,
+                "baseline": record.baseline,
+                "changes": " ".join(f"{n}=={v}" for n, v in json.loads(record.changes).items()),
+                "status": str(record.outcome.status),
+                "suites": [by_suite.get(s, "") for s in suites],
+                "statuses": sorted(set(by_suite.values())),
+                "duration": record.outcome.duration,
+                "reused_from": record.outcome.reused_from or "",
+                "log": record.outcome.log,
+            }
+        )
+    return suites, rows
+
+
+def reproduce_line(command: str, suites: Sequence[str]) -> str:
+    """A cell's `nox` command narrowed to some of its suites (`nox -f … -s CELL -- SUITE …`)."""
+    if not command:
+        return ""
+    return f"{command} -- {shlex.join(suites)}" if suites else command
+
+
+def render_run(
+    store: Store,
+    run_id: str,
+    distribution: Distribution,
+    out_dir: Path,
+    *,
+    today: dt.date,
+    summary: RunSummary | None = None,
+) -> Path:
+    """Write `out_dir/index.html`, the report of one run, from the store; returns its path."""
+    record = store.run(run_id)
+    records = store.cells(run_id)
+    table = frame(store, run_id)
+    if summary is None:
+        planned = len(json.loads(record.plan)["cells"])
+        summary = summarize(
+            table, run_id, out_dir, distribution, today, planned=planned, interrupted=record.status != "finished"
+        )
+    finished = record.finished or time.time()
+    findings = group_failures(records)
+    matrices = _matrix_views(table, distribution, out_dir)
+    candidates_image, candidates = _summary_view(table, distribution)
+    held, blockers = holds_back(records, distribution)
+    rates = suite_pass_rates(table)
+    suites, cells = _cells_view(records)
+    script, script_hash = _script()
+    context = {
+        "run": record,
+        "distribution": distribution,
+        "summary": summary,
+        "manifest_changed": distribution.sha256 != record.manifest_sha256,
+        "pass_rate": pass_rate(summary.counts),
+        "pythons": list(record.pythons),
+        "findings": findings,
+        "history": _findings_history(store, record, findings),
+        "reproduce_line": reproduce_line,
+        "matrices": matrices,
+        "candidates": candidates,
+        "untested": _untested(candidates),
+        "candidates_image": candidates_image,
+        "held": held,
+        "blockers": blockers,
+        "rates": [
+            {**rate, "pass_rate": None if pd.isna(rate["pass_rate"]) else float(rate["pass_rate"])}
+            for rate in rates.to_dict("records")
+        ],
+        "rate_columns": [c for c in rates.columns if c not in ("suite", "outcomes", "pass_rate")],
+        "graphs": _graph_views(out_dir, distribution, matrices),
+        "rules": policy_view(records, distribution.policy, today),
+        "unexpected_passes": [
+            (r.cell_id, s) for r in records for s in r.outcome.suites if s.status is Status.UNEXPECTED_PASS
+        ],
+        "timing": timing(records, finished - record.started),
+        "finished": finished,
+        "suites": suites,
+        "cells": cells,
+        "script": script,
+        "script_hash": script_hash,
+        "curator_version": __version__,
+        "store_path": store.path,
+        "index_link": os.path.relpath(store.path.parent / REPORT_NAME, out_dir),
+    }
+    html = _environment().get_template("run.html.j2").render(context)
+    target = out_dir / REPORT_NAME
+    _atomic_write(target, html)
+    return target
+
+
+# ----------------------------------------------------------------------- the index of runs
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One run in the index."""
+
+    record: RunRecord
+    counts: dict[str, int]
+    cells: int
+    gate: bool | None
+    pass_rate: float | None
+    link: str | None  # relative path to its report, when it exists
+
+
+def _run_row(record: RunRecord, folder: Path) -> RunRow:
+    data = json.loads(record.summary) if record.summary else {}
+    counts = {str(k): int(v) for k, v in data.get("counts", {}).items()}
+    report = Path(record.out_dir) / REPORT_NAME
+    return RunRow(
+        record=record,
+        counts=counts,
+        cells=int(data.get("cells", 0)),
+        gate=data["gate"]["holds"] if "gate" in data else None,
+        pass_rate=pass_rate(counts) if counts else None,
+        link=Path(os.path.relpath(report, folder)).as_posix() if report.exists() else None,
+    )
+
+
+def render_index(store: Store) -> Path:
+    """Write `index.html` beside the store: every run, newest first, and the pass-rate trend."""
+    folder = store.path.parent
+    rows = [_run_row(record, folder) for record in store.runs()]
+    oldest_first = [r for r in reversed(rows) if r.pass_rate is not None]
+    trend = None
+    if oldest_first:
+        points = [
+            charts.TrendPoint(
+                dt.datetime.fromtimestamp(r.record.started, tz=dt.UTC).strftime("%m-%d %H:%M"),
+                r.pass_rate,
+                r.record.verdict or r.record.status,
+            )
+            for r in oldest_first[-60:]
+        ]
+        trend = charts.data_uri(charts.trend(points, title="Suites passed per run (oldest → newest)", salt="trend"))
+    template = _environment().get_template("index.html.j2")
+    html = template.render(rows=rows, trend=trend, store=store.path, script_hash="'none'", curator_version=__version__)
+    target = folder / REPORT_NAME
+    _atomic_write(target, html)
+    return target

@@ -1,0 +1,76 @@
+"""Which run `curator report RUN_DIR_OR_ID` means: its store, its id, its folder and its manifest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from curator.errors import UsageError
+from curator.manifest import DEFAULT_MANIFEST
+from curator.store import RunRecord
+
+STORE_NAME = "curator.sqlite"
+
+
+@dataclass(frozen=True)
+class RunLocation:
+    """A run named on the command line, before the store is opened."""
+
+    store: Path
+    run_id: str  # an id or a unique prefix of one
+    out_dir: Path | None  # the run folder given, if one was
+
+
+def locate(target: str, *, store: Path | None, manifest: Path | None) -> RunLocation:
+    """A run folder (a folder holding run.json) or a run id in the store.
+
+    A folder's run.json names its run and store; a run id is looked up in `store`, by default
+    `reports/curator.sqlite` beside the manifest (`./distribution.yaml` unless given).
+    """
+    path = Path(target)
+    if path.name == "run.json" and path.is_file():
+        path = path.parent
+    if path.is_dir():
+        run_json = path / "run.json"
+        try:
+            data = json.loads(run_json.read_text())
+            run_id = str(data["run_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise UsageError(
+                f"{path}: not a run folder (no readable run.json); give a folder written by `curator run`, or a run id"
+            ) from None
+        return RunLocation(_existing(store or _recorded_store(path, str(data.get("store", "")))), run_id, path)
+    if "/" in target or target.startswith("."):
+        raise UsageError(f"{target}: no such run folder; give a folder written by `curator run`, or a run id")
+    default = (manifest or Path(DEFAULT_MANIFEST)).resolve().parent / "reports" / STORE_NAME
+    return RunLocation(_existing(store or default), target, None)
+
+
+def _recorded_store(folder: Path, recorded: str) -> Path:
+    """The store a run.json names; a relative one (older runs) is tried where it can be."""
+    candidates = [Path(recorded)] if recorded else []
+    if recorded and not Path(recorded).is_absolute():
+        candidates.append(folder.parent / Path(recorded).name)
+    candidates.append(folder.parent / STORE_NAME)  # the default layout: reports/<run>/ beside reports/curator.sqlite
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+def _existing(store: Path) -> Path:
+    if not store.is_file():
+        raise UsageError(f"{store}: no results store there; give --store PATH (the curator.sqlite a run wrote)")
+    return store
+
+
+def manifest_for(record: RunRecord, given: Path | None) -> Path:
+    """The manifest to read policy and packages from: the one given, else the one the run used,
+    else `./distribution.yaml`."""
+    if given is not None:
+        return given
+    recorded = Path(record.manifest_path)
+    if recorded.is_file():
+        return recorded
+    fallback = Path(DEFAULT_MANIFEST)
+    if fallback.is_file():
+        return fallback
+    raise UsageError(f"{recorded}: the manifest of run {record.id} is gone; give --manifest PATH")

@@ -1,0 +1,267 @@
+"""What the report says, from stored outcomes: findings, blockers, pass rates, pictures, escaping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from curator import manifest
+from curator.matrix import candidate_summary, pass_rate, suite_pass_rates
+from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.report import charts
+from curator.report.analysis import group_failures, policy_view, timing
+from curator.report.blockers import Kind, holds_back
+from curator.report.html import render_index, render_run
+from curator.results import frame
+from curator.store import CellRecord, RunRecord, Store
+from tests.conftest import WriteManifest
+
+MANIFEST = """\
+distribution: demo
+version: "1.0"
+python: ["3.12"]
+packages:
+  base: {versions: ["1.0", "2.0"], blessed: "1.0"}
+  capped: ["1.0"]
+  user: ["1.0", "1.1"]
+  lib: {versions: ["3.0", "3.1"], blessed: "3.0"}
+  solo: {versions: ["0.1", "0.2"], blessed: "0.1"}
+suites:
+  use:
+    path: suites/use
+    requires: [user, base]
+  caps:
+    path: suites/caps
+    requires: [capped, base]
+  libs:
+    path: suites/libs
+    requires: [lib]
+policy:
+  expected_failures:
+    - when: {lib: ">=3.1"}
+      reason: lib 3.1 drops the old reader
+      owner: data-team
+"""
+ABI = "ImportError: numpy.core.multiarray failed to import"
+CAPPED = "Because capped==1.0 depends on base<2 and you require base==2.0, we can conclude that it is unsatisfiable."
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _fonts_known() -> None:
+    """matplotlib asks fontconfig (a process) for the system fonts once per machine; let it do so
+    before the unit tests' guard against processes goes up."""
+    from matplotlib import font_manager
+
+    assert font_manager.fontManager.ttflist
+
+
+@pytest.fixture
+def demo(write_manifest: WriteManifest) -> manifest.Distribution:
+    path = write_manifest(MANIFEST, suites={"suites/use": "", "suites/caps": "", "suites/libs": ""})
+    return manifest.load(path)
+
+
+def _suite(name: str, status: Status, *, signature: str = "", reason: str = "", tail: str = "") -> SuiteOutcome:
+    raw = Status.FAILED if status is Status.EXPECTED_FAIL else status
+    cases: tuple[TestCase, ...] = ()
+    if status is Status.FAILED:
+        cases = (TestCase("test_mod", "test_it", "failed", 0.1, f"{signature}\nmore"),)
+    rule = "lib>=3.1: lib 3.1 drops the old reader" if status is Status.EXPECTED_FAIL else ""
+    return SuiteOutcome(
+        name, status, raw, reason, signature, Counts.of(cases), 1.0, 1, f"logs/{name}.log", cases, rule, tail
+    )
+
+
+def _record(
+    cell: str, changes: dict[str, str], suites: list[SuiteOutcome], *, duration: float = 5.0, reused: str = ""
+) -> CellRecord:
+    pins = {"base": "1.0", "capped": "1.0", "user": "1.1", "lib": "3.0", "solo": "0.1"} | changes
+    outcome = CellOutcome(
+        cell, tuple(suites), duration=duration, reused_from=reused or None, reproduce=f"nox -f run/noxfile.py -s {cell}"
+    )
+    text = " ".join(f"{n}=={v}" for n, v in sorted(pins.items()))
+    return CellRecord(
+        "run-1", cell, "3.12", "3.12.1 /usr/bin/python3.12", text, json.dumps(changes), not changes, "k", outcome
+    )
+
+
+def _records() -> list[CellRecord]:
+    ok = Status.PASSED
+    return [
+        _record("py3.12-baseline", {}, [_suite("use", ok), _suite("caps", ok), _suite("libs", ok)]),
+        _record(
+            "py3.12-user1.0",
+            {"user": "1.0"},
+            [_suite("use", Status.FAILED, signature=ABI, tail="E   " + ABI), _suite("caps", ok), _suite("libs", ok)],
+            duration=9.0,
+        ),
+        _record(
+            "py3.12-base2.0",
+            {"base": "2.0"},
+            [_suite(s, Status.UNRESOLVABLE, signature="capped", reason=CAPPED) for s in ("use", "caps", "libs")],
+            duration=0.0,
+        ),
+        _record(
+            "py3.12-lib3.1",
+            {"lib": "3.1"},
+            [_suite("use", ok), _suite("caps", ok), _suite("libs", Status.EXPECTED_FAIL, signature=ABI)],
+            reused="run-0",
+        ),
+        _record("py3.12-solo0.2", {"solo": "0.2"}, [_suite("use", ok), _suite("caps", ok), _suite("libs", ok)]),
+    ]
+
+
+def test_one_finding_per_signature_unexpected_first() -> None:
+    findings = group_failures(_records())
+    assert [f.signature for f in findings] == [ABI, "capped"]
+    abi = findings[0]
+    assert abi.unexpected  # user 1.0 failing is unexpected, even though lib 3.1's matching failure is expected
+    assert abi.cells == ["py3.12-user1.0", "py3.12-lib3.1"]
+    assert abi.statuses == [Status.FAILED, Status.EXPECTED_FAIL]
+    assert abi.failing_tests == [("test_mod::test_it", ABI)]
+    assert abi.excerpt.cell == "py3.12-user1.0"  # the unexpected hit's log stands for the finding
+    refused = findings[1]
+    assert not refused.unexpected  # off the baseline, a refusal is a finding about metadata
+    assert refused.common_changes == ["base==2.0"] and len(refused.hits) == 3
+
+
+def test_blockers_name_the_constraint_the_failure_and_the_manifests_choice(demo: manifest.Distribution) -> None:
+    held, blockers = holds_back(_records(), demo)
+    by_name = {h.package: h for h in held}
+    assert set(by_name) == {"base", "lib", "solo"}  # user ships its newest, which passes
+    assert by_name["base"].explanation.startswith("base stays at 1.0 because 2.0 is refused by the resolver")
+    assert by_name["base"].blockers == ((Kind.CONSTRAINT, "capped"),)
+    assert by_name["lib"].blockers == ((Kind.FAILURE, ABI),)
+    assert "expected-fail in py3.12-lib3.1 (libs)" in by_name["lib"].explanation
+    assert by_name["solo"].blockers[0][0] is Kind.CHOICE
+    assert "consider blessing 0.2" in by_name["solo"].explanation
+    assert [b.kind for b in blockers] == [Kind.CONSTRAINT, Kind.FAILURE, Kind.CHOICE]
+
+
+def test_blockers_are_ranked_by_how_many_packages_they_hold(demo: manifest.Distribution) -> None:
+    records = _records()
+    # solo 0.2 now also breaks with the ABI signature: that blocker holds two packages
+    records[-1] = _record(
+        "py3.12-solo0.2", {"solo": "0.2"}, [_suite(s, Status.FAILED, signature=ABI) for s in ("use", "caps", "libs")]
+    )
+    _, blockers = holds_back(records, demo)
+    assert (blockers[0].kind, blockers[0].name, blockers[0].packages) == (Kind.FAILURE, ABI, ("lib", "solo"))
+
+
+def test_a_newest_blessed_candidate_that_fails_is_reported(demo: manifest.Distribution) -> None:
+    records = _records()
+    records[0] = _record("py3.12-baseline", {}, [_suite("use", Status.PASSED), _suite("caps", Status.CRASHED)])
+    held, _ = holds_back(records, demo)
+    capped = next(h for h in held if h.package == "capped")
+    assert capped.at_newest and capped.explanation.startswith("capped ships its newest, 1.0, but it fails")
+
+
+def test_pass_rates_leave_out_what_never_ran(tmp_path: Path) -> None:
+    assert pass_rate({"passed": 3, "failed": 1, "unresolvable": 4}) == 0.75
+    assert pass_rate({"unresolvable": 2}) is None
+    with _store(tmp_path, _records()) as store:
+        table = frame(store, "run-1")
+    rates = suite_pass_rates(table).set_index("suite")
+    assert rates.loc["use", "pass_rate"] == 3 / 4  # one failure; the unresolvable cell does not count
+    assert rates.loc["libs", "expected-fail"] == 1
+    assert list(rates.index) == ["libs", "use", "caps"]  # worst first (caps passed everywhere it ran)
+
+
+def test_candidate_summary_shows_each_candidate_on_each_python(demo: manifest.Distribution, tmp_path: Path) -> None:
+    with _store(tmp_path, _records()) as store:
+        table = frame(store, "run-1")
+    summary = candidate_summary(table, demo)
+    assert summary.loc[("user", "1.0"), "3.12"] == "failed"  # its own upgrade cell, the suites that need it
+    assert summary.loc[("user", "1.1"), "3.12"] == "passed"
+    assert summary.loc[("base", "2.0"), "3.12"] == "unresolvable"
+    assert summary.loc[("lib", "3.1"), "3.12"] == "expected-fail"
+
+
+def test_policy_and_timing(demo: manifest.Distribution) -> None:
+    (rule,) = policy_view(_records(), demo.policy, dt.date(2026, 1, 1))
+    assert rule.excused == (("py3.12-lib3.1", "libs"),) and rule.owner == "data-team" and not rule.expired
+    spent = timing(_records(), 30.0, slowest=2)
+    assert [cell for cell, _, _ in spent.slowest] == ["py3.12-user1.0", "py3.12-baseline"]
+    assert (spent.ran, spent.reused, dict(spent.reused_from)) == (4, 1, {"run-0": 1})
+
+
+def test_heatmap_marks_every_square_with_its_letter_and_draws_the_same_bytes() -> None:
+    matrix = pd.DataFrame(
+        [["passed", "failed"], ["", "crashed"]],
+        index=pd.Index(["1.0", "1.1"], name="user"),
+        columns=pd.Index(["1.0", "2.0"], name="base"),
+    )
+    svg = charts.status_heatmap(matrix, title="user × base", salt="t")
+    assert svg == charts.status_heatmap(matrix, title="user × base", salt="t")
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert texts.count("P") == 1 and texts.count("F") == 1 and texts.count("C") == 1 and "·" in texts
+    assert {"P  passed", "F  failed", "C  crashed", "·  not tested"} <= set(texts)  # the legend, letter and name
+
+
+def test_a_large_heatmap_keeps_its_squares_the_size_of_a_small_ones() -> None:
+    def width_of_a_square(n: int) -> float:
+        statuses = list(Status)
+        values = [[str(statuses[(i + j) % len(statuses)]) for j in range(n)] for i in range(n)]
+        matrix = pd.DataFrame(values, index=[f"1.{i}" for i in range(n)], columns=[f"2.{j}" for j in range(n)])
+        svg = charts.status_heatmap(matrix, title="t", salt=f"s{n}")
+        # a square: a path filled with a status colour and edged in white
+        squares = re.findall(
+            r'<path d="M (\S+) \S+ \nL (\S+) [^"]*"[^>]*style="fill: #[0-9a-f]{6}; stroke: #ffffff', svg
+        )
+        assert len(squares) == n * n
+        return max(float(b) - float(a) for a, b in squares)
+
+    assert width_of_a_square(15) == pytest.approx(width_of_a_square(2), rel=0.01)
+
+
+@pytest.fixture
+def hostile_store(tmp_path: Path) -> Iterator[Store]:
+    hostile = "<script>alert(1)</script>\n<img src=x onerror=alert(1)>"
+    records = _records()
+    records[1] = _record(
+        "py3.12-user1.0",
+        {"user": "1.0"},
+        [_suite("use", Status.FAILED, signature="AssertionError: <b>bold</b>", tail=hostile)],
+    )
+    with _store(tmp_path / "reports", records) as store:
+        yield store
+
+
+def test_run_report_escapes_what_tests_print(hostile_store: Store, demo: manifest.Distribution, tmp_path: Path) -> None:
+    out = tmp_path / "reports" / "run-1"
+    path = render_run(hostile_store, "run-1", demo, out, today=dt.date(2026, 1, 1))
+    html = path.read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold</b>" not in html
+    assert "base stays at 1.0 because 2.0 is refused by the resolver" in html
+    index = render_index(hostile_store).read_text()
+    assert 'href="run-1/index.html"' in index and "demo 1.0" in index
+
+
+def _store(folder: Path, records: list[CellRecord]) -> Store:
+    store = Store(folder / "curator.sqlite")
+    store.create_run(
+        RunRecord(
+            id="run-1",
+            distribution="demo",
+            version="1.0",
+            manifest_path=str(folder / "distribution.yaml"),
+            manifest_sha256="0" * 64,
+            strategy="upgrades",
+            pythons=("3.12",),
+            out_dir=str(folder / "run-1"),
+            started=1_700_000_000.0,
+            status="running",
+            plan=json.dumps({"strategy": "upgrades", "cells": [{} for _ in records]}),
+        )
+    )
+    for record in records:
+        store.record_cell("run-1", record)
+    store.finish_run("run-1", status="finished", verdict="failed", summary=json.dumps({"counts": {"passed": 1}}))
+    return store
