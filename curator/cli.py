@@ -22,6 +22,7 @@ from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
 if TYPE_CHECKING:
     from curator.graph import DependencyGraph
     from curator.results import RunSummary
+    from curator.signing import SigningKey
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -96,6 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
     run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
     run.set_defaults(handler=_cmd_run)
+
+    report = commands.add_parser("report", help="re-render a run's report (and cells.csv, matrices, run.json)")
+    report.add_argument("run_ref", metavar="RUN_DIR_OR_ID", help="a run folder (holding run.json) or a run id")
+    report.add_argument("--store", type=Path, help="the results store (default: the run folder's, else reports/)")
+    report.add_argument(
+        "--manifest", type=Path, help=f"the manifest (default: the one the run used, else ./{DEFAULT_MANIFEST})"
+    )
+    report.add_argument(
+        "--format", choices=("html", "json"), default="html", help="html: write the reports; json: print the summary"
+    )
+    report.set_defaults(handler=_cmd_report)
+    _release_parsers(commands)
     return parser
 
 
@@ -361,6 +374,7 @@ def _print_summary(console: Console, summary: RunSummary, args: argparse.Namespa
     console.print(f"release gate (baseline cells): {gate}")
     folder = os.path.relpath(summary.out_dir)
     console.print(f"results: {folder}/cells.csv, {folder}/matrices/, {folder}/run.json")
+    console.print(f"report: {folder}/index.html")
     if summary.interrupted:
         parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
         if args.store:
@@ -369,3 +383,210 @@ def _print_summary(console: Console, summary: RunSummary, args: argparse.Namespa
         return
     verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
     console.print(f"verdict: {verdict}")
+
+
+# ----------------------------------------------------------------------- release, verify, diff
+
+
+def _release_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
+    release = commands.add_parser("release", help="cut the signed, versioned bundle of a run whose gate holds")
+    _manifest_arg(release)
+    release.add_argument("--run", required=True, metavar="RUN", help="the gating run: its folder or its id")
+    release.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
+    release.add_argument(
+        "--key",
+        type=Path,
+        help="OpenSSH ed25519 private key to sign with (default: $CURATOR_SIGNING_KEY, a path or the key itself)",
+    )
+    release.add_argument("--unsigned", action="store_true", help="cut the release without a signature, and say so")
+    release.add_argument("--out", type=Path, help="where bundles go (default: dist/ beside the manifest)")
+    release.add_argument("--wheelhouse", action="store_true", help="also ship every wheel, for offline installs")
+    release.add_argument("--force", action="store_true", help="replace a bundle of the same version")
+    release.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X.Y=PATH",
+        help="the interpreter to ask uv about for Python X.Y (default: found as for `curator run`)",
+    )
+    release.set_defaults(handler=_cmd_release)
+
+    verify = commands.add_parser("verify", help="re-check every checksum, hash and the signature of a bundle")
+    verify.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle folder or its .tar.gz")
+    verify.add_argument("--pubkey", type=Path, help="the public key you trust (default: the bundle's own)")
+    verify.set_defaults(handler=_cmd_verify)
+
+    diff = commands.add_parser("diff", help="what changed between two releases (or two runs)")
+    diff.add_argument("old", metavar="OLD", help="a bundle (folder or .tar.gz), a run folder or a run id")
+    diff.add_argument("new", metavar="NEW", help="the same kinds as OLD")
+    diff.add_argument("--store", type=Path, help="where to look up run ids (default: reports/curator.sqlite)")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.set_defaults(handler=_cmd_diff)
+
+
+def _signing_key(args: argparse.Namespace) -> SigningKey | None:
+    """The key from --key or $CURATOR_SIGNING_KEY; None only with --unsigned."""
+    import getpass
+
+    from curator import signing
+
+    source = os.environ.get("CURATOR_SIGNING_KEY", "")
+    if args.key is not None and args.unsigned:
+        raise UsageError("curator release: --key and --unsigned contradict each other; drop one")
+    if args.key is not None:
+        text, where = signing.read_key_file(args.key), str(args.key)
+    elif args.unsigned:
+        return None  # the flag on the command line wins over a key in the environment
+    elif source.strip().startswith("-----BEGIN"):
+        text, where = source.encode(), "$CURATOR_SIGNING_KEY"
+    elif source:
+        text, where = signing.read_key_file(Path(source).expanduser()), source
+    else:
+        raise UsageError(
+            "curator release: no signing key; pass --key KEY (an ed25519 key from `ssh-keygen -t ed25519`) "
+            "or set CURATOR_SIGNING_KEY, or pass --unsigned to cut an unsigned release"
+        )
+    passphrase = os.environ.get("CURATOR_SIGNING_PASSPHRASE")
+    if passphrase is None and signing.key_needs_passphrase(text) and sys.stdin.isatty():
+        passphrase = getpass.getpass(f"passphrase for {where}: ")
+    return signing.load_signing_key(text, where, passphrase.encode() if passphrase is not None else None)
+
+
+def _cmd_release(args: argparse.Namespace, console: Console) -> int:
+    from curator.interpreters import Finder, parse_overrides
+    from curator.release.bundle import ReleaseRequest, cut
+    from curator.resolve import cache_dir
+    from curator.run import default_store
+
+    distribution = _load(args)
+    key = _signing_key(args)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None and not epoch.isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r}: must be a whole number of seconds")
+    request = ReleaseRequest(
+        distribution=distribution,
+        store_path=args.store or default_store(distribution),
+        run=args.run,
+        out_dir=args.out or distribution.root / "dist",
+        finder=Finder(parse_overrides(args.python)),
+        cache=cache_dir(),
+        key=key,
+        wheelhouse=args.wheelhouse,
+        force=args.force,
+        epoch=int(epoch) if epoch is not None else None,
+    )
+    release = cut(request)
+    evidence = release.evidence
+    gate = ", ".join(f"{c.cell_id} ({c.describe()})" for c in evidence.baseline.values())
+    console.print(f"release gate: [green]holds[/] in run {evidence.run.id}: {escape(gate)}")
+    folder = _shown(release.folder)
+    wheels = f", {release.wheels} wheels" if args.wheelhouse else ""
+    size = f"{release.size / 1e6:.1f} MB" if release.size >= 1e5 else f"{release.size / 1e3:.1f} kB"
+    console.print(f"wrote {folder}/ ({release.files} files{wheels}, {size})")
+    console.print(f"      {_shown(release.tarball)}  sha256 {release.sha256}")
+    since = f"changes since {release.previous}" if release.previous else "first release in this folder"
+    console.print(f"{since}: {folder}/CHANGES.md")
+    if release.fingerprint is None:
+        console.print("[bold yellow]UNSIGNED[/]: cut with --unsigned; SHA256SUMS shows integrity, not who made it")
+    else:
+        console.print(f"signed SHA256SUMS with ed25519 key {release.fingerprint} (namespace curator)")
+    console.print(f"check it with: curator verify {_shown(release.tarball)}")
+    return EXIT_OK
+
+
+def _shown(path: Path) -> str:
+    """A path as a person would type it: relative below the working folder, else absolute."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def _cmd_verify(args: argparse.Namespace, console: Console) -> int:
+    from curator import signing
+    from curator.release.verify import verify
+
+    pubkey = None
+    if args.pubkey is not None:
+        pubkey = signing.load_public_key(signing.read_key_file(args.pubkey).decode("utf-8", "replace"), args.pubkey)
+    result = verify(args.bundle, pubkey)
+    wheels = f"; {result.wheels} wheels match the locks" if result.wheels else ""
+    console.print(f"{escape(str(args.bundle))}: {result.files} files match SHA256SUMS, none missing or extra{wheels}")
+    if not result.signed:
+        console.print(
+            "[bold yellow]UNSIGNED[/] bundle: the files are intact, but nothing shows who made them "
+            "(it was cut with --unsigned)"
+        )
+    elif result.trusted_key:
+        console.print(f"signature: [green]good[/], by the key you trust ({result.fingerprint})")
+    else:
+        console.print(
+            f"signature: [green]good[/], by the bundle's own key {result.fingerprint} — this shows the files are "
+            "intact, not who made them; compare that fingerprint with the one the distribution publishes, "
+            "or pass --pubkey KEY.pub"
+        )
+    console.print("[green]verified[/]")
+    return EXIT_OK
+
+
+def _cmd_diff(args: argparse.Namespace, console: Console) -> int:
+    from curator.release.diff import diff
+
+    store = args.store or Path("reports") / "curator.sqlite"
+    result = diff(args.old, args.new, store)
+    if args.format == "json":
+        _emit(json.dumps(result.to_json(), indent=2) + "\n", None)
+        return EXIT_OK
+    console.print(f"{escape(result.old.label)} → {escape(result.new.label)}")
+    for change in result.packages:
+        lines = change.lines()
+        summary = f"{len(lines)} change(s), {change.unchanged} unchanged" if lines else "no changes"
+        console.print(f"Python {change.python}: {summary}")
+        for line in lines:
+            console.print(f"  {escape(line)}")
+    if result.outcomes is not None:
+        console.print(f"outcomes: {len(result.outcomes) or 'no'} change(s)")
+        for outcome in result.outcomes:
+            console.print(f"  {escape(outcome.describe())}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------- report
+
+
+def _cmd_report(args: argparse.Namespace, console: Console) -> int:
+    import datetime as dt
+
+    from curator import manifest
+    from curator.report.html import REPORT_NAME, render_index, render_run
+    from curator.report.locate import locate, manifest_for
+    from curator.results import frame, summarize, write_outputs
+    from curator.store import Store
+
+    where = locate(args.run_ref, store=args.store, manifest=args.manifest)
+    with Store(where.store) as store:
+        record = store.run(where.run_id)
+        distribution = manifest.load(manifest_for(record, args.manifest))
+        out_dir = (where.out_dir or Path(record.out_dir)).resolve()
+        today = dt.date.fromtimestamp(record.started)  # judge expiry as on the day the run ran
+        interrupted = record.status != "finished"
+        if args.format == "json":
+            planned = len(json.loads(record.plan)["cells"])
+            table = frame(store, record.id)
+            summary = summarize(
+                table, record.id, out_dir, distribution, today, planned=planned, interrupted=interrupted
+            )
+            data = {
+                "distribution": record.distribution,
+                "version": record.version,
+                **summary.to_json(),
+                "report": str(out_dir / REPORT_NAME),
+            }
+            _emit(json.dumps(data, indent=2) + "\n", None)
+            return EXIT_OK if summary.ok else 1
+        summary = write_outputs(store, record.id, distribution, out_dir, today, interrupted=interrupted)
+        report = render_run(store, record.id, distribution, out_dir, today=today, summary=summary)
+        index = render_index(store)
+    console.print(f"report: {os.path.relpath(report)}")
+    console.print(f"all runs: {os.path.relpath(index)}")
+    verdict = "[green]passed[/]" if summary.ok else f"[bold red]{summary.verdict}[/]"
+    console.print(f"verdict: {verdict}")
+    return EXIT_OK if summary.ok else 1
