@@ -86,6 +86,10 @@ _SEVERITY = [
 ]
 
 
+GATE_STATUSES = frozenset({Status.PASSED, Status.EXPECTED_FAIL})
+"""What a baseline suite must end in for the release gate to hold (`flaky` is not a pass)."""
+
+
 def worst(statuses: Iterable[Status]) -> Status | None:
     """The most severe status, or None for none."""
     return max(statuses, key=lambda s: s.severity, default=None)

@@ -26,7 +26,7 @@ from packaging.version import Version
 
 from curator.errors import PlanTooLarge, UsageError
 from curator.graph import DependencyGraph
-from curator.manifest import Distribution, Scope, Strategy
+from curator.manifest import Distribution, Package, Scope, Strategy
 
 T = TypeVar("T")
 
@@ -243,12 +243,7 @@ def _assignments(
                     out.append(({package.name: version}, f"{verb} {package.name}"))
         case Strategy.PAIRS:
             assert graph is not None
-            by_name = {p.name: p for p in packages}
-            for edge in graph.manifest_edges():
-                a, b = by_name[edge.dependent], by_name[edge.dependency]  # type: ignore[index]
-                for va, vb in itertools.product(a.versions, b.versions):
-                    assignment = {n: v for n, v in ((a.name, va), (b.name, vb)) if v != by_name[n].blessed}
-                    out.append((assignment, f"pair {a.name} × {b.name}"))
+            out += _pairs(packages, graph)
         case Strategy.FULL:
             for combo in itertools.product(*(p.versions for p in packages)):
                 assignment = {p.name: v for p, v in zip(packages, combo, strict=True) if v != p.blessed}
@@ -259,6 +254,24 @@ def _assignments(
             for row in rows:
                 assignment = {p.name: v for p, v in zip(varied, row, strict=True) if v != p.blessed}
                 out.append((assignment, "cover"))
+    return out
+
+
+def _pairs(packages: Sequence[Package], graph: DependencyGraph) -> list[tuple[Assignment, str]]:
+    """Every candidate × candidate along each manifest edge; candidates of a package on no
+    edge are still tried once each, alone (as `upgrades` would), so none goes untested."""
+    by_name = {p.name: p for p in packages}
+    out: list[tuple[Assignment, str]] = []
+    on_edges: set[str] = set()
+    for edge in graph.manifest_edges():
+        a, b = by_name[edge.dependent], by_name[edge.dependency]  # type: ignore[index]
+        on_edges |= {a.name, b.name}
+        for va, vb in itertools.product(a.versions, b.versions):
+            assignment = {n: v for n, v in ((a.name, va), (b.name, vb)) if v != by_name[n].blessed}
+            out.append((assignment, f"pair {a.name} × {b.name}"))
+    for package in packages:
+        if package.name not in on_edges:
+            out += [({package.name: version}, f"{package.name} (on no edge)") for version in package.others]
     return out
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from curator import __version__
 from curator.manifest import Distribution
-from curator.outcome import Status, expired_rules, unexpected
+from curator.outcome import GATE_STATUSES, Status, expired_rules, unexpected
 from curator.store import Store
 
 CSV_COLUMNS = [
@@ -140,8 +140,7 @@ def summarize(
         if unexpected(Status(str(r["status"])), baseline=bool(r["baseline"]))
     ]
     baseline = table[table["baseline"].astype(bool)]
-    gate_ok = {str(Status.PASSED), str(Status.EXPECTED_FAIL)}  # flaky is not "passed": it gates nothing
-    failing = sorted(set(baseline.loc[~baseline["status"].isin(gate_ok), "cell"]))
+    failing = sorted(set(baseline.loc[~baseline["status"].isin({str(s) for s in GATE_STATUSES}), "cell"]))
     expired = [
         f"{distribution.path}:{rule.line}: exception '{rule.describe()}' expired on {rule.expires}"
         for rule in expired_rules(distribution.policy, today)

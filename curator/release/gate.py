@@ -13,10 +13,8 @@ from pathlib import Path
 
 from curator.errors import GateNotMet, UsageError
 from curator.manifest import Distribution
-from curator.outcome import Status
+from curator.outcome import GATE_STATUSES, Status
 from curator.store import CellRecord, RunRecord, Store
-
-GATE_STATUSES = frozenset({Status.PASSED, Status.EXPECTED_FAIL})
 
 
 @dataclass(frozen=True)

@@ -72,8 +72,9 @@ def test_pairs_plan_gives_the_matrix_along_the_edges(
     cells = json.loads(capsys.readouterr().out)["cells"]
     combos = {(c["pins"]["cfx-user"], c["pins"]["cfx-base"]) for c in cells}
     assert combos == {("1.0", "1.0"), ("1.0", "2.0"), ("1.1", "1.0"), ("1.1", "2.0")}
-    assert {c["pins"]["cfx-crash"] for c in cells} == {"1.0"}  # no edge: stays blessed
-    assert len(cells) == 4
+    crash = [c for c in cells if c["changes"].get("cfx-crash")]
+    assert [c["changes"] for c in crash] == [{"cfx-crash": "0.9"}]  # on no edge: tried once, alone
+    assert len(cells) == 5
 
 
 def test_blessed_set_that_cannot_install_is_bad_input(

@@ -90,11 +90,20 @@ def test_pairs_follow_the_graph_edges(dist: manifest.Distribution) -> None:
     graph = DependencyGraph.build(dist, lock)
     graphs = {"3.11": graph, "3.12": graph}
     result = plan.build(dist, Strategy.PAIRS, graphs=graphs)
-    # pandas → numpy is the only edge: its 2 × 2 matrix, baseline merged into it.
-    assert _changes(result) == [{}, {"numpy": "1.26.4", "pandas": "2.1.4"}, {"pandas": "2.1.4"}, {"numpy": "1.26.4"}]
+    # pandas → numpy is the only edge: its 2 × 2 matrix, the baseline merged into it.
+    # click lies on no edge: each of its other candidates is still tried once.
+    assert _changes(result) == [
+        {},
+        {"numpy": "1.26.4", "pandas": "2.1.4"},
+        {"pandas": "2.1.4"},
+        {"numpy": "1.26.4"},
+        {"click": "8.0"},
+        {"click": "8.2"},
+    ]
     assert result.cells[0].reasons == ("baseline", "pair pandas × numpy")
     assert result.cells[1].id == "py3.11-numpy1.26.4-pandas2.1.4"
-    assert len(result.cells) == 8
+    assert result.cells[4].reasons == ("click (on no edge)",)
+    assert len(result.cells) == 12
 
 
 def test_keys_are_stable_and_follow_the_suites_content(dist: manifest.Distribution) -> None:
