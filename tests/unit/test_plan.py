@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from curator import manifest, plan
 from curator.cli import main
+from curator.cover import covering_array
 from curator.errors import PlanTooLarge
 from curator.graph import DependencyGraph
 from curator.manifest import Strategy
@@ -160,7 +161,7 @@ def _covers_all_pairs(values: list[list[int]], rows: list[list[int]]) -> bool:
 def test_cover_covers_every_pair(sizes: list[int], with_start: bool) -> None:
     values = [list(range(n)) for n in sizes]
     start = [v[-1] for v in values] if with_start else None
-    rows = plan.covering_array(values, start=start)
+    rows = covering_array(values, start=start)
     assert _covers_all_pairs(values, rows)
     if start is not None:
         assert rows[0] == start
@@ -199,4 +200,4 @@ def test_python_outside_the_axis_is_bad_input(dist: manifest.Distribution, capsy
 
 
 def test_unused_path_is_fine(tmp_path: Path) -> None:
-    assert plan.covering_array([]) == [[]]
+    assert covering_array([]) == [[]]

@@ -1,0 +1,56 @@
+"""Command line: argv → the pipeline stages → exit status. The only place that prints or exits.
+
+Each module here holds a few commands and registers them; `main` parses and dispatches, and is
+the one place that turns a `CuratorError` into a message and an exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+
+from curator import __version__
+from curator.cli import explore, releasing, running
+from curator.cli.common import Handler, Parser
+from curator.errors import EXIT_OK, CuratorError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one curator command; returns the exit status (0 ok, 1 unexpected, 2 bad input)."""
+    console = Console(highlight=False, soft_wrap=True)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        args = _parser().parse_args(argv)
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
+        handler: Handler = args.handler
+        return handler(args, console)
+    except CuratorError as exc:
+        errors.print(f"curator: error: {escape(str(exc))}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        errors.print("curator: interrupted")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="curator", description="Integration-testing distribution curator.")
+    parser.add_argument("--version", action="version", version=f"curator {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every command curator runs")
+    parser.set_defaults(handler=lambda _args, _console: _usage(parser))
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
+    explore.register(commands)
+    running.register(commands)
+    releasing.register(commands)
+    return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return EXIT_OK

@@ -1,0 +1,132 @@
+"""What every command shares: argument helpers, loading the manifest, choosing Pythons."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+from rich.console import Console
+
+from curator.errors import UsageError
+from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
+
+if TYPE_CHECKING:
+    from curator.graph import DependencyGraph
+
+Handler = Callable[[argparse.Namespace, Console], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad arguments as a `UsageError` instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def manifest_arg(parser: argparse.ArgumentParser) -> None:
+    """The optional MANIFEST positional (default ./distribution.yaml)."""
+    parser.add_argument(
+        "manifest",
+        nargs="?",
+        type=Path,
+        default=Path(DEFAULT_MANIFEST),
+        metavar="MANIFEST",
+        help=f"the distribution manifest (default: ./{DEFAULT_MANIFEST})",
+    )
+
+
+def python_arg(parser: argparse.ArgumentParser) -> None:
+    """`--python X.Y[=PATH]`, repeatable."""
+    parser.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="X.Y[=PATH]",
+        help="only these Pythons of the manifest; =PATH says which interpreter to use",
+    )
+
+
+def strategy_arg(parser: argparse.ArgumentParser) -> None:
+    """`--strategy`, one of the five strategies."""
+    parser.add_argument(
+        "--strategy",
+        type=Strategy,
+        choices=list(Strategy),
+        metavar="{" + ",".join(Strategy) + "}",
+        help="which cells to plan (default: the manifest's matrix.strategy)",
+    )
+
+
+def load_manifest(args: argparse.Namespace) -> Distribution:
+    """The parsed manifest named by the arguments."""
+    from curator import manifest
+
+    return manifest.load(args.manifest)
+
+
+def python_axis(args: argparse.Namespace, distribution: Distribution) -> tuple[list[str], dict[str, Path]]:
+    """The Python axis after `--python` narrowing, and the interpreter paths given."""
+    from curator.interpreters import parse_overrides
+
+    selected: list[str] = []
+    for value in args.python:
+        version = value.partition("=")[0]
+        if version not in distribution.python:
+            raise UsageError(
+                f"--python {version}: not in the python axis of {distribution.where('python')} "
+                f"({', '.join(distribution.python)})"
+            )
+        if version not in selected:
+            selected.append(version)
+    overrides = parse_overrides([v for v in args.python if "=" in v])
+    return (selected or list(distribution.python)), overrides
+
+
+def resolve_graphs(
+    args: argparse.Namespace, distribution: Distribution, versions: Sequence[str] | None = None
+) -> dict[str, DependencyGraph]:
+    """Each selected Python's dependency graph, from its resolved baseline (network)."""
+    from curator.graph import resolve_graph
+    from curator.interpreters import Finder
+    from curator.resolve import Resolver, cache_dir
+
+    selected, overrides = python_axis(args, distribution)
+    finder = Finder(overrides)
+    resolver = Resolver(distribution.index, cache=cache_dir())
+    return {
+        version: resolve_graph(distribution, finder.find(version), resolver, cache_dir())
+        for version in (versions or selected)
+    }
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Machine output: to stdout, or to `output` when one is given."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text)
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
+
+
+def shown(path: Path) -> str:
+    """A path as a person would type it: relative below the working folder, else absolute."""
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative

@@ -1,0 +1,153 @@
+"""`check`, `graph`, `plan`: what a manifest means, before anything runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from curator.errors import EXIT_OK, UsageError
+from curator.manifest import Strategy
+
+if TYPE_CHECKING:
+    pass
+
+from curator.cli.common import (
+    Parser,
+    emit,
+    load_manifest,
+    manifest_arg,
+    python_arg,
+    python_axis,
+    resolve_graphs,
+    strategy_arg,
+)
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    """Add these commands to the parser."""
+    check = commands.add_parser("check", help="validate the manifest and say what it means")
+    manifest_arg(check)
+    python_arg(check)
+    check.add_argument(
+        "--resolve",
+        action="store_true",
+        help="also resolve the blessed set on each Python (network)",
+    )
+    check.set_defaults(handler=cmd_check)
+
+    graph = commands.add_parser("graph", help="the resolved dependency graph")
+    manifest_arg(graph)
+    python_arg(graph)
+    graph.add_argument("--format", choices=("text", "json", "dot", "svg"), default="text")
+    graph.add_argument("-o", "--output", type=Path, help="write to this file instead of stdout")
+    graph.set_defaults(handler=cmd_graph)
+
+    plan = commands.add_parser("plan", help="the cells a run would build, with their keys")
+    manifest_arg(plan)
+    python_arg(plan)
+    strategy_arg(plan)
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.set_defaults(handler=cmd_plan)
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    """`curator check`: validate, find the interpreters, say what the manifest means."""
+    from curator import plan as planning
+    from curator.interpreters import Finder
+
+    distribution = load_manifest(args)
+    versions, overrides = python_axis(args, distribution)
+    found = Finder(overrides).find_all(versions)
+    graphs = resolve_graphs(args, distribution, versions) if args.resolve else None
+
+    console.print(f"[bold]{escape(distribution.name)} {escape(distribution.version)}[/] — {distribution.path} is valid")
+    console.print(f"Packages from: {escape(distribution.index.describe())}")
+    console.print("Interpreters:")
+    for version, interpreter in found.items():
+        console.print(f"  Python {version}: {interpreter.path} ({interpreter.full_version}, {interpreter.source})")
+
+    table = Table(title="Packages", title_justify="left")
+    for column in ("package", "candidates", "blessed", "own tests"):
+        table.add_column(column)
+    for package in distribution.packages:
+        table.add_row(
+            package.name,
+            ", ".join(str(v) for v in package.versions),
+            str(package.blessed),
+            "; ".join(package.tests) or "—",
+        )
+    console.print(table)
+    if distribution.suites:
+        console.print("Suites:")
+        for suite in distribution.suites:
+            relative = os.path.relpath(suite.path, distribution.root)
+            console.print(f"  {suite.name}: {relative} (needs {', '.join(sorted(suite.requires)) or 'nothing'})")
+    policy = distribution.policy
+    console.print(
+        f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
+        f"{len(policy.expected_failures)} expected failure(s)"
+    )
+    if graphs:
+        for version, graph in graphs.items():
+            edges = ", ".join(f"{e.dependent}→{e.dependency}" for e in graph.manifest_edges()) or "none"
+            console.print(f"Resolved on Python {version}: {graph.graph.number_of_nodes()} packages; edges: {edges}")
+    counts = planning.counts(distribution, graphs)
+    console.print(
+        f"Cells per strategy ({len(distribution.python)} Python{'s' if len(distribution.python) > 1 else ''}; "
+        f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
+    )
+    for strategy, count in counts.items():
+        shown = str(count) if count is not None else "needs the graph (curator check --resolve)"
+        flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
+        console.print(f"  {strategy:<9} {shown}{flag}")
+    return EXIT_OK
+
+
+def cmd_graph(args: argparse.Namespace, console: Console) -> int:
+    """`curator graph`: the resolved dependency graph as text, JSON, DOT or SVG."""
+    distribution = load_manifest(args)
+    versions, _ = python_axis(args, distribution)
+    if len(args.python) > 1:
+        raise UsageError("curator graph draws one Python at a time: give --python once")
+    graph = resolve_graphs(args, distribution, versions[:1])[versions[0]]
+    match args.format:
+        case "json":
+            emit(json.dumps(graph.to_json(), indent=2) + "\n", args.output)
+        case "dot":
+            emit(graph.to_dot(), args.output)
+        case "svg":
+            emit(graph.to_svg(), args.output)
+        case _:
+            emit(graph.to_text(), args.output)
+    if args.output is not None:
+        console.print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace, console: Console) -> int:
+    """`curator plan`: the cells a run would build, with their keys."""
+    from curator import plan as planning
+
+    distribution = load_manifest(args)
+    strategy = args.strategy or distribution.matrix.strategy
+    versions, _ = python_axis(args, distribution)
+    graphs = resolve_graphs(args, distribution, versions) if strategy is Strategy.PAIRS else None
+    result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
+    if args.format == "json":
+        emit(json.dumps(result.to_json(), indent=2) + "\n", None)
+        return EXIT_OK
+    table = Table(title=f"{len(result.cells)} cells — strategy '{strategy}'", title_justify="left")
+    for column in ("cell", "python", "changes", "suites", "key"):
+        table.add_column(column, overflow="fold")
+    for cell in result.cells:
+        changes = " ".join(f"{n}=={v}" for n, v in cell.changes) or "(baseline)"
+        table.add_row(cell.id, cell.python, changes, str(len(cell.suites)), cell.key)
+    console.print(table)
+    return EXIT_OK

@@ -1,0 +1,176 @@
+"""`run` and `report`: build and test the plan; render what a run found."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+
+from curator.errors import EXIT_OK, UsageError
+from curator.manifest import DEFAULT_MANIFEST
+
+if TYPE_CHECKING:
+    from curator.results import RunSummary
+
+from curator.cli.common import (
+    Parser,
+    emit,
+    load_manifest,
+    manifest_arg,
+    positive_int,
+    python_arg,
+    python_axis,
+    strategy_arg,
+)
+
+
+def register(commands: argparse._SubParsersAction[Parser]) -> None:
+    """Add these commands to the parser."""
+    run = commands.add_parser("run", help="build and test the plan; write results, matrices, report")
+    manifest_arg(run)
+    python_arg(run)
+    strategy_arg(run)
+    run.add_argument("--jobs", "-j", type=positive_int, help="cells at a time (default: the CPU count)")
+    run.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
+    run.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
+    run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    run.add_argument("--rerun", action="store_true", help="run every cell, even those with a stored outcome")
+    run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
+    run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
+    run.set_defaults(handler=cmd_run)
+
+    report = commands.add_parser("report", help="re-render a run's report (and cells.csv, matrices, run.json)")
+    report.add_argument("run_ref", metavar="RUN_DIR_OR_ID", help="a run folder (holding run.json) or a run id")
+    report.add_argument("--store", type=Path, help="the results store (default: the run folder's, else reports/)")
+    report.add_argument(
+        "--manifest", type=Path, help=f"the manifest (default: the one the run used, else ./{DEFAULT_MANIFEST})"
+    )
+    report.add_argument(
+        "--format", choices=("html", "json"), default="html", help="html: write the reports; json: print the summary"
+    )
+    report.set_defaults(handler=cmd_report)
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    """`curator run`: build and test the plan, with progress; Ctrl-C stops cleanly."""
+    import signal
+    import threading
+
+    from curator.executors.local import LocalExecutor
+    from curator.interpreters import Finder
+    from curator.run import Coordinator, RunRequest, default_store
+    from curator.terminal import LiveObserver, PlainObserver
+
+    distribution = load_manifest(args)
+    versions, overrides = python_axis(args, distribution)
+    if args.resume and args.python:
+        raise UsageError("--resume runs the stored plan; leave out --python")
+    if args.resume:
+        versions = list(distribution.python)
+    interpreters = Finder(overrides).find_all(versions)
+    store = args.store or default_store(distribution)
+    request = RunRequest(
+        distribution=distribution,
+        interpreters=interpreters,
+        store_path=store,
+        strategy=args.strategy,
+        out_dir=args.out,
+        rerun=args.rerun,
+        resume=args.resume,
+    )
+    cancel = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    executor = LocalExecutor(args.jobs)
+    try:
+        if console.is_terminal and not args.plain:
+            with LiveObserver(console) as observer:
+                summary = Coordinator(request, executor, observer, cancel).execute()
+        else:
+            summary = Coordinator(request, executor, PlainObserver(console), cancel).execute()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print_summary(console, summary, args)
+    if summary.interrupted:
+        return 130
+    return EXIT_OK if summary.ok else 1
+
+
+def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace) -> None:
+    """The end of a run: counts, the gate, where the results are, the verdict."""
+    from curator.outcome import Status
+    from curator.terminal import style
+
+    counts = "  ".join(f"[{style(Status(k))}]{k}[/] {v}" for k, v in summary.counts.items())
+    console.print(f"\n{summary.cells} cells ({summary.reused_cells} reused from earlier runs); suites: {counts}")
+    for problem in summary.expired:
+        console.print(f"[bold red]expired policy exception[/]: {escape(problem)}")
+    gate = (
+        "[green]holds[/]"
+        if summary.gate_holds
+        else f"[bold red]does not hold[/] ({', '.join(summary.failing_baseline) or 'no baseline cell'})"
+    )
+    console.print(f"release gate (baseline cells): {gate}")
+    folder = os.path.relpath(summary.out_dir)
+    console.print(f"results: {folder}/cells.csv, {folder}/matrices/, {folder}/run.json")
+    console.print(f"report: {folder}/index.html")
+    if summary.interrupted:
+        parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
+        if args.store:
+            parts += ["--store", str(args.store)]
+        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{' '.join(parts)}[/]")
+        return
+    verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
+    console.print(f"verdict: {verdict}")
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    """`curator report`: re-render a run's report from the store, or print its summary."""
+    import datetime as dt
+
+    from curator import manifest
+    from curator.report.html import REPORT_NAME, render_index, render_run
+    from curator.report.locate import locate, manifest_for
+    from curator.results import frame, summarize, write_outputs
+    from curator.store import Store
+
+    where = locate(args.run_ref, store=args.store, manifest=args.manifest)
+    with Store(where.store) as store:
+        record = store.run(where.run_id)
+        distribution = manifest.load(manifest_for(record, args.manifest))
+        out_dir = (where.out_dir or Path(record.out_dir)).resolve()
+        today = dt.date.fromtimestamp(record.started)  # judge expiry as on the day the run ran
+        interrupted = record.status != "finished"
+        if args.format == "json":
+            planned = len(json.loads(record.plan)["cells"])
+            table = frame(store, record.id)
+            summary = summarize(
+                table, record.id, out_dir, distribution, today, planned=planned, interrupted=interrupted
+            )
+            data = {
+                "distribution": record.distribution,
+                "version": record.version,
+                **summary.to_json(),
+                "report": str(out_dir / REPORT_NAME),
+            }
+            emit(json.dumps(data, indent=2) + "\n", None)
+            return EXIT_OK if summary.ok else 1
+        summary = write_outputs(store, record.id, distribution, out_dir, today, interrupted=interrupted)
+        report = render_run(store, record.id, distribution, out_dir, today=today, summary=summary)
+        index = render_index(store)
+    console.print(f"report: {os.path.relpath(report)}")
+    console.print(f"all runs: {os.path.relpath(index)}")
+    verdict = "[green]passed[/]" if summary.ok else f"[bold red]{summary.verdict}[/]"
+    console.print(f"verdict: {verdict}")
+    return EXIT_OK if summary.ok else 1
