@@ -44,7 +44,21 @@ class SuiteSpec:
 
     def to_json(self) -> dict[str, object]:
         """Its entry in nox-cells.json."""
-        return {"name": self.name, "argv": list(self.argv), "cwd": self.cwd, "junit": self.junit, "env": CELL_ENV}
+        return {
+            "name": self.name,
+            "stem": file_stem(self.name, 1),
+            "argv": list(self.argv),
+            "cwd": self.cwd,
+            "junit": self.junit,
+            "env": CELL_ENV,
+        }
+
+
+def file_stem(suite: str, attempt: int) -> str:
+    """How a suite's log, JUnit and result files are named for one attempt (`networkx-tests`,
+    `networkx-tests.attempt2`); the run's noxfile.py names them the same way."""
+    stem = re.sub(r"[^\w.-]", "-", suite)
+    return stem if attempt == 1 else f"{stem}.attempt{attempt}"
 
 
 @dataclass(frozen=True)
@@ -69,11 +83,9 @@ class CellTask:
         """Where this cell's logs and JUnit files go."""
         return self.run_dir / "logs" / self.cell.id
 
-    def reproduce(self, cwd: Path | None = None) -> str:
-        """The one command that reproduces this cell on this machine."""
-        noxfile = self.run_dir / "noxfile.py"
-        shown = os.path.relpath(noxfile, cwd) if cwd is not None else str(noxfile)
-        return shlex.join(["nox", "-f", shown, "-s", self.cell.id])
+    def reproduce(self) -> str:
+        """The one command that reproduces this cell on this machine (from any folder)."""
+        return shlex.join(["nox", "-f", str(self.run_dir / "noxfile.py"), "-s", self.cell.id])
 
 
 def suite_specs(distribution: Distribution, cell: Cell, run_dir: Path) -> tuple[SuiteSpec, ...]:
@@ -238,7 +250,7 @@ def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcom
 
 
 def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> Attempt:
-    stem = re.sub(r"[^\w.-]", "-", spec.name) + ("" if number == 1 else f".attempt{number}")
+    stem = file_stem(spec.name, number)
     result_path = task.out_dir / f"{stem}.json"
     try:
         result = json.loads(result_path.read_text())
@@ -254,7 +266,7 @@ def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> A
 def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> SuiteOutcome:
     status, reason = settle(attempts, timeout=task.timeout)
     last = attempts[-1]
-    stem = re.sub(r"[^\w.-]", "-", spec.name) + ("" if len(attempts) == 1 else f".attempt{len(attempts)}")
+    stem = file_stem(spec.name, len(attempts))
     log_path = task.out_dir / f"{stem}.log"
     log = str((log_path if log_path.exists() else task.out_dir / "cell.log").relative_to(task.run_dir))
     failing = attempts[-1] if status is not Status.FLAKY else next(a for a in attempts if a.returncode != 0)
@@ -320,7 +332,7 @@ def write_nox_files(run_dir: Path, tasks: Sequence[CellTask]) -> None:
     tmp.replace(target)
 
 
-def interpreter_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+def nox_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment nox runs in: the user's, cleaned, with curator's own uv."""
     from curator.resolve import uv_binary
 

@@ -8,7 +8,6 @@ versions), so a single failing suite is never hidden by passing ones.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,24 +17,14 @@ from packaging.version import Version
 from curator.graph import DependencyGraph
 from curator.manifest import Distribution
 from curator.outcome import Status, worst
+from curator.plan import parse_pins
 from curator.resolve import parse_requirements
-
-_PIN = re.compile(r"^(?P<name>[^=\s]+)==(?P<version>\S+)$")
 
 
 def pin_columns(table: pd.DataFrame) -> pd.DataFrame:
     """`table` with one column per manifest package holding the cell's pinned version."""
-    versions = pd.DataFrame([_pins(str(text)) for text in table["pins"]], index=table.index)
+    versions = pd.DataFrame([parse_pins(str(text)) for text in table["pins"]], index=table.index)
     return pd.concat([table, versions.add_prefix("pin:")], axis=1)
-
-
-def _pins(text: str) -> dict[str, str]:
-    found = {}
-    for part in text.split():
-        match = _PIN.match(part)
-        if match:
-            found[match["name"]] = match["version"]
-    return found
 
 
 def edges_for(distribution: Distribution, out_dir: Path, python: str, table: pd.DataFrame) -> list[tuple[str, str]]:
@@ -101,7 +90,7 @@ def matrix(
 def _own_cells(group: pd.DataFrame, row: str, column: str) -> pd.DataFrame:
     """Of the outcomes behind one square, those of cells that change nothing but the pair
     (everything else as it ships), when there are any."""
-    changed = group["changes"].map(lambda text: {p.split("==")[0] for p in str(text).split()})
+    changed = group["changes"].map(lambda text: set(parse_pins(str(text))))
     own = group[changed.map(lambda names: names <= {row, column})]
     return own if not own.empty else group
 
@@ -188,7 +177,7 @@ def candidate_summary(table: pd.DataFrame, distribution: Distribution) -> pd.Dat
     if table.empty:
         return result
     pinned = pin_columns(table)
-    changed = pinned["changes"].map(lambda text: {p.split("==")[0] for p in str(text).split()})
+    changed = pinned["changes"].map(lambda text: set(parse_pins(str(text))))
     for package in distribution.packages:
         column = f"pin:{package.name}"
         if column not in pinned:

@@ -18,7 +18,9 @@ from pathlib import Path
 from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 
-USER_AGENT = "curator (+https://github.com/curator-dev/curator)"
+from curator import __version__
+
+USER_AGENT = f"curator/{__version__}"
 
 
 def core_metadata(url: str, cache: Path) -> Metadata | None:

@@ -76,6 +76,17 @@ class Cell:
         }
 
 
+def parse_pins(text: str) -> dict[str, str]:
+    """`{"a": "1", "b": "2"}` from `a==1 b==2` (the inverse of `Cell.pins_text`, and the form of
+    the `pins` and `changes` columns of cells.csv)."""
+    pins: dict[str, str] = {}
+    for part in text.split():
+        name, sep, version = part.partition("==")
+        if sep and name and version:
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
 def cell_from_json(data: Mapping[str, object]) -> Cell:
     """The inverse of `Cell.to_json` (a stored plan read back for `--resume`)."""
 

@@ -42,20 +42,10 @@ class Completed:
         """Exit status 0 within the time limit."""
         return self.returncode == 0 and not self.timed_out and not self.interrupted
 
-    @property
-    def signal(self) -> int | None:
-        """The signal that killed the child, if one did."""
-        return -self.returncode if self.returncode < 0 and not (self.timed_out or self.interrupted) else None
-
     def tail(self, lines: int = TAIL_LINES) -> str:
         """The last lines of the child's output (stderr after stdout)."""
         text = "\n".join(part for part in (self.stdout.rstrip(), self.stderr.rstrip()) if part)
         return "\n".join(text.splitlines()[-lines:])
-
-    @property
-    def command(self) -> str:
-        """The command line, quoted for a shell."""
-        return shlex.join(self.argv)
 
 
 def run(

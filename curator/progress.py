@@ -22,25 +22,3 @@ class Observer(Protocol):
 
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """A cell's outcome was recorded."""
-
-    def message(self, text: str) -> None:
-        """A line worth showing (a retry, a warning)."""
-
-
-class Silent:
-    """An observer that shows nothing."""
-
-    def phase(self, name: str, total: int) -> None:
-        """Nothing."""
-
-    def step(self, name: str, detail: str) -> None:
-        """Nothing."""
-
-    def cell_started(self, cell: Cell) -> None:
-        """Nothing."""
-
-    def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
-        """Nothing."""
-
-    def message(self, text: str) -> None:
-        """Nothing."""

@@ -12,6 +12,7 @@ import os
 import platform
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -19,9 +20,10 @@ from pathlib import Path
 import pandas as pd
 
 from curator import __version__
+from curator.errors import UsageError
 from curator.manifest import Distribution
 from curator.outcome import GATE_STATUSES, Status, expired_rules, unexpected
-from curator.store import Store
+from curator.store import CellRecord, RunRecord, Store
 
 CSV_COLUMNS = [
     "cell",
@@ -88,8 +90,13 @@ class RunSummary:
 
 def frame(store: Store, run_id: str) -> pd.DataFrame:
     """One row per cell × suite of a run, with the columns of cells.csv."""
+    return table_of(store.cells(run_id))
+
+
+def table_of(records: Sequence[CellRecord]) -> pd.DataFrame:
+    """`frame` of cells already read from the store."""
     rows = []
-    for record in store.cells(run_id):
+    for record in records:
         outcome = record.outcome
         lock = f"locks/{record.cell_id}.txt"
         for suite in outcome.suites:
@@ -124,12 +131,11 @@ def frame(store: Store, run_id: str) -> pd.DataFrame:
 
 def summarize(
     table: pd.DataFrame,
-    run_id: str,
+    run: RunRecord,
     out_dir: Path,
     distribution: Distribution,
     today: dt.date,
     *,
-    planned: int,
     interrupted: bool,
 ) -> RunSummary:
     """Counts, verdict and gate from a run's table."""
@@ -155,7 +161,7 @@ def summarize(
     else:
         verdict = "passed"
     return RunSummary(
-        run_id=run_id,
+        run_id=run.id,
         out_dir=out_dir,
         counts={str(s): int(counts.get(str(s), 0)) for s in Status if counts.get(str(s))},
         cells=cells,
@@ -165,7 +171,7 @@ def summarize(
         failing_baseline=failing,
         unexpected=unexpected_rows,
         expired=expired,
-        planned_cells=planned,
+        planned_cells=len(json.loads(run.plan)["cells"]),
         interrupted=interrupted,
     )
 
@@ -184,9 +190,8 @@ def write_outputs(
 
     record = store.run(run_id)
     table = frame(store, run_id)
-    planned = len(json.loads(record.plan)["cells"])
     finished = record.finished or time.time()  # a re-render (`curator report`) keeps the recorded end
-    summary = summarize(table, run_id, out_dir, distribution, today, planned=planned, interrupted=interrupted)
+    summary = summarize(table, record, out_dir, distribution, today, interrupted=interrupted)
     _atomic_write(out_dir / "cells.csv", table.to_csv(index=False))
     write_matrices(table, distribution, out_dir)
     run_json = {
@@ -207,10 +212,23 @@ def write_outputs(
     return summary
 
 
+def read_run_json(folder: Path) -> dict[str, object]:
+    """A run folder's run.json (it names the run and its store); `UsageError` when there is none."""
+    try:
+        data = json.loads((folder / "run.json").read_text())
+        if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
+            raise ValueError
+    except (OSError, ValueError):
+        raise UsageError(
+            f"{folder}: not a run folder (no readable run.json); give a folder written by `curator run`, or a run id"
+        ) from None
+    return data
+
+
 def tool_versions() -> dict[str, str]:
     """Versions of what ran the cells."""
     versions = {"curator": __version__, "python": platform.python_version()}
-    for name in ("uv", "nox", "pytest", "pandas"):
+    for name in ("uv", "nox", "pandas"):  # the cells' own test runner is pinned in their locks
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

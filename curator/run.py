@@ -67,7 +67,7 @@ class Coordinator:
         self.observer = observer
         self.cancel = cancel
         self.resolver = Resolver(self.dist.index, cache=cache_dir())
-        self.env = cells.interpreter_env()
+        self.env = cells.nox_env()
         self.today = dt.date.today()
         self.requires = {s.name: s.requires for s in self.dist.suites} | {
             p.suite_name: frozenset({p.name}) for p in self.dist.packages
@@ -124,12 +124,10 @@ class Coordinator:
             done = store.recorded_cell_ids(record.id)
             pending = [c for c in plan.cells if c.id not in done]
             locks = self._resolve_all(pending)
-            tasks: list[cells.CellTask] = []
-            for cell in pending:
-                lock = locks[cell.id]
-                if isinstance(lock, Lock):
-                    tasks.append(self._task(cell, lock, out_dir))
-            cells.write_nox_files(out_dir, tasks)
+            tasks = {
+                cell.id: self._task(cell, lock, out_dir) for cell in pending if isinstance(lock := locks[cell.id], Lock)
+            }
+            cells.write_nox_files(out_dir, list(tasks.values()))
             self.observer.phase("testing", len(pending))
             to_run: list[cells.CellTask] = []
             for cell in pending:
@@ -139,7 +137,7 @@ class Coordinator:
                 if not isinstance(lock, Lock):
                     self._record(store, record.id, cell, self._unbuildable(cell, lock, out_dir), reused=False)
                     continue
-                task = next(t for t in tasks if t.cell.id == cell.id)
+                task = tasks[cell.id]
                 if not self.request.rerun and self._reuse(store, record.id, task):
                     continue
                 to_run.append(task)

@@ -77,10 +77,6 @@ class PlainObserver:
         self.done += 1
         self.console.print(f"[{self.done}/{max(self.total, self.done)}] {describe(cell, outcome, reused=reused)}")
 
-    def message(self, text: str) -> None:
-        """A line."""
-        self.console.print(escape(text))
-
 
 class LiveObserver:
     """A rich live display: overall bar with ETA, counts by status, the cells running now."""
@@ -142,7 +138,3 @@ class LiveObserver:
         if "testing" in self.tasks:
             self.progress.advance(self.tasks["testing"])
         self.live.update(self.view())
-
-    def message(self, text: str) -> None:
-        """A line above the display."""
-        self.console.print(escape(text))

@@ -153,11 +153,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         today = dt.date.fromtimestamp(record.started)  # judge expiry as on the day the run ran
         interrupted = record.status != "finished"
         if args.format == "json":
-            planned = len(json.loads(record.plan)["cells"])
-            table = frame(store, record.id)
-            summary = summarize(
-                table, record.id, out_dir, distribution, today, planned=planned, interrupted=interrupted
-            )
+            summary = summarize(frame(store, record.id), record, out_dir, distribution, today, interrupted=interrupted)
             data = {
                 "distribution": record.distribution,
                 "version": record.version,

@@ -13,10 +13,11 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator.errors import UsageError
+from curator.plan import parse_pins
 from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
 from curator.release.verify import opened
 from curator.resolve import parse_requirements
@@ -108,7 +109,7 @@ def _run(folder: Path, label: str) -> Side:
     for row in rows:
         if row.get("baseline") != "True" or row["python"] in versions or not row.get("lock"):
             continue
-        names = [canonicalize_name(pin.partition("==")[0]) for pin in row["pins"].split()]
+        names = list(parse_pins(row["pins"]))
         lock_path = folder / row["lock"]
         if not lock_path.is_file():
             raise UsageError(f"{lock_path}: the baseline lock of run folder {folder} is missing")

@@ -14,6 +14,7 @@ from pathlib import Path
 from curator.errors import GateNotMet, UsageError
 from curator.manifest import Distribution
 from curator.outcome import GATE_STATUSES, Status
+from curator.results import read_run_json
 from curator.store import CellRecord, RunRecord, Store
 
 
@@ -55,12 +56,7 @@ def find_run(store: Store, ref: str) -> tuple[RunRecord, Path]:
     """A run named by its folder (holding run.json) or by its id (or a unique prefix) in `store`."""
     folder = Path(ref)
     if folder.is_dir():
-        run_json = folder / "run.json"
-        try:
-            run_id = str(json.loads(run_json.read_text())["run_id"])
-        except (OSError, ValueError, KeyError):
-            raise UsageError(f"--run {ref}: not a run folder (no readable run.json in it)") from None
-        return store.run(run_id), folder.resolve()
+        return store.run(str(read_run_json(folder)["run_id"])), folder.resolve()
     record = store.run(ref)
     return record, Path(record.out_dir)
 

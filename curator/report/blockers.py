@@ -16,10 +16,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from packaging.utils import canonicalize_name
-
 from curator.manifest import Distribution, Package
 from curator.outcome import Status
+from curator.plan import parse_pins
 from curator.store import CellRecord
 
 # What keeps a candidate out of a release. Flaky and unexpected-pass outcomes worked.
@@ -83,14 +82,6 @@ class Blocker:
     packages: tuple[str, ...]
 
 
-def _pins(record: CellRecord) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for part in record.pins.split():
-        name, _, version = part.partition("==")
-        found[canonicalize_name(name)] = version
-    return found
-
-
 def _relevant(distribution: Distribution, package: Package) -> set[str]:
     """The suites that speak to a package: those that require it, and its own tests."""
     names = {s.name for s in distribution.suites if package.name in s.requires}
@@ -100,7 +91,7 @@ def _relevant(distribution: Distribution, package: Package) -> set[str]:
 def _evidence(records: Sequence[CellRecord], distribution: Distribution, package: Package) -> list[Evidence]:
     """Outcomes of the cells that hold the newest candidate, preferring cells that change nothing else."""
     newest = str(max(package.versions))
-    holding = [r for r in records if _pins(r).get(package.name) == newest]
+    holding = [r for r in records if parse_pins(r.pins).get(package.name) == newest]
     own = [r for r in holding if set(json.loads(r.changes)) <= {package.name}]
     chosen = own or holding
     relevant = _relevant(distribution, package)

@@ -31,7 +31,7 @@ from curator.report import charts
 from curator.report.analysis import Finding, group_failures, policy_view, timing
 from curator.report.blockers import HOLDING, holds_back
 from curator.resolve import parse_requirements
-from curator.results import RunSummary, frame, summarize
+from curator.results import RunSummary, summarize, table_of
 from curator.store import CellRecord, RunRecord, Store
 
 REPORT_NAME = "index.html"
@@ -244,12 +244,9 @@ def render_run(
     """Write `out_dir/index.html`, the report of one run, from the store; returns its path."""
     record = store.run(run_id)
     records = store.cells(run_id)
-    table = frame(store, run_id)
+    table = table_of(records)
     if summary is None:
-        planned = len(json.loads(record.plan)["cells"])
-        summary = summarize(
-            table, run_id, out_dir, distribution, today, planned=planned, interrupted=record.status != "finished"
-        )
+        summary = summarize(table, record, out_dir, distribution, today, interrupted=record.status != "finished")
     finished = record.finished or time.time()
     findings = group_failures(records)
     matrices = _matrix_views(table, distribution, out_dir)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from curator.errors import UsageError
 from curator.manifest import DEFAULT_MANIFEST
+from curator.results import read_run_json
 from curator.store import RunRecord
 
 STORE_NAME = "curator.sqlite"
@@ -32,15 +32,10 @@ def locate(target: str, *, store: Path | None, manifest: Path | None) -> RunLoca
     if path.name == "run.json" and path.is_file():
         path = path.parent
     if path.is_dir():
-        run_json = path / "run.json"
-        try:
-            data = json.loads(run_json.read_text())
-            run_id = str(data["run_id"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise UsageError(
-                f"{path}: not a run folder (no readable run.json); give a folder written by `curator run`, or a run id"
-            ) from None
-        return RunLocation(_existing(store or _recorded_store(path, str(data.get("store", "")))), run_id, path)
+        data = read_run_json(path)
+        return RunLocation(
+            _existing(store or _recorded_store(path, str(data.get("store", "")))), str(data["run_id"]), path
+        )
     if "/" in target or target.startswith("."):
         raise UsageError(f"{target}: no such run folder; give a folder written by `curator run`, or a run id")
     default = (manifest or Path(DEFAULT_MANIFEST)).resolve().parent / "reports" / STORE_NAME

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import re
 import tempfile
 
 import nox
@@ -29,11 +28,6 @@ nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
 nox.options.download_python = "never"
 nox.options.sessions = []
-
-
-def _stem(name: str, attempt: str) -> str:
-    stem = re.sub(r"[^\w.-]", "-", name)
-    return stem if attempt == "1" else f"{stem}.attempt{attempt}"
 
 
 def _define(cell_id: str, cell: dict) -> None:
@@ -54,7 +48,7 @@ def _define(cell_id: str, cell: dict) -> None:
         for suite in cell["suites"]:
             if wanted and suite["name"] not in wanted:
                 continue
-            stem = _stem(suite["name"], attempt)
+            stem = suite["stem"] if attempt == "1" else f"{suite['stem']}.attempt{attempt}"  # as cell.file_stem
             argv = list(suite["argv"])
             if suite["junit"]:
                 argv.append(f"--junitxml={folder / (stem + '.xml')}")
