@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -65,11 +66,19 @@ def strategy_arg(parser: argparse.ArgumentParser) -> None:
     """`--strategy`, one of the five strategies."""
     parser.add_argument(
         "--strategy",
-        type=Strategy,
-        choices=list(Strategy),
+        type=_strategy,
         metavar="{" + ",".join(Strategy) + "}",
         help="which cells to plan (default: the manifest's matrix.strategy)",
     )
+
+
+def _strategy(text: str) -> Strategy:
+    try:
+        return Strategy(text)
+    except ValueError:
+        hint = difflib.get_close_matches(text, list(Strategy), n=1)
+        close = f"did you mean '{hint[0]}'? " if hint else ""
+        raise argparse.ArgumentTypeError(f"'{text}' is not a strategy; {close}choose {', '.join(Strategy)}") from None
 
 
 def load_manifest(args: argparse.Namespace) -> Distribution:
