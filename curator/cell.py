@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -166,7 +167,7 @@ def nox_spec(task: CellTask) -> dict[str, object]:
 
 
 def _nox(
-    task: CellTask, *, attempt: int, only: Sequence[str], timeout: float, cancel: threading.Event | None
+    task: CellTask, *, attempt: int, only: Sequence[str], timeout: float, cancel: threading.Event | None, lock: int
 ) -> proc.Completed:
     """One nox invocation for this cell (appending to the cell log)."""
     env = {**task.env, "CURATOR_CELL_OUT": str(task.out_dir), "CURATOR_ATTEMPT": str(attempt)}
@@ -184,7 +185,8 @@ def _nox(
         argv.append("--no-install")
     if only:
         argv += ["--", *only]
-    return proc.run(argv, cwd=task.run_dir, env=env, timeout=timeout, log_path=task.out_dir / "cell.log", cancel=cancel)
+    log = task.out_dir / "cell.log"
+    return proc.run(argv, cwd=task.run_dir, env=env, timeout=timeout, log_path=log, cancel=cancel, keep_fds=(lock,))
 
 
 def _nox_command() -> list[str]:
@@ -194,13 +196,18 @@ def _nox_command() -> list[str]:
 
 
 @contextmanager
-def _env_lock(env_dir: Path) -> Iterator[None]:
-    """One cell at a time per environment, across processes and concurrent runs."""
+def _env_lock(env_dir: Path) -> Iterator[int]:
+    """One cell at a time per environment, across processes and concurrent runs.
+
+    Yields the lock's file descriptor, which each nox process of the cell inherits: if curator
+    is killed (-9), the lock stays held until the cell's leftover processes end, so a resumed
+    run waits for them instead of running the same cell beside them.
+    """
     env_dir.mkdir(parents=True, exist_ok=True)
     with (env_dir / ".curator.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
+            yield handle.fileno()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -211,11 +218,12 @@ class Interrupted(Exception):
 
 def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcome:
     """Build the cell's environment, run its suites (with retries), and classify each one."""
-    task.out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     deadline = started + task.timeout
-    with _env_lock(task.env_dir):
-        first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel)
+    with _env_lock(task.env_dir) as lock:
+        shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
+        task.out_dir.mkdir(parents=True)
+        first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel, lock=lock)
         if first.interrupted:
             raise Interrupted(task.cell.id)
         installed = (task.out_dir / "installed").exists()
@@ -226,7 +234,7 @@ def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcom
                 remaining = deadline - time.monotonic()
                 if not installed or not status.retryable or remaining <= 1:
                     break
-                again = _nox(task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel)
+                again = _nox(task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel, lock=lock)
                 if again.interrupted:
                     raise Interrupted(task.cell.id)
                 attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))

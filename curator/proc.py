@@ -57,12 +57,13 @@ def run(
     log_path: Path | None = None,
     stdin: str | None = None,
     cancel: threading.Event | None = None,
+    keep_fds: Sequence[int] = (),
 ) -> Completed:
     """Run `argv` to completion, or until `timeout` seconds or `cancel` is set: then its whole
     process group is killed.
 
     With `log_path`, stdout and stderr go to that file (appended) and `stdout` of the result
-    holds its tail; otherwise both are captured in memory.
+    holds its tail; otherwise both are captured in memory. `keep_fds` stay open in the child.
     """
     args = tuple(os.fspath(a) for a in argv)
     log.debug("run %s (cwd=%s)", shlex.join(args), cwd)
@@ -79,6 +80,7 @@ def run(
             stdout=log_file if log_file is not None else subprocess.PIPE,
             stderr=subprocess.STDOUT if log_file is not None else subprocess.PIPE,
             start_new_session=True,
+            pass_fds=tuple(keep_fds),
         )
         payload = stdin.encode() if stdin is not None else None
         chunks: tuple[bytes | None, bytes | None] = (None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
@@ -201,7 +202,18 @@ def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest) ->
 
 
 def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest, tmp_path: Path) -> None:
-    slow = "import time\n\ndef test_slow():\n    time.sleep(1.5)\n"
+    spans = tmp_path / "spans"
+    spans.mkdir()
+    # Each run of the suite notes when it ran, per environment: a cell must never run twice at once,
+    # not even when a resumed run meets the leftovers of the one that was killed.
+    slow = (
+        "import os, pathlib, time\n\n"
+        "def test_slow():\n"
+        "    start = time.time()\n"
+        "    time.sleep(2.5)\n"
+        f"    with pathlib.Path({str(spans)!r}, os.environ['VIRTUAL_ENV'].replace('/', '_')).open('a') as f:\n"
+        "        f.write(f'{start} {time.time()}\\n')\n"
+    )
     path = eco_manifest(
         '  cfx-base: ["1.0", "2.0"]\n  cfx-left: ["1.0"]\n',
         suites={"slow": (["cfx-base"], slow)},
@@ -234,6 +246,10 @@ def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest, tmp_pa
     assert cells == sorted({"py3.11-baseline", "py3.11-cfx-base1.0", "py3.12-baseline", "py3.12-cfx-base1.0"})
     assert db.execute("SELECT status, verdict FROM runs").fetchone() == ("finished", "passed")
     assert len(_rows(out)) == 4
+    for record in spans.iterdir():
+        runs = sorted(tuple(map(float, line.split())) for line in record.read_text().splitlines())
+        for (_, end), (start, _) in itertools.pairwise(runs):
+            assert start >= end, f"one cell ran twice at once in {record.name}"
 
 
 def test_resume_of_an_unknown_run_is_bad_input(eco_manifest, capsys: pytest.CaptureFixture[str]) -> None:
