@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from curator import junit, proc
+from curator.ids import SuiteName
 from curator.interpreters import Interpreter
+from curator.layout import RunLayout, atomic_write
 from curator.manifest import Distribution
 from curator.outcome import Attempt, CellOutcome, Counts, Status, SuiteOutcome, settle, signature
-from curator.plan import INSTALL_SUITE, Cell
+from curator.plan import INSTALL_SUITE, RUNNER_FILES, Cell
+from curator.templates import protocol
 
-RUNNER_VERSION = "2"  # bump when how suites are run changes: every outcome key changes with it
 CELL_ENV = {"MPLBACKEND": "Agg", "PYTHONFAULTHANDLER": "1"}
 
 
@@ -37,29 +39,16 @@ CELL_ENV = {"MPLBACKEND": "Agg", "PYTHONFAULTHANDLER": "1"}
 class SuiteSpec:
     """How to run one suite in a cell."""
 
-    name: str
+    name: SuiteName
     argv: tuple[str, ...]
     cwd: str
     junit: bool
     requires: frozenset[str] = frozenset()
+    env: Mapping[str, str] = field(default_factory=lambda: dict(CELL_ENV))
 
     def to_json(self) -> dict[str, object]:
-        """Its entry in nox-cells.json."""
-        return {
-            "name": self.name,
-            "stem": file_stem(self.name, 1),
-            "argv": list(self.argv),
-            "cwd": self.cwd,
-            "junit": self.junit,
-            "env": CELL_ENV,
-        }
-
-
-def file_stem(suite: str, attempt: int) -> str:
-    """How a suite's log, JUnit and result files are named for one attempt (`networkx-tests`,
-    `networkx-tests.attempt2`); the run's noxfile.py names them the same way."""
-    stem = re.sub(r"[^\w.-]", "-", suite)
-    return stem if attempt == 1 else f"{stem}.attempt{attempt}"
+        """Its entry in nox-cells.json (`protocol.SUITE_FIELDS`)."""
+        return {"name": self.name, "argv": list(self.argv), "cwd": self.cwd, "junit": self.junit, "env": dict(self.env)}
 
 
 @dataclass(frozen=True)
@@ -68,10 +57,9 @@ class CellTask:
 
     cell: Cell
     interpreter: Interpreter
-    lock_path: Path
     install_args: tuple[str, ...]
     suites: tuple[SuiteSpec, ...]
-    run_dir: Path
+    layout: RunLayout
     env_dir: Path
     outcome_key: str
     lock_key: str
@@ -82,14 +70,19 @@ class CellTask:
     @property
     def out_dir(self) -> Path:
         """Where this cell's logs and JUnit files go."""
-        return self.run_dir / "logs" / self.cell.id
+        return self.layout.log_dir(self.cell.id)
+
+    @property
+    def lock_path(self) -> Path:
+        """The cell's lock file in the run folder."""
+        return self.layout.lock(self.cell.id)
 
     def reproduce(self) -> str:
         """The one command that reproduces this cell on this machine (from any folder)."""
-        return shlex.join(["nox", "-f", str(self.run_dir / "noxfile.py"), "-s", self.cell.id])
+        return shlex.join(["nox", "-f", str(self.layout.noxfile), "-s", self.cell.id])
 
 
-def suite_specs(distribution: Distribution, cell: Cell, run_dir: Path) -> tuple[SuiteSpec, ...]:
+def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tuple[SuiteSpec, ...]:
     """The commands of a cell's suites: integration suites and packages' own tests.
 
     Packages' own tests run from the run folder's empty `scratch/`, so nothing local shadows
@@ -98,8 +91,8 @@ def suite_specs(distribution: Distribution, cell: Cell, run_dir: Path) -> tuple[
     """
     suites = {s.name: s for s in distribution.suites}
     tests = {p.suite_name: p.tests for p in distribution.packages}
-    empty_ini = run_dir / "pytest.ini"
-    scratch = run_dir / "scratch"
+    empty_ini = layout.pytest_ini
+    scratch = layout.scratch
     specs: list[SuiteSpec] = []
     for name in cell.suites:
         if name == INSTALL_SUITE:
@@ -132,7 +125,7 @@ def _is_pytest(words: Sequence[str]) -> bool:
 
 def _merge_multi_command(specs: list[SuiteSpec]) -> list[SuiteSpec]:
     """A package with several test commands runs them as one suite, through `sh -c … && …`."""
-    by_name: dict[str, list[SuiteSpec]] = {}
+    by_name: dict[SuiteName, list[SuiteSpec]] = {}
     for spec in specs:
         by_name.setdefault(spec.name, []).append(spec)
     merged: list[SuiteSpec] = []
@@ -145,10 +138,30 @@ def _merge_multi_command(specs: list[SuiteSpec]) -> list[SuiteSpec]:
     return merged
 
 
-def outcome_key(cell: Cell, lock_key: str, interpreter: Interpreter) -> str:
-    """What decides a cell's outcome, resolved: plan key + lock + exact interpreter + runner."""
-    payload = f"{cell.key}\n{lock_key}\n{interpreter.full_version}\n{RUNNER_VERSION}"
-    return hashlib.sha256(payload.encode()).hexdigest()[:20]
+def outcome_key(
+    cell: Cell, lock_key: str, interpreter: Interpreter, suites: Sequence[SuiteSpec], layout: RunLayout
+) -> str:
+    """What decides a cell's outcome, resolved: the plan key (see `plan.plan_key`), the lock, the
+    interpreter's exact build, and each suite's command, folder and variables as they will run
+    (the run folder's own path left out, so equal cells of two runs have equal keys)."""
+    run = str(layout.root)
+    commands = [
+        {
+            "name": spec.name,
+            "argv": [part.replace(run, "<run>") for part in spec.argv],
+            "cwd": spec.cwd.replace(run, "<run>"),
+            "junit": spec.junit,
+            "env": dict(sorted(spec.env.items())),
+        }
+        for spec in suites
+    ]
+    payload = {
+        "plan": cell.key,
+        "lock": lock_key,
+        "python": [interpreter.full_version, interpreter.build],
+        "suites": commands,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def env_key(interpreter: Interpreter, lock_key: str) -> str:
@@ -157,7 +170,7 @@ def env_key(interpreter: Interpreter, lock_key: str) -> str:
 
 
 def nox_spec(task: CellTask) -> dict[str, object]:
-    """This cell's entry in the run's nox-cells.json."""
+    """This cell's entry in the run's nox-cells.json (`protocol.CELL_FIELDS`)."""
     return {
         "python": str(task.interpreter.path),
         "lock": str(task.lock_path),
@@ -170,11 +183,11 @@ def _nox(
     task: CellTask, *, attempt: int, only: Sequence[str], timeout: float, cancel: threading.Event | None, lock: int
 ) -> proc.Completed:
     """One nox invocation for this cell (appending to the cell log)."""
-    env = {**task.env, "CURATOR_CELL_OUT": str(task.out_dir), "CURATOR_ATTEMPT": str(attempt)}
+    env = {**task.env, protocol.ENV_OUT: str(task.out_dir), protocol.ENV_ATTEMPT: str(attempt)}
     argv = [
         *_nox_command(),
         "-f",
-        str(task.run_dir / "noxfile.py"),
+        str(task.layout.noxfile),
         "-s",
         task.cell.id,
         "--envdir",
@@ -185,8 +198,8 @@ def _nox(
         argv.append("--no-install")
     if only:
         argv += ["--", *only]
-    log = task.out_dir / "cell.log"
-    return proc.run(argv, cwd=task.run_dir, env=env, timeout=timeout, log_path=log, cancel=cancel, keep_fds=(lock,))
+    log = task.out_dir / protocol.CELL_LOG
+    return proc.run(argv, cwd=task.layout.root, env=env, timeout=timeout, log_path=log, cancel=cancel, keep_fds=(lock,))
 
 
 def _nox_command() -> list[str]:
@@ -226,7 +239,7 @@ def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcom
         first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel, lock=lock)
         if first.interrupted:
             raise Interrupted(task.cell.id)
-        installed = (task.out_dir / "installed").exists()
+        installed = (task.out_dir / protocol.INSTALLED).exists()
         attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
         for spec in task.suites:
             for number in range(2, task.retries + 2):
@@ -239,7 +252,7 @@ def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcom
                     raise Interrupted(task.cell.id)
                 attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))
     duration = time.monotonic() - started
-    log = str((task.out_dir / "cell.log").relative_to(task.run_dir))
+    log = task.layout.relative(task.out_dir / protocol.CELL_LOG)
     if not installed:
         suites = _not_installed(task, first, log)
     else:
@@ -258,25 +271,23 @@ def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcom
 
 
 def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> Attempt:
-    stem = file_stem(spec.name, number)
-    result_path = task.out_dir / f"{stem}.json"
+    files = protocol.artefacts(task.out_dir, spec.name, number)
     try:
-        result = json.loads(result_path.read_text())
-    except (OSError, ValueError):
-        result = {}
-    cases = junit.read(task.out_dir / f"{stem}.xml") if spec.junit else ()
-    tail = proc.read_tail(task.out_dir / f"{stem}.log", lines=60)
+        result = protocol.read_result(files["result"])
+    except (ValueError, protocol.ProtocolError) as exc:  # a result file the runner did not finish writing
+        result = {"state": "started", "error": str(exc)}
+    cases = junit.read(files["junit"]) if spec.junit else ()
+    tail = proc.read_tail(files["log"], lines=60)
     if result.get("state") != "finished":
         return Attempt(None, 0.0, spec.junit, cases, started=bool(result), timed_out=timed_out, tail=tail)
-    return Attempt(int(result["returncode"]), float(result.get("duration", 0.0)), spec.junit, cases, tail=tail)
+    return Attempt(int(result["returncode"]), float(result["duration"]), spec.junit, cases, tail=tail)
 
 
 def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> SuiteOutcome:
     status, reason = settle(attempts, timeout=task.timeout)
     last = attempts[-1]
-    stem = file_stem(spec.name, len(attempts))
-    log_path = task.out_dir / f"{stem}.log"
-    log = str((log_path if log_path.exists() else task.out_dir / "cell.log").relative_to(task.run_dir))
+    log_path = protocol.artefacts(task.out_dir, spec.name, len(attempts))["log"]
+    log = task.layout.relative(log_path if log_path.exists() else task.out_dir / protocol.CELL_LOG)
     failing = attempts[-1] if status is not Status.FLAKY else next(a for a in attempts if a.returncode != 0)
     sig = ""
     if status is Status.CRASHED:
@@ -318,26 +329,25 @@ def _uv_error(tail: str) -> str:
     for line in tail.splitlines():
         text = line.strip()
         if text.startswith(("error:", "×", "Caused by:")):
-            return re.sub(r"\d+(\.\d+)+", "<version>", text)[:300]
+            return str(re.sub(r"\d+(\.\d+)+", "<version>", text)[:300])
     return ""
 
 
-def write_nox_files(run_dir: Path, tasks: Sequence[CellTask]) -> None:
-    """The run's noxfile.py, suite_runner.py and nox-cells.json (all cells of the plan)."""
+def write_nox_files(layout: RunLayout, tasks: Sequence[CellTask]) -> None:
+    """The run's noxfile.py, suite_runner.py, protocol.py and nox-cells.json (all cells of the plan)."""
     from importlib.resources import files
 
     templates = files("curator") / "templates"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("noxfile.py", "suite_runner.py"):
-        (run_dir / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
-    (run_dir / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    (run_dir / "scratch").mkdir(exist_ok=True)
-    target = run_dir / "nox-cells.json"
-    known = json.loads(target.read_text(encoding="utf-8"))["cells"] if target.exists() else {}  # a resumed run
-    spec = {"cells": {**known, **{task.cell.id: nox_spec(task) for task in tasks}}}
-    tmp = run_dir / "nox-cells.json.tmp"
-    tmp.write_text(json.dumps(spec, indent=1), encoding="utf-8")
-    tmp.replace(target)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    for name in RUNNER_FILES:
+        (layout.root / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
+    layout.pytest_ini.write_text("[pytest]\n", encoding="utf-8")
+    layout.scratch.mkdir(exist_ok=True)
+    cells: dict[str, dict[str, object]] = {}
+    if layout.nox_cells.exists():  # a resumed run: keep the cells already written
+        cells.update(protocol.validate_cells_file(json.loads(layout.nox_cells.read_text(encoding="utf-8"))))
+    cells.update({task.cell.id: nox_spec(task) for task in tasks})
+    atomic_write(layout.nox_cells, json.dumps(protocol.cells_file(cells), indent=1))
 
 
 def nox_env(base: Mapping[str, str] | None = None) -> dict[str, str]:

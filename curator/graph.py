@@ -197,10 +197,7 @@ class DependencyGraph:
         Manifest packages are drawn as filled boxes and the requirements between them in blue;
         edges in `failing` are drawn red and dashed.
         """
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no backend to switch
 
         layers = self.layers()
         width = max((len(layer) for layer in layers), default=1)
@@ -209,7 +206,8 @@ class DependencyGraph:
             offset = (width - len(layer)) / 2
             for i, name in enumerate(layer):
                 positions[name] = (offset + i, -depth)
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.9 * width), max(3.0, 1.25 * len(layers) + 0.8)))
+        fig = Figure(figsize=(max(6.0, 1.9 * width), max(3.0, 1.25 * len(layers) + 0.8)))
+        ax = fig.subplots()
         failing_set = {(canonicalize_name(a), canonicalize_name(b)) for a, b in failing}
         for a, b, data in self.graph.edges(data=True):
             broken = (a, b) in failing_set
@@ -267,7 +265,6 @@ class DependencyGraph:
         )
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-        plt.close(fig)
         return buffer.getvalue()
 
 

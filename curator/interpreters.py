@@ -21,18 +21,23 @@ from packaging.version import InvalidVersion, Version
 
 from curator import proc
 from curator.errors import InterpreterNotFound, UsageError
+from curator.ids import PyVersion
 
-_PROBE = "import json, sys; print(json.dumps([list(sys.version_info[:3]), sys.executable, sys.implementation.name]))"
+_PROBE = (
+    "import json, sys, sysconfig; print(json.dumps([list(sys.version_info[:3]), sys.executable,"
+    " sys.implementation.name, sys.version + ' ' + sysconfig.get_platform()]))"
+)
 
 
 @dataclass(frozen=True)
 class Interpreter:
     """A Python found on this machine."""
 
-    version: str  # "3.12"
+    version: PyVersion  # "3.12"
     full_version: str  # "3.12.1"
     path: Path  # absolute
     source: str  # where it was found: explicit, PATH, pyenv, uv
+    build: str = ""  # `sys.version` and the platform: which build of that version, for outcome keys
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Probe:
     full_version: str
     executable: Path
     implementation: str
+    build: str = ""
 
 
 ProbeFn = Callable[[Path], "Probe | str"]
@@ -58,10 +64,10 @@ def probe(path: Path) -> Probe | str:
         lines = done.tail(5).strip().splitlines()
         return lines[0] if lines else f"exit status {done.returncode}"
     try:
-        (major, minor, micro), executable, implementation = json.loads(done.stdout.strip())
+        (major, minor, micro), executable, implementation, build = json.loads(done.stdout.strip())
     except (ValueError, TypeError):
         return "did not answer like a Python interpreter"
-    return Probe(f"{major}.{minor}.{micro}", Path(executable), implementation)
+    return Probe(f"{major}.{minor}.{micro}", Path(executable), implementation, str(build))
 
 
 def parse_overrides(values: Sequence[str]) -> dict[str, Path]:
@@ -134,7 +140,7 @@ class Finder:
                     rejected.append(f"{candidate}: is {answer.implementation} {answer.full_version}")
                 continue
             executable = answer.executable if answer.executable.is_absolute() else candidate.absolute()
-            return Interpreter(version, answer.full_version, executable, source)
+            return Interpreter(PyVersion(version), answer.full_version, executable, source, answer.build)
         tried = f"; tried {'; '.join(rejected[:3])}" if rejected else ""
         raise InterpreterNotFound(
             f"Python {version} not found: looked in {', '.join(self.places(version))}{tried}. "
@@ -142,9 +148,9 @@ class Finder:
             f"or point to one with --python {version}=/path/to/python{version}"
         )
 
-    def find_all(self, versions: Sequence[str]) -> dict[str, Interpreter]:
+    def find_all(self, versions: Sequence[str]) -> dict[PyVersion, Interpreter]:
         """Every version, or the error for the first one missing."""
-        return {version: self.find(version) for version in versions}
+        return {PyVersion(version): self.find(version) for version in versions}
 
     def pyenv_root(self) -> Path:
         return Path(self.env.get("PYENV_ROOT") or self.home / ".pyenv")

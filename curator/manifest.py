@@ -27,6 +27,8 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from curator.errors import ManifestError
+from curator.ids import PyVersion, SuiteName
+from curator.pins import Pins
 
 DEFAULT_MANIFEST = "distribution.yaml"
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
@@ -34,7 +36,7 @@ DEFAULT_TEST_REQUIRES = ("pytest",)
 
 
 class Strategy(enum.StrEnum):
-    """Which cells a plan holds (DESIGN.md, "Strategies")."""
+    """Which cells a plan holds (docs/manifest.md, "matrix")."""
 
     BASELINE = "baseline"
     UPGRADES = "upgrades"
@@ -84,16 +86,16 @@ class Package:
         return tuple(v for v in self.versions if v != self.blessed)
 
     @property
-    def suite_name(self) -> str:
+    def suite_name(self) -> SuiteName:
         """The suite name under which this package's own tests are reported."""
-        return f"{self.name}:tests"
+        return SuiteName(f"{self.name}:tests")
 
 
 @dataclass(frozen=True)
 class Suite:
     """An integration suite: a pytest folder that runs in every cell holding `requires`."""
 
-    name: str
+    name: SuiteName
     path: Path
     requires: frozenset[NormalizedName]
 
@@ -118,13 +120,13 @@ class ExpectedFailure:
     suites: frozenset[str] = frozenset()
     line: int = 0
 
-    def matches(self, python: str, pins: Mapping[NormalizedName, Version]) -> bool:
+    def matches(self, python: str, pins: Pins) -> bool:
         """Whether a cell with this Python and these pins meets every condition of `when`."""
         for name, spec in self.when:
             if name == "python":
                 if not spec.contains(Version(python), prereleases=True):
                     return False
-            elif name not in pins or not spec.contains(pins[NormalizedName(name)], prereleases=True):
+            elif (version := pins.get(name)) is None or not spec.contains(version, prereleases=True):
                 return False
         return True
 
@@ -152,7 +154,7 @@ class Distribution:
 
     name: str
     version: str
-    python: tuple[str, ...]
+    python: tuple[PyVersion, ...]
     packages: tuple[Package, ...]
     path: Path
     sha256: str
@@ -382,7 +384,7 @@ def parse(data: bytes, path: Path) -> Distribution:
     except yaml.YAMLError as exc:
         raise ManifestError(path, 1, 1, f"YAML error: {exc}") from None
     if root is None:
-        raise ManifestError(path, 1, 1, "the manifest is empty; see DESIGN.md for its fields")
+        raise ManifestError(path, 1, 1, "the manifest is empty; see docs/manifest.md for its fields")
 
     top = reader.mapping(root, "the manifest", _TOP_KEYS, required=("distribution", "version", "python", "packages"))
     for key, (key_node, _) in top.items():
@@ -438,8 +440,8 @@ def parse(data: bytes, path: Path) -> Distribution:
     )
 
 
-def _pythons(reader: _Reader, node: Node) -> tuple[str, ...]:
-    found: list[str] = []
+def _pythons(reader: _Reader, node: Node) -> tuple[PyVersion, ...]:
+    found: list[PyVersion] = []
     items = reader.texts(node, "python")
     if not items:
         reader.fail(node, 'python needs at least one version, like ["3.12"]')
@@ -448,7 +450,7 @@ def _pythons(reader: _Reader, node: Node) -> tuple[str, ...]:
             reader.fail(item, f"python version '{value}' must be MAJOR.MINOR, like \"3.12\" (quote it)")
         if value in found:
             reader.fail(item, f"python version '{value}' is listed twice")
-        found.append(value)
+        found.append(PyVersion(value))
     return tuple(sorted(found, key=Version))
 
 
@@ -581,7 +583,7 @@ def _suites(reader: _Reader, node: Node, root: Path, names: set[NormalizedName])
         if "requires" in entries:
             for item, _ in reader.texts(entries["requires"][1], f"{where}.requires"):
                 requires.add(canonicalize_name(_known_package(reader, item, f"suite '{suite_name}' requires", names)))
-        suites.append(Suite(name=suite_name, path=folder, requires=frozenset(requires)))
+        suites.append(Suite(name=SuiteName(suite_name), path=folder, requires=frozenset(requires)))
     return tuple(suites)
 
 

@@ -8,40 +8,33 @@ versions), so a single failing suite is never hidden by passing ones.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 from packaging.version import Version
 
-from curator.graph import DependencyGraph
+from curator.ids import PyVersion, SuiteName
 from curator.manifest import Distribution
 from curator.outcome import Status, worst
-from curator.plan import parse_pins
-from curator.resolve import parse_requirements
 
 
 def pin_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """`table` with one column per manifest package holding the cell's pinned version."""
-    versions = pd.DataFrame([parse_pins(str(text)) for text in table["pins"]], index=table.index)
+    """`table` with one column `pin:<package>` per manifest package, holding the cell's version."""
+    versions = pd.DataFrame(
+        [{name: str(version) for name, version in pins.items()} for pins in table["pins"]], index=table.index
+    )
     return pd.concat([table, versions.add_prefix("pin:")], axis=1)
 
 
-def edges_for(distribution: Distribution, out_dir: Path, python: str, table: pd.DataFrame) -> list[tuple[str, str]]:
-    """(dependent, dependency) manifest pairs, from the run's baseline lock of `python`.
-
-    Without a baseline lock (it was unresolvable), every pair of packages that both vary.
-    """
-    lock_path = out_dir / "locks" / f"py{python}-baseline.txt"
-    if lock_path.exists():
-        graph = DependencyGraph.build(distribution, parse_requirements(python, lock_path.read_text()))
-        return [(e.dependent, e.dependency) for e in graph.manifest_edges()]
+def varied_pairs(table: pd.DataFrame, distribution: Distribution, python: str) -> list[tuple[str, str]]:
+    """Every pair of manifest packages that both take more than one version on `python` (the
+    matrices to draw when a Python has no baseline lock to read dependency edges from)."""
     pinned = pin_columns(table[table["python"] == python])
     varied = [p.name for p in distribution.packages if pinned.get(f"pin:{p.name}", pd.Series()).nunique() > 1]
     return list(itertools.combinations(varied, 2))
 
 
-def relevant_suites(distribution: Distribution, row: str, column: str) -> set[str] | None:
+def relevant_suites(distribution: Distribution, row: str, column: str) -> set[SuiteName] | None:
     """The suites that speak to whether `row` works with `column`.
 
     Suites requiring both, and `row`'s own tests; failing that, suites touching either;
@@ -90,8 +83,7 @@ def matrix(
 def _own_cells(group: pd.DataFrame, row: str, column: str) -> pd.DataFrame:
     """Of the outcomes behind one square, those of cells that change nothing but the pair
     (everything else as it ships), when there are any."""
-    changed = group["changes"].map(lambda text: set(parse_pins(str(text))))
-    own = group[changed.map(lambda names: names <= {row, column})]
+    own = group[group["changes"].map(lambda changes: set(changes) <= {row, column})]
     return own if not own.empty else group
 
 
@@ -109,30 +101,24 @@ def matrix_counts(
 
 
 def all_matrices(
-    table: pd.DataFrame, distribution: Distribution, out_dir: Path
+    table: pd.DataFrame, distribution: Distribution, edges: Mapping[PyVersion, Sequence[tuple[str, str]]]
 ) -> dict[tuple[str, str, str], pd.DataFrame]:
-    """Every (python, dependent, dependency) matrix of a run."""
+    """Every (python, dependent, dependency) matrix of a run, for the given pairs per Python."""
     found: dict[tuple[str, str, str], pd.DataFrame] = {}
     if table.empty:
         return found
     for python in sorted(table["python"].unique(), key=Version):
-        for dependent, dependency in edges_for(distribution, out_dir, python, table):
+        for dependent, dependency in edges.get(PyVersion(python), ()):
             result = matrix(table, python, dependent, dependency, distribution)
             if not result.empty:
                 found[python, dependent, dependency] = result
     return found
 
 
-def write_matrices(table: pd.DataFrame, distribution: Distribution, out_dir: Path) -> list[Path]:
-    """`matrices/py<X.Y>__<dependent>__<dependency>.csv` for every matrix of the run."""
-    folder = out_dir / "matrices"
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for (python, dependent, dependency), result in all_matrices(table, distribution, out_dir).items():
-        path = folder / f"py{python}__{dependent}__{dependency}.csv"
-        result.to_csv(path)
-        written.append(path)
-    return written
+def matrix_csv(result: pd.DataFrame) -> str:
+    """A matrix as CSV; the corner names both packages (`pandas \\ numpy`: rows \\ columns)."""
+    corner = f"{result.index.name} \\ {result.columns.name}"
+    return result.rename_axis(index=corner, columns=None).to_csv()
 
 
 # Outcomes that say nothing about whether code works: the suite never ran.
@@ -177,7 +163,7 @@ def candidate_summary(table: pd.DataFrame, distribution: Distribution) -> pd.Dat
     if table.empty:
         return result
     pinned = pin_columns(table)
-    changed = pinned["changes"].map(lambda text: set(parse_pins(str(text))))
+    changed = pinned["changes"].map(set)
     for package in distribution.packages:
         column = f"pin:{package.name}"
         if column not in pinned:

@@ -12,18 +12,17 @@ import datetime as dt
 import enum
 import re
 import signal as signals
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import assert_never
 
-from packaging.utils import NormalizedName
-from packaging.version import Version
-
+from curator.ids import CellId, SuiteName
 from curator.manifest import ExpectedFailure, Policy
+from curator.pins import Pins
 
 
 class Status(enum.StrEnum):
-    """How a cell × suite ended (DESIGN.md, "Outcomes")."""
+    """How a cell × suite ended (docs/running.md, "What happens to a cell")."""
 
     PASSED = "passed"
     FAILED = "failed"
@@ -84,6 +83,22 @@ _SEVERITY = [
     Status.TIMEOUT,
     Status.CRASHED,
 ]
+
+
+class RunStatus(enum.StrEnum):
+    """Where a run stands in the store."""
+
+    RUNNING = "running"
+    FINISHED = "finished"  # every cell recorded and the run folder written
+    INTERRUPTED = "interrupted"  # stopped early; `curator run --resume` finishes it
+
+
+class Verdict(enum.StrEnum):
+    """What a run amounted to (its exit status: 0, 1, 130)."""
+
+    PASSED = "passed"  # everything as expected
+    FAILED = "failed"  # something unexpected
+    INTERRUPTED = "interrupted"
 
 
 GATE_STATUSES = frozenset({Status.PASSED, Status.EXPECTED_FAIL})
@@ -172,7 +187,7 @@ class Attempt:
 class SuiteOutcome:
     """How one suite ended in one cell."""
 
-    suite: str
+    suite: SuiteName
     status: Status
     raw_status: Status  # before the policy's judgement
     reason: str = ""
@@ -195,7 +210,7 @@ class SuiteOutcome:
 class CellOutcome:
     """Everything that happened in one cell."""
 
-    cell_id: str
+    cell_id: CellId
     suites: tuple[SuiteOutcome, ...]
     duration: float = 0.0
     lock_key: str = ""
@@ -203,7 +218,6 @@ class CellOutcome:
     reused_from: str | None = None
     log: str = ""
     reproduce: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def status(self) -> Status:
@@ -275,7 +289,7 @@ def judge(
     outcome: SuiteOutcome,
     *,
     python: str,
-    pins: Mapping[NormalizedName, Version],
+    pins: Pins,
     suite_requires: frozenset[str],
     policy: Policy,
     today: dt.date,

@@ -4,8 +4,8 @@ Every strategy starts from the baseline (one cell per Python with every package 
 the release candidate as it would ship, the cell that gates a release) and adds cells
 that change some packages to other candidates. Identical cells are merged. A cell's key
 is a content hash of every input that decides its outcome and is known without network
-(Python, pins, suites' files, test commands, package sources); at run time the resolved
-lock and the interpreter's exact version are folded in (see `cell.outcome_key`).
+(see `plan_key`); at run time the resolved lock, the interpreter's exact build and the
+suites' commands are folded in (see `cell.outcome_key`).
 """
 
 from __future__ import annotations
@@ -15,31 +15,33 @@ import itertools
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import assert_never
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator.cover import covering_array
 from curator.errors import PlanTooLarge, UsageError
 from curator.graph import DependencyGraph
+from curator.ids import CellId, PyVersion, SuiteName, cell_id
 from curator.manifest import Distribution, Package, Scope, Strategy
+from curator.pins import Pins
 
-INSTALL_SUITE = "install"  # the one check of a cell that has no suites: does it install?
+INSTALL_SUITE = SuiteName("install")  # the one check of a cell that has no suites: does it install?
 
 
 @dataclass(frozen=True)
 class Cell:
     """One test environment: a Python, pins for manifest packages, the suites to run there."""
 
-    id: str
-    python: str
-    pins: tuple[tuple[NormalizedName, Version], ...]  # every manifest package it installs
-    changes: tuple[tuple[NormalizedName, Version], ...]  # the pins that differ from blessed
-    suites: tuple[str, ...]
+    id: CellId
+    python: PyVersion
+    pins: Pins  # every manifest package it installs, in manifest order
+    changes: Pins  # the pins that differ from blessed
+    suites: tuple[SuiteName, ...]
     key: str
     reasons: tuple[str, ...] = ()  # why the plan holds it: baseline, upgrade numpy, pair …
 
@@ -48,69 +50,37 @@ class Cell:
         """Whether every manifest package in the cell is at its blessed version."""
         return not self.changes
 
-    @property
-    def pin_map(self) -> dict[NormalizedName, Version]:
-        """Name → pinned version."""
-        return dict(self.pins)
-
-    @property
-    def pins_text(self) -> str:
-        """`a==1 b==2`: sorted, space-separated (the `pins` column of cells.csv)."""
-        return " ".join(f"{name}=={version}" for name, version in sorted(self.pins))
-
     def requirements(self, test_requires: Sequence[str]) -> list[str]:
         """What the cell's lock resolves: its pins and the test runner."""
-        return [f"{name}=={version}" for name, version in self.pins] + list(test_requires)
+        return self.pins.requirements() + list(test_requires)
 
     def to_json(self) -> dict[str, object]:
         """The documented JSON form (`curator plan --format json`)."""
         return {
             "id": self.id,
             "python": self.python,
-            "pins": {name: str(version) for name, version in self.pins},
-            "changes": {name: str(version) for name, version in self.changes},
+            "pins": self.pins.to_json(),
+            "changes": self.changes.to_json(),
             "key": self.key,
             "suites": list(self.suites),
             "baseline": self.is_baseline,
             "reasons": list(self.reasons),
         }
 
-
-def parse_pins(text: str) -> dict[str, str]:
-    """`{"a": "1", "b": "2"}` from `a==1 b==2` (the inverse of `Cell.pins_text`, and the form of
-    the `pins` and `changes` columns of cells.csv)."""
-    pins: dict[str, str] = {}
-    for part in text.split():
-        name, sep, version = part.partition("==")
-        if sep and name and version:
-            pins[canonicalize_name(name)] = version
-    return pins
-
-
-def cell_from_json(data: Mapping[str, object]) -> Cell:
-    """The inverse of `Cell.to_json` (a stored plan read back for `--resume`)."""
-
-    def pins(value: object) -> tuple[tuple[NormalizedName, Version], ...]:
-        assert isinstance(value, dict)
-        return tuple((canonicalize_name(str(n)), Version(str(v))) for n, v in value.items())
-
-    suites, reasons = data["suites"], data.get("reasons", [])
-    assert isinstance(suites, list) and isinstance(reasons, list)
-    return Cell(
-        id=str(data["id"]),
-        python=str(data["python"]),
-        pins=pins(data["pins"]),
-        changes=pins(data["changes"]),
-        suites=tuple(str(s) for s in suites),
-        key=str(data["key"]),
-        reasons=tuple(str(r) for r in reasons),
-    )
-
-
-def plan_from_json(text: str) -> Plan:
-    """A plan stored as JSON, read back."""
-    data = json.loads(text)
-    return Plan(Strategy(data["strategy"]), tuple(cell_from_json(c) for c in data["cells"]))
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Cell:
+        """The inverse of `to_json` (a stored plan read back for `--resume`)."""
+        suites, reasons = data["suites"], data.get("reasons", [])
+        assert isinstance(suites, list) and isinstance(reasons, list)
+        return cls(
+            id=CellId(str(data["id"])),
+            python=PyVersion(str(data["python"])),
+            pins=Pins.from_json(data["pins"]),
+            changes=Pins.from_json(data["changes"]),
+            suites=tuple(SuiteName(str(s)) for s in suites),
+            key=str(data["key"]),
+            reasons=tuple(str(r) for r in reasons),
+        )
 
 
 @dataclass(frozen=True)
@@ -123,6 +93,12 @@ class Plan:
     def to_json(self) -> dict[str, object]:
         """`{"strategy": …, "cells": [...]}`."""
         return {"strategy": str(self.strategy), "cells": [cell.to_json() for cell in self.cells]}
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        """A plan stored as JSON (`to_json`), read back."""
+        data = json.loads(text)
+        return cls(Strategy(data["strategy"]), tuple(Cell.from_json(c) for c in data["cells"]))
 
     def cell(self, cell_id: str) -> Cell:
         """The cell with this id."""
@@ -139,8 +115,8 @@ def build(
     distribution: Distribution,
     strategy: Strategy | None = None,
     *,
-    pythons: Sequence[str] | None = None,
-    graphs: Mapping[str, DependencyGraph] | None = None,
+    pythons: Sequence[PyVersion] | None = None,
+    graphs: Mapping[PyVersion, DependencyGraph] | None = None,
     enforce_limit: bool = True,
 ) -> Plan:
     """The plan for `strategy` (default: the manifest's) on `pythons` (default: all of them).
@@ -190,8 +166,8 @@ def _count(distribution: Distribution, strategy: Strategy) -> int:
 def estimate(
     distribution: Distribution,
     strategy: Strategy,
-    pythons: Sequence[str],
-    graphs: Mapping[str, DependencyGraph] | None = None,
+    pythons: Sequence[PyVersion],
+    graphs: Mapping[PyVersion, DependencyGraph] | None = None,
 ) -> int:
     """How many cells `strategy` gives on `pythons`."""
     if strategy in _COUNTABLE:
@@ -200,7 +176,7 @@ def estimate(
 
 
 def counts(
-    distribution: Distribution, graphs: Mapping[str, DependencyGraph] | None = None
+    distribution: Distribution, graphs: Mapping[PyVersion, DependencyGraph] | None = None
 ) -> dict[Strategy, int | None]:
     """Cells per strategy over every Python of the manifest (None: `pairs` needs the graph)."""
     return {
@@ -215,8 +191,8 @@ def _too_large(
     distribution: Distribution,
     strategy: Strategy,
     count: int,
-    pythons: Sequence[str],
-    graphs: Mapping[str, DependencyGraph] | None,
+    pythons: Sequence[PyVersion],
+    graphs: Mapping[PyVersion, DependencyGraph] | None,
 ) -> PlanTooLarge:
     limit = distribution.matrix.max_cells
     fitting = []
@@ -292,31 +268,27 @@ class _Builder:
 
     def __init__(self, distribution: Distribution) -> None:
         self.distribution = distribution
-        self._cells: dict[tuple[str, tuple[tuple[NormalizedName, Version], ...]], Cell] = {}
+        self._cells: dict[tuple[str, Pins], Cell] = {}
 
-    def add(self, python: str, changes: Assignment, reason: str) -> None:
+    def add(self, python: PyVersion, changes: Assignment, reason: str) -> None:
         dist = self.distribution
         names = _cell_packages(dist, set(changes))
-        pins = tuple((name, changes.get(name, dist.package(name).blessed)) for name in names)
+        pins = Pins((name, changes.get(name, dist.package(name).blessed)) for name in names)
         ident = (python, pins)
         if ident in self._cells:
             cell = self._cells[ident]
             if reason not in cell.reasons:
-                self._cells[ident] = _replace_reasons(cell, (*cell.reasons, reason))
+                self._cells[ident] = replace(cell, reasons=(*cell.reasons, reason))
             return
-        ordered_changes = tuple((n, changes[n]) for n in dist.package_names if n in changes)
+        ordered = Pins((n, changes[n]) for n in dist.package_names if n in changes)
         suites = _cell_suites(dist, set(names))
-        label = "-".join(f"{n}{v}" for n, v in ordered_changes) or "baseline"
-        cell_id = f"py{python}-{label}"
         key = plan_key(dist, python, pins, suites)
-        self._cells[ident] = Cell(cell_id, python, pins, ordered_changes, suites, key, (reason,))
+        self._cells[ident] = Cell(
+            cell_id(python, tuple(ordered.items())), python, pins, ordered, suites, key, (reason,)
+        )
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(self._cells.values())
-
-
-def _replace_reasons(cell: Cell, reasons: tuple[str, ...]) -> Cell:
-    return Cell(cell.id, cell.python, cell.pins, cell.changes, cell.suites, cell.key, reasons)
 
 
 def _cell_packages(dist: Distribution, changed: set[NormalizedName]) -> list[NormalizedName]:
@@ -330,25 +302,26 @@ def _cell_packages(dist: Distribution, changed: set[NormalizedName]) -> list[Nor
     return [name for name in dist.package_names if name in involved]
 
 
-def _cell_suites(dist: Distribution, packages: set[NormalizedName]) -> tuple[str, ...]:
+def _cell_suites(dist: Distribution, packages: set[NormalizedName]) -> tuple[SuiteName, ...]:
     """Suites whose requirements the cell holds, then the own tests of its packages."""
     suites = [s.name for s in dist.suites if s.requires <= packages]
     suites += [p.suite_name for p in dist.packages if p.tests and p.name in packages]
     return tuple(suites) or (INSTALL_SUITE,)
 
 
-def plan_key(
-    dist: Distribution,
-    python: str,
-    pins: Sequence[tuple[NormalizedName, Version]],
-    suites: Sequence[str],
-) -> str:
-    """Hash of what decides a cell's outcome and is known before resolution."""
+def plan_key(dist: Distribution, python: str, pins: Pins, suites: Sequence[SuiteName]) -> str:
+    """Hash of every input that decides a cell's outcome and is known before resolution.
+
+    In: the Python, the pins, each suite's files (or a package's test commands), the test
+    runner's requirements, the package sources, the policy's timeout and retries, and how
+    curator runs suites (`runner_digest`). Not in: the distribution's name and version, the
+    strategy, and the expected failures (outcomes are stored raw and judged when read).
+    """
     by_name = {s.name: s for s in dist.suites}
     tests = {p.suite_name: list(p.tests) for p in dist.packages}
     payload = {
         "python": python,
-        "pins": [f"{n}=={v}" for n, v in sorted(pins)],
+        "pins": str(pins),
         "suites": {
             name: suite_digest(by_name[name].path) if name in by_name else tests.get(name, []) for name in suites
         },
@@ -359,8 +332,27 @@ def plan_key(
             "no_index": dist.index.no_index,
             "exclude_newer": dist.index.exclude_newer,
         },
+        "policy": {"timeout": dist.policy.timeout, "retries": dist.policy.retries},
+        "runner": runner_digest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@cache
+def runner_digest() -> str:
+    """Hash of the files that run suites inside a cell (the noxfile, the suite runner and their
+    protocol): a change to how suites run changes every key, with nothing to bump by hand."""
+    from importlib.resources import files
+
+    templates = files("curator") / "templates"
+    digest = hashlib.sha256()
+    for name in RUNNER_FILES:
+        digest.update(name.encode() + b"\0" + templates.joinpath(name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+RUNNER_FILES = ("noxfile.py", "suite_runner.py", "protocol.py")
+"""The files of `curator/templates/` copied into every run folder."""
 
 
 @cache

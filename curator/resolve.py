@@ -25,6 +25,7 @@ from curator import proc
 from curator.errors import ToolError
 from curator.interpreters import Interpreter
 from curator.manifest import Index
+from curator.pins import Pins
 
 ROOT = "<requirements>"
 
@@ -104,9 +105,9 @@ class Lock:
         return digest.hexdigest()
 
     @property
-    def versions(self) -> dict[NormalizedName, Version]:
+    def versions(self) -> Pins:
         """Name → resolved version."""
-        return {pin.name: pin.version for pin in self.pins}
+        return Pins((pin.name, pin.version) for pin in self.pins)
 
     def edges(self) -> list[tuple[str, NormalizedName]]:
         """(requirer, requirement) pairs from uv's annotations; ROOT for what was asked for."""
@@ -141,6 +142,19 @@ class Unresolvable:
     python: str
     requirements: tuple[str, ...]
     reason: str
+
+
+@dataclass(frozen=True)
+class ResolveFailed:
+    """uv itself failed (the index unreachable, a broken wheel): no verdict on the pins."""
+
+    python: str
+    requirements: tuple[str, ...]
+    reason: str
+
+
+Resolution = Lock | Unresolvable | ResolveFailed
+"""What asking the resolver gives: a lock, its refusal, or its failure."""
 
 
 _PIN_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>\S+)")
@@ -241,6 +255,13 @@ class Resolver:
         if "No solution found" in done.stderr or "unsatisfiable" in done.stderr:
             return Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
         raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
+
+    def attempt(self, requirements: Sequence[str], interpreter: Interpreter) -> Resolution:
+        """`resolve`, with a failure of uv itself returned as a value instead of raised."""
+        try:
+            return self.resolve(requirements, interpreter)
+        except ToolError as exc:
+            return ResolveFailed(interpreter.version, tuple(requirements), f"resolution failed: {exc}")
 
     def pylock(self, requirements: Sequence[str], interpreter: Interpreter) -> str:
         """A PEP 751 lock (`pylock.toml`) of `requirements` for `interpreter`, as uv writes it."""

@@ -1,14 +1,14 @@
-"""A run's results as a table (pandas), and the files of the run folder built from the store.
+"""A run's results: the rows of cells.csv (one column spec), the pandas table, the summary
+with its verdict and gate, and run.json.
 
-`cells.csv` (one row per cell × suite), `matrices/` and `run.json` are always written from
-the store, never from memory, so `curator report` can rebuild them for any past run.
+Everything here is computed from store records, never from memory of the run, so
+`curator report` can rebuild it for any past run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import platform
 import time
 from collections import Counter
@@ -19,118 +19,151 @@ from pathlib import Path
 
 import pandas as pd
 
-from curator import __version__
+from curator import __version__, columns
 from curator.errors import UsageError
+from curator.gate import Gate, evaluate
+from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.layout import RunLayout
 from curator.manifest import Distribution
-from curator.outcome import GATE_STATUSES, Status, expired_rules, unexpected
+from curator.outcome import Status, Verdict, expired_rules, unexpected
+from curator.pins import Pins
+from curator.resolve import Lock, parse_requirements
 from curator.store import CellRecord, RunRecord, Store
 
-CSV_COLUMNS = [
-    "cell",
-    "python",
-    "pins",
-    "suite",
-    "status",
-    "passed",
-    "failed",
-    "errors",
-    "skipped",
-    "duration_s",
-    "log",
-    "reason",
-    "signature",
-    "attempts",
-    "baseline",
-    "changes",
-    "reused_from",
-    "reproduce",
-    "lock",
-    "outcome_key",
-    "raw_status",
-    "rule",
-]
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One row of cells.csv: a cell × suite (docs/running.md, "The run folder").
+
+    The field order is the column order of the file; `curator.columns` writes and reads it.
+    """
+
+    cell: CellId
+    python: PyVersion
+    pins: Pins
+    suite: SuiteName
+    status: Status
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    duration_s: float
+    log: str
+    reason: str
+    signature: str
+    attempts: int
+    baseline: bool
+    changes: Pins
+    reused_from: str
+    reproduce: str
+    lock: str
+    outcome_key: str
+    raw_status: Status
+    rule: str
+
+
+def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[ResultRow]:
+    """The rows of cells.csv for recorded cells, in record order."""
+    rows = []
+    for record in records:
+        outcome = record.outcome
+        lock = layout.lock_ref(record.cell_id) if outcome.lock_key else ""
+        for suite in outcome.suites:
+            rows.append(
+                ResultRow(
+                    cell=record.cell_id,
+                    python=record.python,
+                    pins=record.pins,
+                    suite=suite.suite,
+                    status=suite.status,
+                    passed=suite.counts.passed,
+                    failed=suite.counts.failed,
+                    errors=suite.counts.errors,
+                    skipped=suite.counts.skipped,
+                    duration_s=round(suite.duration, 3),
+                    log=suite.log,
+                    reason=suite.reason,
+                    signature=suite.signature,
+                    attempts=suite.attempts,
+                    baseline=record.baseline,
+                    changes=record.changes,
+                    reused_from=outcome.reused_from or "",
+                    reproduce=outcome.reproduce,
+                    lock=lock,
+                    outcome_key=outcome.outcome_key,
+                    raw_status=suite.raw_status,
+                    rule=suite.rule,
+                )
+            )
+    return rows
+
+
+def table_of(rows: Sequence[ResultRow]) -> pd.DataFrame:
+    """cells.csv as a pandas table: `pins` and `changes` hold `Pins`, `status` a `Status`."""
+    names = columns.names(ResultRow)
+    return pd.DataFrame([[getattr(row, n) for n in names] for row in rows], columns=names)
+
+
+def read_cells_csv(path: Path) -> list[ResultRow]:
+    """A run folder's cells.csv, read back; `UsageError` when it is not one."""
+    try:
+        return columns.read_csv(ResultRow, path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise UsageError(f"{path}: not a cells.csv written by curator ({exc})") from None
 
 
 @dataclass(frozen=True)
 class RunSummary:
     """What a run amounted to: counts, the verdict, and whether the release gate holds."""
 
-    run_id: str
+    run_id: RunId
     out_dir: Path
     counts: dict[str, int]
     cells: int
     reused_cells: int
-    verdict: str  # passed | failed | interrupted
-    gate_holds: bool
-    failing_baseline: list[str] = field(default_factory=list)
+    verdict: Verdict
+    gate: Gate
     unexpected: list[dict[str, str]] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     planned_cells: int = 0
-    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
         """Everything as expected (exit status 0)."""
-        return self.verdict == "passed"
+        return self.verdict is Verdict.PASSED
+
+    @property
+    def interrupted(self) -> bool:
+        """The run stopped before every cell was recorded."""
+        return self.verdict is Verdict.INTERRUPTED
+
+    @property
+    def gate_problems(self) -> list[str]:
+        """Why the release gate does not hold (empty when it holds)."""
+        return self.gate.problems(self.run_id)
 
     def to_json(self) -> dict[str, object]:
         """The summary part of run.json."""
         return {
             "run_id": self.run_id,
-            "verdict": self.verdict,
+            "verdict": str(self.verdict),
             "counts": self.counts,
             "cells": self.cells,
             "planned_cells": self.planned_cells,
             "reused_cells": self.reused_cells,
-            "gate": {"holds": self.gate_holds, "failing_baseline_cells": self.failing_baseline},
+            "gate": {
+                "holds": self.gate.holds,
+                "failing_baseline_cells": list(self.gate.failing),
+                "missing_pythons": list(self.gate.missing),
+                "problems": self.gate_problems,
+            },
             "unexpected": self.unexpected,
             "expired_exceptions": self.expired,
         }
 
 
-def frame(store: Store, run_id: str) -> pd.DataFrame:
-    """One row per cell × suite of a run, with the columns of cells.csv."""
-    return table_of(store.cells(run_id))
-
-
-def table_of(records: Sequence[CellRecord]) -> pd.DataFrame:
-    """`frame` of cells already read from the store."""
-    rows = []
-    for record in records:
-        outcome = record.outcome
-        lock = f"locks/{record.cell_id}.txt"
-        for suite in outcome.suites:
-            rows.append(
-                {
-                    "cell": record.cell_id,
-                    "python": record.python,
-                    "pins": record.pins,
-                    "suite": suite.suite,
-                    "status": str(suite.status),
-                    "passed": suite.counts.passed,
-                    "failed": suite.counts.failed,
-                    "errors": suite.counts.errors,
-                    "skipped": suite.counts.skipped,
-                    "duration_s": round(suite.duration, 3),
-                    "log": suite.log,
-                    "reason": suite.reason,
-                    "signature": suite.signature,
-                    "attempts": suite.attempts,
-                    "baseline": record.baseline,
-                    "changes": " ".join(f"{n}=={v}" for n, v in json.loads(record.changes).items()),
-                    "reused_from": outcome.reused_from or "",
-                    "reproduce": outcome.reproduce,
-                    "lock": lock if outcome.lock_key else "",
-                    "outcome_key": outcome.outcome_key,
-                    "raw_status": str(suite.raw_status),
-                    "rule": suite.rule,
-                }
-            )
-    return pd.DataFrame(rows, columns=CSV_COLUMNS)
-
-
 def summarize(
-    table: pd.DataFrame,
+    records: Sequence[CellRecord],
     run: RunRecord,
     out_dir: Path,
     distribution: Distribution,
@@ -138,84 +171,79 @@ def summarize(
     *,
     interrupted: bool,
 ) -> RunSummary:
-    """Counts, verdict and gate from a run's table."""
-    counts = Counter(table["status"])
+    """Counts, verdict and gate from a run's recorded cells."""
+    counts = Counter(str(s.status) for r in records for s in r.outcome.suites)
     unexpected_rows = [
-        {"cell": str(r["cell"]), "suite": str(r["suite"]), "status": str(r["status"]), "reason": str(r["reason"])}
-        for r in table.to_dict("records")
-        if unexpected(Status(str(r["status"])), baseline=bool(r["baseline"]))
+        {"cell": r.cell_id, "suite": s.suite, "status": str(s.status), "reason": s.reason, "signature": s.signature}
+        for r in records
+        for s in r.outcome.suites
+        if unexpected(s.status, baseline=r.baseline)
     ]
-    baseline = table[table["baseline"].astype(bool)]
-    failing = sorted(set(baseline.loc[~baseline["status"].isin({str(s) for s in GATE_STATUSES}), "cell"]))
     expired = [
         f"{distribution.path}:{rule.line}: exception '{rule.describe()}' expired on {rule.expires}"
         for rule in expired_rules(distribution.policy, today)
     ]
-    cells = int(table["cell"].nunique())
-    reused = int(table.loc[table["reused_from"] != "", "cell"].nunique())
-    missing_baseline = not interrupted and baseline.empty
+    gate = evaluate(records, distribution.python, finished=not interrupted)
+    missing_baseline = not interrupted and not gate.baseline
     if interrupted:
-        verdict = "interrupted"
+        verdict = Verdict.INTERRUPTED
     elif unexpected_rows or expired or missing_baseline:
-        verdict = "failed"
+        verdict = Verdict.FAILED
     else:
-        verdict = "passed"
+        verdict = Verdict.PASSED
     return RunSummary(
         run_id=run.id,
         out_dir=out_dir,
-        counts={str(s): int(counts.get(str(s), 0)) for s in Status if counts.get(str(s))},
-        cells=cells,
-        reused_cells=reused,
+        counts={str(s): counts[str(s)] for s in Status if counts.get(str(s))},
+        cells=len(records),
+        reused_cells=sum(1 for r in records if r.outcome.reused_from),
         verdict=verdict,
-        gate_holds=not failing and not baseline.empty,
-        failing_baseline=failing,
+        gate=gate,
         unexpected=unexpected_rows,
         expired=expired,
         planned_cells=len(json.loads(run.plan)["cells"]),
-        interrupted=interrupted,
     )
 
 
-def write_outputs(
-    store: Store,
-    run_id: str,
-    distribution: Distribution,
-    out_dir: Path,
-    today: dt.date,
-    *,
-    interrupted: bool = False,
-) -> RunSummary:
-    """cells.csv, matrices/ and run.json of a run, from the store."""
-    from curator.matrix import write_matrices
-
-    record = store.run(run_id)
-    table = frame(store, run_id)
-    finished = record.finished or time.time()  # a re-render (`curator report`) keeps the recorded end
-    summary = summarize(table, record, out_dir, distribution, today, interrupted=interrupted)
-    _atomic_write(out_dir / "cells.csv", table.to_csv(index=False))
-    write_matrices(table, distribution, out_dir)
-    run_json = {
-        "run_id": run_id,
+def run_json(
+    run: RunRecord, summary: RunSummary, distribution: Distribution, layout: RunLayout, store: Path
+) -> dict[str, object]:
+    """The content of run.json (docs/running.md)."""
+    finished = run.finished or time.time()  # a re-render (`curator report`) keeps the recorded end
+    return {
+        "run_id": run.id,
         "distribution": distribution.name,
         "version": distribution.version,
-        "manifest": {"path": record.manifest_path, "sha256": record.manifest_sha256},
-        "strategy": record.strategy,
-        "pythons": list(record.pythons),
-        "started": _iso(record.started),
+        "manifest": {"path": run.manifest_path, "sha256": run.manifest_sha256},
+        "strategy": run.strategy,
+        "pythons": list(run.pythons),
+        "started": _iso(run.started),
         "finished": _iso(finished),
-        "duration_s": round(finished - record.started, 1),
-        "tools": _recorded_tools(out_dir / "run.json", run_id) or tool_versions(),
-        "store": str(store.path.resolve()),
+        "duration_s": round(finished - run.started, 1),
+        "tools": _recorded_tools(layout.run_json, run.id) or tool_versions(),
+        "store": str(store.resolve()),
         **summary.to_json(),
     }
-    _atomic_write(out_dir / "run.json", json.dumps(run_json, indent=2) + "\n")
-    return summary
+
+
+def vouched_lock(store: Store, layout: RunLayout, cell: CellRecord) -> Lock | None:
+    """A cell's lock as the store vouches for it: the stored text, or else (a store written before
+    locks were kept in it) the run folder's `locks/<cell>.txt` when its content key is the one
+    recorded — an edited file is never used."""
+    stored = store.lock(cell.outcome.lock_key)
+    if stored is not None:
+        return parse_requirements(cell.python, stored.text)
+    try:
+        lock = parse_requirements(cell.python, layout.lock(cell.cell_id).read_text())
+    except OSError:
+        return None
+    return lock if lock.key == cell.outcome.lock_key else None
 
 
 def read_run_json(folder: Path) -> dict[str, object]:
     """A run folder's run.json (it names the run and its store); `UsageError` when there is none."""
     try:
-        data = json.loads((folder / "run.json").read_text())
+        data = json.loads(RunLayout(folder).run_json.read_text())
         if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
             raise ValueError
     except (OSError, ValueError):
@@ -248,10 +276,3 @@ def _recorded_tools(path: Path, run_id: str) -> dict[str, str] | None:
 
 def _iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).isoformat(timespec="seconds")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)

@@ -1,8 +1,9 @@
-"""A run: plan → resolve every cell → reuse what is known → executor → store → run folder.
+"""A run: plan → resolve every cell → reuse what is known → executor → store.
 
 The coordinator (this module, one thread) owns the store: every finished cell is committed
 the moment it is reported, so an interrupted run loses nothing and `--resume` runs only the
 cells not yet recorded. Outcomes are reused by key across runs unless `--rerun` is given.
+Writing the run folder's reports is the next stage's job (`report.publish`).
 """
 
 from __future__ import annotations
@@ -20,18 +21,18 @@ from pathlib import Path
 
 from curator import cell as cells
 from curator import plan as planning
-from curator.errors import ToolError, UsageError
+from curator.errors import UsageError
 from curator.executors.interface import Broken, Executor, Finished, Started
 from curator.graph import resolve_graph
+from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
+from curator.layout import RunLayout, default_runs
 from curator.manifest import Distribution, Strategy
-from curator.outcome import CellOutcome, Status, SuiteOutcome, judge, signature
+from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
-from curator.report.html import render_index, render_run
-from curator.resolve import Lock, Resolver, Unresolvable, cache_dir, index_args
-from curator.results import RunSummary, write_outputs
-from curator.store import CellRecord, RunRecord, Store
+from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args
+from curator.store import CellRecord, LockRow, RunRecord, Store
 
 
 @dataclass(frozen=True)
@@ -39,29 +40,35 @@ class RunRequest:
     """What `curator run` was asked to do."""
 
     distribution: Distribution
-    interpreters: Mapping[str, Interpreter]
-    store_path: Path
+    interpreters: Mapping[PyVersion, Interpreter]
     strategy: Strategy | None = None
     out_dir: Path | None = None
     rerun: bool = False
     resume: str | None = None
 
 
-def default_store(distribution: Distribution) -> Path:
-    """`reports/curator.sqlite` beside the manifest."""
-    return distribution.root / "reports" / "curator.sqlite"
+@dataclass(frozen=True)
+class RunResult:
+    """A run whose cells are recorded (all of them, or those finished before an interrupt)."""
+
+    run_id: RunId
+    layout: RunLayout
+    interrupted: bool
 
 
-def new_run_id() -> str:
+def new_run_id() -> RunId:
     """A sortable, unique run id: `20261123-201503-3fa2`."""
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+    return RunId(time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2))
 
 
 class Coordinator:
     """Drives one run; see `execute`."""
 
-    def __init__(self, request: RunRequest, executor: Executor, observer: Observer, cancel: threading.Event) -> None:
+    def __init__(
+        self, request: RunRequest, store: Store, executor: Executor, observer: Observer, cancel: threading.Event
+    ) -> None:
         self.request = request
+        self.store = store
         self.dist = request.distribution
         self.executor = executor
         self.observer = observer
@@ -75,18 +82,18 @@ class Coordinator:
 
     # ------------------------------------------------------------------ setup
 
-    def _start(self, store: Store) -> tuple[RunRecord, Plan]:
-        request, dist = self.request, self.dist
+    def _start(self) -> tuple[RunRecord, Plan]:
+        request, dist, store = self.request, self.dist, self.store
         if request.resume:
             record = store.run(request.resume)
-            if record.status == "finished":
+            if record.status is RunStatus.FINISHED:
                 raise UsageError(f"run {record.id} already finished; nothing to resume")
             if record.manifest_sha256 != dist.sha256:
                 raise UsageError(
                     f"{dist.path}: the manifest changed since run {record.id} started; start a new run instead"
                 )
             store.reopen_run(record.id)
-            return record, planning.plan_from_json(record.plan)
+            return record, Plan.from_json(record.plan)
         strategy = request.strategy or dist.matrix.strategy
         pythons = list(request.interpreters)
         graphs = None
@@ -94,12 +101,13 @@ class Coordinator:
             graphs = {v: resolve_graph(dist, i, self.resolver, cache_dir()) for v, i in request.interpreters.items()}
         plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
         run_id = new_run_id()
-        out_dir = (request.out_dir or dist.root / "reports" / run_id).resolve()
+        out_dir = (request.out_dir or default_runs(dist.root) / run_id).resolve()
         if out_dir.exists() and any(out_dir.iterdir()):
             raise UsageError(f"--out {out_dir}: the folder is not empty; choose a new one")
         out_dir.mkdir(parents=True, exist_ok=True)
         record = RunRecord(
             id=run_id,
+            kind="run",
             distribution=dist.name,
             version=dist.version,
             manifest_path=str(dist.path.resolve()),
@@ -108,7 +116,7 @@ class Coordinator:
             pythons=tuple(pythons),
             out_dir=str(out_dir),
             started=time.time(),
-            status="running",
+            status=RunStatus.RUNNING,
             plan=json.dumps(plan.to_json()),
         )
         store.create_run(record)
@@ -116,58 +124,47 @@ class Coordinator:
 
     # ------------------------------------------------------------------ the run
 
-    def execute(self) -> RunSummary:
-        """Run every cell not yet recorded; write the run folder; return the summary."""
-        with Store(self.request.store_path) as store:
-            record, plan = self._start(store)
-            out_dir = Path(record.out_dir)
-            done = store.recorded_cell_ids(record.id)
-            pending = [c for c in plan.cells if c.id not in done]
-            locks = self._resolve_all(pending)
-            tasks = {
-                cell.id: self._task(cell, lock, out_dir) for cell in pending if isinstance(lock := locks[cell.id], Lock)
-            }
-            cells.write_nox_files(out_dir, list(tasks.values()))
-            self.observer.phase("testing", len(pending))
-            to_run: list[cells.CellTask] = []
-            for cell in pending:
-                if self.cancel.is_set():
-                    break
-                lock = locks[cell.id]
-                if not isinstance(lock, Lock):
-                    self._record(store, record.id, cell, self._unbuildable(cell, lock, out_dir), reused=False)
-                    continue
-                task = tasks[cell.id]
-                if not self.request.rerun and self._reuse(store, record.id, task):
-                    continue
-                to_run.append(task)
-            self._run_tasks(store, record.id, plan, to_run)
-            interrupted = self.cancel.is_set()
-            summary = write_outputs(store, record.id, self.dist, out_dir, self.today, interrupted=interrupted)
-            store.finish_run(
-                record.id,
-                status="interrupted" if interrupted else "finished",
-                verdict=None if interrupted else summary.verdict,
-                summary=json.dumps(summary.to_json()),
-            )
-            # The reports are rendered once the run's record is final, so the index shows its verdict.
-            render_run(store, record.id, self.dist, out_dir, today=self.today, summary=summary)
-            render_index(store)
-            return summary
+    def execute(self) -> RunResult:
+        """Run every cell not yet recorded; the run folder's reports are written afterwards."""
+        store = self.store
+        record, plan = self._start()
+        layout = RunLayout(Path(record.out_dir))
+        done = store.recorded_cell_ids(record.id)
+        pending = [c for c in plan.cells if c.id not in done]
+        resolutions = self._resolve_all(pending)
+        tasks = {
+            cell.id: self._task(cell, lock, layout)
+            for cell in pending
+            if isinstance(lock := resolutions[cell.id], Lock)
+        }
+        cells.write_nox_files(layout, list(tasks.values()))
+        self.observer.phase("testing", len(pending))
+        to_run: list[cells.CellTask] = []
+        for cell in pending:
+            if self.cancel.is_set():
+                break
+            resolution = resolutions[cell.id]
+            if not isinstance(resolution, Lock):
+                self._record(record.id, cell, self._unbuildable(cell, resolution, layout), reused=False)
+                continue
+            task = tasks[cell.id]
+            if not self.request.rerun and self._reuse(record.id, task, resolution):
+                continue
+            to_run.append(task)
+        self._run_tasks(record.id, plan, to_run, {c.id: r for c, r in ((c, resolutions[c.id]) for c in pending)})
+        return RunResult(record.id, layout, interrupted=self.cancel.is_set())
 
-    def _resolve_all(self, pending: Sequence[Cell]) -> dict[str, Lock | Unresolvable | str]:
+    def _resolve_all(self, pending: Sequence[Cell]) -> dict[CellId, Resolution]:
         """Resolve every pending cell's lock, a few at a time (uv is mostly waiting on I/O)."""
         self.observer.phase("resolving", len(pending))
-        results: dict[str, Lock | Unresolvable | str] = {}
+        results: dict[CellId, Resolution] = {}
 
-        def one(cell: Cell) -> tuple[str, Lock | Unresolvable | str]:
+        def one(cell: Cell) -> tuple[CellId, Resolution]:
+            requirements = cell.requirements(self.dist.test_requires)
             if self.cancel.is_set():
-                return cell.id, "cancelled"
+                return cell.id, ResolveFailed(cell.python, tuple(requirements), "cancelled")
             interpreter = self.request.interpreters[cell.python]
-            try:
-                return cell.id, self.resolver.resolve(cell.requirements(self.dist.test_requires), interpreter)
-            except ToolError as exc:
-                return cell.id, f"resolution failed: {exc}"
+            return cell.id, self.resolver.attempt(requirements, interpreter)
 
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-resolve") as pool:
             for cell_id, result in pool.map(one, pending):
@@ -175,90 +172,95 @@ class Coordinator:
                 self.observer.step("resolving", cell_id)
         return results
 
-    def _task(self, cell: Cell, lock: Lock, out_dir: Path) -> cells.CellTask:
+    def _task(self, cell: Cell, lock: Lock, layout: RunLayout) -> cells.CellTask:
         interpreter = self.request.interpreters[cell.python]
-        lock_path = out_dir / "locks" / f"{cell.id}.txt"
+        lock_path = layout.lock(cell.id)
         lock_path.parent.mkdir(parents=True, exist_ok=True)
         header = (
             f"# curator lock for cell {cell.id} of {self.dist.name} {self.dist.version}\n"
             f"# Python {interpreter.full_version} ({interpreter.path}); pip install --require-hashes -r THIS_FILE\n"
         )
         lock_path.write_text(header + lock.text)
+        suites = cells.suite_specs(self.dist, cell, layout)
         return cells.CellTask(
             cell=cell,
             interpreter=interpreter,
-            lock_path=lock_path,
             install_args=tuple(index_args(self.dist.index)),
-            suites=cells.suite_specs(self.dist, cell, out_dir),
-            run_dir=out_dir,
+            suites=suites,
+            layout=layout,
             env_dir=cache_dir() / "envs" / cells.env_key(interpreter, lock.key),
-            outcome_key=cells.outcome_key(cell, lock.key, interpreter),
+            outcome_key=cells.outcome_key(cell, lock.key, interpreter, suites, layout),
             lock_key=lock.key,
             timeout=self.dist.policy.timeout,
             retries=self.dist.policy.retries,
             env=self.env,
         )
 
-    def _unbuildable(self, cell: Cell, lock: Unresolvable | str, out_dir: Path) -> CellOutcome:
+    def _unbuildable(self, cell: Cell, failure: Unresolvable | ResolveFailed, layout: RunLayout) -> CellOutcome:
         """The outcome of a cell whose lock could not be made: unresolvable, or a tool failure."""
-        if isinstance(lock, Unresolvable):
-            status, reason = Status.UNRESOLVABLE, lock.reason
-        else:
-            status, reason = Status.INSTALL_ERROR, lock
-        log_dir = out_dir / "logs" / cell.id
+        status = Status.UNRESOLVABLE if isinstance(failure, Unresolvable) else Status.INSTALL_ERROR
+        reason = failure.reason
+        log_dir = layout.log_dir(cell.id)
         log_dir.mkdir(parents=True, exist_ok=True)
         (log_dir / "resolve.log").write_text(reason + "\n")
-        log = str((log_dir / "resolve.log").relative_to(out_dir))
+        log = layout.relative(log_dir / "resolve.log")
         sig = signature_of_reason(reason)
         suites = tuple(SuiteOutcome(name, status, status, reason, sig, log=log, tail=reason) for name in cell.suites)
         return CellOutcome(cell.id, suites, log=log)
 
-    def _reuse(self, store: Store, run_id: str, task: cells.CellTask) -> bool:
+    def _reuse(self, run_id: RunId, task: cells.CellTask, lock: Lock) -> bool:
         """Record a stored outcome with the same key instead of running the cell again."""
-        earlier = store.reusable(task.outcome_key, exclude_run=run_id)
+        earlier = self.store.reusable(task.outcome_key, exclude_run=run_id)
         if earlier is None:
             return False
-        source = store.run(earlier.run_id)
-        original_logs = Path(source.out_dir) / "logs" / task.cell.id
+        source = RunLayout(Path(self.store.run(earlier.run_id).out_dir))
+        original_logs = source.log_dir(task.cell.id)
         if original_logs.is_dir() and not task.out_dir.exists():
             shutil.copytree(original_logs, task.out_dir)
         origin = earlier.outcome.reused_from or earlier.run_id
         outcome = replace(earlier.outcome, reused_from=origin, reproduce=task.reproduce())
-        self._record(store, run_id, task.cell, outcome, reused=True)
+        self._record(run_id, task.cell, outcome, reused=True, lock=lock)
         return True
 
-    def _run_tasks(self, store: Store, run_id: str, plan: Plan, tasks: Sequence[cells.CellTask]) -> None:
+    def _run_tasks(
+        self, run_id: RunId, plan: Plan, tasks: Sequence[cells.CellTask], resolutions: Mapping[CellId, Resolution]
+    ) -> None:
         by_id = {c.id: c for c in plan.cells}
         for event in self.executor.execute(tasks, self.cancel):
             match event:
                 case Started(cell_id):
                     self.observer.cell_started(by_id[cell_id])
                 case Finished(cell_id, outcome):
-                    self._record(store, run_id, by_id[cell_id], outcome, reused=False)
+                    lock = resolutions.get(cell_id)
+                    self._record(
+                        run_id, by_id[cell_id], outcome, reused=False, lock=lock if isinstance(lock, Lock) else None
+                    )
                 case Broken(cell_id, reason):
                     cell = by_id[cell_id]
                     status = Status.INSTALL_ERROR
                     suites = tuple(
                         SuiteOutcome(n, status, status, f"the executor failed: {reason}", reason) for n in cell.suites
                     )
-                    self._record(store, run_id, cell, CellOutcome(cell_id, suites), reused=False)
+                    self._record(run_id, cell, CellOutcome(cell_id, suites), reused=False)
 
-    def _record(self, store: Store, run_id: str, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
+    def _record(
+        self, run_id: RunId, cell: Cell, outcome: CellOutcome, *, reused: bool, lock: Lock | None = None
+    ) -> None:
         judged = replace(outcome, suites=tuple(self._judge(cell, s) for s in outcome.suites))
         interpreter = self.request.interpreters[cell.python]
-        store.record_cell(
-            run_id,
+        self.store.record_cell(
             CellRecord(
                 run_id=run_id,
                 cell_id=cell.id,
                 python=cell.python,
                 interpreter=f"{interpreter.full_version} {interpreter.path}",
-                pins=cell.pins_text,
-                changes=json.dumps({n: str(v) for n, v in cell.changes}),
+                pins=cell.pins,
+                changes=cell.changes,
                 baseline=cell.is_baseline,
                 plan_key=cell.key,
                 outcome=judged,
             ),
+            lock=LockRow(lock.key, cell.python, lock.text) if lock is not None else None,
         )
         self.observer.cell_finished(cell, judged, reused=reused)
 
@@ -268,8 +270,8 @@ class Coordinator:
         return judge(
             suite,
             python=cell.python,
-            pins=cell.pin_map,
-            suite_requires=self.requires.get(suite.suite, frozenset()),
+            pins=cell.pins,
+            suite_requires=self.requires.get(SuiteName(suite.suite), frozenset()),
             policy=self.dist.policy,
             today=self.today,
         )

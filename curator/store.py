@@ -16,10 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from curator import columns
 from curator.errors import UsageError
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.pins import Pins
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x63757261  # "cura": marks a SQLite file as a curator results store
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -91,43 +95,160 @@ _MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (run_id, cell_id, suite, classname, name)
     );
     """,
+    2: """
+    UPDATE cells SET changes = coalesce(
+        (SELECT group_concat(key || '==' || value, ' ')
+         FROM (SELECT key, value FROM json_each(cells.changes) ORDER BY key)),
+        '');
+    CREATE TABLE locks (
+        key TEXT PRIMARY KEY,
+        python TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    """,
 }
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One run as the store knows it."""
+    """One run as the store knows it (a row of `runs`)."""
 
-    id: str
+    id: RunId
+    kind: str  # run | nightly
     distribution: str
     version: str
     manifest_path: str
     manifest_sha256: str
     strategy: str
-    pythons: tuple[str, ...]
+    pythons: tuple[PyVersion, ...]
     out_dir: str
     started: float
-    status: str  # running | finished | interrupted
+    status: RunStatus
     plan: str  # the plan's JSON, so a resumed run builds exactly the same cells
     finished: float | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     summary: str | None = None
-    kind: str = "run"
 
 
 @dataclass(frozen=True)
 class CellRecord:
     """A recorded cell: what it was, and how it ended."""
 
-    run_id: str
-    cell_id: str
-    python: str
-    interpreter: str
-    pins: str
-    changes: str
+    run_id: RunId
+    cell_id: CellId
+    python: PyVersion
+    interpreter: str  # `3.12.1 /abs/path/python3.12`
+    pins: Pins
+    changes: Pins
     baseline: bool
     plan_key: str
     outcome: CellOutcome
+
+
+# Row shapes of the tables (see `curator.columns`): one definition each, from which the INSERTs
+# and readers follow. A test checks them against the migrated schema.
+
+
+@dataclass(frozen=True)
+class CellRow:
+    """A row of `cells`."""
+
+    run_id: RunId
+    cell_id: CellId
+    python: PyVersion
+    interpreter: str
+    pins: Pins
+    changes: Pins
+    baseline: bool
+    plan_key: str
+    outcome_key: str
+    lock_key: str
+    duration: float
+    reused_from: str | None
+    reproduce: str
+    log: str
+    recorded: float
+
+
+@dataclass(frozen=True)
+class SuiteRow:
+    """A row of `suites`."""
+
+    run_id: RunId
+    cell_id: CellId
+    suite: SuiteName
+    status: Status
+    raw_status: Status
+    reason: str
+    signature: str
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    duration: float
+    attempts: int
+    log: str
+    rule: str
+    tail: str
+
+    @classmethod
+    def of(cls, run_id: RunId, cell_id: CellId, suite: SuiteOutcome) -> SuiteRow:
+        """The row of one suite outcome."""
+        c = suite.counts
+        return cls(
+            run_id, cell_id, suite.suite, suite.status, suite.raw_status, suite.reason, suite.signature,
+            c.passed, c.failed, c.errors, c.skipped, suite.duration, suite.attempts, suite.log, suite.rule, suite.tail,
+        )  # fmt: skip
+
+    def outcome(self, cases: Sequence[TestCase]) -> SuiteOutcome:
+        """The suite outcome this row records."""
+        return SuiteOutcome(
+            suite=self.suite,
+            status=self.status,
+            raw_status=self.raw_status,
+            reason=self.reason,
+            signature=self.signature,
+            counts=Counts(self.passed, self.failed, self.errors, self.skipped),
+            duration=self.duration,
+            attempts=self.attempts,
+            log=self.log,
+            cases=tuple(cases),
+            rule=self.rule,
+            tail=self.tail,
+        )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A row of `testcases`."""
+
+    run_id: RunId
+    cell_id: CellId
+    suite: SuiteName
+    classname: str
+    name: str
+    outcome: str
+    duration: float
+    message: str
+
+
+@dataclass(frozen=True)
+class LockRow:
+    """A row of `locks`: a cell's lock, as resolved, under its content key."""
+
+    key: str
+    python: PyVersion
+    text: str
+
+
+TABLES: dict[str, type] = {
+    "runs": RunRecord,
+    "cells": CellRow,
+    "suites": SuiteRow,
+    "testcases": CaseRow,
+    "locks": LockRow,
+}
+"""Each table and the row shape that specifies its columns."""
 
 
 class Store:
@@ -139,6 +260,7 @@ class Store:
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
             self.db.row_factory = sqlite3.Row
+            self._claim()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
@@ -156,6 +278,20 @@ class Store:
         """Close the connection."""
         self.db.close()
 
+    def _claim(self) -> None:
+        """Refuse a SQLite file that belongs to something else; mark a new (or older) store as ours."""
+        application = int(self.db.execute("PRAGMA application_id").fetchone()[0])
+        if application == APPLICATION_ID:
+            return
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        ours = "runs" in tables and "cells" in tables  # a store of a curator before application ids
+        if application != 0 or (tables and not ours):
+            raise UsageError(
+                f"{self.path}: a SQLite database of something else, not a curator results store; "
+                "give --store a new file or an existing curator.sqlite"
+            )
+        self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
     def _migrate(self) -> None:
         current = int(self.db.execute("PRAGMA user_version").fetchone()[0])
         if current > SCHEMA_VERSION:
@@ -167,6 +303,12 @@ class Store:
             self.db.executescript(
                 f"BEGIN IMMEDIATE;\n{_MIGRATIONS[version]}\nPRAGMA user_version = {version};\nCOMMIT;"
             )
+
+    def declared(self, table: str) -> list[tuple[str, str, bool]]:
+        """(name, type, not null) of each column the schema declares for `table` (a primary key
+        counts as not null: curator never writes a null one)."""
+        rows = self.db.execute('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', (table,))
+        return [(r[0], r[1], bool(r[2]) or bool(r[3])) for r in rows]
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -183,34 +325,19 @@ class Store:
     def create_run(self, run: RunRecord) -> None:
         """Record that a run started."""
         with self._transaction():
-            self.db.execute(
-                "INSERT INTO runs (id, kind, distribution, version, manifest_path, manifest_sha256, strategy,"
-                " pythons, out_dir, started, status, plan) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run.id,
-                    run.kind,
-                    run.distribution,
-                    run.version,
-                    run.manifest_path,
-                    run.manifest_sha256,
-                    run.strategy,
-                    json.dumps(list(run.pythons)),
-                    run.out_dir,
-                    run.started,
-                    run.status,
-                    run.plan,
-                ),
-            )
+            self.db.execute(columns.insert_sql("runs", RunRecord), columns.to_sql(run))
 
-    def finish_run(self, run_id: str, *, status: str, verdict: str | None, summary: str) -> None:
-        """Record how a run ended (finished or interrupted)."""
+    def finish_run(
+        self, run_id: RunId, *, status: RunStatus, verdict: Verdict | None, summary: str, finished: float
+    ) -> None:
+        """Record how a run ended (finished or interrupted) and when."""
         with self._transaction():
             self.db.execute(
                 "UPDATE runs SET status=?, verdict=?, summary=?, finished=? WHERE id=?",
-                (status, verdict, summary, time.time(), run_id),
+                (str(status), None if verdict is None else str(verdict), summary, finished, run_id),
             )
 
-    def reopen_run(self, run_id: str) -> None:
+    def reopen_run(self, run_id: RunId) -> None:
         """Mark an interrupted run as running again (`--resume`)."""
         with self._transaction():
             self.db.execute("UPDATE runs SET status='running', finished=NULL WHERE id=?", (run_id,))
@@ -225,76 +352,73 @@ class Store:
             known = ", ".join(r.id for r in self.runs()[:5]) or "none yet"
             problem = "matches several runs" if rows else "is not a run in"
             raise UsageError(f"run {run_id!r} {problem} {self.path} (latest: {known})")
-        return _run_record(rows[0])
+        return columns.from_sql(RunRecord, rows[0])
 
     def runs(self, kind: str | None = None) -> list[RunRecord]:
         """Every run, newest first."""
         rows = self.db.execute("SELECT * FROM runs WHERE ? IS NULL OR kind = ? ORDER BY started DESC", (kind, kind))
-        return [_run_record(r) for r in rows]
+        return [columns.from_sql(RunRecord, r) for r in rows]
 
     # ------------------------------------------------------------------ cells
 
-    def record_cell(self, run_id: str, record: CellRecord) -> None:
-        """Commit one finished cell with its suites and test cases, all or nothing."""
+    def record_cell(self, record: CellRecord, *, lock: LockRow | None = None) -> None:
+        """Commit one finished cell with its suites, test cases and lock, all or nothing."""
         outcome = record.outcome
+        row = CellRow(
+            run_id=record.run_id,
+            cell_id=record.cell_id,
+            python=record.python,
+            interpreter=record.interpreter,
+            pins=record.pins,
+            changes=record.changes,
+            baseline=record.baseline,
+            plan_key=record.plan_key,
+            outcome_key=outcome.outcome_key,
+            lock_key=outcome.lock_key,
+            duration=outcome.duration,
+            reused_from=outcome.reused_from,
+            reproduce=outcome.reproduce,
+            log=outcome.log,
+            recorded=time.time(),
+        )
         with self._transaction():
-            self.db.execute(
-                "INSERT INTO cells (run_id, cell_id, python, interpreter, pins, changes, baseline, plan_key,"
-                " outcome_key, lock_key, duration, reused_from, reproduce, log, recorded)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    record.cell_id,
-                    record.python,
-                    record.interpreter,
-                    record.pins,
-                    record.changes,
-                    int(record.baseline),
-                    record.plan_key,
-                    outcome.outcome_key,
-                    outcome.lock_key,
-                    outcome.duration,
-                    outcome.reused_from,
-                    outcome.reproduce,
-                    outcome.log,
-                    time.time(),
-                ),
-            )
+            if lock is not None:
+                self.db.execute(columns.insert_sql("locks", LockRow, verb="INSERT OR IGNORE"), columns.to_sql(lock))
+            self.db.execute(columns.insert_sql("cells", CellRow), columns.to_sql(row))
             for suite in outcome.suites:
                 self.db.execute(
-                    "INSERT INTO suites VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        run_id,
-                        record.cell_id,
-                        suite.suite,
-                        str(suite.status),
-                        str(suite.raw_status),
-                        suite.reason,
-                        suite.signature,
-                        suite.counts.passed,
-                        suite.counts.failed,
-                        suite.counts.errors,
-                        suite.counts.skipped,
-                        suite.duration,
-                        suite.attempts,
-                        suite.log,
-                        suite.rule,
-                        suite.tail,
-                    ),
+                    columns.insert_sql("suites", SuiteRow),
+                    columns.to_sql(SuiteRow.of(record.run_id, row.cell_id, suite)),
                 )
                 self.db.executemany(
-                    "INSERT OR REPLACE INTO testcases VALUES (?,?,?,?,?,?,?,?)",
+                    columns.insert_sql("testcases", CaseRow, verb="INSERT OR REPLACE"),
                     [
-                        (run_id, record.cell_id, suite.suite, c.classname, c.name, c.outcome, c.duration, c.message)
+                        columns.to_sql(
+                            CaseRow(
+                                record.run_id,
+                                row.cell_id,
+                                suite.suite,
+                                c.classname,
+                                c.name,
+                                c.outcome,
+                                c.duration,
+                                c.message,
+                            )
+                        )
                         for c in suite.cases
                     ],
                 )
 
-    def recorded_cell_ids(self, run_id: str) -> set[str]:
-        """Cells of a run already committed."""
-        return {r[0] for r in self.db.execute("SELECT cell_id FROM cells WHERE run_id = ?", (run_id,))}
+    def lock(self, key: str) -> LockRow | None:
+        """The lock stored under `key` (a cell's `lock_key`), if the store has it."""
+        row = self.db.execute("SELECT * FROM locks WHERE key = ?", (key,)).fetchone()
+        return columns.from_sql(LockRow, row) if row is not None else None
 
-    def reusable(self, outcome_key: str, *, exclude_run: str) -> CellRecord | None:
+    def recorded_cell_ids(self, run_id: RunId) -> set[CellId]:
+        """Cells of a run already committed."""
+        return {CellId(r[0]) for r in self.db.execute("SELECT cell_id FROM cells WHERE run_id = ?", (run_id,))}
+
+    def reusable(self, outcome_key: str, *, exclude_run: RunId) -> CellRecord | None:
         """The newest recorded cell (of another run) with this outcome key, if any."""
         row = self.db.execute(
             "SELECT * FROM cells WHERE outcome_key = ? AND run_id != ? AND outcome_key != ''"
@@ -303,15 +427,17 @@ class Store:
         ).fetchone()
         return self._cell_record(row) if row is not None else None
 
-    def cells(self, run_id: str) -> list[CellRecord]:
+    def cells(self, run_id: RunId) -> list[CellRecord]:
         """Every recorded cell of a run, in the order they were recorded."""
         rows = self.db.execute("SELECT * FROM cells WHERE run_id = ? ORDER BY recorded, cell_id", (run_id,))
         return [self._cell_record(row) for row in rows.fetchall()]
 
-    def first_seen(self, signatures: Sequence[str], *, distribution: str, before: float) -> dict[str, tuple[str, int]]:
+    def first_seen(
+        self, signatures: Sequence[str], *, distribution: str, before: float
+    ) -> dict[str, tuple[RunId, int]]:
         """For each failure signature: the earliest earlier run of `distribution` (started before
         `before`) in which an outcome that did not pass carried it, and in how many runs it did."""
-        found: dict[str, tuple[str, int]] = {}
+        found: dict[str, tuple[RunId, int]] = {}
         rows = self.db.execute(
             "SELECT s.signature, s.run_id, min(r.started) AS first, count(DISTINCT s.run_id) AS runs"
             " FROM suites s JOIN runs r ON r.id = s.run_id"
@@ -320,75 +446,33 @@ class Store:
             (json.dumps([s for s in signatures if s]), distribution, before),
         )
         for row in rows:
-            found[row["signature"]] = (row["run_id"], int(row["runs"]))  # run_id: that of min(started)
+            found[row["signature"]] = (RunId(row["run_id"]), int(row["runs"]))  # run_id: that of min(started)
         return found
 
     def _cell_record(self, row: sqlite3.Row) -> CellRecord:
-        suites = self.db.execute(
-            "SELECT * FROM suites WHERE run_id = ? AND cell_id = ? ORDER BY rowid", (row["run_id"], row["cell_id"])
-        ).fetchall()
+        cell = columns.from_sql(CellRow, row)
+        key = (cell.run_id, cell.cell_id)
         cases: dict[str, list[TestCase]] = {}
-        for case in self.db.execute(
-            "SELECT * FROM testcases WHERE run_id = ? AND cell_id = ? ORDER BY rowid", (row["run_id"], row["cell_id"])
-        ):
-            cases.setdefault(case["suite"], []).append(
-                TestCase(case["classname"], case["name"], case["outcome"], case["duration"], case["message"])
+        for case_row in self.db.execute("SELECT * FROM testcases WHERE run_id = ? AND cell_id = ? ORDER BY rowid", key):
+            case = columns.from_sql(CaseRow, case_row)
+            cases.setdefault(case.suite, []).append(
+                TestCase(case.classname, case.name, case.outcome, case.duration, case.message)
             )
+        suites = [
+            columns.from_sql(SuiteRow, r)
+            for r in self.db.execute("SELECT * FROM suites WHERE run_id = ? AND cell_id = ? ORDER BY rowid", key)
+        ]
         outcome = CellOutcome(
-            row["cell_id"],
-            tuple(_suite_outcome(s, cases.get(s["suite"], [])) for s in suites),
-            duration=row["duration"],
-            lock_key=row["lock_key"],
-            outcome_key=row["outcome_key"],
-            reused_from=row["reused_from"],
-            log=row["log"],
-            reproduce=row["reproduce"],
+            cell.cell_id,
+            tuple(s.outcome(cases.get(s.suite, [])) for s in suites),
+            duration=cell.duration,
+            lock_key=cell.lock_key,
+            outcome_key=cell.outcome_key,
+            reused_from=cell.reused_from,
+            log=cell.log,
+            reproduce=cell.reproduce,
         )
         return CellRecord(
-            row["run_id"],
-            row["cell_id"],
-            row["python"],
-            row["interpreter"],
-            row["pins"],
-            row["changes"],
-            bool(row["baseline"]),
-            row["plan_key"],
-            outcome,
-        )
-
-
-def _suite_outcome(row: sqlite3.Row, cases: Sequence[TestCase]) -> SuiteOutcome:
-    return SuiteOutcome(
-        suite=row["suite"],
-        status=Status(row["status"]),
-        raw_status=Status(row["raw_status"]),
-        reason=row["reason"],
-        signature=row["signature"],
-        counts=Counts(row["passed"], row["failed"], row["errors"], row["skipped"]),
-        duration=row["duration"],
-        attempts=row["attempts"],
-        log=row["log"],
-        cases=tuple(cases),
-        rule=row["rule"],
-        tail=row["tail"],
-    )
-
-
-def _run_record(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        distribution=row["distribution"],
-        version=row["version"],
-        manifest_path=row["manifest_path"],
-        manifest_sha256=row["manifest_sha256"],
-        strategy=row["strategy"],
-        pythons=tuple(json.loads(row["pythons"])),
-        out_dir=row["out_dir"],
-        started=row["started"],
-        status=row["status"],
-        plan=row["plan"],
-        finished=row["finished"],
-        verdict=row["verdict"],
-        summary=row["summary"],
-        kind=row["kind"],
-    )
+            cell.run_id, cell.cell_id, cell.python, cell.interpreter, cell.pins, cell.changes, cell.baseline,
+            cell.plan_key, outcome,
+        )  # fmt: skip

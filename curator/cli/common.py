@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 from rich.console import Console
 
 from curator.errors import UsageError
+from curator.ids import PyVersion
 from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
 
 if TYPE_CHECKING:
@@ -88,13 +89,13 @@ def load_manifest(args: argparse.Namespace) -> Distribution:
     return manifest.load(args.manifest)
 
 
-def python_axis(args: argparse.Namespace, distribution: Distribution) -> tuple[list[str], dict[str, Path]]:
+def python_axis(args: argparse.Namespace, distribution: Distribution) -> tuple[list[PyVersion], dict[str, Path]]:
     """The Python axis after `--python` narrowing, and the interpreter paths given."""
     from curator.interpreters import parse_overrides
 
-    selected: list[str] = []
+    selected: list[PyVersion] = []
     for value in args.python:
-        version = value.partition("=")[0]
+        version = PyVersion(value.partition("=")[0])
         if version not in distribution.python:
             raise UsageError(
                 f"--python {version}: not in the python axis of {distribution.where('python')} "
@@ -107,8 +108,8 @@ def python_axis(args: argparse.Namespace, distribution: Distribution) -> tuple[l
 
 
 def resolve_graphs(
-    args: argparse.Namespace, distribution: Distribution, versions: Sequence[str] | None = None
-) -> dict[str, DependencyGraph]:
+    args: argparse.Namespace, distribution: Distribution, versions: Sequence[PyVersion] | None = None
+) -> dict[PyVersion, DependencyGraph]:
     """Each selected Python's dependency graph, from its resolved baseline (network)."""
     from curator.graph import resolve_graph
     from curator.interpreters import Finder

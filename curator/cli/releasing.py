@@ -52,7 +52,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     diff = commands.add_parser("diff", help="what changed between two releases (or two runs)")
     diff.add_argument("old", metavar="OLD", help="a bundle (folder or .tar.gz), a run folder or a run id")
     diff.add_argument("new", metavar="NEW", help="the same kinds as OLD")
-    diff.add_argument("--store", type=Path, help="where to look up run ids (default: reports/curator.sqlite)")
+    diff.add_argument(
+        "--store",
+        type=Path,
+        help="where to look up run ids (default: reports/curator.sqlite beside ./distribution.yaml)",
+    )
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(handler=cmd_diff)
 
@@ -88,9 +92,9 @@ def signing_key(args: argparse.Namespace) -> SigningKey | None:
 def cmd_release(args: argparse.Namespace, console: Console) -> int:
     """`curator release`: cut the signed bundle of a run whose gate holds."""
     from curator.interpreters import Finder, parse_overrides
+    from curator.layout import default_store
     from curator.release.bundle import ReleaseRequest, cut
     from curator.resolve import cache_dir
-    from curator.run import default_store
 
     distribution = load_manifest(args)
     key = signing_key(args)
@@ -99,7 +103,7 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r}: must be a whole number of seconds")
     request = ReleaseRequest(
         distribution=distribution,
-        store_path=args.store or default_store(distribution),
+        store_path=args.store or default_store(distribution.root),
         run=args.run,
         out_dir=args.out or distribution.root / "dist",
         finder=Finder(parse_overrides(args.python)),
@@ -158,9 +162,11 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_diff(args: argparse.Namespace, console: Console) -> int:
     """`curator diff`: what changed between two bundles or runs."""
+    from curator.layout import default_store
+    from curator.manifest import DEFAULT_MANIFEST
     from curator.release.diff import diff
 
-    store = args.store or Path("reports") / "curator.sqlite"
+    store = args.store or default_store(Path(DEFAULT_MANIFEST).resolve().parent)
     result = diff(args.old, args.new, store)
     if args.format == "json":
         emit(json.dumps(result.to_json(), indent=2) + "\n", None)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from curator.errors import EXIT_OK, UsageError
+from curator.layout import REPORT_NAME, RunLayout
 from curator.manifest import DEFAULT_MANIFEST
 
 if TYPE_CHECKING:
@@ -58,12 +59,16 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     """`curator run`: build and test the plan, with progress; Ctrl-C stops cleanly."""
+    import datetime as dt
     import signal
     import threading
 
     from curator.executors.local import LocalExecutor
     from curator.interpreters import Finder
-    from curator.run import Coordinator, RunRequest, default_store
+    from curator.layout import default_store
+    from curator.report.publish import publish
+    from curator.run import Coordinator, RunRequest
+    from curator.store import Store
     from curator.terminal import LiveObserver, PlainObserver
 
     distribution = load_manifest(args)
@@ -73,11 +78,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.resume:
         versions = list(distribution.python)
     interpreters = Finder(overrides).find_all(versions)
-    store = args.store or default_store(distribution)
     request = RunRequest(
         distribution=distribution,
         interpreters=interpreters,
-        store_path=store,
         strategy=args.strategy,
         out_dir=args.out,
         rerun=args.rerun,
@@ -93,11 +96,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     executor = LocalExecutor(args.jobs)
     try:
-        if console.is_terminal and not args.plain:
-            with LiveObserver(console) as observer:
-                summary = Coordinator(request, executor, observer, cancel).execute()
-        else:
-            summary = Coordinator(request, executor, PlainObserver(console), cancel).execute()
+        with Store(args.store or default_store(distribution.root)) as store:
+            if console.is_terminal and not args.plain:
+                with LiveObserver(console) as observer:
+                    result = Coordinator(request, store, executor, observer, cancel).execute()
+            else:
+                result = Coordinator(request, store, executor, PlainObserver(console), cancel).execute()
+            summary = publish(store, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -109,6 +114,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace) -> None:
     """The end of a run: counts, the gate, where the results are, the verdict."""
+    from curator.layout import RunLayout
     from curator.outcome import Status
     from curator.terminal import style
 
@@ -116,20 +122,24 @@ def print_summary(console: Console, summary: RunSummary, args: argparse.Namespac
     console.print(f"\n{summary.cells} cells ({summary.reused_cells} reused from earlier runs); suites: {counts}")
     for problem in summary.expired:
         console.print(f"[bold red]expired policy exception[/]: {escape(problem)}")
-    gate = (
-        "[green]holds[/]"
-        if summary.gate_holds
-        else f"[bold red]does not hold[/] ({', '.join(summary.failing_baseline) or 'no baseline cell'})"
-    )
+    if summary.gate.holds:
+        gate = "[green]holds[/]"
+    elif summary.gate.missing and not summary.gate.failing and not summary.interrupted:
+        missing = ", ".join(f"Python {p}" for p in summary.gate.missing)
+        gate = f"[yellow]cannot gate a release[/]: {missing} not in this run (run every Python of the manifest)"
+    else:
+        gate = f"[bold red]does not hold[/] ({escape('; '.join(summary.gate_problems))})"
     console.print(f"release gate (baseline cells): {gate}")
-    folder = os.path.relpath(summary.out_dir)
-    console.print(f"results: {folder}/cells.csv, {folder}/matrices/, {folder}/run.json")
-    console.print(f"report: {folder}/index.html")
+    layout = RunLayout(Path(os.path.relpath(summary.out_dir)))
+    console.print(f"results: {layout.cells_csv}, {layout.matrices}/, {layout.run_json}")
+    console.print(f"report: {layout.report}")
     if summary.interrupted:
         parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
         if args.store:
             parts += ["--store", str(args.store)]
-        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{' '.join(parts)}[/]")
+        console.print(
+            f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{escape(' '.join(parts))}[/]"
+        )
         return
     verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
     console.print(f"verdict: {verdict}")
@@ -140,33 +150,24 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     import datetime as dt
 
     from curator import manifest
-    from curator.report.html import REPORT_NAME, render_index, render_run
+    from curator.report import data as report_data
     from curator.report.locate import locate, manifest_for
-    from curator.results import frame, summarize, write_outputs
+    from curator.report.publish import rerender
     from curator.store import Store
 
     where = locate(args.run_ref, store=args.store, manifest=args.manifest)
     with Store(where.store) as store:
         record = store.run(where.run_id)
         distribution = manifest.load(manifest_for(record, args.manifest))
-        out_dir = (where.out_dir or Path(record.out_dir)).resolve()
         today = dt.date.fromtimestamp(record.started)  # judge expiry as on the day the run ran
-        interrupted = record.status != "finished"
         if args.format == "json":
-            summary = summarize(frame(store, record.id), record, out_dir, distribution, today, interrupted=interrupted)
-            data = {
-                "distribution": record.distribution,
-                "version": record.version,
-                **summary.to_json(),
-                "report": str(out_dir / REPORT_NAME),
-            }
-            emit(json.dumps(data, indent=2) + "\n", None)
-            return EXIT_OK if summary.ok else 1
-        summary = write_outputs(store, record.id, distribution, out_dir, today, interrupted=interrupted)
-        report = render_run(store, record.id, distribution, out_dir, today=today, summary=summary)
-        index = render_index(store)
-    console.print(f"report: {os.path.relpath(report)}")
-    console.print(f"all runs: {os.path.relpath(index)}")
+            data = report_data.build(store, record.id, distribution, today=today, folder=where.out_dir)
+            emit(json.dumps(report_data.summary_json(data), indent=2) + "\n", None)
+            return EXIT_OK if data.summary.ok else 1
+        summary = rerender(store, record.id, distribution, today=today, folder=where.out_dir)
+    layout = RunLayout(summary.out_dir)
+    console.print(f"report: {os.path.relpath(layout.report)}")
+    console.print(f"all runs: {os.path.relpath(where.store.parent / REPORT_NAME)}")
     verdict = "[green]passed[/]" if summary.ok else f"[bold red]{summary.verdict}[/]"
     console.print(f"verdict: {verdict}")
     return EXIT_OK if summary.ok else 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from curator.cell import CellTask
+from curator.ids import CellId
 from curator.outcome import CellOutcome
 
 
@@ -15,14 +16,14 @@ from curator.outcome import CellOutcome
 class Started:
     """A cell began."""
 
-    cell_id: str
+    cell_id: CellId
 
 
 @dataclass(frozen=True)
 class Finished:
     """A cell ended with an outcome."""
 
-    cell_id: str
+    cell_id: CellId
     outcome: CellOutcome
 
 
@@ -30,7 +31,7 @@ class Finished:
 class Broken:
     """A cell could not be run at all for a reason outside it (the executor's own failure)."""
 
-    cell_id: str
+    cell_id: CellId
     reason: str
 
 

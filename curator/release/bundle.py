@@ -25,13 +25,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from curator import __version__, manifest, signing
 from curator import metadata as core_metadata
 from curator.errors import GateNotMet, ToolError, UsageError
+from curator.ids import PyVersion
 from curator.interpreters import Finder
+from curator.layout import BundleLayout, RunLayout
 from curator.manifest import Distribution
 from curator.release import changes, files, gate, sbom, wheelhouse
 from curator.resolve import Lock, LockedFile, Resolver, parse_requirements, pylock_files
 from curator.store import Store
 
-RELEASE_JSON = "release.json"
+RELEASE_JSON = BundleLayout(Path()).release_json.name
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,9 @@ class _Inputs:
     """Everything a bundle is made of, gathered before anything is written."""
 
     evidence: gate.Evidence
-    locks: dict[str, Lock]
+    locks: dict[PyVersion, Lock]
     pylocks: dict[str, str]
-    located: dict[str, dict[NormalizedName, LockedFile]]
+    located: dict[PyVersion, dict[NormalizedName, LockedFile]]
     licences: dict[str, tuple[str, str] | None]
     previous: Path | None
     epoch: int
@@ -87,7 +89,7 @@ class _Inputs:
 def cut(request: ReleaseRequest) -> Release:
     """Check the gate, then write the bundle and its tarball; a refused release writes nothing."""
     dist = request.distribution
-    name = f"{dist.name}-{dist.version}"
+    name = BundleLayout.name(dist.name, dist.version)
     out = request.out_dir.resolve()
     folder, tarball = out / name, out / f"{name}.tar.gz"
     if not request.force and (folder.exists() or tarball.exists()):
@@ -138,7 +140,7 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
     locks = _shipped_locks(evidence, dist)
     resolver = Resolver(dist.index)
     pylocks: dict[str, str] = {}
-    located: dict[str, dict[NormalizedName, LockedFile]] = {}
+    located: dict[PyVersion, dict[NormalizedName, LockedFile]] = {}
     for python, lock in locks.items():
         interpreter = request.finder.find(python)
         pylocks[python] = resolver.pylock([f"{p.name}=={p.version}" for p in lock.pins], interpreter)
@@ -157,11 +159,12 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
 def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
     """Every file of the bundle into `root`, SHA256SUMS and its signature last; how many wheels."""
     dist, evidence, locks = request.distribution, inputs.evidence, inputs.locks
-    wheels = wheelhouse.collect(inputs.located, locks, root / "wheels") if request.wheelhouse else 0
-    _write(root / "manifest.yaml", pinned_manifest(dist, evidence.run.id))
+    wheels = wheelhouse.collect(inputs.located, locks, BundleLayout(root).wheels) if request.wheelhouse else 0
+    bundle = BundleLayout(root)
+    _write(bundle.manifest, pinned_manifest(dist, evidence.run.id))
     for python, lock in locks.items():
-        _write(root / "locks" / f"py{python}.txt", _lock_text(dist, python, lock, evidence))
-        _write(root / "locks" / pylock_name(python), inputs.pylocks[python])
+        _write(bundle.lock(python), _lock_text(dist, python, lock, evidence))
+        _write(bundle.pylock(python), inputs.pylocks[python])
     document = sbom.build(
         distribution=dist.name,
         version=dist.version,
@@ -170,8 +173,8 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
         roots=dist.package_names,
         date=inputs.date,
     )
-    _write(root / "sbom.cdx.json", document)
-    _copy_report(evidence.run_dir, root / "report")
+    _write(bundle.sbom, document)
+    _copy_report(evidence.layout, bundle.report)
     current = {p: lock.versions for p, lock in locks.items()}
     before = versions_of_bundle(inputs.previous) if inputs.previous is not None else {}
     notes = changes.render_changes(
@@ -184,9 +187,9 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
         manifest=frozenset(dist.package_names),
         date=inputs.date.date().isoformat(),
     )
-    _write(root / "CHANGES.md", notes)
+    _write(bundle.changes, notes)
     record = _release_json(request, inputs, wheels=wheels)
-    _write(root / RELEASE_JSON, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    _write(bundle.release_json, json.dumps(record, indent=2, sort_keys=True) + "\n")
     if request.key is not None:
         _write(root / files.PUBLIC_KEY, request.key.public.openssh() + "\n")
     sums = files.render_sums(root)
@@ -198,24 +201,18 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
 
 def pylock_name(python: str) -> str:
     """`pylock.py312.toml`: PEP 751 allows no dot inside the name part."""
-    return f"pylock.py{python.replace('.', '')}.toml"
+    return BundleLayout(Path()).pylock(python).name
 
 
 # ----------------------------------------------------------------------- the parts
 
 
-def _shipped_locks(evidence: gate.Evidence, dist: Distribution) -> dict[str, Lock]:
-    """Each Python's baseline lock without the test runner: what the distribution installs."""
-    locks: dict[str, Lock] = {}
+def _shipped_locks(evidence: gate.Evidence, dist: Distribution) -> dict[PyVersion, Lock]:
+    """Each Python's baseline lock (as the store holds it) without the test runner: what the
+    distribution installs."""
+    locks: dict[PyVersion, Lock] = {}
     for python in dist.python:
-        path = evidence.lock_path(python)
-        try:
-            text = path.read_text()
-        except OSError:
-            raise UsageError(
-                f"{path}: the run's lock of its baseline cell is missing; the run folder is incomplete"
-            ) from None
-        lock = parse_requirements(python, text).closure(dist.package_names)
+        lock = evidence.locks[python].closure(dist.package_names)
         missing = [f"{n}=={v}" for n, v in dist.blessed.items() if lock.versions.get(n) != v]
         if missing:
             raise GateNotMet(
@@ -242,7 +239,7 @@ def _check_pylock(python: str, text: str, lock: Lock) -> dict[NormalizedName, Lo
 
 
 def _licences(
-    located: Mapping[str, Mapping[NormalizedName, LockedFile]], locks: Mapping[str, Lock], cache: Path
+    located: Mapping[PyVersion, Mapping[NormalizedName, LockedFile]], locks: Mapping[PyVersion, Lock], cache: Path
 ) -> dict[str, tuple[str, str] | None]:
     found: dict[str, tuple[str, str] | None] = {}
     for python, lock in locks.items():
@@ -302,7 +299,7 @@ def _entry(node: Node | None, key: str) -> tuple[Node, Node]:
     raise AssertionError(key)  # pragma: no cover - the manifest was validated
 
 
-def _lock_text(dist: Distribution, python: str, lock: Lock, evidence: gate.Evidence) -> str:
+def _lock_text(dist: Distribution, python: PyVersion, lock: Lock, evidence: gate.Evidence) -> str:
     return (
         f"# {dist.name} {dist.version} for Python {python}: pip install --require-hashes -r py{python}.txt\n"
         f"# the lock of cell {evidence.baseline[python].cell_id} of run {evidence.run.id}, "
@@ -310,16 +307,16 @@ def _lock_text(dist: Distribution, python: str, lock: Lock, evidence: gate.Evide
     )
 
 
-def _copy_report(run_dir: Path, target: Path) -> None:
+def _copy_report(run: RunLayout, target: Path) -> None:
     """The gating run's report: index.html (when there is one), cells.csv, run.json, matrices/."""
     target.mkdir(parents=True)
-    for name in ("index.html", "cells.csv", "run.json"):
-        if (run_dir / name).is_file():
-            shutil.copyfile(run_dir / name, target / name)
-    if (run_dir / "matrices").is_dir():
-        (target / "matrices").mkdir()
-        for csv in sorted((run_dir / "matrices").glob("*.csv")):
-            shutil.copyfile(csv, target / "matrices" / csv.name)
+    for source in (run.report, run.cells_csv, run.run_json):
+        if source.is_file():
+            shutil.copyfile(source, target / source.name)
+    if run.matrices.is_dir():
+        (target / run.matrices.name).mkdir()
+        for csv in sorted(run.matrices.glob("*.csv")):
+            shutil.copyfile(csv, target / run.matrices.name / csv.name)
 
 
 def _previous(out: Path, dist: Distribution) -> Path | None:
@@ -331,7 +328,7 @@ def _previous(out: Path, dist: Distribution) -> Path | None:
     best: tuple[Version, Path] | None = None
     for candidate in sorted(out.glob(f"{dist.name}-*")) if out.is_dir() else []:
         try:
-            record = json.loads((candidate / RELEASE_JSON).read_text())
+            record = json.loads(BundleLayout(candidate).release_json.read_text())
             version = Version(str(record["version"]))
         except (OSError, ValueError, KeyError, InvalidVersion):
             continue
@@ -340,13 +337,13 @@ def _previous(out: Path, dist: Distribution) -> Path | None:
     return best[1] if best else None
 
 
-def versions_of_bundle(root: Path) -> dict[str, dict[NormalizedName, Version]]:
+def versions_of_bundle(root: Path) -> dict[PyVersion, dict[NormalizedName, Version]]:
     """Each Python's shipped versions, from a bundle's `locks/py<X.Y>.txt`."""
-    found: dict[str, dict[NormalizedName, Version]] = {}
-    for path in sorted((root / "locks").glob("py*.txt")):
-        python = path.name.removeprefix("py").removesuffix(".txt")
-        found[python] = dict(parse_requirements(python, path.read_text()).versions)
-    return found
+    bundle = BundleLayout(root)
+    return {
+        python: dict(parse_requirements(python, bundle.lock(python).read_text()).versions)
+        for python in bundle.pythons()
+    }
 
 
 def _release_json(request: ReleaseRequest, inputs: _Inputs, *, wheels: int) -> dict[str, object]:
@@ -381,8 +378,8 @@ def _release_json(request: ReleaseRequest, inputs: _Inputs, *, wheels: int) -> d
         "gate": {c.cell_id: dict(c.statuses) for c in evidence.baseline.values()},
         "pythons": {
             python: {
-                "lock": f"locks/py{python}.txt",
-                "pylock": f"locks/{pylock_name(python)}",
+                "lock": BundleLayout(Path()).lock(python).as_posix(),
+                "pylock": BundleLayout(Path()).pylock(python).as_posix(),
                 "packages": {str(p.name): str(p.version) for p in lock.pins},
             }
             for python, lock in inputs.locks.items()

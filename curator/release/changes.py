@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator.ids import PyVersion
 from curator.release.gate import Evidence
 
 Versions = Mapping[NormalizedName, Version]
@@ -64,7 +65,7 @@ class PackageChanges:
         return out
 
 
-def compare(old: Mapping[str, Versions], new: Mapping[str, Versions]) -> list[PackageChanges]:
+def compare(old: Mapping[PyVersion, Versions], new: Mapping[PyVersion, Versions]) -> list[PackageChanges]:
     """Per Python (of either side), the packages added, removed, upgraded and downgraded."""
     changes: list[PackageChanges] = []
     for python in sorted(set(old) | set(new), key=python_key):
@@ -122,7 +123,7 @@ def render_changes(
     evidence: Evidence,
     previous: str | None,
     changes: Sequence[PackageChanges],
-    current: Mapping[str, Versions],
+    current: Mapping[PyVersion, Versions],
     manifest: frozenset[str],
     date: str,
 ) -> str:

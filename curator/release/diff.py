@@ -7,7 +7,6 @@ the gating run's copy in a bundle's `report/` — whenever both sides have one.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -17,10 +16,12 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator.errors import UsageError
-from curator.plan import parse_pins
+from curator.ids import PyVersion
+from curator.layout import BundleLayout, RunLayout
 from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
 from curator.release.verify import opened
 from curator.resolve import parse_requirements
+from curator.results import ResultRow, read_cells_csv
 from curator.store import Store
 
 Outcomes = dict[tuple[str, str], str]
@@ -32,7 +33,7 @@ class Side:
 
     label: str
     kind: str  # bundle | run
-    versions: dict[str, dict[NormalizedName, Version]]
+    versions: dict[PyVersion, dict[NormalizedName, Version]]
     outcomes: Outcomes | None
 
     def to_json(self) -> dict[str, str]:
@@ -89,35 +90,37 @@ def _side(ref: str, store_path: Path | None) -> Iterator[Side]:
 
 
 def _bundle(root: Path, label: str) -> Side:
-    versions: dict[str, dict[NormalizedName, Version]] = {}
-    for lock in sorted((root / "locks").glob("py*.txt")):
-        python = lock.name.removeprefix("py").removesuffix(".txt")
-        versions[python] = dict(parse_requirements(python, lock.read_text()).versions)
+    bundle = BundleLayout(root)
+    versions: dict[PyVersion, dict[NormalizedName, Version]] = {
+        python: dict(parse_requirements(python, bundle.lock(python).read_text()).versions)
+        for python in bundle.pythons()
+    }
     if not versions:
         raise UsageError(f"{label}: a bundle without locks/py<X.Y>.txt")
-    report = root / "report" / "cells.csv"
+    report = bundle.cells_csv
     return Side(f"{root.name} (bundle)", "bundle", versions, _outcomes(report) if report.is_file() else None)
 
 
 def _run(folder: Path, label: str) -> Side:
-    table = folder / "cells.csv"
-    if not table.is_file():
+    layout = RunLayout(folder)
+    if not layout.cells_csv.is_file():
         raise UsageError(f"{folder}: not a run folder (no cells.csv in it)")
-    with table.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    versions: dict[str, dict[NormalizedName, Version]] = {}
+    rows = read_cells_csv(layout.cells_csv)
+    versions: dict[PyVersion, dict[NormalizedName, Version]] = {}
     for row in rows:
-        if row.get("baseline") != "True" or row["python"] in versions or not row.get("lock"):
+        if not row.baseline or row.python in versions or not row.lock:
             continue
-        names = list(parse_pins(row["pins"]))
-        lock_path = folder / row["lock"]
+        lock_path = folder / row.lock
         if not lock_path.is_file():
             raise UsageError(f"{lock_path}: the baseline lock of run folder {folder} is missing")
-        lock = parse_requirements(row["python"], lock_path.read_text()).closure(names)
-        versions[row["python"]] = dict(lock.versions)
-    return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes(table))
+        lock = parse_requirements(row.python, lock_path.read_text()).closure(row.pins)
+        versions[row.python] = dict(lock.versions)
+    return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes_of(rows))
 
 
 def _outcomes(table: Path) -> Outcomes:
-    with table.open(newline="", encoding="utf-8") as handle:
-        return {(row["cell"], row["suite"]): row["status"] for row in csv.DictReader(handle)}
+    return _outcomes_of(read_cells_csv(table))
+
+
+def _outcomes_of(rows: list[ResultRow]) -> Outcomes:
+    return {(row.cell, row.suite): str(row.status) for row in rows}

@@ -1,20 +1,27 @@
-"""The release gate: a run may be released only if every baseline cell passed or failed as expected.
+"""May this run be released, and is its evidence still about what is being released?
 
-The evidence comes from the results store, never from a run folder a person could edit: the
-baseline cell of every Python of the manifest, each suite `passed` or `expected-fail`
-(`flaky` is not a pass), in a run that finished and that ran this very manifest.
+The gate itself is `curator.gate` (the same judgement `curator run` prints). A release adds
+checks of provenance, all against the results store, never against a run folder a person could
+edit: the run tested this very manifest; each baseline cell's inputs (suite files, test
+commands, how suites are run) still hash to the key recorded; and the lock shipped is the one
+the store holds, byte for byte in content.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from curator.errors import GateNotMet, UsageError
+from curator.gate import Gate, evaluate
+from curator.ids import PyVersion
+from curator.layout import RunLayout
 from curator.manifest import Distribution
-from curator.outcome import GATE_STATUSES, Status
-from curator.results import read_run_json
+from curator.outcome import RunStatus
+from curator.pins import Pins
+from curator.plan import plan_key
+from curator.resolve import Lock, parse_requirements
+from curator.results import read_run_json, vouched_lock
 from curator.store import CellRecord, RunRecord, Store
 
 
@@ -25,13 +32,8 @@ class CellEvidence:
     cell_id: str
     python: str
     baseline: bool
-    changes: tuple[tuple[str, str], ...]  # (package, version) that differ from blessed
+    changes: Pins
     statuses: tuple[tuple[str, str], ...]  # (suite, status)
-
-    @property
-    def holds(self) -> bool:
-        """Every suite passed or failed as expected."""
-        return all(Status(status) in GATE_STATUSES for _, status in self.statuses)
 
     def describe(self) -> str:
         """`sides passed, legacy expected-fail`."""
@@ -40,58 +42,82 @@ class CellEvidence:
 
 @dataclass(frozen=True)
 class Evidence:
-    """The gating run: its record, its folder and its cells (baseline first)."""
+    """The gating run: its record, its folder, its cells (baseline first) and the locks it vouches for."""
 
     run: RunRecord
-    run_dir: Path
-    baseline: dict[str, CellEvidence]  # python → its baseline cell
+    layout: RunLayout
+    gate: Gate
+    baseline: dict[PyVersion, CellEvidence]  # python → its baseline cell
     cells: tuple[CellEvidence, ...]
+    locks: dict[PyVersion, Lock]  # python → the baseline cell's lock, as the store holds it
 
-    def lock_path(self, python: str) -> Path:
-        """The run's lock of the baseline cell of `python`."""
-        return self.run_dir / "locks" / f"{self.baseline[python].cell_id}.txt"
+    @property
+    def run_dir(self) -> Path:
+        """The run folder."""
+        return self.layout.root
 
 
-def find_run(store: Store, ref: str) -> tuple[RunRecord, Path]:
+def find_run(store: Store, ref: str) -> tuple[RunRecord, RunLayout]:
     """A run named by its folder (holding run.json) or by its id (or a unique prefix) in `store`."""
     folder = Path(ref)
     if folder.is_dir():
-        return store.run(str(read_run_json(folder)["run_id"])), folder.resolve()
+        return store.run(str(read_run_json(folder)["run_id"])), RunLayout(folder.resolve())
     record = store.run(ref)
-    return record, Path(record.out_dir)
+    return record, RunLayout(Path(record.out_dir))
 
 
 def check(store: Store, ref: str, distribution: Distribution) -> Evidence:
     """The evidence of run `ref` for releasing `distribution`; `GateNotMet` when it does not allow one."""
-    record, run_dir = find_run(store, ref)
+    record, layout = find_run(store, ref)
     if record.manifest_sha256 != distribution.sha256:
         raise UsageError(
             f"{distribution.path}: run {record.id} tested another manifest ({record.manifest_path}, "
             f"sha256 {record.manifest_sha256[:12]}…, this one is {distribution.sha256[:12]}…); "
             "release the manifest the run tested, or run this one first"
         )
-    cells = tuple(_evidence(c) for c in store.cells(record.id))
-    baseline = {c.python: c for c in cells if c.baseline}
-    failing: list[str] = []
-    if record.status != "finished":
-        failing.append(f"run {record.id} is {record.status}, not finished (finish it with `curator run --resume`)")
-    for python in distribution.python:
-        cell = baseline.get(python)
-        if cell is None:
-            failing.append(f"py{python}: no baseline cell in run {record.id}")
-        elif not cell.holds:
-            bad = ", ".join(f"{s} {st}" for s, st in cell.statuses if Status(st) not in GATE_STATUSES)
-            failing.append(f"{cell.cell_id} ({bad or 'no suites'})")
-    if failing:
+    records = store.cells(record.id)
+    gate = evaluate(records, distribution.python, finished=record.status is RunStatus.FINISHED)
+    if not gate.holds:
         raise GateNotMet(
-            f"release gate does not hold for run {record.id}: {'; '.join(failing)} — "
+            f"release gate does not hold for run {record.id}: {'; '.join(gate.problems(record.id))} — "
             "every baseline cell must pass or fail as expected; nothing was written"
         )
+    locks = {python: _vouched(store, layout, distribution, cell) for python, cell in gate.baseline.items()}
+    cells = tuple(_evidence(c) for c in records)
     ordered = tuple(sorted(cells, key=lambda c: (not c.baseline, c.python, c.cell_id)))
-    return Evidence(record, run_dir, {p: baseline[p] for p in distribution.python}, ordered)
+    baseline = {p: _evidence(gate.baseline[p]) for p in distribution.python}
+    return Evidence(record, layout, gate, baseline, ordered, locks)
+
+
+def _vouched(store: Store, layout: RunLayout, distribution: Distribution, cell: CellRecord) -> Lock:
+    """The baseline cell's lock as the store vouches for it, after checking that the cell's inputs
+    are still those it was tested with and that the run folder's copy was not edited."""
+    suites = tuple(s.suite for s in cell.outcome.suites)
+    now = plan_key(distribution, cell.python, cell.pins, suites)
+    if now != cell.plan_key:
+        raise GateNotMet(
+            f"{cell.cell_id}: its inputs changed since run {cell.run_id} tested it (suite files, test commands "
+            f"or how curator runs suites: key {cell.plan_key} then, {now} now); run it again and release that run"
+        )
+    lock = vouched_lock(store, layout, cell)
+    if lock is None:
+        raise GateNotMet(
+            f"{layout.lock(cell.cell_id)}: the store holds no lock of {cell.cell_id} and this file's content does not "
+            f"match the recorded lock key {cell.outcome.lock_key[:16]}…; it was edited or lost — run again"
+        )
+    copy = layout.lock(cell.cell_id)
+    try:
+        on_disk = parse_requirements(cell.python, copy.read_text())
+    except OSError:
+        return lock
+    if on_disk.key != cell.outcome.lock_key:
+        raise GateNotMet(
+            f"{copy}: edited after run {cell.run_id} (its content no longer matches the lock the store recorded, "
+            f"key {cell.outcome.lock_key[:16]}…); restore it or run again — nothing was written"
+        )
+    return lock
 
 
 def _evidence(record: CellRecord) -> CellEvidence:
-    changes = tuple(sorted((str(n), str(v)) for n, v in json.loads(record.changes).items()))
     statuses = tuple((s.suite, str(s.status)) for s in record.outcome.suites)
-    return CellEvidence(record.cell_id, record.python, record.baseline, changes, statuses)
+    return CellEvidence(record.cell_id, record.python, record.baseline, record.changes, statuses)

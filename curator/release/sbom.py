@@ -23,6 +23,7 @@ from packaging.metadata import Metadata
 from packaging.utils import NormalizedName
 
 from curator import __version__
+from curator.ids import PyVersion
 from curator.resolve import ROOT, Lock
 
 _SHORT = 120  # a License field longer than this (or on several lines) is a licence text, not a name
@@ -74,7 +75,7 @@ def build(
     *,
     distribution: str,
     version: str,
-    locks: Mapping[str, Lock],
+    locks: Mapping[PyVersion, Lock],
     licences: Mapping[str, tuple[str, str] | None],
     roots: Sequence[str],
     date: dt.datetime,

@@ -20,6 +20,7 @@ from packaging.utils import NormalizedName, parse_sdist_filename, parse_wheel_fi
 from packaging.version import Version
 
 from curator.errors import ToolError
+from curator.ids import PyVersion
 from curator.metadata import USER_AGENT
 from curator.resolve import Lock, LockedFile
 
@@ -42,7 +43,9 @@ def identify(name: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
-def collect(files: Mapping[str, Mapping[NormalizedName, LockedFile]], locks: Mapping[str, Lock], dest: Path) -> int:
+def collect(
+    files: Mapping[PyVersion, Mapping[NormalizedName, LockedFile]], locks: Mapping[PyVersion, Lock], dest: Path
+) -> int:
     """Fill `dest` with the file of every pin of every lock; returns how many files it holds."""
     dest.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}

@@ -7,7 +7,6 @@ Pure functions over store records; no files, no processes, no HTML.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -103,10 +102,6 @@ class Finding:
         return next((h for h in with_tail if h.unexpected), with_tail[0])
 
 
-def _changes(record: CellRecord) -> str:
-    return " ".join(f"{name}=={version}" for name, version in json.loads(record.changes).items())
-
-
 def group_failures(records: Sequence[CellRecord]) -> list[Finding]:
     """One finding per failure signature, unexpected ones first, then the worst and the widest."""
     groups: dict[str, list[Hit]] = {}
@@ -123,7 +118,7 @@ def group_failures(records: Sequence[CellRecord]) -> list[Finding]:
             hit = Hit(
                 cell=record.cell_id,
                 python=record.python,
-                changes=_changes(record),
+                changes=" ".join(record.changes.requirements()),
                 baseline=record.baseline,
                 suite=suite.suite,
                 status=suite.status,

@@ -11,14 +11,12 @@ newest candidate that this run never tested. Pure functions over store records.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curator.manifest import Distribution, Package
 from curator.outcome import Status
-from curator.plan import parse_pins
 from curator.store import CellRecord
 
 # What keeps a candidate out of a release. Flaky and unexpected-pass outcomes worked.
@@ -90,9 +88,9 @@ def _relevant(distribution: Distribution, package: Package) -> set[str]:
 
 def _evidence(records: Sequence[CellRecord], distribution: Distribution, package: Package) -> list[Evidence]:
     """Outcomes of the cells that hold the newest candidate, preferring cells that change nothing else."""
-    newest = str(max(package.versions))
-    holding = [r for r in records if parse_pins(r.pins).get(package.name) == newest]
-    own = [r for r in holding if set(json.loads(r.changes)) <= {package.name}]
+    newest = max(package.versions)
+    holding = [r for r in records if r.pins.get(package.name) == newest]
+    own = [r for r in holding if set(r.changes) <= {package.name}]
     chosen = own or holding
     relevant = _relevant(distribution, package)
     found = []

@@ -1,4 +1,4 @@
-"""Pictures for the report (matplotlib, Agg backend): status heatmaps and the pass-rate trend.
+"""Pictures for the report (matplotlib figures drawn straight to SVG): status heatmaps and the pass-rate trend.
 
 Each chart is SVG text with its text kept as text (`svg.fonttype: none`), no date, and ids salted
 by the chart's name, so the same data draws the same bytes. Every square of a heatmap carries its
@@ -47,17 +47,11 @@ def letter_colour(status: Status) -> str:
 @contextmanager
 def _figure(salt: str, width: float, height: float) -> Iterator[Any]:
     import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # a Figure of its own: no pyplot state, no backend to switch
 
     rc: Any = {"svg.fonttype": "none", "svg.hashsalt": salt, "font.family": "sans-serif", "font.sans-serif": _FONT}
     with matplotlib.rc_context(rc):
-        fig = plt.figure(figsize=(width, height))
-        try:
-            yield fig
-        finally:
-            plt.close(fig)
+        yield Figure(figsize=(width, height))
 
 
 def _svg(fig: Any) -> str:

@@ -1,9 +1,10 @@
 """The HTML report of a run (`RUN_DIR/index.html`) and the index of every run (`reports/index.html`).
 
-Both are rendered from the store with Jinja2 (autoescaped: whatever a test printed shows as
-text) into one self-contained file each: CSS, the filter script and every picture are inline,
-and a Content-Security-Policy forbids loading anything, so the file opens from disk, from an
-e-mail or on an air-gapped machine exactly as it does here.
+Both are rendered with Jinja2 (autoescaped: whatever a test printed shows as text) — the run's
+page from what `report/data.py` computed, the index from the runs' recorded summaries — into
+one self-contained file each: CSS, the filter script and every picture are inline, and a
+Content-Security-Policy forbids loading anything, so the file opens from disk, from an e-mail
+or on an air-gapped machine exactly as it does here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hashlib
 import json
 import os
 import shlex
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +23,14 @@ import jinja2
 import pandas as pd
 
 from curator import __version__
-from curator.graph import DependencyGraph
-from curator.manifest import Distribution
-from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates
+from curator.ids import SuiteName, python_key
+from curator.layout import REPORT_NAME, atomic_write
+from curator.matrix import pass_rate
 from curator.outcome import Status
 from curator.report import charts
-from curator.report.analysis import Finding, group_failures, policy_view, timing
-from curator.report.blockers import HOLDING, holds_back
-from curator.resolve import parse_requirements
-from curator.results import RunSummary, summarize, table_of
+from curator.report.blockers import HOLDING
+from curator.report.data import RunData, matrix_items
 from curator.store import CellRecord, RunRecord, Store
-
-REPORT_NAME = "index.html"
 
 
 @dataclass(frozen=True)
@@ -103,20 +99,13 @@ def _when(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 # ----------------------------------------------------------------------- the run report
 
 
-def _matrix_views(table: pd.DataFrame, distribution: Distribution, out_dir: Path) -> list[MatrixView]:
+def _matrix_views(data: RunData) -> list[MatrixView]:
     views = []
-    for (python, row, column), result in all_matrices(table, distribution, out_dir).items():
-        counts = matrix_counts(table, python, row, column, distribution)
+    for (python, row, column), result in matrix_items(data).items():
+        counts = data.matrix_counts[python, row, column]
         image = charts.status_heatmap(
             result,
             title=f"{row} × {column} on Python {python}",
@@ -146,39 +135,37 @@ def _matrix_views(table: pd.DataFrame, distribution: Distribution, out_dir: Path
     return views
 
 
-def _summary_view(table: pd.DataFrame, distribution: Distribution) -> tuple[str, pd.DataFrame]:
-    summary = candidate_summary(table, distribution)
-    blessed = {(p.name, str(p.blessed)) for p in distribution.packages}
-    labels = [f"{name} {version}" + (" ★" if (name, version) in blessed else "") for name, version in summary.index]
+def _candidates_image(data: RunData) -> str:
+    blessed = {(p.name, str(p.blessed)) for p in data.distribution.packages}
+    labels = [
+        f"{name} {version}" + (" ★" if (name, version) in blessed else "") for name, version in data.candidates.index
+    ]
     image = charts.status_heatmap(
-        summary,
+        data.candidates,
         title="Every candidate on every Python (★ blessed)",
         salt="candidates",
         row_labels=labels,
     )
-    return charts.data_uri(image), summary
+    return charts.data_uri(image)
 
 
-def _graph_views(out_dir: Path, distribution: Distribution, matrices: Sequence[MatrixView]) -> list[GraphView]:
+def _graph_views(data: RunData, matrices: Sequence[MatrixView]) -> list[GraphView]:
     """The baseline graph of each Python (what the distribution ships: the test runner left out),
     with the edges whose matrix holds failures marked."""
     import matplotlib
 
     views: list[GraphView] = []
     first: dict[str, str] = {}
-    for python in distribution.python:
-        lock_path = out_dir / "locks" / f"py{python}-baseline.txt"
-        if not lock_path.exists():
-            continue
-        lock = parse_requirements(python, lock_path.read_text()).closure(distribution.package_names)
-        graph = DependencyGraph.build(distribution, lock)
+    for python in sorted(data.baselines, key=python_key):
+        baseline = data.baselines[python]
+        graph = baseline.graph
         failing = sorted(
             (m.row, m.column)
             for m in matrices
             if m.python == python and any(Status(s) in HOLDING for s in m.statuses)
             if graph.graph.has_edge(m.row, m.column)
         )
-        versions = {str(name): str(version) for name, version in lock.versions.items()}
+        versions = {str(name): str(version) for name, version in baseline.lock.versions.items()}
         differs = sorted(f"{n} {v}" for n, v in versions.items() if first and first.get(n) != v)
         first = first or versions
         with matplotlib.rc_context({"svg.hashsalt": f"graph-{python}", "svg.fonttype": "none"}):
@@ -196,24 +183,17 @@ def _untested(candidates: pd.DataFrame) -> list[str]:
     ]
 
 
-def _findings_history(
-    store: Store, record: RunRecord, findings: Sequence[Finding]
-) -> dict[str, tuple[str, int] | None]:
-    seen = store.first_seen([f.signature for f in findings], distribution=record.distribution, before=record.started)
-    return {f.signature: seen.get(f.signature) for f in findings}
-
-
-def _cells_view(records: Sequence[CellRecord]) -> tuple[list[str], list[dict[str, object]]]:
+def _cells_view(records: Sequence[CellRecord]) -> tuple[list[SuiteName], list[dict[str, object]]]:
     suites = list(dict.fromkeys(s.suite for r in records for s in r.outcome.suites))
     rows: list[dict[str, object]] = []
-    for record in sorted(records, key=lambda r: (not r.baseline, r.python, r.cell_id)):
+    for record in sorted(records, key=lambda r: (not r.baseline, python_key(r.python), r.cell_id)):
         by_suite = {s.suite: str(s.status) for s in record.outcome.suites}
         rows.append(
             {
                 "id": record.cell_id,
                 "python": record.python,
                 "baseline": record.baseline,
-                "changes": " ".join(f"{n}=={v}" for n, v in json.loads(record.changes).items()),
+                "changes": " ".join(record.changes.requirements()),
                 "status": str(record.outcome.status),
                 "suites": [by_suite.get(s, "") for s in suites],
                 "statuses": sorted(set(by_suite.values())),
@@ -232,69 +212,53 @@ def reproduce_line(command: str, suites: Sequence[str]) -> str:
     return f"{command} -- {shlex.join(suites)}" if suites else command
 
 
-def render_run(
-    store: Store,
-    run_id: str,
-    distribution: Distribution,
-    out_dir: Path,
-    *,
-    today: dt.date,
-    summary: RunSummary | None = None,
-) -> Path:
-    """Write `out_dir/index.html`, the report of one run, from the store; returns its path."""
-    record = store.run(run_id)
-    records = store.cells(run_id)
-    table = table_of(records)
-    if summary is None:
-        summary = summarize(table, record, out_dir, distribution, today, interrupted=record.status != "finished")
-    finished = record.finished or time.time()
-    findings = group_failures(records)
-    matrices = _matrix_views(table, distribution, out_dir)
-    candidates_image, candidates = _summary_view(table, distribution)
-    held, blockers = holds_back(records, distribution)
-    rates = suite_pass_rates(table)
-    suites, cells = _cells_view(records)
+def render_run(data: RunData) -> Path:
+    """Write the run folder's `index.html`, the report of one run; returns its path."""
+    matrices = _matrix_views(data)
+    suites, cells = _cells_view(data.records)
     script, script_hash = _script()
+    rates = data.rates
     context = {
-        "run": record,
-        "distribution": distribution,
-        "summary": summary,
-        "manifest_changed": distribution.sha256 != record.manifest_sha256,
-        "pass_rate": pass_rate(summary.counts),
-        "pythons": list(record.pythons),
-        "findings": findings,
-        "history": _findings_history(store, record, findings),
+        "run": data.record,
+        "distribution": data.distribution,
+        "summary": data.summary,
+        "gate_problems": data.summary.gate_problems,
+        "manifest_changed": data.manifest_changed,
+        "pass_rate": data.pass_rate,
+        "pythons": list(data.record.pythons),
+        "findings": data.findings,
+        "history": data.history,
         "reproduce_line": reproduce_line,
         "matrices": matrices,
-        "candidates": candidates,
-        "untested": _untested(candidates),
-        "candidates_image": candidates_image,
-        "held": held,
-        "blockers": blockers,
+        "edge_notes": data.edge_notes,
+        "candidates": data.candidates,
+        "untested": _untested(data.candidates),
+        "candidates_image": _candidates_image(data),
+        "held": data.held,
+        "blockers": data.blockers,
         "rates": [
             {**rate, "pass_rate": None if pd.isna(rate["pass_rate"]) else float(rate["pass_rate"])}
             for rate in rates.to_dict("records")
         ],
         "rate_columns": [c for c in rates.columns if c not in ("suite", "outcomes", "pass_rate")],
-        "graphs": _graph_views(out_dir, distribution, matrices),
-        "rules": policy_view(records, distribution.policy, today),
+        "graphs": _graph_views(data, matrices),
+        "rules": data.rules,
         "unexpected_passes": [
-            (r.cell_id, s) for r in records for s in r.outcome.suites if s.status is Status.UNEXPECTED_PASS
+            (r.cell_id, s) for r in data.records for s in r.outcome.suites if s.status is Status.UNEXPECTED_PASS
         ],
-        "timing": timing(records, finished - record.started),
-        "finished": finished,
+        "timing": data.timing,
+        "finished": data.finished,
         "suites": suites,
         "cells": cells,
         "script": script,
         "script_hash": script_hash,
         "curator_version": __version__,
-        "store_path": store.path,
-        "index_link": os.path.relpath(store.path.parent / REPORT_NAME, out_dir),
+        "store_path": data.store_path,
+        "index_link": os.path.relpath(data.store_path.parent / REPORT_NAME, data.layout.root),
     }
     html = _environment().get_template("run.html.j2").render(context)
-    target = out_dir / REPORT_NAME
-    _atomic_write(target, html)
-    return target
+    atomic_write(data.layout.report, html)
+    return data.layout.report
 
 
 # ----------------------------------------------------------------------- the index of runs
@@ -345,5 +309,5 @@ def render_index(store: Store) -> Path:
     template = _environment().get_template("index.html.j2")
     html = template.render(rows=rows, trend=trend, store=store.path, script_hash="'none'", curator_version=__version__)
     target = folder / REPORT_NAME
-    _atomic_write(target, html)
+    atomic_write(target, html)
     return target

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curator.errors import UsageError
+from curator.layout import STORE_NAME, default_store
 from curator.manifest import DEFAULT_MANIFEST
 from curator.results import read_run_json
 from curator.store import RunRecord
-
-STORE_NAME = "curator.sqlite"
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,7 @@ def locate(target: str, *, store: Path | None, manifest: Path | None) -> RunLoca
         )
     if "/" in target or target.startswith("."):
         raise UsageError(f"{target}: no such run folder; give a folder written by `curator run`, or a run id")
-    default = (manifest or Path(DEFAULT_MANIFEST)).resolve().parent / "reports" / STORE_NAME
+    default = default_store((manifest or Path(DEFAULT_MANIFEST)).resolve().parent)
     return RunLocation(_existing(store or default), target, None)
 
 

@@ -6,22 +6,37 @@ Reproduce any cell on this machine with
     nox -f THIS_FILE -s CELL_ID -- SUITE   # one suite
 
 The cells, their interpreters (absolute paths), hash-pinned locks and suites are in
-nox-cells.json beside this file. Logs and JUnit files go to $CURATOR_CELL_OUT, or to a fresh
-temporary folder (printed) so that a reproduction never overwrites the run's evidence.
+nox-cells.json beside this file (its shape: protocol.py). Logs and JUnit files go to
+$CURATOR_CELL_OUT, or to a fresh temporary folder (printed) so that a reproduction never
+overwrites the run's evidence.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pathlib
 import tempfile
+from types import ModuleType
+from typing import Any
 
 import nox
 
 HERE = pathlib.Path(__file__).resolve().parent
-SPEC = json.loads((HERE / "nox-cells.json").read_text(encoding="utf-8"))
 RUNNER = str(HERE / "suite_runner.py")
+
+
+def _protocol() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("curator_protocol", HERE / "protocol.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+protocol = _protocol()
+CELLS = protocol.validate_cells_file(json.loads((HERE / protocol.CELLS_FILE).read_text(encoding="utf-8")))
 
 nox.options.default_venv_backend = "uv"
 nox.options.reuse_venv = "yes"
@@ -30,43 +45,38 @@ nox.options.download_python = "never"
 nox.options.sessions = []
 
 
-def _define(cell_id: str, cell: dict) -> None:
+def _define(cell_id: str, cell: dict[str, Any]) -> None:
     @nox.session(name=cell_id, python=cell["python"], venv_backend="uv", default=False, download_python="never")
     def run_cell(session: nox.Session) -> None:
-        out = os.environ.get("CURATOR_CELL_OUT")
+        out = os.environ.get(protocol.ENV_OUT)
         folder = pathlib.Path(out) if out else pathlib.Path(tempfile.mkdtemp(prefix=f"curator-{cell_id}-"))
         folder.mkdir(parents=True, exist_ok=True)
         if not out:
             session.log(f"logs and JUnit files go to {folder}")
-        attempt = os.environ.get("CURATOR_ATTEMPT", "1")
+        attempt = int(os.environ.get(protocol.ENV_ATTEMPT, "1"))
         session.run_install(
             "uv", "pip", "sync", "--require-hashes", "--compile-bytecode", *cell["install_args"], cell["lock"]
         )
-        (folder / "installed").write_text("ok\n")
+        (folder / protocol.INSTALLED).write_text("ok\n")
         wanted = set(session.posargs)
         failed = []
         for suite in cell["suites"]:
             if wanted and suite["name"] not in wanted:
                 continue
-            stem = suite["stem"] if attempt == "1" else f"{suite['stem']}.attempt{attempt}"  # as cell.file_stem
+            files = protocol.artefacts(folder, suite["name"], attempt)
             argv = list(suite["argv"])
             if suite["junit"]:
-                argv.append(f"--junitxml={folder / (stem + '.xml')}")
-            job = {
-                "argv": argv,
-                "cwd": suite["cwd"],
-                "env": suite["env"],
-                "log": str(folder / (stem + ".log")),
-                "result": str(folder / (stem + ".json")),
-            }
+                argv.append(f"--junitxml={files['junit']}")
+            job = {"argv": argv, "cwd": suite["cwd"], "env": suite["env"], "log": str(files["log"])}
+            job["result"] = str(files["result"])
             session.log(f"suite {suite['name']}")
-            session.run("python", RUNNER, json.dumps(job))
-            result = json.loads(pathlib.Path(job["result"]).read_text(encoding="utf-8"))
+            session.run("python", RUNNER, json.dumps(protocol.validate_job(job)))
+            result = protocol.read_result(files["result"])
             if result.get("returncode") != 0:
                 failed.append(f"{suite['name']} (exit {result.get('returncode')})")
         if failed:
             session.error("failed: " + ", ".join(failed))
 
 
-for _cell_id, _cell in SPEC["cells"].items():
+for _cell_id, _cell in CELLS.items():
     _define(_cell_id, _cell)

@@ -2,31 +2,45 @@
 
 Standard library only (it runs on the cell's Python, 3.8 and later). It tees the command's
 output to its own stdout and to a log file, and records the exit status — negative when the
-interpreter died by a signal — in a small JSON file, so a crash is told apart from a failure.
-It always exits 0 itself: the nox session decides whether the cell failed.
+interpreter died by a signal — in a small JSON file (protocol.py beside it describes both), so
+a crash is told apart from a failure. It always exits 0 itself: the nox session decides
+whether the cell failed.
 """
 
+from __future__ import annotations
+
+import importlib.util
 import json
 import os
 import pathlib
 import subprocess
 import sys
 import time
+from types import ModuleType
+
+
+def _protocol() -> ModuleType:
+    path = pathlib.Path(__file__).with_name("protocol.py")
+    spec = importlib.util.spec_from_file_location("curator_protocol", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> int:
-    job = json.loads(sys.argv[1])
-    argv = [sys.executable if part == "python" else part for part in job["argv"]]
+    protocol = _protocol()
+    job = protocol.validate_job(json.loads(sys.argv[1]))
+    argv = protocol.job_argv(job["argv"], sys.executable)
     env = dict(os.environ)
-    env.update(job.get("env") or {})
+    env.update(job["env"])
     started = time.time()
+    result = pathlib.Path(job["result"])
 
     def record(**fields: object) -> None:
-        data = {"argv": argv, "started": started}
+        data: dict[str, object] = {"argv": argv, "started": started}
         data.update(fields)
-        tmp = pathlib.Path(job["result"] + ".tmp")
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        tmp.replace(job["result"])
+        protocol.write_json(result, data)
 
     record(state="started")
     with pathlib.Path(job["log"]).open("wb") as log:

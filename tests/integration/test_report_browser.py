@@ -145,7 +145,7 @@ def test_report_of_an_unknown_run_is_bad_input(
 def test_report_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Dialog, FloatRect, sync_playwright
 
     _, out = report_run
     problems: list[str] = []
@@ -156,7 +156,12 @@ def test_report_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> N
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(str(error)))
-            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+            def dismiss(dialog: Dialog) -> None:
+                dialogs.append(dialog.message)
+                dialog.dismiss()
+
+            page.on("dialog", dismiss)
             page.goto((out / "index.html").as_uri())
             page.wait_for_load_state("load")
 
@@ -178,7 +183,7 @@ def test_report_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> N
             assert all(f.is_visible() for f in figures.all())
 
             page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-            top = {"x": 0, "y": 0, "width": 1280, "height": 1500}  # verdict, findings, what holds the release back
+            top: FloatRect = {"x": 0, "y": 0, "width": 1280, "height": 1500}  # verdict, findings, what holds back
             page.screenshot(path=str(tmp_path / "report-top.png"), full_page=True, clip=top)
         finally:
             browser.close()

@@ -17,7 +17,7 @@ import pytest
 
 from curator.cli import main
 from tests.conftest import manifest_writer
-from tests.integration.conftest import eco_manifest_factory
+from tests.integration.conftest import EcoManifest, eco_manifest_factory
 
 PACKAGES = """\
   cfx-base: ["1.0", "2.0"]
@@ -137,10 +137,15 @@ def test_run_folder_contract(matrix_run: tuple[Path, Path, int]) -> None:
     lock = (out / "locks" / "py3.12-baseline.txt").read_text()
     assert "cfx-base==2.0" in lock and "--hash=sha256:" in lock and "pytest==" in lock
     matrix = (out / "matrices" / "py3.12__cfx-user__cfx-base.csv").read_text().splitlines()
-    assert matrix == ["cfx-user,1.0,2.0", "1.0,,failed", "1.1,passed,passed"]
+    assert matrix == ["cfx-user \\ cfx-base,1.0,2.0", "1.0,,failed", "1.1,passed,passed"]  # rows \\ columns
     run = json.loads((out / "run.json").read_text())
     assert run["verdict"] == "failed"
-    assert run["gate"] == {"holds": False, "failing_baseline_cells": ["py3.12-baseline"]}  # flaky gates nothing
+    assert run["gate"] == {  # flaky gates nothing
+        "holds": False,
+        "failing_baseline_cells": ["py3.12-baseline"],
+        "missing_pythons": [],
+        "problems": ["py3.12-baseline (flaky flaky)"],
+    }
     assert run["counts"]["crashed"] == 1 and run["cells"] == 5
     assert run["manifest"]["sha256"] and run["tools"]["uv"]
 
@@ -168,7 +173,9 @@ def test_unchanged_rerun_runs_nothing(matrix_run: tuple[Path, Path, int], capsys
     assert (out / "logs" / "py3.12-baseline" / "cell.log").read_text() != ""  # evidence copied along
 
 
-def test_upper_bound_is_unresolvable_with_the_reason(eco_manifest, capsys: pytest.CaptureFixture[str]) -> None:
+def test_upper_bound_is_unresolvable_with_the_reason(
+    eco_manifest: EcoManifest, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = eco_manifest(
         '  cfx-base: {versions: ["1.0", "2.0"], blessed: "1.0"}\n  cfx-capped: ["1.0"]\n',
         suites={
@@ -191,7 +198,7 @@ def test_upper_bound_is_unresolvable_with_the_reason(eco_manifest, capsys: pytes
     ] == "1.0,passed,unresolvable"
 
 
-def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest) -> None:
+def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest: EcoManifest) -> None:
     path = eco_manifest('  cfx-top:\n    versions: ["1.0"]\n    tests: ["pytest --pyargs cfx_top.tests -q"]\n')
     out = path.parent / "out"
     assert main(["run", str(path), "--out", str(out), "--plain"]) == 0
@@ -201,7 +208,7 @@ def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest) ->
     assert 'classname="test_top" name="test_sides"' in junit  # the test shipped in the wheel
 
 
-def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest, tmp_path: Path) -> None:
+def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest: EcoManifest, tmp_path: Path) -> None:
     spans = tmp_path / "spans"
     spans.mkdir()
     # Each run of the suite notes when it ran, per environment: a cell must never run twice at once,
@@ -252,13 +259,13 @@ def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest, tmp_pa
             assert start >= end, f"one cell ran twice at once in {record.name}"
 
 
-def test_resume_of_an_unknown_run_is_bad_input(eco_manifest, capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_of_an_unknown_run_is_bad_input(eco_manifest: EcoManifest, capsys: pytest.CaptureFixture[str]) -> None:
     path = eco_manifest('  cfx-base: ["1.0"]\n')
     assert main(["run", str(path), "--resume", "nope"]) == 2
     assert "run 'nope' is not a run in" in capsys.readouterr().err
 
 
-def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(eco_manifest, tmp_path: Path) -> None:
+def test_ctrl_c_stops_cleanly_and_prints_the_resume_command(eco_manifest: EcoManifest, tmp_path: Path) -> None:
     marker = tmp_path / "hold"
     marker.write_text("")
     pids = tmp_path / "pids"

@@ -24,7 +24,10 @@ def test_pyenv_versions_are_found_when_the_shim_refuses(tmp_path: Path) -> None:
     real = _exe(tmp_path / "pyenv" / "versions" / "3.12.1" / "bin" / "python3.12")
     _exe(tmp_path / "pyenv" / "versions" / "3.12.0" / "bin" / "python3.12")
     _exe(tmp_path / "pyenv" / "versions" / "3.11.7" / "bin" / "python3.11")
-    answers = {shim: "pyenv: python3.12: command not found", real: Probe("3.12.1", real, "cpython")}
+    answers: dict[Path, Probe | str] = {
+        shim: "pyenv: python3.12: command not found",
+        real: Probe("3.12.1", real, "cpython"),
+    }
     finder = Finder(
         env={"PATH": str(shim.parent), "PYENV_ROOT": str(tmp_path / "pyenv")},
         probe=lambda p: answers.get(p, "not asked"),

@@ -12,6 +12,7 @@ from curator import manifest
 from curator.cli import main
 from curator.errors import ManifestError
 from curator.manifest import Scope, Strategy
+from curator.pins import Pins
 from tests.conftest import WriteManifest
 
 GOOD = """
@@ -72,8 +73,8 @@ def test_a_valid_manifest_becomes_typed_models(good: Path) -> None:
     assert dist.policy.timeout == 120 and dist.policy.retries == 2
     rule = dist.policy.expected_failures[0]
     assert rule.expires == dt.date(2027, 1, 31) and rule.owner == "alice"
-    assert rule.matches("3.12", {"pandas": Version("2.1.4"), "numpy": Version("2.1.3")})
-    assert not rule.matches("3.12", {"pandas": Version("2.2.3"), "numpy": Version("2.1.3")})
+    assert rule.matches("3.12", Pins({"pandas": "2.1.4", "numpy": "2.1.3"}))
+    assert not rule.matches("3.12", Pins({"pandas": "2.2.3", "numpy": "2.1.3"}))
     assert len(dist.sha256) == 64
     assert dist.where("matrix.max_cells") == f"{good}:21:3"
 

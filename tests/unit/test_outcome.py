@@ -8,6 +8,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from curator.ids import SuiteName
 from curator.manifest import ExpectedFailure, Policy
 from curator.outcome import (
     Attempt,
@@ -22,6 +23,7 @@ from curator.outcome import (
     unexpected,
     worst,
 )
+from curator.pins import Pins
 
 FAILED_CASE = TestCase("test_x", "test_a", "failed", message="assert 1 == 2")
 ERROR_CASE = TestCase("test_x", "test_b", "error", message="fixture 'db' not found")
@@ -71,10 +73,15 @@ BROKEN = {"pandas": Version("2.1.4"), "numpy": Version("2.1.3")}
 def _judge(
     raw: Status, pins: dict[str, Version], *, suite: str = "pandas-numpy", today: dt.date = dt.date(2026, 11, 1)
 ) -> SuiteOutcome:
-    outcome = SuiteOutcome(suite, raw, raw, reason="r")
+    outcome = SuiteOutcome(SuiteName(suite), raw, raw, reason="r")
     return judge(
-        outcome, python="3.12", pins=pins, suite_requires=frozenset({"pandas", "numpy"}), policy=POLICY, today=today
-    )  # type: ignore[arg-type]
+        outcome,
+        python="3.12",
+        pins=Pins(pins),
+        suite_requires=frozenset({"pandas", "numpy"}),
+        policy=POLICY,
+        today=today,
+    )
 
 
 def test_expected_failure_and_unexpected_pass() -> None:

@@ -16,6 +16,7 @@ from curator.cli import main
 from curator.cover import covering_array
 from curator.errors import PlanTooLarge
 from curator.graph import DependencyGraph
+from curator.ids import PyVersion
 from curator.manifest import Strategy
 from curator.resolve import parse_requirements
 from tests.conftest import WriteManifest
@@ -49,21 +50,21 @@ def dist(write_manifest: WriteManifest) -> manifest.Distribution:
 
 
 def _changes(p: plan.Plan, python: str = "3.11") -> list[dict[str, str]]:
-    return [{n: str(v) for n, v in c.changes} for c in p.cells if c.python == python]
+    return [c.changes.to_json() for c in p.cells if c.python == python]
 
 
 def test_baseline_is_one_cell_per_python_with_everything_blessed(dist: manifest.Distribution) -> None:
     result = plan.build(dist, Strategy.BASELINE)
     assert [c.id for c in result.cells] == ["py3.11-baseline", "py3.12-baseline"]
     cell = result.cells[0]
-    assert cell.pin_map == {
+    assert cell.pins == {
         "numpy": Version("2.1.3"),
         "pandas": Version("2.2.3"),
         "attrs": Version("24.2.0"),
         "click": Version("8.1"),
     }
     assert cell.suites == ("pn", "cl")
-    assert cell.pins_text == "attrs==24.2.0 click==8.1 numpy==2.1.3 pandas==2.2.3"
+    assert str(cell.pins) == "attrs==24.2.0 click==8.1 numpy==2.1.3 pandas==2.2.3"
 
 
 def test_upgrades_change_one_thing_at_a_time(dist: manifest.Distribution) -> None:
@@ -89,7 +90,7 @@ def test_pairs_follow_the_graph_edges(dist: manifest.Distribution) -> None:
         "attrs==24.2.0\n    # via -r requirements.in\nclick==8.1\n    # via -r requirements.in\n",
     )
     graph = DependencyGraph.build(dist, lock)
-    graphs = {"3.11": graph, "3.12": graph}
+    graphs = {PyVersion("3.11"): graph, PyVersion("3.12"): graph}
     result = plan.build(dist, Strategy.PAIRS, graphs=graphs)
     # pandas → numpy is the only edge: its 2 × 2 matrix, the baseline merged into it.
     # click lies on no edge: each of its other candidates is still tried once.
@@ -141,10 +142,10 @@ def test_involved_scope_narrows_cells_to_what_their_suites_need(write_manifest: 
         MANIFEST + "matrix:\n  scope: involved\n",
         suites={"suites/pn": "def test_a():\n    pass\n", "suites/cl": "def test_b():\n    pass\n"},
     )
-    result = plan.build(manifest.load(path), Strategy.UPGRADES, pythons=["3.12"])
-    by_id = {c.id: c for c in result.cells}
-    assert set(by_id["py3.12-baseline"].pin_map) == {"numpy", "pandas", "attrs", "click"}
-    assert set(by_id["py3.12-numpy1.26.4"].pin_map) == {"numpy", "pandas"}
+    result = plan.build(manifest.load(path), Strategy.UPGRADES, pythons=[PyVersion("3.12")])
+    by_id: dict[str, plan.Cell] = {c.id: c for c in result.cells}
+    assert set(by_id["py3.12-baseline"].pins) == {"numpy", "pandas", "attrs", "click"}
+    assert set(by_id["py3.12-numpy1.26.4"].pins) == {"numpy", "pandas"}
     assert by_id["py3.12-numpy1.26.4"].suites == ("pn",)
     assert by_id["py3.12-click8.0"].suites == ("cl",)
 

@@ -14,6 +14,8 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator import manifest
+from curator.errors import UsageError
+from curator.ids import PyVersion
 from curator.release import changes, files, sbom
 from curator.release.bundle import pinned_manifest, pylock_name
 
@@ -23,8 +25,9 @@ def _v(**pins: str) -> dict[NormalizedName, Version]:
 
 
 def test_compare_sorts_every_change_per_python() -> None:
-    old = {"3.11": _v(numpy="1.26.4", pandas="2.2.3", six="1.16"), "3.12": _v(numpy="1.26.4")}
-    new = {"3.11": _v(numpy="2.1.3", pandas="2.1.1", tzdata="2024.1"), "3.13": _v(numpy="2.1.3")}
+    py311, py312, py313 = PyVersion("3.11"), PyVersion("3.12"), PyVersion("3.13")
+    old = {py311: _v(numpy="1.26.4", pandas="2.2.3", six="1.16"), py312: _v(numpy="1.26.4")}
+    new = {py311: _v(numpy="2.1.3", pandas="2.1.1", tzdata="2024.1"), py313: _v(numpy="2.1.3")}
     result = {c.python: c for c in changes.compare(old, new)}
     assert list(result) == ["3.11", "3.12", "3.13"]
     assert result["3.11"].upgraded == (("numpy", "1.26.4", "2.1.3"),)
@@ -87,7 +90,7 @@ def test_extract_refuses_a_tarball_with_two_folders(tmp_path: Path) -> None:
         for name in ("a", "b"):
             info = tarfile.TarInfo(f"{name}/x")
             tar.addfile(info)
-    with pytest.raises(files.UsageError, match="exactly one folder"):
+    with pytest.raises(UsageError, match="exactly one folder"):
         files.extract_bundle(archive, tmp_path / "out")
 
 

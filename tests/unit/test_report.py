@@ -12,13 +12,17 @@ import pandas as pd
 import pytest
 
 from curator import manifest
+from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.layout import RunLayout
 from curator.matrix import candidate_summary, pass_rate, suite_pass_rates
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.pins import Pins
 from curator.report import charts
 from curator.report.analysis import group_failures, policy_view, timing
 from curator.report.blockers import Kind, holds_back
+from curator.report.data import build
 from curator.report.html import render_index, render_run
-from curator.results import frame
+from curator.results import result_rows, table_of
 from curator.store import CellRecord, RunRecord, Store
 from tests.conftest import WriteManifest
 
@@ -52,15 +56,6 @@ ABI = "ImportError: numpy.core.multiarray failed to import"
 CAPPED = "Because capped==1.0 depends on base<2 and you require base==2.0, we can conclude that it is unsatisfiable."
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _fonts_known() -> None:
-    """matplotlib asks fontconfig (a process) for the system fonts once per machine; let it do so
-    before the unit tests' guard against processes goes up."""
-    from matplotlib import font_manager
-
-    assert font_manager.fontManager.ttflist
-
-
 @pytest.fixture
 def demo(write_manifest: WriteManifest) -> manifest.Distribution:
     path = write_manifest(MANIFEST, suites={"suites/use": "", "suites/caps": "", "suites/libs": ""})
@@ -74,7 +69,7 @@ def _suite(name: str, status: Status, *, signature: str = "", reason: str = "", 
         cases = (TestCase("test_mod", "test_it", "failed", 0.1, f"{signature}\nmore"),)
     rule = "lib>=3.1: lib 3.1 drops the old reader" if status is Status.EXPECTED_FAIL else ""
     return SuiteOutcome(
-        name, status, raw, reason, signature, Counts.of(cases), 1.0, 1, f"logs/{name}.log", cases, rule, tail
+        SuiteName(name), status, raw, reason, signature, Counts.of(cases), 1.0, 1, f"logs/{name}.log", cases, rule, tail
     )
 
 
@@ -83,11 +78,22 @@ def _record(
 ) -> CellRecord:
     pins = {"base": "1.0", "capped": "1.0", "user": "1.1", "lib": "3.0", "solo": "0.1"} | changes
     outcome = CellOutcome(
-        cell, tuple(suites), duration=duration, reused_from=reused or None, reproduce=f"nox -f run/noxfile.py -s {cell}"
+        CellId(cell),
+        tuple(suites),
+        duration=duration,
+        reused_from=reused or None,
+        reproduce=f"nox -f run/noxfile.py -s {cell}",
     )
-    text = " ".join(f"{n}=={v}" for n, v in sorted(pins.items()))
     return CellRecord(
-        "run-1", cell, "3.12", "3.12.1 /usr/bin/python3.12", text, json.dumps(changes), not changes, "k", outcome
+        RunId("run-1"),
+        CellId(cell),
+        PyVersion("3.12"),
+        "3.12.1 /usr/bin/python3.12",
+        Pins(pins),
+        Pins(changes),
+        not changes,
+        "k",
+        outcome,
     )
 
 
@@ -166,7 +172,7 @@ def test_pass_rates_leave_out_what_never_ran(tmp_path: Path) -> None:
     assert pass_rate({"passed": 3, "failed": 1, "unresolvable": 4}) == 0.75
     assert pass_rate({"unresolvable": 2}) is None
     with _store(tmp_path, _records()) as store:
-        table = frame(store, "run-1")
+        table = table_of(result_rows(store.cells(RunId("run-1")), RunLayout(tmp_path)))
     rates = suite_pass_rates(table).set_index("suite")
     assert rates.loc["use", "pass_rate"] == 3 / 4  # one failure; the unresolvable cell does not count
     assert rates.loc["libs", "expected-fail"] == 1
@@ -175,7 +181,7 @@ def test_pass_rates_leave_out_what_never_ran(tmp_path: Path) -> None:
 
 def test_candidate_summary_shows_each_candidate_on_each_python(demo: manifest.Distribution, tmp_path: Path) -> None:
     with _store(tmp_path, _records()) as store:
-        table = frame(store, "run-1")
+        table = table_of(result_rows(store.cells(RunId("run-1")), RunLayout(tmp_path)))
     summary = candidate_summary(table, demo)
     assert summary.loc[("user", "1.0"), "3.12"] == "failed"  # its own upgrade cell, the suites that need it
     assert summary.loc[("user", "1.1"), "3.12"] == "passed"
@@ -234,8 +240,8 @@ def hostile_store(tmp_path: Path) -> Iterator[Store]:
 
 
 def test_run_report_escapes_what_tests_print(hostile_store: Store, demo: manifest.Distribution, tmp_path: Path) -> None:
-    out = tmp_path / "reports" / "run-1"
-    path = render_run(hostile_store, "run-1", demo, out, today=dt.date(2026, 1, 1))
+    path = render_run(build(hostile_store, "run-1", demo, today=dt.date(2026, 1, 1)))
+    assert path == tmp_path / "reports" / "run-1" / "index.html"
     html = path.read_text()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold</b>" not in html
@@ -248,20 +254,27 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
     store = Store(folder / "curator.sqlite")
     store.create_run(
         RunRecord(
-            id="run-1",
+            id=RunId("run-1"),
+            kind="run",
             distribution="demo",
             version="1.0",
             manifest_path=str(folder / "distribution.yaml"),
             manifest_sha256="0" * 64,
             strategy="upgrades",
-            pythons=("3.12",),
+            pythons=(PyVersion("3.12"),),
             out_dir=str(folder / "run-1"),
             started=1_700_000_000.0,
-            status="running",
+            status=RunStatus.RUNNING,
             plan=json.dumps({"strategy": "upgrades", "cells": [{} for _ in records]}),
         )
     )
     for record in records:
-        store.record_cell("run-1", record)
-    store.finish_run("run-1", status="finished", verdict="failed", summary=json.dumps({"counts": {"passed": 1}}))
+        store.record_cell(record)
+    store.finish_run(
+        RunId("run-1"),
+        status=RunStatus.FINISHED,
+        verdict=Verdict.FAILED,
+        summary=json.dumps({"counts": {"passed": 1}}),
+        finished=1_700_000_100.0,
+    )
     return store

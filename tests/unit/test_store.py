@@ -7,30 +7,34 @@ from pathlib import Path
 
 import pytest
 
+from curator import columns
 from curator.errors import UsageError
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
-from curator.store import SCHEMA_VERSION, CellRecord, RunRecord, Store
+from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.pins import Pins
+from curator.store import SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
 
 
 def _run(run_id: str, started: float = 1.0) -> RunRecord:
     return RunRecord(
-        id=run_id,
+        id=RunId(run_id),
+        kind="run",
         distribution="d",
         version="1",
         manifest_path="/m/distribution.yaml",
         manifest_sha256="abc",
         strategy="pairs",
-        pythons=("3.12",),
+        pythons=(PyVersion("3.12"),),
         out_dir="/tmp/out",
         started=started,
-        status="running",
+        status=RunStatus.RUNNING,
         plan='{"cells": []}',
     )
 
 
 def _cell(run_id: str, cell_id: str = "py3.12-baseline", key: str = "k1") -> CellRecord:
     suite = SuiteOutcome(
-        "pn",
+        SuiteName("pn"),
         Status.EXPECTED_FAIL,
         Status.FAILED,
         "expected: r",
@@ -44,19 +48,78 @@ def _cell(run_id: str, cell_id: str = "py3.12-baseline", key: str = "k1") -> Cel
         "tail",
     )
     outcome = CellOutcome(
-        cell_id, (suite,), duration=3.0, lock_key="L", outcome_key=key, log="logs/c/cell.log", reproduce="nox -f x -s c"
+        CellId(cell_id),
+        (suite,),
+        duration=3.0,
+        lock_key="L",
+        outcome_key=key,
+        log="logs/c/cell.log",
+        reproduce="nox -f x -s c",
     )
-    return CellRecord(run_id, cell_id, "3.12", "3.12.1 /py", "a==1", "{}", True, "P", outcome)
+    return CellRecord(
+        RunId(run_id),
+        CellId(cell_id),
+        PyVersion("3.12"),
+        "3.12.1 /py",
+        Pins.parse("a==1 b-c==2.0rc1"),
+        Pins(),
+        True,
+        "P",
+        outcome,
+    )
 
 
 def test_round_trip_keeps_everything(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         store.create_run(_run("r1"))
-        store.record_cell("r1", _cell("r1"))
-        (record,) = store.cells("r1")
-    assert record.outcome == _cell("r1").outcome
-    assert record.baseline is True
+        store.record_cell(_cell("r1"), lock=LockRow("L", PyVersion("3.12"), "a==1 \\\n    --hash=sha256:00\n"))
+        (record,) = store.cells(RunId("r1"))
+        assert store.run("r1") == _run("r1")
+        stored = store.lock("L")
+        assert stored is not None and stored.text.startswith("a==1")
+    assert record == _cell("r1")
+    assert str(record.pins) == "a==1 b-c==2.0rc1"
     assert store_mode(tmp_path / "s.sqlite") == "wal"
+
+
+def test_every_table_matches_its_column_spec(tmp_path: Path) -> None:
+    """The migrations and the row shapes agree: adding a field to a shape needs a migration."""
+    with Store(tmp_path / "s.sqlite") as store:
+        for table, shape in TABLES.items():
+            assert columns.schema_problems(store.declared(table), shape) == [], table
+
+
+def test_a_store_of_the_first_schema_is_migrated_with_its_pins(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    from curator.store import _MIGRATIONS
+
+    db.executescript(_MIGRATIONS[1] + "\nPRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO runs (id, distribution, version, manifest_path, manifest_sha256, strategy, pythons, out_dir,"
+        " started, status, plan)"
+        " VALUES ('r0', 'd', '1', '/m', 'abc', 'pairs', '[\"3.12\"]', '/o', 1.0, 'finished', '{}')"
+    )
+    db.execute(
+        "INSERT INTO cells VALUES ('r0', 'py3.12-b2.0', '3.12', '3.12.1 /py', 'a==1 b==2.0',"
+        " '{\"b\": \"2.0\", \"a\": \"1\"}', 0, 'P', 'K', 'L', 1.0, NULL, 'nox', 'log', 1.0)"
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        (record,) = store.cells(RunId("r0"))
+    assert record.changes == Pins({"a": "1", "b": "2.0"}) and str(record.changes) == "a==1 b==2.0"
+
+
+def test_a_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE invoices (id INTEGER)")
+    db.commit()
+    db.close()
+    with pytest.raises(UsageError, match="not a curator results store"):
+        Store(path)
+    assert sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall() == [("invoices",)]
 
 
 def store_mode(path: Path) -> str:
@@ -66,21 +129,21 @@ def store_mode(path: Path) -> str:
 def test_a_cell_is_recorded_once(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         store.create_run(_run("r1"))
-        store.record_cell("r1", _cell("r1"))
+        store.record_cell(_cell("r1"))
         with pytest.raises(sqlite3.IntegrityError):
-            store.record_cell("r1", _cell("r1"))
-        assert store.recorded_cell_ids("r1") == {"py3.12-baseline"}
-        assert len(store.cells("r1")) == 1  # the failed second write left nothing half-done
+            store.record_cell(_cell("r1"))
+        assert store.recorded_cell_ids(RunId("r1")) == {"py3.12-baseline"}
+        assert len(store.cells(RunId("r1"))) == 1  # the failed second write left nothing half-done
 
 
 def test_reuse_finds_the_newest_outcome_of_another_run(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         store.create_run(_run("r1"))
-        store.record_cell("r1", _cell("r1", key="same"))
+        store.record_cell(_cell("r1", key="same"))
         store.create_run(_run("r2", started=2.0))
-        assert store.reusable("same", exclude_run="r2") is not None
-        assert store.reusable("same", exclude_run="r1") is None
-        assert store.reusable("other", exclude_run="r2") is None
+        assert store.reusable("same", exclude_run=RunId("r2")) is not None
+        assert store.reusable("same", exclude_run=RunId("r1")) is None
+        assert store.reusable("other", exclude_run=RunId("r2")) is None
 
 
 def test_runs_by_prefix_and_finish(tmp_path: Path) -> None:
@@ -91,8 +154,11 @@ def test_runs_by_prefix_and_finish(tmp_path: Path) -> None:
         assert store.run("20261123").id == "20261123-1"
         with pytest.raises(UsageError, match="matches several runs"):
             store.run("2026")
-        store.finish_run("20261123-1", status="finished", verdict="passed", summary="{}")
-        assert store.run("20261123-1").verdict == "passed"
+        store.finish_run(
+            RunId("20261123-1"), status=RunStatus.FINISHED, verdict=Verdict.PASSED, summary="{}", finished=9
+        )
+        record = store.run("20261123-1")
+        assert (record.status, record.verdict, record.finished) == (RunStatus.FINISHED, Verdict.PASSED, 9)
 
 
 def test_schema_is_versioned_and_a_newer_store_is_refused(tmp_path: Path) -> None:

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import io
 
-from packaging.version import Version
 from rich.console import Console
 
+from curator.ids import CellId, PyVersion, SuiteName
 from curator.outcome import CellOutcome, Status, SuiteOutcome
+from curator.pins import Pins
 from curator.plan import Cell
 from curator.terminal import LiveObserver, PlainObserver
 
-CELL = Cell("py3.12-numpy2.0.0", "3.12", (("numpy", Version("2.0.0")),), (("numpy", Version("2.0.0")),), ("pn",), "k")
+CELL = Cell(
+    CellId("py3.12-numpy2.0.0"),
+    PyVersion("3.12"),
+    Pins({"numpy": "2.0.0"}),
+    Pins({"numpy": "2.0.0"}),
+    (SuiteName("pn"),),
+    "k",
+)
 FAILED = CellOutcome(
     CELL.id,
-    (SuiteOutcome("pn", Status.FAILED, Status.FAILED, "1 test(s) failed"),),
+    (SuiteOutcome(SuiteName("pn"), Status.FAILED, Status.FAILED, "1 test(s) failed"),),
     duration=3.2,
     reproduce="nox -f reports/r/noxfile.py -s py3.12-numpy2.0.0",
 )

@@ -1,0 +1,189 @@
+"""Where things are on disk: a run folder, a release bundle, the default results store.
+
+Every path of the run-folder and bundle contracts (docs/running.md, docs/release.md) is
+spelled here once; the rest of curator asks a `RunLayout` or a `BundleLayout` instead of
+joining strings. Files are written atomically (`atomic_write`), so a reader never sees half
+of one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from curator.ids import CellId, PyVersion, python_key
+
+STORE_NAME = "curator.sqlite"
+REPORTS = "reports"
+REPORT_NAME = "index.html"
+
+
+def default_store(manifest_root: Path) -> Path:
+    """The results store a manifest's runs use unless told otherwise: `reports/curator.sqlite`
+    beside the manifest."""
+    return manifest_root / REPORTS / STORE_NAME
+
+
+def default_runs(manifest_root: Path) -> Path:
+    """Where new run folders go: `reports/` beside the manifest."""
+    return manifest_root / REPORTS
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename: all of it or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """The files of one run folder (`curator run --out DIR`)."""
+
+    root: Path
+
+    @property
+    def cells_csv(self) -> Path:
+        """One row per cell × suite."""
+        return self.root / "cells.csv"
+
+    @property
+    def run_json(self) -> Path:
+        """What ran: manifest hash, tools, counts, verdict, the gate."""
+        return self.root / "run.json"
+
+    @property
+    def report(self) -> Path:
+        """The self-contained HTML report."""
+        return self.root / REPORT_NAME
+
+    @property
+    def matrices(self) -> Path:
+        """One CSV per package pair and Python."""
+        return self.root / "matrices"
+
+    def matrix(self, python: str, row: str, column: str) -> Path:
+        """`matrices/py<X.Y>__<row>__<column>.csv`."""
+        return self.matrices / f"py{python}__{row}__{column}.csv"
+
+    @property
+    def locks(self) -> Path:
+        """Every cell's lock."""
+        return self.root / "locks"
+
+    def lock(self, cell: CellId) -> Path:
+        """`locks/<cell>.txt`: the cell's hash-pinned requirements."""
+        return self.locks / f"{cell}.txt"
+
+    def lock_ref(self, cell: CellId) -> str:
+        """The lock's path relative to the run folder (the `lock` column of cells.csv)."""
+        return self.lock(cell).relative_to(self.root).as_posix()
+
+    @property
+    def logs(self) -> Path:
+        """Every cell's logs and JUnit files."""
+        return self.root / "logs"
+
+    def log_dir(self, cell: CellId) -> Path:
+        """`logs/<cell>/`."""
+        return self.logs / cell
+
+    @property
+    def noxfile(self) -> Path:
+        """The nox sessions of the run's cells (the printed reproduce commands use it)."""
+        return self.root / "noxfile.py"
+
+    @property
+    def nox_cells(self) -> Path:
+        """The cells the noxfile defines: interpreters, locks, suites."""
+        return self.root / "nox-cells.json"
+
+    @property
+    def scratch(self) -> Path:
+        """The empty folder packages' own tests run from."""
+        return self.root / "scratch"
+
+    @property
+    def pytest_ini(self) -> Path:
+        """The empty pytest configuration suites without their own get."""
+        return self.root / "pytest.ini"
+
+    @property
+    def nightly_json(self) -> Path:
+        """A nightly's classification (docs/nightly.md)."""
+        return self.root / "nightly.json"
+
+    def relative(self, path: Path) -> str:
+        """A path inside the run folder, as the store and cells.csv write it."""
+        return path.relative_to(self.root).as_posix()
+
+
+_LOCK_NAME = re.compile(r"^py(\d+\.\d+)\.txt$")
+
+
+@dataclass(frozen=True)
+class BundleLayout:
+    """The files of a release bundle `dist/<distribution>-<version>/` (docs/release.md)."""
+
+    root: Path
+
+    @staticmethod
+    def name(distribution: str, version: str) -> str:
+        """`pydata-core-2026.11`: the bundle folder's name and its tarball's stem."""
+        return f"{distribution}-{version}"
+
+    @property
+    def manifest(self) -> Path:
+        """The manifest as used, every package at its blessed pin."""
+        return self.root / "manifest.yaml"
+
+    @property
+    def locks(self) -> Path:
+        """The per-Python locks."""
+        return self.root / "locks"
+
+    def lock(self, python: str) -> Path:
+        """`locks/py<X.Y>.txt`: `pip install --require-hashes -r` installable."""
+        return self.locks / f"py{python}.txt"
+
+    def pylock(self, python: str) -> Path:
+        """`locks/pylock.py312.toml` (PEP 751 allows no dot inside the name part)."""
+        return self.locks / f"pylock.py{python.replace('.', '')}.toml"
+
+    def pythons(self) -> list[PyVersion]:
+        """The Pythons the bundle has a lock for, oldest first."""
+        found = [m[1] for p in self.locks.glob("py*.txt") if (m := _LOCK_NAME.match(p.name))]
+        return [PyVersion(v) for v in sorted(found, key=python_key)]
+
+    @property
+    def sbom(self) -> Path:
+        """The CycloneDX SBOM."""
+        return self.root / "sbom.cdx.json"
+
+    @property
+    def report(self) -> Path:
+        """The gating run's report folder."""
+        return self.root / "report"
+
+    @property
+    def cells_csv(self) -> Path:
+        """The gating run's cells.csv, inside `report/`."""
+        return self.report / "cells.csv"
+
+    @property
+    def changes(self) -> Path:
+        """What changed since the previous release."""
+        return self.root / "CHANGES.md"
+
+    @property
+    def release_json(self) -> Path:
+        """The release's own record."""
+        return self.root / "release.json"
+
+    @property
+    def wheels(self) -> Path:
+        """Every wheel, for offline installs (optional)."""
+        return self.root / "wheels"

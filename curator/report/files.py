@@ -1,0 +1,40 @@
+"""The machine-readable files of a run folder: cells.csv, matrices/ and run.json.
+
+They render a `RunData` (report/data.py); their columns and fields are the contract in
+docs/running.md.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from curator import columns
+from curator.layout import atomic_write
+from curator.matrix import matrix_csv
+from curator.report.data import RunData, matrix_items
+from curator.results import ResultRow, run_json
+
+
+def write_cells_csv(data: RunData) -> Path:
+    """`cells.csv`: one row per cell × suite."""
+    atomic_write(data.layout.cells_csv, columns.write_csv(ResultRow, data.rows))
+    return data.layout.cells_csv
+
+
+def write_matrices(data: RunData) -> list[Path]:
+    """`matrices/py<X.Y>__<dependent>__<dependency>.csv` for every matrix of the run."""
+    data.layout.matrices.mkdir(parents=True, exist_ok=True)
+    written = []
+    for (python, row, column), result in matrix_items(data).items():
+        path = data.layout.matrix(python, row, column)
+        atomic_write(path, matrix_csv(result))
+        written.append(path)
+    return written
+
+
+def write_run_json(data: RunData) -> Path:
+    """`run.json`: what ran, with the summary, the verdict and the gate."""
+    content = run_json(data.record, data.summary, data.distribution, data.layout, data.store_path)
+    atomic_write(data.layout.run_json, json.dumps(content, indent=2) + "\n")
+    return data.layout.run_json

@@ -1,0 +1,56 @@
+"""Publish a run: compute its report data once, write every output, then mark it finished.
+
+The order is the promise: cells.csv, matrices/, run.json and index.html are written before the
+store calls the run finished, so a run killed while writing is still unfinished and
+`curator run --resume` (or `curator report`) writes them again. The index of runs comes last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+from curator.ids import RunId
+from curator.manifest import Distribution
+from curator.outcome import RunStatus
+from curator.report import data as report_data
+from curator.report import files, html
+from curator.results import RunSummary
+from curator.store import Store
+
+
+def publish(
+    store: Store, run_id: RunId, distribution: Distribution, *, today: dt.date, interrupted: bool
+) -> RunSummary:
+    """Write a run's folder from the store and record how the run ended; returns its summary."""
+    finished = time.time()
+    data = report_data.build(store, run_id, distribution, today=today, interrupted=interrupted, finished=finished)
+    files.write_cells_csv(data)
+    files.write_matrices(data)
+    files.write_run_json(data)
+    html.render_run(data)
+    summary = data.summary
+    store.finish_run(
+        run_id,
+        status=RunStatus.INTERRUPTED if interrupted else RunStatus.FINISHED,
+        verdict=summary.verdict,
+        summary=json.dumps(summary.to_json()),
+        finished=finished,
+    )
+    html.render_index(store)
+    return summary
+
+
+def rerender(
+    store: Store, run_id: RunId, distribution: Distribution, *, today: dt.date, folder: Path | None = None
+) -> RunSummary:
+    """`curator report`: the run folder (by default where the run wrote it) written again from the store."""
+    data = report_data.build(store, run_id, distribution, today=today, folder=folder)
+    files.write_cells_csv(data)
+    files.write_matrices(data)
+    files.write_run_json(data)
+    html.render_run(data)
+    html.render_index(store)
+    return data.summary
