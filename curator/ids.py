@@ -14,7 +14,7 @@ RunId = NewType("RunId", str)
 """A run: `20261123-201503-3fa2` (sortable by start time)."""
 
 CellId = NewType("CellId", str)
-"""A cell of a plan: `py3.12-baseline`, `py3.12-numpy1.26.4-pandas2.1.1`."""
+"""A cell of a plan: `py3.12-baseline`, `py3.12-numpy@1.26.4-pandas@2.1.1`."""
 
 SuiteName = NewType("SuiteName", str)
 """An integration suite (`pandas-numpy`), a package's own tests (`pandas:tests`), or `install`."""
@@ -26,8 +26,13 @@ BASELINE = "baseline"
 
 
 def cell_id(python: str, changes: list[tuple[str, Version]] | tuple[tuple[str, Version], ...]) -> CellId:
-    """A cell's id: its Python and the pins that differ from blessed, in manifest order."""
-    label = "-".join(f"{name}{version}" for name, version in changes) or BASELINE
+    """A cell's id: its Python and the pins that differ from blessed, in manifest order, each as
+    `name@version` (`py3.11-jinja2@2.11.3-markupsafe@2.1.2`).
+
+    `@` cannot occur in a package name or a version, so an id reads back unambiguously (where
+    `jinja22.11.3` would not), and it is valid in a nox session name, a file name and a shell word.
+    """
+    label = "-".join(f"{name}@{version}" for name, version in changes) or BASELINE
     return CellId(f"py{python}-{label}")
 
 

@@ -268,6 +268,7 @@ class _Builder:
 
     def __init__(self, distribution: Distribution) -> None:
         self.distribution = distribution
+        self.inputs = KeyInputs.of(distribution)
         self._cells: dict[tuple[str, Pins], Cell] = {}
 
     def add(self, python: PyVersion, changes: Assignment, reason: str) -> None:
@@ -282,7 +283,7 @@ class _Builder:
             return
         ordered = Pins((n, changes[n]) for n in dist.package_names if n in changes)
         suites = _cell_suites(dist, set(names))
-        key = plan_key(dist, python, pins, suites)
+        key = plan_key(self.inputs, python, pins, suites)
         self._cells[ident] = Cell(
             cell_id(python, tuple(ordered.items())), python, pins, ordered, suites, key, (reason,)
         )
@@ -309,31 +310,46 @@ def _cell_suites(dist: Distribution, packages: set[NormalizedName]) -> tuple[Sui
     return tuple(suites) or (INSTALL_SUITE,)
 
 
-def plan_key(dist: Distribution, python: str, pins: Pins, suites: Sequence[SuiteName]) -> str:
+@dataclass(frozen=True)
+class KeyInputs:
+    """What a manifest contributes to its cells' keys, read once (suite folders are hashed here)."""
+
+    suites: Mapping[SuiteName, object]  # an integration suite's content digest, a package's test commands
+    common: Mapping[str, object]  # test runner, package sources, policy, how curator runs suites
+
+    @classmethod
+    def of(cls, dist: Distribution) -> KeyInputs:
+        """Read every input of `dist` that goes into a key."""
+        suites: dict[SuiteName, object] = {s.name: suite_digest(s.path) for s in dist.suites}
+        suites.update({p.suite_name: list(p.tests) for p in dist.packages})
+        common = {
+            "test_requires": list(dist.test_requires),
+            "index": {
+                "url": dist.index.url,
+                "find_links": [str(p) for p in dist.index.find_links],
+                "no_index": dist.index.no_index,
+                "exclude_newer": dist.index.exclude_newer,
+            },
+            "policy": {"timeout": dist.policy.timeout, "retries": dist.policy.retries},
+            "runner": runner_digest(),
+        }
+        return cls(suites, common)
+
+
+def plan_key(inputs: KeyInputs, python: str, pins: Pins, suites: Sequence[SuiteName]) -> str:
     """Hash of every input that decides a cell's outcome and is known before resolution.
 
-    In: the Python, the pins, each suite's files (or a package's test commands), the test
-    runner's requirements, the package sources, the policy's timeout and retries, and how
-    curator runs suites (`runner_digest`). Not in: the distribution's name and version, the
-    strategy, and the expected failures (outcomes are stored raw and judged when read).
+    In: the Python, the pins, the content of each suite the cell runs (or a package's test
+    commands), the test runner's requirements, the package sources, the policy's timeout and
+    retries, and how curator runs suites (`runner_digest`). Not in: the distribution's name and
+    version, the strategy, suites the cell does not run, and the expected failures (outcomes
+    are stored raw and judged when read).
     """
-    by_name = {s.name: s for s in dist.suites}
-    tests = {p.suite_name: list(p.tests) for p in dist.packages}
     payload = {
         "python": python,
         "pins": str(pins),
-        "suites": {
-            name: suite_digest(by_name[name].path) if name in by_name else tests.get(name, []) for name in suites
-        },
-        "test_requires": list(dist.test_requires),
-        "index": {
-            "url": dist.index.url,
-            "find_links": [str(p) for p in dist.index.find_links],
-            "no_index": dist.index.no_index,
-            "exclude_newer": dist.index.exclude_newer,
-        },
-        "policy": {"timeout": dist.policy.timeout, "retries": dist.policy.retries},
-        "runner": runner_digest(),
+        "suites": {name: inputs.suites.get(name, []) for name in suites},
+        **inputs.common,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -355,7 +371,6 @@ RUNNER_FILES = ("noxfile.py", "suite_runner.py", "protocol.py")
 """The files of `curator/templates/` copied into every run folder."""
 
 
-@cache
 def suite_digest(folder: Path) -> str:
     """Content hash of a suite folder's files (caches and bytecode left out)."""
     digest = hashlib.sha256()

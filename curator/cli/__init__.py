@@ -23,12 +23,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one curator command; returns the exit status (0 ok, 1 unexpected, 2 bad input)."""
     console = Console(highlight=False, soft_wrap=True)
     errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    log = logging.getLogger("curator")
+    to_stderr = logging.StreamHandler()
+    to_stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    log.addHandler(to_stderr)  # curator's own logger only: a program calling main() keeps its logging
     try:
         args = _parser().parse_args(argv)
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose else logging.WARNING,
-            format="%(levelname)s %(name)s: %(message)s",
-        )
+        log.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
         handler: Handler = args.handler
         return handler(args, console)
     except CuratorError as exc:
@@ -37,6 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         errors.print("curator: interrupted")
         return 130
+    finally:
+        log.removeHandler(to_stderr)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -144,10 +144,11 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         emit(json.dumps(result.to_json(), indent=2) + "\n", None)
         return EXIT_OK
     table = Table(title=f"{len(result.cells)} cells — strategy '{strategy}'", title_justify="left")
-    for column in ("cell", "python", "changes", "suites", "key"):
+    table.add_column("cell", no_wrap=True)  # an id is copied whole into `nox -s` or `--resume`
+    for column in ("python", "changes", "suites", "key"):
         table.add_column(column, overflow="fold")
     for cell in result.cells:
-        changes = " ".join(f"{n}=={v}" for n, v in cell.changes) or "(baseline)"
+        changes = " ".join(cell.changes.requirements()) or "(baseline)"
         table.add_row(cell.id, cell.python, changes, str(len(cell.suites)), cell.key)
     console.print(table)
     return EXIT_OK

@@ -152,7 +152,7 @@ def render_changes(
     if others:
         out += ["", f"Other cells of the run ({len(others)}), each changing some packages from blessed:", ""]
         for cell in others:
-            changed = " ".join(f"{n}=={v}" for n, v in cell.changes)
+            changed = " ".join(cell.changes.requirements())
             out.append(f"- `{cell.cell_id}` ({changed}): {cell.describe()}")
     out += ["", "Full results: `report/cells.csv`, `report/matrices/`, `report/run.json`.", ""]
     if previous is None:
@@ -174,10 +174,8 @@ def render_changes(
 def _tried(evidence: Evidence, change: PackageChanges, manifest: frozenset[str]) -> str:
     """The run's other cells that tried a changed blessed package at another version, as evidence."""
     names = change.names() & manifest
-    cells = [
-        c for c in evidence.cells if not c.baseline and c.python == change.python and {n for n, _ in c.changes} & names
-    ]
+    cells = [c for c in evidence.cells if not c.baseline and c.python == change.python and set(c.changes) & names]
     if not cells:
         return ""
-    tried = "; ".join(f"`{c.cell_id}` ({' '.join(f'{n}=={v}' for n, v in c.changes)}): {c.describe()}" for c in cells)
+    tried = "; ".join(f"`{c.cell_id}` ({' '.join(c.changes.requirements())}): {c.describe()}" for c in cells)
     return f"\nTried in this run at other versions: {tried}."

@@ -19,7 +19,7 @@ from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.outcome import RunStatus
 from curator.pins import Pins
-from curator.plan import plan_key
+from curator.plan import KeyInputs, plan_key
 from curator.resolve import Lock, parse_requirements
 from curator.results import read_run_json, vouched_lock
 from curator.store import CellRecord, RunRecord, Store
@@ -93,7 +93,7 @@ def _vouched(store: Store, layout: RunLayout, distribution: Distribution, cell: 
     """The baseline cell's lock as the store vouches for it, after checking that the cell's inputs
     are still those it was tested with and that the run folder's copy was not edited."""
     suites = tuple(s.suite for s in cell.outcome.suites)
-    now = plan_key(distribution, cell.python, cell.pins, suites)
+    now = plan_key(KeyInputs.of(distribution), cell.python, cell.pins, suites)
     if now != cell.plan_key:
         raise GateNotMet(
             f"{cell.cell_id}: its inputs changed since run {cell.run_id} tested it (suite files, test commands "

@@ -218,6 +218,57 @@ def test_a_failing_baseline_is_refused_and_writes_nothing(world: World, capsys: 
     assert not out.exists()
 
 
+def test_a_lock_edited_after_the_run_is_refused(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bundle ships the lock the store vouches for; a run folder's copy that differs is refused."""
+    copy = tmp_path / "run"
+    shutil.copytree(world.old_run, copy)
+    lock = copy / "locks" / "py3.12-baseline.txt"
+    lock.write_text(
+        lock.read_text().replace("--hash=sha256:", "--hash=sha256:" + "0" * 64 + " \\\n    --hash=sha256:", 1)
+    )
+    store = world.old_manifest.parent / "reports" / "curator.sqlite"
+    out = tmp_path / "dist"
+    argv = ["release", str(world.old_manifest), "--run", str(copy), "--store", str(store), "--unsigned"]
+    assert main([*argv, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "py3.12-baseline.txt: edited after run" in err and "nothing was written" in err
+    assert not out.exists()
+
+
+def test_a_suite_edited_after_the_run_is_refused(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    suite = world.old_manifest.parent / "suites" / "sides" / "test_suite.py"
+    original = suite.read_text()
+    suite.write_text(original + "\n\ndef test_added_after_the_run():\n    assert False\n")
+    try:
+        argv = ["release", str(world.old_manifest), "--run", str(world.old_run), "--unsigned"]
+        assert main([*argv, "--out", str(tmp_path / "dist")]) == 1
+    finally:
+        suite.write_text(original)
+    err = capsys.readouterr().err
+    assert "py3.12-baseline: its inputs changed since run" in err
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_run_of_some_pythons_cannot_gate_and_release_agrees(
+    tmp_path: Path, wheelhouse: Path, runner_wheels: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = eco_manifest_factory(manifest_writer(tmp_path), wheelhouse, runner_wheels)(
+        BASE_1, python='["3.11", "3.12"]', extra="matrix:\n  strategy: baseline\n"
+    )
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--python", "3.12", "--out", str(out), "--plain"]) == 0  # all as expected
+    said = capsys.readouterr().out
+    assert "release gate (baseline cells): cannot gate a release: Python 3.11 not in this run" in said
+    gate = json.loads((out / "run.json").read_text())["gate"]
+    assert (gate["holds"], gate["missing_pythons"]) == (False, ["3.11"])
+    assert main(["release", str(path), "--run", str(out), "--unsigned", "--out", str(tmp_path / "dist")]) == 1
+    assert "py3.11: no baseline cell in run" in capsys.readouterr().err
+
+
 def test_a_run_of_another_manifest_is_bad_input(world: World, capsys: pytest.CaptureFixture[str]) -> None:
     out = world.base / "mismatch"
     argv = ["release", str(world.new_manifest), "--run", str(world.old_run), "--key", str(world.key)]

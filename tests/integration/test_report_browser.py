@@ -99,7 +99,7 @@ def test_the_report_answers_the_readers_questions(report_run: tuple[Path, Path])
     assert "test_suite::test_prints_html" in text
     # why cfx-base ships 1.0: the resolver cites cfx-capped's upper bound
     assert "cfx-base stays at 1.0 because 2.0 is refused by the resolver" in text
-    refused = "unresolvable in py3.11-cfx-base2.0, py3.12-cfx-base2.0: Because all versions of cfx-capped"
+    refused = "unresolvable in py3.11-cfx-base@2.0, py3.12-cfx-base@2.0: Because all versions of cfx-capped"
     assert f"{refused} depend on cfx-base&lt;2" in text
     blockers = re.search(r"Blockers, by how many packages each holds back(.*?)Each package", text)
     assert blockers and "1 cfx-capped constraint cfx-base (1)" in blockers[1]

@@ -6,6 +6,7 @@ import csv
 import itertools
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -82,31 +83,47 @@ def test_statuses_tell_what_happened(matrix_run: tuple[Path, Path, int]) -> None
     status = {key: row["status"] for key, row in rows.items()}
     assert code == 1  # a failure, a crash and a timeout are unexpected
     # the removed function breaks cfx-user 1.0 on cfx-base 2.0 while its neighbours pass
-    assert status["py3.12-cfx-user1.0", "user"] == "failed"
+    assert status["py3.12-cfx-user@1.0", "user"] == "failed"
     assert status["py3.12-baseline", "user"] == "passed"
-    assert status["py3.12-cfx-base1.0", "user"] == "passed"
-    assert "old_api" in rows["py3.12-cfx-user1.0", "user"]["signature"]
+    assert status["py3.12-cfx-base@1.0", "user"] == "passed"
+    assert "old_api" in rows["py3.12-cfx-user@1.0", "user"]["signature"]
     # a crashing import is told apart from a failure
-    assert status["py3.12-cfx-crash1.0", "crash"] == "crashed"
-    assert "SIGABRT" in rows["py3.12-cfx-crash1.0", "crash"]["reason"]
+    assert status["py3.12-cfx-crash@1.0", "crash"] == "crashed"
+    assert "SIGABRT" in rows["py3.12-cfx-crash@1.0", "crash"]["reason"]
     assert status["py3.12-baseline", "crash"] == "passed"
     # a hanging test is stopped by curator's own clock
-    assert status["py3.12-cfx-hang1.0", "hang"] == "timeout"
-    assert status["py3.12-cfx-hang1.0", "flaky"] == "timeout"  # never reached
+    assert status["py3.12-cfx-hang@1.0", "hang"] == "timeout"
+    assert status["py3.12-cfx-hang@1.0", "flaky"] == "timeout"  # never reached
     # fails, then passes on retry
     assert status["py3.12-baseline", "flaky"] == "flaky"
     assert rows["py3.12-baseline", "flaky"]["attempts"] == "2"
     # the policy: expected where it fails, "lift this exception" where it passes
     assert status["py3.12-baseline", "legacy"] == "expected-fail"
     assert rows["py3.12-baseline", "legacy"]["raw_status"] == "failed"
-    assert status["py3.12-cfx-base1.0", "legacy"] == "unexpected-pass"
-    assert "lift this exception" in rows["py3.12-cfx-base1.0", "legacy"]["reason"]
+    assert status["py3.12-cfx-base@1.0", "legacy"] == "unexpected-pass"
+    assert "lift this exception" in rows["py3.12-cfx-base@1.0", "legacy"]["reason"]
+
+
+def test_report_rewrites_the_same_cells_csv_and_run_json_from_the_store(
+    matrix_run: tuple[Path, Path, int], tmp_path: Path
+) -> None:
+    """What a run wrote, and what `curator report` writes again from the store alone, are the same."""
+    path, out, code = matrix_run
+    written = {name: (out / name).read_text() for name in ("cells.csv", "run.json")}
+    matrices = {p.name: p.read_text() for p in (out / "matrices").iterdir()}
+    run_id = json.loads(written["run.json"])["run_id"]
+    for name in written:
+        (out / name).unlink()
+    shutil.rmtree(out / "matrices")
+    assert main(["report", run_id, "--store", str(path.parent / "reports" / "curator.sqlite")]) == code
+    assert {name: (out / name).read_text() for name in written} == written
+    assert {p.name: p.read_text() for p in (out / "matrices").iterdir()} == matrices
 
 
 def test_the_hang_is_stopped_within_the_limit(matrix_run: tuple[Path, Path, int]) -> None:
     path, _out, _ = matrix_run
     store = sqlite3.connect(path.parent / "reports" / "curator.sqlite")
-    (duration,) = store.execute("SELECT duration FROM cells WHERE cell_id = 'py3.12-cfx-hang1.0'").fetchone()
+    (duration,) = store.execute("SELECT duration FROM cells WHERE cell_id = 'py3.12-cfx-hang@1.0'").fetchone()
     assert TIMEOUT <= duration < TIMEOUT + 8
 
 
@@ -152,8 +169,8 @@ def test_run_folder_contract(matrix_run: tuple[Path, Path, int]) -> None:
 
 def test_failing_cell_reproduces_with_the_printed_nox_command(matrix_run: tuple[Path, Path, int]) -> None:
     _, out, _ = matrix_run
-    command = _rows(out)["py3.12-cfx-user1.0", "user"]["reproduce"]
-    assert command.startswith("nox -f ") and command.endswith(" -s py3.12-cfx-user1.0")
+    command = _rows(out)["py3.12-cfx-user@1.0", "user"]["reproduce"]
+    assert command.startswith("nox -f ") and command.endswith(" -s py3.12-cfx-user@1.0")
     argv = [sys.executable, "-m", "nox", *command.split()[1:], "--", "user"]
     env = {k: v for k, v in os.environ.items() if k != "CURATOR_CELL_OUT"}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, timeout=120)
@@ -189,7 +206,7 @@ def test_upper_bound_is_unresolvable_with_the_reason(
     out = path.parent / "out"
     assert main(["run", str(path), "--out", str(out), "--plain"]) == 0  # unresolvable off-baseline is a finding
     rows = _rows(out)
-    row = rows["py3.12-cfx-base2.0", "capped"]
+    row = rows["py3.12-cfx-base@2.0", "capped"]
     assert row["status"] == "unresolvable"
     assert "cfx-base<2" in row["reason"]
     assert rows["py3.12-baseline", "capped"]["status"] == "passed"
@@ -250,7 +267,7 @@ def test_kill_9_then_resume_records_every_cell_exactly_once(eco_manifest: EcoMan
     assert 1 <= before < 4
     assert main(["run", str(path), "--resume", run_id, "--plain"]) == 0
     cells = [r[0] for r in db.execute("SELECT cell_id FROM cells WHERE run_id = ? ORDER BY cell_id", (run_id,))]
-    assert cells == sorted({"py3.11-baseline", "py3.11-cfx-base1.0", "py3.12-baseline", "py3.12-cfx-base1.0"})
+    assert cells == sorted({"py3.11-baseline", "py3.11-cfx-base@1.0", "py3.12-baseline", "py3.12-cfx-base@1.0"})
     assert db.execute("SELECT status, verdict FROM runs").fetchone() == ("finished", "passed")
     assert len(_rows(out)) == 4
     for record in spans.iterdir():

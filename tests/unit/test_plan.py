@@ -70,7 +70,7 @@ def test_baseline_is_one_cell_per_python_with_everything_blessed(dist: manifest.
 def test_upgrades_change_one_thing_at_a_time(dist: manifest.Distribution) -> None:
     result = plan.build(dist, Strategy.UPGRADES)
     assert _changes(result) == [{}, {"numpy": "1.26.4"}, {"pandas": "2.1.4"}, {"click": "8.0"}, {"click": "8.2"}]
-    assert result.cells[3].id == "py3.11-click8.0"
+    assert result.cells[3].id == "py3.11-click@8.0"
     assert result.cells[3].reasons == ("downgrade click",)
     assert result.cells[4].reasons == ("upgrade click",)  # 8.2 > blessed 8.1
     assert len(result.cells) == 10
@@ -103,7 +103,7 @@ def test_pairs_follow_the_graph_edges(dist: manifest.Distribution) -> None:
         {"click": "8.2"},
     ]
     assert result.cells[0].reasons == ("baseline", "pair pandas × numpy")
-    assert result.cells[1].id == "py3.11-numpy1.26.4-pandas2.1.4"
+    assert result.cells[1].id == "py3.11-numpy@1.26.4-pandas@2.1.4"
     assert result.cells[4].reasons == ("click (on no edge)",)
     assert len(result.cells) == 12
 
@@ -114,7 +114,6 @@ def test_keys_are_stable_and_follow_the_suites_content(dist: manifest.Distributi
     assert [c.key for c in first.cells] == [c.key for c in again.cells]
     assert len({c.key for c in first.cells}) == len(first.cells)
     (dist.suites[0].path / "test_suite.py").write_text("def test_a():\n    assert 1\n")
-    plan.suite_digest.cache_clear()
     changed = plan.build(dist, Strategy.UPGRADES)
     assert changed.cells[0].key != first.cells[0].key
 
@@ -145,9 +144,9 @@ def test_involved_scope_narrows_cells_to_what_their_suites_need(write_manifest: 
     result = plan.build(manifest.load(path), Strategy.UPGRADES, pythons=[PyVersion("3.12")])
     by_id: dict[str, plan.Cell] = {c.id: c for c in result.cells}
     assert set(by_id["py3.12-baseline"].pins) == {"numpy", "pandas", "attrs", "click"}
-    assert set(by_id["py3.12-numpy1.26.4"].pins) == {"numpy", "pandas"}
-    assert by_id["py3.12-numpy1.26.4"].suites == ("pn",)
-    assert by_id["py3.12-click8.0"].suites == ("cl",)
+    assert set(by_id["py3.12-numpy@1.26.4"].pins) == {"numpy", "pandas"}
+    assert by_id["py3.12-numpy@1.26.4"].suites == ("pn",)
+    assert by_id["py3.12-click@8.0"].suites == ("cl",)
 
 
 def _covers_all_pairs(values: list[list[int]], rows: list[list[int]]) -> bool:

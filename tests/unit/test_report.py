@@ -102,24 +102,24 @@ def _records() -> list[CellRecord]:
     return [
         _record("py3.12-baseline", {}, [_suite("use", ok), _suite("caps", ok), _suite("libs", ok)]),
         _record(
-            "py3.12-user1.0",
+            "py3.12-user@1.0",
             {"user": "1.0"},
             [_suite("use", Status.FAILED, signature=ABI, tail="E   " + ABI), _suite("caps", ok), _suite("libs", ok)],
             duration=9.0,
         ),
         _record(
-            "py3.12-base2.0",
+            "py3.12-base@2.0",
             {"base": "2.0"},
             [_suite(s, Status.UNRESOLVABLE, signature="capped", reason=CAPPED) for s in ("use", "caps", "libs")],
             duration=0.0,
         ),
         _record(
-            "py3.12-lib3.1",
+            "py3.12-lib@3.1",
             {"lib": "3.1"},
             [_suite("use", ok), _suite("caps", ok), _suite("libs", Status.EXPECTED_FAIL, signature=ABI)],
             reused="run-0",
         ),
-        _record("py3.12-solo0.2", {"solo": "0.2"}, [_suite("use", ok), _suite("caps", ok), _suite("libs", ok)]),
+        _record("py3.12-solo@0.2", {"solo": "0.2"}, [_suite("use", ok), _suite("caps", ok), _suite("libs", ok)]),
     ]
 
 
@@ -128,10 +128,10 @@ def test_one_finding_per_signature_unexpected_first() -> None:
     assert [f.signature for f in findings] == [ABI, "capped"]
     abi = findings[0]
     assert abi.unexpected  # user 1.0 failing is unexpected, even though lib 3.1's matching failure is expected
-    assert abi.cells == ["py3.12-user1.0", "py3.12-lib3.1"]
+    assert abi.cells == ["py3.12-user@1.0", "py3.12-lib@3.1"]
     assert abi.statuses == [Status.FAILED, Status.EXPECTED_FAIL]
     assert abi.failing_tests == [("test_mod::test_it", ABI)]
-    assert abi.excerpt.cell == "py3.12-user1.0"  # the unexpected hit's log stands for the finding
+    assert abi.excerpt.cell == "py3.12-user@1.0"  # the unexpected hit's log stands for the finding
     refused = findings[1]
     assert not refused.unexpected  # off the baseline, a refusal is a finding about metadata
     assert refused.common_changes == ["base==2.0"] and len(refused.hits) == 3
@@ -144,7 +144,7 @@ def test_blockers_name_the_constraint_the_failure_and_the_manifests_choice(demo:
     assert by_name["base"].explanation.startswith("base stays at 1.0 because 2.0 is refused by the resolver")
     assert by_name["base"].blockers == ((Kind.CONSTRAINT, "capped"),)
     assert by_name["lib"].blockers == ((Kind.FAILURE, ABI),)
-    assert "expected-fail in py3.12-lib3.1 (libs)" in by_name["lib"].explanation
+    assert "expected-fail in py3.12-lib@3.1 (libs)" in by_name["lib"].explanation
     assert by_name["solo"].blockers[0][0] is Kind.CHOICE
     assert "consider blessing 0.2" in by_name["solo"].explanation
     assert [b.kind for b in blockers] == [Kind.CONSTRAINT, Kind.FAILURE, Kind.CHOICE]
@@ -154,7 +154,7 @@ def test_blockers_are_ranked_by_how_many_packages_they_hold(demo: manifest.Distr
     records = _records()
     # solo 0.2 now also breaks with the ABI signature: that blocker holds two packages
     records[-1] = _record(
-        "py3.12-solo0.2", {"solo": "0.2"}, [_suite(s, Status.FAILED, signature=ABI) for s in ("use", "caps", "libs")]
+        "py3.12-solo@0.2", {"solo": "0.2"}, [_suite(s, Status.FAILED, signature=ABI) for s in ("use", "caps", "libs")]
     )
     _, blockers = holds_back(records, demo)
     assert (blockers[0].kind, blockers[0].name, blockers[0].packages) == (Kind.FAILURE, ABI, ("lib", "solo"))
@@ -191,9 +191,9 @@ def test_candidate_summary_shows_each_candidate_on_each_python(demo: manifest.Di
 
 def test_policy_and_timing(demo: manifest.Distribution) -> None:
     (rule,) = policy_view(_records(), demo.policy, dt.date(2026, 1, 1))
-    assert rule.excused == (("py3.12-lib3.1", "libs"),) and rule.owner == "data-team" and not rule.expired
+    assert rule.excused == (("py3.12-lib@3.1", "libs"),) and rule.owner == "data-team" and not rule.expired
     spent = timing(_records(), 30.0, slowest=2)
-    assert [cell for cell, _, _ in spent.slowest] == ["py3.12-user1.0", "py3.12-baseline"]
+    assert [cell for cell, _, _ in spent.slowest] == ["py3.12-user@1.0", "py3.12-baseline"]
     assert (spent.ran, spent.reused, dict(spent.reused_from)) == (4, 1, {"run-0": 1})
 
 
@@ -231,7 +231,7 @@ def hostile_store(tmp_path: Path) -> Iterator[Store]:
     hostile = "<script>alert(1)</script>\n<img src=x onerror=alert(1)>"
     records = _records()
     records[1] = _record(
-        "py3.12-user1.0",
+        "py3.12-user@1.0",
         {"user": "1.0"},
         [_suite("use", Status.FAILED, signature="AssertionError: <b>bold</b>", tail=hostile)],
     )

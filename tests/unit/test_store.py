@@ -101,7 +101,7 @@ def test_a_store_of_the_first_schema_is_migrated_with_its_pins(tmp_path: Path) -
         " VALUES ('r0', 'd', '1', '/m', 'abc', 'pairs', '[\"3.12\"]', '/o', 1.0, 'finished', '{}')"
     )
     db.execute(
-        "INSERT INTO cells VALUES ('r0', 'py3.12-b2.0', '3.12', '3.12.1 /py', 'a==1 b==2.0',"
+        "INSERT INTO cells VALUES ('r0', 'py3.12-b@2.0', '3.12', '3.12.1 /py', 'a==1 b==2.0',"
         " '{\"b\": \"2.0\", \"a\": \"1\"}', 0, 'P', 'K', 'L', 1.0, NULL, 'nox', 'log', 1.0)"
     )
     db.commit()

@@ -13,7 +13,7 @@ from curator.plan import Cell
 from curator.terminal import LiveObserver, PlainObserver
 
 CELL = Cell(
-    CellId("py3.12-numpy2.0.0"),
+    CellId("py3.12-numpy@2.0.0"),
     PyVersion("3.12"),
     Pins({"numpy": "2.0.0"}),
     Pins({"numpy": "2.0.0"}),
@@ -24,7 +24,7 @@ FAILED = CellOutcome(
     CELL.id,
     (SuiteOutcome(SuiteName("pn"), Status.FAILED, Status.FAILED, "1 test(s) failed"),),
     duration=3.2,
-    reproduce="nox -f reports/r/noxfile.py -s py3.12-numpy2.0.0",
+    reproduce="nox -f reports/r/noxfile.py -s py3.12-numpy@2.0.0",
 )
 
 
@@ -39,8 +39,8 @@ def test_plain_lines_name_the_cell_status_and_reproduce_command() -> None:
     observer.cell_finished(CELL, FAILED, reused=False)
     text = console.export_text()
     assert "testing 2 cells" in text
-    assert "[1/2] failed" in text and "py3.12-numpy2.0.0 in 3.2s: pn failed" in text
-    assert "reproduce: nox -f reports/r/noxfile.py -s py3.12-numpy2.0.0" in text
+    assert "[1/2] failed" in text and "py3.12-numpy@2.0.0 in 3.2s: pn failed" in text
+    assert "reproduce: nox -f reports/r/noxfile.py -s py3.12-numpy@2.0.0" in text
 
 
 def test_live_display_shows_progress_counts_and_running_cells() -> None:
@@ -53,6 +53,6 @@ def test_live_display_shows_progress_counts_and_running_cells() -> None:
         running = snapshot.export_text()
         observer.cell_finished(CELL, FAILED, reused=False)
     text = console.export_text()
-    assert "running py3.12-numpy2.0.0" in running
+    assert "running py3.12-numpy@2.0.0" in running
     assert "testing" in text and "1/2" in text
     assert "failed: 1" in text
