@@ -13,6 +13,7 @@ the machine is, and a problem too large to build fails at once instead of spinni
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Sequence
 from functools import lru_cache
@@ -70,12 +71,14 @@ def _rows(sizes: tuple[int, ...], first: tuple[int, ...] | None, budget: int) ->
     order = sorted(range(len(sizes)), key=lambda c: (-sizes[c], c))  # largest columns first
     ordered = [sizes[c] for c in order]
     ordered_first = [first[c] for c in order] if first is not None else None
-    rows = _Ipog(ordered, ordered_first, budget, best_first=True).build()
-    fixed = 0 if first is None else 1
-    if len(sizes) > 2 and _Shrinker.affordable(ordered, fixed, len(rows)):
-        in_row_order = _Ipog(ordered, ordered_first, budget, best_first=False).build()
-        shrunk = [_Shrinker(ordered, fixed).shrink(candidate) for candidate in (in_row_order, rows)]
-        rows = min(shrunk, key=len)
+    in_row_order = _Ipog(ordered, ordered_first, budget, best_first=False)
+    candidates = [in_row_order.build()]
+    if len(sizes) > 2:
+        with contextlib.suppress(CoverTooLarge):  # costs more, often gives less: with what is left
+            candidates.append(_Ipog(ordered, ordered_first, budget - in_row_order.steps, best_first=True).build())
+        fixed = 0 if first is None else 1
+        candidates = [_Shrinker(ordered, fixed).shrink(rows) for rows in candidates]
+    rows = min(candidates, key=len)
     back = sorted(range(len(sizes)), key=order.__getitem__)  # position of each column in `order`
     return tuple(tuple(row[p] for p in back) for row in rows)
 
