@@ -80,7 +80,7 @@ def _rows(sizes: tuple[int, ...], first: tuple[int, ...] | None, budget: int) ->
         candidates = [_Shrinker(ordered, fixed).shrink(rows) for rows in candidates]
     rows = min(candidates, key=len)
     back = sorted(range(len(sizes)), key=order.__getitem__)  # position of each column in `order`
-    return tuple(tuple(row[p] for p in back) for row in rows)
+    return tuple(dict.fromkeys(tuple(row[p] for p in back) for row in rows))  # filled rows may repeat
 
 
 class _Ipog:
@@ -279,7 +279,8 @@ class _Shrinker:
 
     def shrink(self, rows: list[list[int]]) -> list[list[int]]:
         array = np.array(rows, dtype=np.int64)
-        while len(array) > self.fixed + 1 and self.affordable(self.sizes, self.fixed, len(array), self.steps_left):
+        least = max(self.fixed + 1, self.sizes[0] * self.sizes[1])  # no array has fewer rows
+        while len(array) > least and self.affordable(self.sizes, self.fixed, len(array), self.steps_left):
             trial = array[:-1].copy()
             if not self._repair(trial):
                 break
