@@ -5,10 +5,11 @@ one row, with far fewer rows than the cartesian product. Deterministic: the same
 the same rows, so a plan's cells and keys are stable.
 
 Construction is IPOG (in parameter order: the product of the two largest columns, then one
-column at a time, horizontal growth then vertical growth) on bitsets, near-linear in practice.
-A shrinking pass (drop the last row, repair the array by local moves) then buys rows back where
-that is cheap. All work is counted in steps, never timed, so the rows never depend on how busy
-the machine is, and a problem too large to build fails at once instead of spinning.
+column at a time, horizontal growth then vertical growth) on bitsets, near-linear in practice,
+in two flavours whose results are compared. A shrinking pass (drop the last row, repair the
+array by local moves) then buys rows back where that is cheap. All work is counted in steps,
+never timed, so the rows never depend on how busy the machine is; a problem that would take
+more than its budget raises `CoverTooLarge`, at once when that is clear from its shape.
 """
 
 from __future__ import annotations
@@ -29,11 +30,12 @@ IntArray = npt.NDArray[np.int64]
 Pair = tuple[int, int, int, int]  # (column i, column j, value of i, value of j), i < j
 
 BUDGET = 200_000_000
-"""Construction steps `covering_array` may take (a step is about one 64-bit word operation;
-this is a few seconds of CPU). 1,000 columns of 3 values take about 25 million."""
+"""Construction steps `covering_array` may take (a step is about one 64-bit word operation,
+20-40 ns: a few seconds of CPU). 1,000 columns of 3 values take about 28 million."""
 
 SHRINK_STEPS = 10_000_000
-"""Steps each shrinking pass may take. It runs only where one repair fits, and never fails."""
+"""Steps each of the two shrinking passes may take. A pass starts only where one repair fits,
+and stops (keeping what it has) rather than fail."""
 
 _EVALUATION = 8  # fixed cost of one gain evaluation, in steps, on top of its words
 _MOVES_PER_REPAIR = 300  # a repair that needs more moves than this rarely succeeds at all
@@ -50,10 +52,10 @@ def covering_array(
     """Rows in which every pair of values of any two columns appears at least once.
 
     With `start`, the first row is that one (the baseline). Two columns give their product,
-    the optimum. More columns are built in parameter order, by two greedy rules where both are
-    cheap (each then shrunk; the smaller wins), else by the better one alone: 13 columns of 3
-    values give 15 rows, 30 give 20, 1,000 give 43. Raises `CoverTooLarge` when building would
-    take more than `budget` steps.
+    the optimum. More columns are built in parameter order, twice: each row in turn, then
+    (with what is left of the budget) best first; each is shrunk where that fits its own
+    budget, and the smaller wins. 13 columns of 3 values give 15 rows (optimal), 30 give 20,
+    1,000 give 43. Raises `CoverTooLarge` if even the first way takes more than `budget` steps.
     """
     sizes = [len(column) for column in values]
     if not sizes:
@@ -112,12 +114,12 @@ class _Ipog:
             return ([list(first)] if first is not None else []) + [
                 [a] for a in range(sizes[0]) if first is None or a != first[0]
             ]
+        self._charge(sizes[0] * sizes[1] * len(sizes))  # the product of the first two columns
         self._refuse_if_hopeless()
         pairs = [(a, b) for a in range(sizes[0]) for b in range(sizes[1])]
         if first is not None:
             pairs.remove((first[0], first[1]))
             pairs.insert(0, (first[0], first[1]))
-        self._charge(len(pairs) * len(sizes))
         self.rows = [[a, b] for a, b in pairs]
         self.masks = [self._bit(0, a) | self._bit(1, b) for a, b in pairs]
         for k in range(2, len(sizes)):
@@ -252,35 +254,36 @@ class _Shrinker:
     """
 
     def __init__(self, sizes: Sequence[int], fixed: int, steps: int = SHRINK_STEPS) -> None:
-        self.sizes = list(sizes)
+        self.sizes = list(sizes)  # largest first
         self.k = len(sizes)
         self.top = max(sizes)
         self.fixed = fixed  # rows never changed (the baseline)
         self.steps_left = steps
         self.rng = random.Random(0)
         self.columns = np.arange(self.k)
-        self.base = (self.columns[:, None] * self.k + self.columns[None, :]) * self.top * self.top
+        self.base: IntArray = np.zeros(0, dtype=np.int64)  # where the counts of (i, j) start
         self.counts: npt.NDArray[np.int32] = np.zeros(0, dtype=np.int32)
         self.missing: list[Pair] = []
         self.where: dict[Pair, int] = {}  # position of each pair in `missing`
         self.touched: dict[tuple[int, int], tuple[IntArray, IntArray]] = {}
 
-    @staticmethod
-    def _attempt_cost(sizes: Sequence[int], fixed: int, rows: int) -> tuple[int, int]:
+    def _costs(self, rows: int) -> tuple[int, int]:
         """Steps to recount an array of `rows` rows, and steps of one move in it."""
-        k, top = len(sizes), max(sizes)
-        return rows * k * k + k * k * top * top, (rows - fixed) * k + _MOVE
+        k, top = self.k, self.top
+        return rows * k * k + k * k * top * top, (rows - self.fixed) * k + _MOVE
 
-    @classmethod
-    def affordable(cls, sizes: Sequence[int], fixed: int, rows: int, steps: int = SHRINK_STEPS) -> bool:
-        """Whether one repair of an array of `rows` rows fits in `steps`."""
-        recount, move = cls._attempt_cost(sizes, fixed, rows)
-        return recount + _MOVES_PER_REPAIR * move <= steps
+    def _fits(self, rows: int) -> bool:
+        """Whether a repair of an array of `rows` rows fits in the steps left."""
+        recount, move = self._costs(rows)
+        return recount + _MOVES_PER_REPAIR * move <= self.steps_left
 
     def shrink(self, rows: list[list[int]]) -> list[list[int]]:
-        array = np.array(rows, dtype=np.int64)
         least = max(self.fixed + 1, self.sizes[0] * self.sizes[1])  # no array has fewer rows
-        while len(array) > least and self.affordable(self.sizes, self.fixed, len(array), self.steps_left):
+        if len(rows) <= least or not self._fits(len(rows) - 1):
+            return rows
+        self.base = (self.columns[:, None] * self.k + self.columns[None, :]) * self.top * self.top
+        array = np.array(rows, dtype=np.int64)
+        while len(array) > least and self._fits(len(array) - 1):
             trial = array[:-1].copy()
             if not self._repair(trial):
                 break
@@ -288,7 +291,7 @@ class _Shrinker:
         return [[int(v) for v in row] for row in array]
 
     def _repair(self, rows: IntArray) -> bool:
-        recount, move = self._attempt_cost(self.sizes, self.fixed, len(rows))
+        recount, move = self._costs(len(rows))
         self.steps_left -= recount
         self._recount(rows)
         movable = rows[self.fixed :]  # a view: moves change `rows`
