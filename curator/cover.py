@@ -76,7 +76,7 @@ def _rows(sizes: tuple[int, ...], first: tuple[int, ...] | None, budget: int) ->
     in_row_order = _Ipog(ordered, ordered_first, budget, best_first=False)
     candidates = [in_row_order.build()]
     if len(sizes) > 2:
-        with contextlib.suppress(CoverTooLarge):  # costs more, often gives less: with what is left
+        with contextlib.suppress(CoverTooLarge):  # costs more, usually gives fewer rows: on what is left
             candidates.append(_Ipog(ordered, ordered_first, budget - in_row_order.steps, best_first=True).build())
         fixed = 0 if first is None else 1
         candidates = [_Shrinker(ordered, fixed).shrink(rows) for rows in candidates]
