@@ -10,6 +10,7 @@ suites' commands are folded in (see `cell.outcome_key`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -23,7 +24,7 @@ from typing import assert_never
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator.cover import covering_array
+from curator.cover import CoverTooLarge, covering_array
 from curator.errors import PlanTooLarge, UsageError
 from curator.graph import DependencyGraph
 from curator.ids import CellId, PyVersion, SuiteName, cell_id
@@ -178,13 +179,14 @@ def estimate(
 def counts(
     distribution: Distribution, graphs: Mapping[PyVersion, DependencyGraph] | None = None
 ) -> dict[Strategy, int | None]:
-    """Cells per strategy over every Python of the manifest (None: `pairs` needs the graph)."""
-    return {
-        strategy: None
-        if strategy is Strategy.PAIRS and graphs is None
-        else estimate(distribution, strategy, distribution.python, graphs)
-        for strategy in Strategy
-    }
+    """Cells per strategy over every Python of the manifest (None: `pairs` needs the graph, or
+    `cover` is too large to build)."""
+    out: dict[Strategy, int | None] = dict.fromkeys(Strategy)
+    for strategy in Strategy:
+        if strategy is not Strategy.PAIRS or graphs is not None:
+            with contextlib.suppress(CoverTooLarge):
+                out[strategy] = estimate(distribution, strategy, distribution.python, graphs)
+    return out
 
 
 def _too_large(
@@ -199,7 +201,10 @@ def _too_large(
     for other in (Strategy.PAIRS, Strategy.COVER, Strategy.UPGRADES, Strategy.BASELINE):
         if other is strategy or (other is Strategy.PAIRS and graphs is None):
             continue
-        n = estimate(distribution, other, pythons, graphs)
+        try:
+            n = estimate(distribution, other, pythons, graphs)
+        except CoverTooLarge:
+            continue
         if n <= limit:
             fitting.append(f"'{other}' ({n} cells)")
     hint = f"; {' or '.join(fitting[:2])} would fit" if fitting else ""
@@ -235,7 +240,10 @@ def _assignments(
                 out.append((assignment, "full"))
         case Strategy.COVER:
             varied = [p for p in packages if len(p.versions) > 1]
-            rows = covering_array([list(p.versions) for p in varied], start=[p.blessed for p in varied])
+            try:
+                rows = covering_array([list(p.versions) for p in varied], start=[p.blessed for p in varied])
+            except CoverTooLarge as error:
+                raise CoverTooLarge(f"{distribution.where('packages')}: {error}") from error
             for row in rows:
                 assignment = {p.name: v for p, v in zip(varied, row, strict=True) if v != p.blessed}
                 out.append((assignment, "cover"))
@@ -269,12 +277,13 @@ class _Builder:
     def __init__(self, distribution: Distribution) -> None:
         self.distribution = distribution
         self.inputs = KeyInputs.of(distribution)
+        self.blessed = distribution.blessed
         self._cells: dict[tuple[str, Pins], Cell] = {}
 
     def add(self, python: PyVersion, changes: Assignment, reason: str) -> None:
         dist = self.distribution
         names = _cell_packages(dist, set(changes))
-        pins = Pins((name, changes.get(name, dist.package(name).blessed)) for name in names)
+        pins = Pins((name, changes.get(name, self.blessed[name])) for name in names)
         ident = (python, pins)
         if ident in self._cells:
             cell = self._cells[ident]

@@ -105,6 +105,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     )
     for strategy, count in counts.items():
         shown = str(count) if count is not None else "needs the graph (curator check --resolve)"
+        if count is None and strategy is Strategy.COVER:
+            shown = "too large to build (list fewer candidates)"
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
         console.print(f"  {strategy:<9} {shown}{flag}")
     return EXIT_OK

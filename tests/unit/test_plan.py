@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -156,16 +157,31 @@ def _covers_all_pairs(values: list[list[int]], rows: list[list[int]]) -> bool:
     return True
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.integers(min_value=1, max_value=4), min_size=0, max_size=9), st.booleans())
-def test_cover_covers_every_pair(sizes: list[int], with_start: bool) -> None:
+@st.composite
+def _columns_and_start(draw: st.DrawFn) -> tuple[list[list[int]], list[int] | None]:
+    sizes = draw(st.lists(st.integers(min_value=1, max_value=5), min_size=0, max_size=10))
     values = [list(range(n)) for n in sizes]
-    start = [v[-1] for v in values] if with_start else None
+    start = [draw(st.sampled_from(v)) for v in values] if draw(st.booleans()) else None
+    return values, start
+
+
+@settings(max_examples=60, deadline=None)
+@given(_columns_and_start())
+def test_cover_covers_every_pair(columns: tuple[list[list[int]], list[int] | None]) -> None:
+    values, start = columns
     rows = covering_array(values, start=start)
     assert _covers_all_pairs(values, rows)
+    assert all(
+        len(row) == len(values) and all(0 <= v < len(c) for v, c in zip(row, values, strict=True)) for row in rows
+    )
     if start is not None:
-        assert rows[0] == start
-    if len(sizes) >= 2:
+        assert rows[0] == start  # the baseline comes first, unchanged
+    assert len({tuple(row) for row in rows}) == len(rows)  # no row twice
+    sizes = [len(v) for v in values]
+    pairs = sum(a * b for a, b in itertools.combinations(sizes, 2))
+    assert all({row[c] for row in rows} == set(v) for c, v in enumerate(values))  # every value, even alone
+    assert len(rows) <= min(math.prod(sizes), max(1 + pairs, *sizes, 1))  # each row covers something new
+    if len(values) >= 2:
         a, b = sorted(sizes)[-2:]
         assert len(rows) >= a * b  # sanity: no array can be smaller
 
