@@ -25,7 +25,9 @@ from curator.cli.common import (
     positive_int,
     python_arg,
     python_axis,
+    store_file,
     strategy_arg,
+    writable_folder,
 )
 
 
@@ -72,8 +74,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--resume runs the stored plan; leave out --python")
     if args.resume:
         versions = list(distribution.python)
-    interpreters = Finder(overrides).find_all(versions)
     store = args.store or default_store(distribution)
+    store_file(store, "--store", must_exist=bool(args.resume))
+    if args.out is not None:
+        writable_folder(args.out, f"--out {args.out}")
+    interpreters = Finder(overrides).find_all(versions)
     request = RunRequest(
         distribution=distribution,
         interpreters=interpreters,
@@ -119,17 +124,18 @@ def print_summary(console: Console, summary: RunSummary, args: argparse.Namespac
     gate = (
         "[green]holds[/]"
         if summary.gate_holds
-        else f"[bold red]does not hold[/] ({', '.join(summary.failing_baseline) or 'no baseline cell'})"
+        else f"[bold red]does not hold[/] ({escape(', '.join(summary.failing_baseline) or 'no baseline cell')})"
     )
     console.print(f"release gate (baseline cells): {gate}")
-    folder = os.path.relpath(summary.out_dir)
+    folder = escape(os.path.relpath(summary.out_dir))
     console.print(f"results: {folder}/cells.csv, {folder}/matrices/, {folder}/run.json")
     console.print(f"report: {folder}/index.html")
     if summary.interrupted:
         parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
         if args.store:
             parts += ["--store", str(args.store)]
-        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{' '.join(parts)}[/]")
+        command = escape(" ".join(parts))
+        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{command}[/]")
         return
     verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
     console.print(f"verdict: {verdict}")
@@ -165,8 +171,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         summary = write_outputs(store, record.id, distribution, out_dir, today, interrupted=interrupted)
         report = render_run(store, record.id, distribution, out_dir, today=today, summary=summary)
         index = render_index(store)
-    console.print(f"report: {os.path.relpath(report)}")
-    console.print(f"all runs: {os.path.relpath(index)}")
+    console.print(f"report: {escape(os.path.relpath(report))}")
+    console.print(f"all runs: {escape(os.path.relpath(index))}")
     verdict = "[green]passed[/]" if summary.ok else f"[bold red]{summary.verdict}[/]"
     console.print(f"verdict: {verdict}")
     return EXIT_OK if summary.ok else 1
