@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from curator.cli import main
+from curator.errors import UsageError
+from curator.store import RunRecord, Store
 from tests.conftest import WriteManifest
 
 MANIFEST = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'
@@ -131,6 +133,35 @@ def test_a_key_that_is_no_small_regular_file_is_refused_without_reading_it(
     assert error.startswith(f"curator: error: {key}: cannot read the key: ") and reason in error
     assert main(["verify", str(tmp_path), "--pubkey", str(key)]) == 2  # and as the public key to trust
     assert reason in _one_line_error(capsys)
+
+
+def _run_record(run_id: str) -> RunRecord:
+    return RunRecord(
+        id=run_id,
+        distribution="demo",
+        version="1.0",
+        manifest_path="/nowhere/distribution.yaml",
+        manifest_sha256="0",
+        strategy="baseline",
+        pythons=("3.11",),
+        out_dir="/nowhere/run",
+        started=1.0,
+        status="finished",
+        plan='{"cells": []}',
+    )
+
+
+@pytest.mark.parametrize("ref", ["%", "_", "2026%", "2026112_-"])
+def test_run_ids_are_not_like_patterns(tmp_path: Path, capsys: pytest.CaptureFixture[str], ref: str) -> None:
+    with Store(tmp_path / "curator.sqlite") as store:
+        store.create_run(_run_record("20261123-201503-3fa2"))
+        assert store.run("20261123").id == "20261123-201503-3fa2"  # a real prefix still works
+        with pytest.raises(UsageError, match="is not a run in"):
+            store.run(ref)
+        with pytest.raises(UsageError, match="is not a run in"):
+            store.run("")
+    assert main(["report", ref, "--store", str(tmp_path / "curator.sqlite")]) == 2
+    assert f"run {ref!r} is not a run in" in _one_line_error(capsys)
 
 
 def test_errors_print_on_an_ascii_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
