@@ -8,10 +8,11 @@ the gating run's copy in a bundle's `report/` — whenever both sides have one.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
@@ -19,11 +20,12 @@ from packaging.version import Version
 from curator.errors import UsageError
 from curator.plan import parse_pins
 from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
-from curator.release.verify import opened
+from curator.release.contents import Contents, open_bundle
 from curator.resolve import parse_requirements
 from curator.store import Store
 
 Outcomes = dict[tuple[str, str], str]
+CELLS = "report/cells.csv"
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,7 @@ def diff(old: str, new: str, store_path: Path | None) -> Diff:
 def _side(ref: str, store_path: Path | None) -> Iterator[Side]:
     path = Path(ref)
     if path.is_file() or (path.is_dir() and ((path / "SHA256SUMS").exists() or (path / "release.json").exists())):
-        with opened(path) as root:
-            yield _bundle(root, ref)
+        yield _bundle(open_bundle(path, _reads), ref)
         return
     if path.is_dir():
         yield _run(path, ref)
@@ -88,23 +89,49 @@ def _side(ref: str, store_path: Path | None) -> Iterator[Side]:
     yield _run(Path(record.out_dir), f"run {record.id}")
 
 
-def _bundle(root: Path, label: str) -> Side:
+def _reads(name: str) -> bool:
+    """The files diff reads from a bundle: its locks and its report's cells.csv."""
+    return _is_lock(name) or name == CELLS
+
+
+def _is_lock(name: str) -> bool:
+    path = PurePosixPath(name)
+    return str(path.parent) == "locks" and path.name.startswith("py") and path.suffix == ".txt"
+
+
+def _bundle(contents: Contents, label: str) -> Side:
     versions: dict[str, dict[NormalizedName, Version]] = {}
-    for lock in sorted((root / "locks").glob("py*.txt")):
-        python = lock.name.removeprefix("py").removesuffix(".txt")
-        versions[python] = dict(parse_requirements(python, lock.read_text()).versions)
+    for name in contents.files():
+        if not _is_lock(name):
+            continue
+        python = PurePosixPath(name).name.removeprefix("py").removesuffix(".txt")
+        text = _text(contents, name, label)
+        try:
+            versions[python] = dict(parse_requirements(python, text).versions)
+        except ValueError as exc:  # a version that is not PEP 440
+            raise UsageError(f"{label}: {name} is not a lock curator wrote ({exc})") from None
     if not versions:
         raise UsageError(f"{label}: a bundle without locks/py<X.Y>.txt")
-    report = root / "report" / "cells.csv"
-    return Side(f"{root.name} (bundle)", "bundle", versions, _outcomes(report) if report.is_file() else None)
+    outcomes = _outcomes(_text(contents, CELLS, label), f"{label}: {CELLS}") if CELLS in contents.files() else None
+    return Side(f"{contents.name} (bundle)", "bundle", versions, outcomes)
+
+
+def _text(contents: Contents, name: str, label: str) -> str:
+    try:
+        return (contents.read(name) or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{label}: {name} is not UTF-8 text") from None
 
 
 def _run(folder: Path, label: str) -> Side:
     table = folder / "cells.csv"
     if not table.is_file():
         raise UsageError(f"{folder}: not a run folder (no cells.csv in it)")
-    with table.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        text = table.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{table}: cannot read it ({exc})") from None
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
     versions: dict[str, dict[NormalizedName, Version]] = {}
     for row in rows:
         if row.get("baseline") != "True" or row["python"] in versions or not row.get("lock"):
@@ -115,9 +142,13 @@ def _run(folder: Path, label: str) -> Side:
             raise UsageError(f"{lock_path}: the baseline lock of run folder {folder} is missing")
         lock = parse_requirements(row["python"], lock_path.read_text()).closure(names)
         versions[row["python"]] = dict(lock.versions)
-    return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes(table))
+    return Side(
+        label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes(text, str(table))
+    )
 
 
-def _outcomes(table: Path) -> Outcomes:
-    with table.open(newline="", encoding="utf-8") as handle:
-        return {(row["cell"], row["suite"]): row["status"] for row in csv.DictReader(handle)}
+def _outcomes(text: str, where: str) -> Outcomes:
+    try:
+        return {(row["cell"], row["suite"]): row["status"] for row in csv.DictReader(io.StringIO(text, newline=""))}
+    except (KeyError, csv.Error) as exc:
+        raise UsageError(f"{where}: not a cells.csv curator wrote ({exc})") from None

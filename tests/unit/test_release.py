@@ -81,16 +81,6 @@ def test_tarball_bytes_ignore_mtimes_modes_and_owners(tmp_path: Path) -> None:
     assert gzip.decompress((tmp_path / "0.tar.gz").read_bytes())  # and a valid gzip stream
 
 
-def test_extract_refuses_a_tarball_with_two_folders(tmp_path: Path) -> None:
-    archive = tmp_path / "two.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for name in ("a", "b"):
-            info = tarfile.TarInfo(f"{name}/x")
-            tar.addfile(info)
-    with pytest.raises(files.UsageError, match="exactly one folder"):
-        files.extract_bundle(archive, tmp_path / "out")
-
-
 def _metadata(*lines: str) -> Metadata:
     return Metadata.from_email("\n".join(["Metadata-Version: 2.4", "Name: x", "Version: 1", *lines]), validate=False)
 
