@@ -174,7 +174,9 @@ def test_errors_print_on_an_ascii_terminal(monkeypatch: pytest.MonkeyPatch) -> N
     assert raw.getvalue() == b"curator: error: caf\\xe9 \\u2014 \\xd7.yaml:1:1: no such manifest file\n"
 
 
-def test_a_manifest_path_with_markup_is_printed_as_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_a_missing_manifest_with_markup_in_its_path_is_named_as_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     path = tmp_path / "[bold]" / "[/]x.yaml"
     assert main(["check", str(path)]) == 2
     assert _one_line_error(capsys) == f"curator: error: {path}:1:1: no such manifest file"
