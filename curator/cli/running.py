@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.resume:
         versions = list(distribution.python)
     store = args.store or default_store(distribution)
-    store_file(store, "--store", must_exist=bool(args.resume))
+    store_file(store, "--store", must_exist=False)
     if args.out is not None:
         writable_folder(args.out, f"--out {args.out}")
     interpreters = Finder(overrides).find_all(versions)
