@@ -22,7 +22,6 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
 
 from curator.pins import Pins
@@ -172,14 +171,20 @@ def write_csv(shape: type, rows: Iterable[object]) -> str:
     return buffer.getvalue()
 
 
-def read_csv(shape: type[R], path: Path) -> list[R]:
-    """The rows of a CSV file written by `write_csv`; a `ValueError` when its header lacks a column."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = [n for n in names(shape) if n not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(f"{path}: no column {', '.join(missing)}")
-        return [from_text(shape, record) for record in reader]
+def read_csv(shape: type[R], text: str) -> list[R]:
+    """The rows of a CSV document written by `write_csv`; a `ValueError` names a missing column
+    or the first value that does not read back."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [n for n in names(shape) if n not in (reader.fieldnames or ())]
+    if missing:
+        raise ValueError(f"no column {', '.join(missing)}")
+    rows = []
+    for number, record in enumerate(reader, 2):
+        try:
+            rows.append(from_text(shape, record))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"line {number}: {exc}") from None
+    return rows
 
 
 def schema_problems(declared: Sequence[tuple[str, str, bool]], shape: type) -> list[str]:

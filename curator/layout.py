@@ -155,8 +155,19 @@ class BundleLayout:
 
     def pythons(self) -> list[PyVersion]:
         """The Pythons the bundle has a lock for, oldest first."""
-        found = [m[1] for p in self.locks.glob("py*.txt") if (m := _LOCK_NAME.match(p.name))]
-        return [PyVersion(v) for v in sorted(found, key=python_key)]
+        found = [python for p in self.locks.glob("py*.txt") if (python := self.lock_python(f"locks/{p.name}"))]
+        return sorted(found, key=python_key)
+
+    @staticmethod
+    def lock_python(name: str) -> PyVersion | None:
+        """The Python of a bundle member named like `locks/py3.12.txt` (a POSIX path inside the
+        bundle), or None for any other member."""
+        folder, _, file = name.rpartition("/")
+        match = _LOCK_NAME.match(file) if folder == "locks" else None
+        return PyVersion(match[1]) if match else None
+
+    CELLS_CSV = "report/cells.csv"
+    """The gating run's cells.csv, as a member name inside the bundle."""
 
     @property
     def sbom(self) -> Path:
@@ -167,11 +178,6 @@ class BundleLayout:
     def report(self) -> Path:
         """The gating run's report folder."""
         return self.root / "report"
-
-    @property
-    def cells_csv(self) -> Path:
-        """The gating run's cells.csv, inside `report/`."""
-        return self.report / "cells.csv"
 
     @property
     def changes(self) -> Path:

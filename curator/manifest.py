@@ -11,6 +11,7 @@ import datetime as dt
 import difflib
 import enum
 import hashlib
+import math
 import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,11 +29,17 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from curator.errors import ManifestError
 from curator.ids import PyVersion, SuiteName
+from curator.inputs import Unreadable, quoted, read_regular, size
 from curator.pins import Pins
 
 DEFAULT_MANIFEST = "distribution.yaml"
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 DEFAULT_TEST_REQUIRES = ("pytest",)
+MAX_BYTES = 16 * 2**20  # a manifest larger than this is refused, not read
+MAX_DEPTH = 64  # nesting deeper than this is refused before it can exhaust the stack
+MAX_TIMEOUT = 7 * 24 * 3600  # policy.timeout: a week per cell
+MAX_RETRIES = 100
+MAX_MAX_CELLS = 1_000_000
 
 
 class Strategy(enum.StrEnum):
@@ -198,8 +205,11 @@ class Distribution:
 
 # --------------------------------------------------------------------------- parsing
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_PYTHON_RE = re.compile(r"^3\.\d{1,2}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # used with fullmatch: `$` would allow a final newline
+_PYTHON_RE = re.compile(r"3\.\d{1,2}")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_MAX_DIGITS = 100
+_LONG_NUMBER_RE = re.compile(rf"\d{{{_MAX_DIGITS + 1},}}")
 _TOP_KEYS = (
     "distribution",
     "version",
@@ -213,13 +223,21 @@ _TOP_KEYS = (
 )
 _INDEX_KEYS = ("url", "find_links", "no_index", "exclude_newer")
 _PACKAGE_KEYS = ("versions", "blessed", "tests", "track")
-_SUITE_KEYS = ("path", "requires")
+_SUITE_KEYS = ("path", "requires", "allow_outside")
 _MATRIX_KEYS = ("strategy", "max_cells", "scope")
 _POLICY_KEYS = ("timeout", "retries", "expected_failures")
 _EXPECTED_KEYS = ("when", "reason", "owner", "expires", "suites")
 
-_constructor = SafeConstructor()
 _E = TypeVar("_E", bound=enum.StrEnum)
+_TAG_PREFIX = "tag:yaml.org,2002:"
+_TAG_KINDS = {
+    "int": "whole number",
+    "float": "number",
+    "bool": "true or false value",
+    "timestamp": "date (like 2026-11-01)",
+    "null": "null",
+    "binary": "base64 value",
+}
 
 
 def _hint(word: str, choices: Iterable[str]) -> str:
@@ -233,6 +251,7 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.locations: dict[str, tuple[int, int]] = {}
+        self.constructor = SafeConstructor()
 
     def fail(self, node: Node, message: str) -> NoReturn:
         mark = node.start_mark
@@ -258,12 +277,12 @@ class _Reader:
             key = str(key_node.value)
             if key in entries:
                 first = entries[key][0].start_mark.line + 1
-                self.fail(key_node, f"'{key}' appears twice in {where} (first on line {first})")
+                self.fail(key_node, f"{quoted(key)} appears twice in {where} (first on line {first})")
             if allowed is not None and key not in allowed:
                 choices = ", ".join(allowed)
                 self.fail(
                     key_node,
-                    f"unknown key '{key}' in {where}{_hint(key, allowed)} (allowed: {choices})",
+                    f"unknown key {quoted(key)} in {where}{_hint(key, allowed)} (allowed: {choices})",
                 )
             entries[key] = (key_node, value_node)
         for key in required:
@@ -272,12 +291,22 @@ class _Reader:
         return entries
 
     def scalar(self, node: Node, what: str) -> object:
+        """A scalar as YAML types it (`!!int`, a date…); a value its tag cannot make is an error."""
         if not isinstance(node, ScalarNode):
             self.fail(node, f"{what} must be a single value, not a list or mapping")
         try:
-            return _constructor.construct_object(node)
+            return self.constructor.construct_object(node)
         except ConstructorError as exc:
             self.fail(node, f"{what}: {exc.problem}")
+        except (ValueError, KeyError, AttributeError, TypeError, OverflowError):
+            # PyYAML's own constructors fail this way on `!!int abc`, `!!bool maybe`,
+            # `!!timestamp soon`, 2027-02-30, and integers past Python's 4,300-digit limit
+            tag = node.tag.removeprefix(_TAG_PREFIX)
+            digits = str(node.value).lstrip("+-").replace("_", "")
+            if tag == "int" and digits.isdigit():
+                self.fail(node, f"{what}: a whole number of {len(digits):,} digits is too large")
+            kind = _TAG_KINDS.get(tag, f"value of the tag {quoted(node.tag)}")
+            self.fail(node, f"{what}: {quoted(str(node.value))} is not a valid {kind}")
 
     def text(self, node: Node, what: str) -> str:
         """A scalar as written (so `2.0` stays "2.0"); empty and null are errors."""
@@ -285,7 +314,12 @@ class _Reader:
             self.fail(node, f"{what} must be a single value, not a list or mapping")
         if node.tag == "tag:yaml.org,2002:null" or not str(node.value).strip():
             self.fail(node, f"{what} must not be empty")
-        return str(node.value).strip()
+        value = str(node.value)
+        if "\0" in value:
+            self.fail(node, f"{what} must not hold a NUL character: {quoted(value)}")
+        if _SURROGATE_RE.search(value):
+            self.fail(node, f"{what} holds a lone surrogate, which is not text: {quoted(value)}")
+        return value.strip()
 
     def texts(self, node: Node, what: str) -> list[tuple[Node, str]]:
         """A list of scalars (a single scalar counts as a list of one)."""
@@ -298,15 +332,24 @@ class _Reader:
     def boolean(self, node: Node, what: str) -> bool:
         value = self.scalar(node, what)
         if not isinstance(value, bool):
-            self.fail(node, f"{what} must be true or false, not '{node.value}'")
+            self.fail(node, f"{what} must be true or false, not {quoted(str(node.value))}")
         return value
 
-    def number(self, node: Node, what: str, *, integer: bool, minimum: float) -> float:
+    def number(self, node: Node, what: str, *, integer: bool, minimum: float, maximum: float) -> float:
+        """A finite number from `minimum` to `maximum` (compared before any conversion to float)."""
         value = self.scalar(node, what)
         ok_types = (int,) if integer else (int, float)
-        if isinstance(value, bool) or not isinstance(value, ok_types) or value < minimum:
+        shown = quoted(str(node.value))
+        if isinstance(value, bool) or not isinstance(value, ok_types):
             kind = "a whole number" if integer else "a number"
-            self.fail(node, f"{what} must be {kind} of at least {minimum:g}, not '{node.value}'")
+            self.fail(node, f"{what} must be {kind} of at least {minimum:g}, not {shown}")
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(node, f"{what} must be a finite number, not {shown}")
+        if value < minimum:
+            kind = "a whole number" if integer else "a number"
+            self.fail(node, f"{what} must be {kind} of at least {minimum:g}, not {shown}")
+        if value > maximum:
+            self.fail(node, f"{what} must be at most {maximum:,.0f}, not {shown}")
         return float(value)
 
     def date(self, node: Node, what: str) -> dt.date:
@@ -318,7 +361,7 @@ class _Reader:
         try:
             return dt.date.fromisoformat(str(value))
         except ValueError:
-            self.fail(node, f"{what} must be a date like 2026-11-01, not '{node.value}'")
+            self.fail(node, f"{what} must be a date like 2026-11-01, not {quoted(str(node.value))}")
 
     def enum_value(self, node: Node, what: str, kind: type[_E]) -> _E:
         value = self.text(node, what)
@@ -328,7 +371,7 @@ class _Reader:
             choices = [member.value for member in kind]
             self.fail(
                 node,
-                f"{what} '{value}' is not one of {', '.join(choices)}{_hint(value, choices)}",
+                f"{what} {quoted(value)} is not one of {', '.join(choices)}{_hint(value, choices)}",
             )
 
     def name(self, node: Node, what: str) -> NormalizedName:
@@ -336,17 +379,25 @@ class _Reader:
         try:
             return canonicalize_name(value, validate=True)
         except InvalidName:
-            self.fail(node, f"{what} '{value}' is not a valid package name")
+            self.fail(node, f"{what} {quoted(value)} is not a valid package name")
+
+    def short_numbers(self, node: Node, what: str, value: str) -> None:
+        """Versions compare their numbers as integers: one past `_MAX_DIGITS` digits is refused
+        (past 4,300 Python cannot convert it at all, and long before that it is no version)."""
+        if match := _LONG_NUMBER_RE.search(value):
+            self.fail(node, f"{what} {quoted(value)} holds a number of {len(match[0]):,} digits; at most {_MAX_DIGITS}")
 
     def version(self, node: Node, what: str) -> Version:
         value = self.text(node, what)
+        self.short_numbers(node, what, value)
         try:
             return Version(value)
         except InvalidVersion:
-            self.fail(node, f"{what} '{value}' is not a PEP 440 version (write it like '2.2.3')")
+            self.fail(node, f"{what} {quoted(value)} is not a PEP 440 version (write it like '2.2.3')")
 
     def specifier(self, node: Node, what: str) -> SpecifierSet:
         value = self.text(node, what)
+        self.short_numbers(node, what, value)
         try:
             return SpecifierSet(value)
         except InvalidSpecifier:
@@ -354,35 +405,70 @@ class _Reader:
         try:  # a bare version means exactly that version
             return SpecifierSet(f"=={Version(value)}")
         except InvalidVersion:
-            self.fail(node, f"{what} '{value}' is not a version specifier (like '>=2' or '<2.2.2')")
+            self.fail(node, f"{what} {quoted(value)} is not a version specifier (like '>=2' or '<2.2.2')")
+
+
+class _TooDeep(yaml.MarkedYAMLError):
+    """Nesting past `MAX_DEPTH`: refused before PyYAML's recursive composer exhausts the stack."""
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, composing at most `MAX_DEPTH` levels of nesting."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _TooDeep(problem=f"nested deeper than {MAX_DEPTH} levels", problem_mark=event.start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def load(path: Path | str) -> Distribution:
-    """Read and validate a manifest file."""
+    """Read and validate a manifest file (a regular file of at most `MAX_BYTES`)."""
     path = Path(path)
     try:
-        text = path.read_bytes()
+        text = read_regular(path, MAX_BYTES)
     except FileNotFoundError:
         raise ManifestError(path, 1, 1, "no such manifest file") from None
-    except OSError as exc:
-        raise ManifestError(path, 1, 1, f"cannot read the manifest: {exc.strerror}") from None
+    except Unreadable as exc:
+        raise ManifestError(path, 1, 1, f"cannot read the manifest: {exc}") from None
     return parse(text, path)
 
 
 def parse(data: bytes, path: Path) -> Distribution:
     """Parse manifest bytes; `path` locates errors and anchors relative paths."""
     reader = _Reader(path)
+    if len(data) > MAX_BYTES:
+        raise ManifestError(path, 1, 1, f"the manifest is larger than {size(MAX_BYTES)}")
     try:
-        root = yaml.compose(data.decode("utf-8"), Loader=yaml.SafeLoader)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ManifestError(path, 1, 1, f"the manifest is not UTF-8 text ({exc.reason})") from None
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except _TooDeep as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise ManifestError(path, line, column, f"the manifest is {exc.problem}") from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        raise ManifestError(path, line, column, f"YAML does not allow the character {character} here") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         raise ManifestError(path, line, column, f"YAML syntax error: {problem}") from None
     except yaml.YAMLError as exc:
-        raise ManifestError(path, 1, 1, f"YAML error: {exc}") from None
+        raise ManifestError(path, 1, 1, f"YAML error: {' '.join(str(exc).split())}") from None
     if root is None:
         raise ManifestError(path, 1, 1, "the manifest is empty; see docs/manifest.md for its fields")
 
@@ -391,16 +477,16 @@ def parse(data: bytes, path: Path) -> Distribution:
         reader.note(key, key_node)
 
     name = reader.text(top["distribution"][1], "distribution")
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         reader.fail(
             top["distribution"][1],
-            f"distribution '{name}' may only hold letters, digits, '.', '_' and '-'",
+            f"distribution {quoted(name)} may only hold letters, digits, '.', '_' and '-'",
         )
     version = reader.text(top["version"][1], "version")
-    if not _NAME_RE.match(version):
+    if not _NAME_RE.fullmatch(version):
         reader.fail(
             top["version"][1],
-            f"version '{version}' may only hold letters, digits, '.', '_' and '-'",
+            f"version {quoted(version)} may only hold letters, digits, '.', '_' and '-'",
         )
 
     pythons = _pythons(reader, top["python"][1])
@@ -446,10 +532,10 @@ def _pythons(reader: _Reader, node: Node) -> tuple[PyVersion, ...]:
     if not items:
         reader.fail(node, 'python needs at least one version, like ["3.12"]')
     for item, value in items:
-        if not _PYTHON_RE.match(value):
-            reader.fail(item, f"python version '{value}' must be MAJOR.MINOR, like \"3.12\" (quote it)")
+        if not _PYTHON_RE.fullmatch(value):
+            reader.fail(item, f'python version {quoted(value)} must be MAJOR.MINOR, like "3.12" (quote it)')
         if value in found:
-            reader.fail(item, f"python version '{value}' is listed twice")
+            reader.fail(item, f"python version {quoted(value)} is listed twice")
         found.append(PyVersion(value))
     return tuple(sorted(found, key=Version))
 
@@ -460,15 +546,15 @@ def _index(reader: _Reader, node: Node, root: Path) -> Index:
     if "url" in entries:
         url = reader.text(entries["url"][1], "index.url")
         if not re.match(r"^(https?|file)://", url):
-            reader.fail(entries["url"][1], f"index.url '{url}' must be an http(s):// or file:// URL")
+            reader.fail(entries["url"][1], f"index.url {quoted(url)} must be an http(s):// or file:// URL")
     links: list[Path] = []
     if "find_links" in entries:
         for item, value in reader.texts(entries["find_links"][1], "index.find_links"):
-            folder = (root / value).resolve()
-            if not folder.is_dir():
+            folder = _folder(reader, item, root, value, "find_links folder")
+            if folder is None:
                 reader.fail(
                     item,
-                    f"find_links folder '{value}' does not exist (paths are relative to the manifest)",
+                    f"find_links folder {quoted(value)} does not exist (paths are relative to the manifest)",
                 )
             links.append(folder)
     no_index = reader.boolean(entries["no_index"][1], "index.no_index") if "no_index" in entries else False
@@ -486,7 +572,7 @@ def _index(reader: _Reader, node: Node, root: Path) -> Index:
         except ValueError:
             reader.fail(
                 value_node,
-                f"index.exclude_newer '{raw}' must be a date like 2026-11-01 or an RFC 3339 time",
+                f"index.exclude_newer {quoted(raw)} must be a date like 2026-11-01 or an RFC 3339 time",
             )
         exclude_newer = raw
     return Index(url=url, find_links=tuple(links), no_index=no_index, exclude_newer=exclude_newer)
@@ -501,7 +587,7 @@ def _packages(reader: _Reader, node: Node) -> tuple[Package, ...]:
     for raw_name, (key_node, value_node) in entries.items():
         name = reader.name(key_node, "package")
         if name in seen:
-            reader.fail(key_node, f"package '{raw_name}' is the same package as '{seen[name]}'")
+            reader.fail(key_node, f"package {quoted(raw_name)} is the same package as {quoted(seen[name])}")
         seen[name] = raw_name
         packages.append(_package(reader, name, value_node))
     return tuple(packages)
@@ -520,7 +606,7 @@ def _package(reader: _Reader, name: NormalizedName, node: Node) -> Package:
     for item, _ in version_nodes:
         version = reader.version(item, "version")
         if version in versions:
-            reader.fail(item, f"version '{version}' of {name} is listed twice")
+            reader.fail(item, f"version {quoted(str(version))} of {name} is listed twice")
         versions.append(version)
     ordered = tuple(sorted(versions))
     blessed = ordered[-1]
@@ -531,7 +617,7 @@ def _package(reader: _Reader, name: NormalizedName, node: Node) -> Package:
             listed = ", ".join(str(v) for v in ordered)
             reader.fail(
                 blessed_node,
-                f"blessed version '{blessed}' of {name} is not among its versions ({listed}); "
+                f"blessed version {quoted(str(blessed))} of {name} is not among its versions ({listed}); "
                 "add it to versions or bless one of those",
             )
     tests: tuple[str, ...] = ()
@@ -557,27 +643,38 @@ def _known_package(
     name = canonicalize_name(value)
     if name not in names:
         choices = sorted(names) + list(extra)
-        reader.fail(node, f"{what} '{value}' is not in packages{_hint(name, choices)}")
+        reader.fail(node, f"{what} {quoted(value)} is not in packages{_hint(name, choices)}")
     return name
 
 
 def _suites(reader: _Reader, node: Node, root: Path, names: set[NormalizedName]) -> tuple[Suite, ...]:
     suites: list[Suite] = []
     for suite_name, (key_node, value_node) in reader.mapping(node, "suites").items():
-        if not _NAME_RE.match(suite_name):
+        if not _NAME_RE.fullmatch(suite_name):
             reader.fail(
                 key_node,
-                f"suite name '{suite_name}' may only hold letters, digits, '.', '_' and '-'",
+                f"suite name {quoted(suite_name)} may only hold letters, digits, '.', '_' and '-'",
             )
         where = f"suites.{suite_name}"
         entries = reader.mapping(value_node, where, _SUITE_KEYS, required=("path",))
         path_node = entries["path"][1]
         relative = reader.text(path_node, f"{where}.path")
-        folder = (root / relative).resolve()
-        if not folder.is_dir():
+        allow_outside = (
+            reader.boolean(entries["allow_outside"][1], f"{where}.allow_outside")
+            if "allow_outside" in entries
+            else False
+        )
+        folder = _folder(reader, path_node, root, relative, "suite path")
+        if folder is not None and not allow_outside and not folder.is_relative_to(root.resolve()):
             reader.fail(
                 path_node,
-                f"suite path '{relative}' is not a folder (paths are relative to the manifest)",
+                f"suite path {quoted(relative)} leads outside the manifest's folder (to {quoted(str(folder))}); "
+                f"move the suite below the manifest, or set allow_outside: true on {where}",
+            )
+        if folder is None:
+            reader.fail(
+                path_node,
+                f"suite path {quoted(relative)} is not a folder (paths are relative to the manifest)",
             )
         requires: set[NormalizedName] = set()
         if "requires" in entries:
@@ -597,7 +694,7 @@ def _matrix(reader: _Reader, node: Node) -> Matrix:
         else Matrix.strategy
     )
     max_cells = (
-        int(reader.number(entries["max_cells"][1], "matrix.max_cells", integer=True, minimum=1))
+        int(reader.number(entries["max_cells"][1], "matrix.max_cells", integer=True, minimum=1, maximum=MAX_MAX_CELLS))
         if "max_cells" in entries
         else Matrix.max_cells
     )
@@ -608,12 +705,12 @@ def _matrix(reader: _Reader, node: Node) -> Matrix:
 def _policy(reader: _Reader, node: Node, names: set[NormalizedName], suite_names: set[str]) -> Policy:
     entries = reader.mapping(node, "policy", _POLICY_KEYS)
     timeout = (
-        reader.number(entries["timeout"][1], "policy.timeout", integer=False, minimum=1)
+        reader.number(entries["timeout"][1], "policy.timeout", integer=False, minimum=1, maximum=MAX_TIMEOUT)
         if "timeout" in entries
         else Policy.timeout
     )
     retries = (
-        int(reader.number(entries["retries"][1], "policy.retries", integer=True, minimum=0))
+        int(reader.number(entries["retries"][1], "policy.retries", integer=True, minimum=0, maximum=MAX_RETRIES))
         if "retries" in entries
         else Policy.retries
     )
@@ -646,7 +743,7 @@ def _expected(reader: _Reader, node: Node, names: set[NormalizedName], suite_nam
             if value not in suite_names:
                 reader.fail(
                     item,
-                    f"suite '{value}' is not a suite of this manifest{_hint(value, suite_names)}",
+                    f"suite {quoted(value)} is not a suite of this manifest{_hint(value, suite_names)}",
                 )
             suites.add(value)
     return ExpectedFailure(
@@ -663,5 +760,19 @@ def _requirement(reader: _Reader, node: Node, text: str) -> str:
     try:
         Requirement(text)
     except InvalidRequirement as exc:
-        reader.fail(node, f"test requirement '{text}' is not a valid requirement: {exc}")
+        reason = str(exc).splitlines()[0] if str(exc) else "invalid"
+        reader.fail(node, f"test requirement {quoted(text)} is not a valid requirement: {reason}")
     return text
+
+
+def _folder(reader: _Reader, node: Node, root: Path, relative: str, what: str) -> Path | None:
+    """`relative` (to the manifest) as an absolute, resolved folder; None when there is no folder there.
+
+    A name the operating system cannot take (too long, a NUL) is an error at the node.
+    """
+    try:
+        folder = (root / relative).resolve()
+        return folder if folder.is_dir() else None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable file name"
+        reader.fail(node, f"{what} {quoted(relative)} cannot be used ({reason.lower()})")

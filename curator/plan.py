@@ -15,6 +15,8 @@ import hashlib
 import itertools
 import json
 import math
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
@@ -363,6 +365,12 @@ def plan_key(inputs: KeyInputs, python: str, pins: Pins, suites: Sequence[SuiteN
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
+_SKIPPED_FOLDERS = frozenset(
+    {".git", ".hg", ".svn", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".venv"}
+    | {"node_modules"}
+)
+
+
 @cache
 def runner_digest() -> str:
     """Hash of the files that run suites inside a cell (the noxfile, the suite runner and their
@@ -381,17 +389,34 @@ RUNNER_FILES = ("noxfile.py", "suite_runner.py", "protocol.py")
 
 
 def suite_digest(folder: Path) -> str:
-    """Content hash of a suite folder's files (caches and bytecode left out)."""
+    """Content hash of a suite folder's files, read in chunks (caches, VCS folders and bytecode left out)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or _ignored(relative):
-            continue
-        digest.update(str(relative.as_posix()).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
+    for relative in _suite_files(folder):
+        digest.update(os.fsencode(relative.as_posix()) + b"\0")
+        try:
+            with (folder / relative).open("rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise UsageError(f"{folder / relative}: cannot read this file of a suite ({exc.strerror})") from None
+        digest.update(b"\0")
     return digest.hexdigest()[:16]
 
 
-def _ignored(relative: Path) -> bool:
-    skip_dirs = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
-    return bool(skip_dirs & set(relative.parts)) or relative.suffix in {".pyc", ".pyo"}
+def _suite_files(folder: Path) -> list[Path]:
+    """Regular files under `folder`, relative to it, sorted by their parts; skipped folders are
+    never entered, and links to folders are not followed."""
+    found: list[Path] = []
+    for base, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if d not in _SKIPPED_FOLDERS]
+        for name in names:
+            path = Path(base, name)
+            if path.suffix in {".pyc", ".pyo"}:
+                continue
+            try:
+                regular = stat.S_ISREG(path.stat().st_mode)  # a link to a file counts as that file
+            except OSError:
+                continue  # a dangling link
+            if regular:
+                found.append(path.relative_to(folder))
+    return sorted(found, key=lambda p: p.parts)

@@ -7,6 +7,7 @@ Everything here is computed from store records, never from memory of the run, so
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import platform
@@ -104,12 +105,12 @@ def table_of(rows: Sequence[ResultRow]) -> pd.DataFrame:
     return pd.DataFrame([[getattr(row, n) for n in names] for row in rows], columns=names)
 
 
-def read_cells_csv(path: Path) -> list[ResultRow]:
-    """A run folder's cells.csv, read back; `UsageError` when it is not one."""
+def read_cells_csv(text: str, where: str) -> list[ResultRow]:
+    """A cells.csv read back; `UsageError` naming `where` when it is not one curator wrote."""
     try:
-        return columns.read_csv(ResultRow, path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"{path}: not a cells.csv written by curator ({exc})") from None
+        return columns.read_csv(ResultRow, text)
+    except (ValueError, csv.Error) as exc:
+        raise UsageError(f"{where}: not a cells.csv curator wrote ({exc})") from None
 
 
 @dataclass(frozen=True)

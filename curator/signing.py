@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from curator.errors import UsageError
+from curator.inputs import Unreadable, read_regular
 
 NAMESPACE = "curator"
 KEY_TYPE = "ssh-ed25519"
@@ -29,6 +30,7 @@ _HASHES = {"sha512": hashlib.sha512, "sha256": hashlib.sha256}
 _BEGIN = "-----BEGIN SSH SIGNATURE-----"
 _END = "-----END SSH SIGNATURE-----"
 _PRIVATE_KEY_HEADER = "-----BEGIN OPENSSH PRIVATE KEY-----"
+MAX_KEY_BYTES = 2**20  # an OpenSSH ed25519 key is well under 1 KiB
 
 
 class BadSignature(Exception):
@@ -238,8 +240,11 @@ class _Reader:
 
 
 def read_key_file(path: Path) -> bytes:
-    """A key file's bytes; a missing or unreadable file is a `UsageError`."""
+    """A key file's bytes; a missing or unreadable file, or anything but a small regular file
+    (`/dev/zero`, a FIFO), is a `UsageError`."""
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the key ({exc.strerror})") from None
+        return read_regular(path, MAX_KEY_BYTES)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: cannot read the key (no such file)") from None
+    except Unreadable as exc:
+        raise UsageError(f"{path}: cannot read the key: {exc}") from None

@@ -344,7 +344,10 @@ class Store:
 
     def run(self, run_id: str) -> RunRecord:
         """A run by id (or unique id prefix); a `UsageError` if there is none."""
-        rows = self.db.execute("SELECT * FROM runs WHERE id = ? OR id LIKE ?", (run_id, run_id + "%")).fetchall()
+        # a prefix compared as text, not a LIKE pattern: `%` and `_` are characters, not wildcards
+        rows = self.db.execute(
+            "SELECT * FROM runs WHERE ? != '' AND substr(id, 1, length(?)) = ?", (run_id, run_id, run_id)
+        ).fetchall()
         exact = [r for r in rows if r["id"] == run_id]
         if exact:
             rows = exact

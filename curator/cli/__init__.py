@@ -7,7 +7,9 @@ the one place that turns a `CuratorError` into a message and an exit status.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
+import sys
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -16,13 +18,15 @@ from rich.markup import escape
 from curator import __version__
 from curator.cli import explore, releasing, running
 from curator.cli.common import Handler, Parser
-from curator.errors import EXIT_OK, CuratorError
+from curator.errors import EXIT_OK, CuratorError, UsageError
+from curator.inputs import one_line
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one curator command; returns the exit status (0 ok, 1 unexpected, 2 bad input)."""
-    console = Console(highlight=False, soft_wrap=True)
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    _tolerant_streams()
+    console = Console(highlight=False, soft_wrap=True, emoji=False)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     log = logging.getLogger("curator")
     to_stderr = logging.StreamHandler()
     to_stderr.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -33,13 +37,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler: Handler = args.handler
         return handler(args, console)
     except CuratorError as exc:
-        errors.print(f"curator: error: {escape(str(exc))}")
+        message = one_line(str(exc)) if isinstance(exc, UsageError) else str(exc)  # bad input: one line
+        errors.print(f"curator: error: {escape(message)}")
         return exc.exit_code
     except KeyboardInterrupt:
         errors.print("curator: interrupted")
         return 130
     finally:
         log.removeHandler(to_stderr)
+
+
+def _tolerant_streams() -> None:
+    """Let stdout and stderr print any character: one the terminal's encoding lacks (`—` under
+    PYTHONIOENCODING=ascii, a surrogate-escaped byte of a file name) is shown escaped, not a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors in ("strict", "surrogateescape"):
+            stream.reconfigure(errors="backslashreplace")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import sys
@@ -134,6 +135,48 @@ def emit(text: str, output: Path | None) -> None:
         output.write_text(text)
     except OSError as exc:
         raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
+
+
+def writable_folder(path: Path, label: str) -> None:
+    """Bad input, before any work starts: `path` is not a folder curator could create or write in.
+
+    `label` starts the message (`--out reports/x`). A folder that does not exist yet is created
+    and removed again: the one sure test (`os.access` says yes to root under /proc, where
+    nothing can be created).
+    """
+    try:
+        if path.is_dir():
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise UsageError(f"{label}: the folder is not writable")
+            return
+        if os.path.lexists(path):
+            raise UsageError(f"{label}: exists and is not a folder")
+        missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
+        try:
+            path.mkdir(parents=True)
+        finally:
+            for folder in missing:  # deepest first
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+    except OSError as exc:
+        raise UsageError(f"{label}: cannot create a folder there ({exc.strerror})") from None
+    except ValueError:
+        raise UsageError(f"{label}: not a usable file name") from None
+
+
+def store_file(path: Path, option: str, *, must_exist: bool) -> None:
+    """Bad input, before any work starts: `path` cannot be (or, with `must_exist`, is not) a results store."""
+    try:
+        exists = os.path.lexists(path)
+        if exists and not path.is_file():
+            raise UsageError(f"{option} {path}: not a results store (not a regular file)")
+    except (OSError, ValueError):
+        raise UsageError(f"{option} {path}: not a usable file name") from None
+    if exists:
+        return
+    if must_exist:
+        raise UsageError(f"{option} {path}: no results store there; give --store PATH (the curator.sqlite a run wrote)")
+    writable_folder(path.parent, f"{option} {path}: its folder {path.parent}")
 
 
 def shown(path: Path) -> str:

@@ -67,28 +67,32 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     found = Finder(overrides).find_all(versions)
     graphs = resolve_graphs(args, distribution, versions) if args.resolve else None
 
-    console.print(f"[bold]{escape(distribution.name)} {escape(distribution.version)}[/] — {distribution.path} is valid")
+    title = f"{escape(distribution.name)} {escape(distribution.version)}"
+    console.print(f"[bold]{title}[/] — {escape(str(distribution.path))} is valid")
     console.print(f"Packages from: {escape(distribution.index.describe())}")
     console.print("Interpreters:")
     for version, interpreter in found.items():
-        console.print(f"  Python {version}: {interpreter.path} ({interpreter.full_version}, {interpreter.source})")
+        console.print(
+            f"  Python {version}: {escape(str(interpreter.path))} ({interpreter.full_version}, {interpreter.source})"
+        )
 
     table = Table(title="Packages", title_justify="left")
     for column in ("package", "candidates", "blessed", "own tests"):
         table.add_column(column)
     for package in distribution.packages:
         table.add_row(
-            package.name,
-            ", ".join(str(v) for v in package.versions),
-            str(package.blessed),
-            "; ".join(package.tests) or "—",
+            escape(package.name),
+            escape(", ".join(str(v) for v in package.versions)),
+            escape(str(package.blessed)),
+            escape("; ".join(package.tests)) or "—",
         )
     console.print(table)
     if distribution.suites:
         console.print("Suites:")
         for suite in distribution.suites:
             relative = os.path.relpath(suite.path, distribution.root)
-            console.print(f"  {suite.name}: {relative} (needs {', '.join(sorted(suite.requires)) or 'nothing'})")
+            needs = ", ".join(sorted(suite.requires)) or "nothing"
+            console.print(f"  {escape(suite.name)}: {escape(relative)} (needs {escape(needs)})")
     policy = distribution.policy
     console.print(
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
@@ -97,7 +101,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     if graphs:
         for version, graph in graphs.items():
             edges = ", ".join(f"{e.dependent}→{e.dependency}" for e in graph.manifest_edges()) or "none"
-            console.print(f"Resolved on Python {version}: {graph.graph.number_of_nodes()} packages; edges: {edges}")
+            console.print(
+                f"Resolved on Python {version}: {graph.graph.number_of_nodes()} packages; edges: {escape(edges)}"
+            )
     counts = planning.counts(distribution, graphs)
     console.print(
         f"Cells per strategy ({len(distribution.python)} Python{'s' if len(distribution.python) > 1 else ''}; "
@@ -129,7 +135,7 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
         case _:
             emit(graph.to_text(), args.output)
     if args.output is not None:
-        console.print(f"wrote {args.output}")
+        console.print(f"wrote {escape(str(args.output))}")
     return EXIT_OK
 
 
@@ -151,6 +157,6 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
         table.add_column(column, overflow="fold")
     for cell in result.cells:
         changes = " ".join(cell.changes.requirements()) or "(baseline)"
-        table.add_row(cell.id, cell.python, changes, str(len(cell.suites)), cell.key)
+        table.add_row(escape(cell.id), cell.python, escape(changes), str(len(cell.suites)), cell.key)
     console.print(table)
     return EXIT_OK

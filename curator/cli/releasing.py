@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,11 +14,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from curator.errors import EXIT_OK, UsageError
+from curator.inputs import quoted
 
 if TYPE_CHECKING:
     from curator.signing import SigningKey
 
-from curator.cli.common import Parser, emit, load_manifest, manifest_arg, shown
+from curator.cli.common import Parser, emit, load_manifest, manifest_arg, shown, store_file, writable_folder
+
+MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -89,6 +93,18 @@ def signing_key(args: argparse.Namespace) -> SigningKey | None:
     return signing.load_signing_key(text, where, passphrase.encode() if passphrase is not None else None)
 
 
+def source_date_epoch(value: str | None) -> int | None:
+    """SOURCE_DATE_EPOCH as seconds: digits only, up to the last second of the year 9999
+    (the latest moment a release date can name)."""
+    if value is None:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", value) or int(value) > MAX_EPOCH:
+        raise UsageError(
+            f"SOURCE_DATE_EPOCH={quoted(value)}: must be a whole number of seconds since 1970, from 0 to {MAX_EPOCH}"
+        )
+    return int(value)
+
+
 def cmd_release(args: argparse.Namespace, console: Console) -> int:
     """`curator release`: cut the signed bundle of a run whose gate holds."""
     from curator.interpreters import Finder, parse_overrides
@@ -96,39 +112,41 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
     from curator.release.bundle import ReleaseRequest, cut
     from curator.resolve import cache_dir
 
+    epoch = source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
     distribution = load_manifest(args)
+    store = args.store or default_store(distribution.root)
+    store_file(store, "--store", must_exist=True)
+    out_dir = args.out or distribution.root / "dist"
+    writable_folder(out_dir, f"--out {out_dir}")
     key = signing_key(args)
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is not None and not epoch.isdigit():
-        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r}: must be a whole number of seconds")
     request = ReleaseRequest(
         distribution=distribution,
-        store_path=args.store or default_store(distribution.root),
+        store_path=store,
         run=args.run,
-        out_dir=args.out or distribution.root / "dist",
+        out_dir=out_dir,
         finder=Finder(parse_overrides(args.python)),
         cache=cache_dir(),
         key=key,
         wheelhouse=args.wheelhouse,
         force=args.force,
-        epoch=int(epoch) if epoch is not None else None,
+        epoch=epoch,
     )
     release = cut(request)
     evidence = release.evidence
     gate = ", ".join(f"{c.cell_id} ({c.describe()})" for c in evidence.baseline.values())
     console.print(f"release gate: [green]holds[/] in run {evidence.run.id}: {escape(gate)}")
-    folder = shown(release.folder)
+    folder = escape(shown(release.folder))
     wheels = f", {release.wheels} wheels" if args.wheelhouse else ""
     size = f"{release.size / 1e6:.1f} MB" if release.size >= 1e5 else f"{release.size / 1e3:.1f} kB"
     console.print(f"wrote {folder}/ ({release.files} files{wheels}, {size})")
-    console.print(f"      {shown(release.tarball)}  sha256 {release.sha256}")
-    since = f"changes since {release.previous}" if release.previous else "first release in this folder"
+    console.print(f"      {escape(shown(release.tarball))}  sha256 {release.sha256}")
+    since = f"changes since {escape(release.previous)}" if release.previous else "first release in this folder"
     console.print(f"{since}: {folder}/CHANGES.md")
     if release.fingerprint is None:
         console.print("[bold yellow]UNSIGNED[/]: cut with --unsigned; SHA256SUMS shows integrity, not who made it")
     else:
         console.print(f"signed SHA256SUMS with ed25519 key {release.fingerprint} (namespace curator)")
-    console.print(f"check it with: curator verify {shown(release.tarball)}")
+    console.print(f"check it with: curator verify {escape(shown(release.tarball))}")
     return EXIT_OK
 
 

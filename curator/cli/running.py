@@ -26,7 +26,9 @@ from curator.cli.common import (
     positive_int,
     python_arg,
     python_axis,
+    store_file,
     strategy_arg,
+    writable_folder,
 )
 
 
@@ -77,6 +79,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--resume runs the stored plan; leave out --python")
     if args.resume:
         versions = list(distribution.python)
+    store = args.store or default_store(distribution.root)
+    store_file(store, "--store", must_exist=False)
+    if args.out is not None:
+        writable_folder(args.out, f"--out {args.out}")
     interpreters = Finder(overrides).find_all(versions)
     request = RunRequest(
         distribution=distribution,
@@ -96,7 +102,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     executor = LocalExecutor(args.jobs)
     try:
-        with Store(args.store or default_store(distribution.root)) as store:
+        with Store(store) as store:
             if console.is_terminal and not args.plain:
                 with LiveObserver(console) as observer:
                     result = Coordinator(request, store, executor, observer, cancel).execute()
@@ -131,15 +137,14 @@ def print_summary(console: Console, summary: RunSummary, args: argparse.Namespac
         gate = f"[bold red]does not hold[/] ({escape('; '.join(summary.gate_problems))})"
     console.print(f"release gate (baseline cells): {gate}")
     layout = RunLayout(Path(os.path.relpath(summary.out_dir)))
-    console.print(f"results: {layout.cells_csv}, {layout.matrices}/, {layout.run_json}")
-    console.print(f"report: {layout.report}")
+    console.print(f"results: {escape(f'{layout.cells_csv}, {layout.matrices}/, {layout.run_json}')}")
+    console.print(f"report: {escape(str(layout.report))}")
     if summary.interrupted:
         parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
         if args.store:
             parts += ["--store", str(args.store)]
-        console.print(
-            f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{escape(' '.join(parts))}[/]"
-        )
+        command = escape(" ".join(parts))
+        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{command}[/]")
         return
     verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
     console.print(f"verdict: {verdict}")
@@ -166,8 +171,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
             return EXIT_OK if data.summary.ok else 1
         summary = rerender(store, record.id, distribution, today=today, folder=where.out_dir)
     layout = RunLayout(summary.out_dir)
-    console.print(f"report: {os.path.relpath(layout.report)}")
-    console.print(f"all runs: {os.path.relpath(where.store.parent / REPORT_NAME)}")
+    console.print(f"report: {escape(os.path.relpath(layout.report))}")
+    console.print(f"all runs: {escape(os.path.relpath(where.store.parent / REPORT_NAME))}")
     verdict = "[green]passed[/]" if summary.ok else f"[bold red]{summary.verdict}[/]"
     console.print(f"verdict: {verdict}")
     return EXIT_OK if summary.ok else 1

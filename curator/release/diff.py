@@ -19,7 +19,7 @@ from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.layout import BundleLayout, RunLayout
 from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
-from curator.release.verify import opened
+from curator.release.contents import Contents, open_bundle
 from curator.resolve import parse_requirements
 from curator.results import ResultRow, read_cells_csv
 from curator.store import Store
@@ -76,8 +76,7 @@ def diff(old: str, new: str, store_path: Path | None) -> Diff:
 def _side(ref: str, store_path: Path | None) -> Iterator[Side]:
     path = Path(ref)
     if path.is_file() or (path.is_dir() and ((path / "SHA256SUMS").exists() or (path / "release.json").exists())):
-        with opened(path) as root:
-            yield _bundle(root, ref)
+        yield _bundle(open_bundle(path, _reads), ref)
         return
     if path.is_dir():
         yield _run(path, ref)
@@ -89,38 +88,63 @@ def _side(ref: str, store_path: Path | None) -> Iterator[Side]:
     yield _run(Path(record.out_dir), f"run {record.id}")
 
 
-def _bundle(root: Path, label: str) -> Side:
-    bundle = BundleLayout(root)
-    versions: dict[PyVersion, dict[NormalizedName, Version]] = {
-        python: dict(parse_requirements(python, bundle.lock(python).read_text()).versions)
-        for python in bundle.pythons()
-    }
+def _reads(name: str) -> bool:
+    """The files diff reads from a bundle: its locks and its report's cells.csv."""
+    return BundleLayout.lock_python(name) is not None or name == BundleLayout.CELLS_CSV
+
+
+def _bundle(contents: Contents, label: str) -> Side:
+    versions: dict[PyVersion, dict[NormalizedName, Version]] = {}
+    for name in contents.files():
+        python = BundleLayout.lock_python(name)
+        if python is None:
+            continue
+        text = _text(contents, name, label)
+        try:
+            versions[python] = dict(parse_requirements(python, text).versions)
+        except ValueError as exc:  # a version that is not PEP 440
+            raise UsageError(f"{label}: {name} is not a lock curator wrote ({exc})") from None
     if not versions:
         raise UsageError(f"{label}: a bundle without locks/py<X.Y>.txt")
-    report = bundle.cells_csv
-    return Side(f"{root.name} (bundle)", "bundle", versions, _outcomes(report) if report.is_file() else None)
+    cells = BundleLayout.CELLS_CSV
+    outcomes = None
+    if cells in contents.files():
+        outcomes = _outcomes(read_cells_csv(_text(contents, cells, label), f"{label}: {cells}"))
+    return Side(f"{contents.name} (bundle)", "bundle", versions, outcomes)
+
+
+def _text(contents: Contents, name: str, label: str) -> str:
+    try:
+        return (contents.read(name) or b"").decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{label}: {name} is not UTF-8 text") from None
 
 
 def _run(folder: Path, label: str) -> Side:
     layout = RunLayout(folder)
     if not layout.cells_csv.is_file():
         raise UsageError(f"{folder}: not a run folder (no cells.csv in it)")
-    rows = read_cells_csv(layout.cells_csv)
+    try:
+        text = layout.cells_csv.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{layout.cells_csv}: cannot read it ({exc})") from None
+    rows = read_cells_csv(text, str(layout.cells_csv))
     versions: dict[PyVersion, dict[NormalizedName, Version]] = {}
     for row in rows:
         if not row.baseline or row.python in versions or not row.lock:
             continue
         lock_path = folder / row.lock
-        if not lock_path.is_file():
-            raise UsageError(f"{lock_path}: the baseline lock of run folder {folder} is missing")
-        lock = parse_requirements(row.python, lock_path.read_text()).closure(row.pins)
+        try:
+            lock = parse_requirements(row.python, lock_path.read_text(encoding="utf-8")).closure(row.pins)
+        except (OSError, UnicodeDecodeError):
+            raise UsageError(
+                f"{lock_path}: the baseline lock of run folder {folder} is missing or unreadable"
+            ) from None
+        except ValueError as exc:  # a version that is not PEP 440
+            raise UsageError(f"{lock_path}: not a lock curator wrote ({exc})") from None
         versions[row.python] = dict(lock.versions)
-    return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes_of(rows))
+    return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes(rows))
 
 
-def _outcomes(table: Path) -> Outcomes:
-    return _outcomes_of(read_cells_csv(table))
-
-
-def _outcomes_of(rows: list[ResultRow]) -> Outcomes:
+def _outcomes(rows: list[ResultRow]) -> Outcomes:
     return {(row.cell, row.suite): str(row.status) for row in rows}

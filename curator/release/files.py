@@ -1,4 +1,4 @@
-"""Files of a bundle: SHA256SUMS, the byte-reproducible tarball, and safe extraction.
+"""Files of a bundle: SHA256SUMS and the byte-reproducible tarball (read back by `contents`, never unpacked).
 
 The tarball holds one folder, entries sorted, every mtime the release's date, owners 0/0
 with no names, modes 0644/0755, gzip without a timestamp or file name: the same folder
@@ -12,8 +12,6 @@ import hashlib
 import os
 import tarfile
 from pathlib import Path, PurePosixPath
-
-from curator.errors import UsageError
 
 SUMS = "SHA256SUMS"
 SIGNATURE = "SHA256SUMS.sig"
@@ -93,19 +91,3 @@ def _entry(name: str, kind: bytes, mode: int, mtime: int) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info
-
-
-def extract_bundle(archive: Path, dest: Path) -> Path:
-    """Unpack a bundle tarball into `dest` (links, devices and paths outside refused); its one top folder."""
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            tops = {PurePosixPath(m.name).parts[0] for m in tar.getmembers() if m.name not in ("", ".")}
-            if len(tops) != 1:
-                raise UsageError(f"{archive}: a bundle tarball holds exactly one folder, this one holds {len(tops)}")
-            tar.extractall(dest, filter="data")
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise UsageError(f"{archive}: not a readable .tar.gz ({exc})") from None
-    top = dest / tops.pop()
-    if not top.is_dir():
-        raise UsageError(f"{archive}: its top entry is not a folder")
-    return top

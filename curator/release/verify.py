@@ -8,16 +8,15 @@ origin), and every file of `wheels/` against the locks' hashes, both ways.
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from curator import signing
 from curator.errors import UsageError, VerifyMismatch
+from curator.layout import BundleLayout
 from curator.release import files, wheelhouse
 from curator.release.bundle import RELEASE_JSON
+from curator.release.contents import Contents, open_bundle
 from curator.resolve import Pin, parse_requirements
 
 
@@ -33,102 +32,111 @@ class Verification:
     trusted_key: bool  # checked against a key the user gave (origin), not the bundled one (integrity)
 
 
-@contextmanager
-def opened(bundle: Path) -> Iterator[Path]:
-    """A bundle's folder: the folder itself, or a .tar.gz unpacked into a temporary folder."""
-    if bundle.is_dir():
-        yield bundle
-    elif bundle.is_file() and bundle.name.endswith((".tar.gz", ".tgz")):
-        with tempfile.TemporaryDirectory(prefix="curator-bundle-") as tmp:
-            yield files.extract_bundle(bundle, Path(tmp))
-    else:
-        raise UsageError(f"{bundle}: not a release bundle (give its folder or its .tar.gz)")
+def _reads(name: str) -> bool:
+    """The files verify reads whole; every other file is only hashed."""
+    return (
+        name in (files.SUMS, files.SIGNATURE, files.PUBLIC_KEY, RELEASE_JSON)
+        or BundleLayout.lock_python(name) is not None
+    )
 
 
 def verify(bundle: Path, pubkey: signing.PublicKey | None = None) -> Verification:
-    """Check `bundle` completely; `VerifyMismatch` lists every file that does not hold."""
-    with opened(bundle) as root:
-        if not (root / files.SUMS).is_file() and not (root / RELEASE_JSON).is_file():
-            raise UsageError(f"{bundle}: not a release bundle (no {files.SUMS} or {RELEASE_JSON} in it)")
-        problems: list[str] = []
-        listed = _listed(root, problems)
-        present, odd = files.walk(root)
-        problems += [f"{name}: not a regular file (links are not allowed in a bundle)" for name in odd]
-        for name, digest in sorted(listed.items()):
-            path = root / name
-            if not path.is_file() or path.is_symlink():
-                problems.append(f"{name}: missing (listed in {files.SUMS})")
-            elif files.sha256_file(path) != digest:
-                problems.append(f"{name}: changed (its sha256 differs from {files.SUMS})")
-        for name in present:
-            if name not in listed and name not in files.UNLISTED:
-                problems.append(f"{name}: extra (not listed in {files.SUMS})")
-        signed, fingerprint = _signature(root, pubkey, problems)
-        wheels = _wheels(root, problems) if (root / "wheels").is_dir() else 0
+    """Check `bundle` (a folder, or a tarball read without unpacking it) completely;
+    `VerifyMismatch` lists every file that does not hold."""
+    contents = open_bundle(bundle, _reads)
+    present = contents.files()
+    if files.SUMS not in present and RELEASE_JSON not in present:
+        raise UsageError(f"{bundle}: not a release bundle (no {files.SUMS} or {RELEASE_JSON} in it)")
+    problems: list[str] = []
+    listed = _listed(contents, problems)
+    problems += [f"{name}: not a regular file (links are not allowed in a bundle)" for name in contents.odd()]
+    on_hand = set(present)
+    for name, digest in sorted(listed.items()):
+        if name not in on_hand:
+            problems.append(f"{name}: missing (listed in {files.SUMS})")
+        elif contents.sha256(name) != digest:
+            problems.append(f"{name}: changed (its sha256 differs from {files.SUMS})")
+    for name in present:
+        if name not in listed and name not in files.UNLISTED:
+            problems.append(f"{name}: extra (not listed in {files.SUMS})")
+    signed, fingerprint = _signature(contents, pubkey, problems)
+    wheels = _wheels(contents, problems) if any(n.startswith("wheels/") for n in present) else 0
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
         raise VerifyMismatch(f"{bundle} does not verify ({len(problems)} problem(s)):\n{lines}")
     return Verification(bundle, len(listed), wheels, signed, fingerprint, trusted_key=pubkey is not None)
 
 
-def _listed(root: Path, problems: list[str]) -> dict[str, str]:
-    try:
-        return files.parse_sums((root / files.SUMS).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _listed(contents: Contents, problems: list[str]) -> dict[str, str]:
+    data = contents.read(files.SUMS)
+    if data is None:
         problems.append(f"{files.SUMS}: missing")
+        return {}
+    try:
+        return files.parse_sums(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         problems.append(f"{files.SUMS}: unreadable ({exc})")
     return {}
 
 
-def _claims_signed(root: Path) -> bool:
+def _claims_signed(contents: Contents) -> bool:
     try:
-        return bool(json.loads((root / RELEASE_JSON).read_text())["signature"]["signed"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return bool(json.loads(contents.read(RELEASE_JSON) or b"")["signature"]["signed"])
+    except (ValueError, KeyError, TypeError):
         return True  # without a readable record, assume the stronger claim
 
 
-def _signature(root: Path, pubkey: signing.PublicKey | None, problems: list[str]) -> tuple[bool, str | None]:
+def _signature(contents: Contents, pubkey: signing.PublicKey | None, problems: list[str]) -> tuple[bool, str | None]:
     """(signed, fingerprint of the key it verified with); what is wrong goes to `problems`."""
-    sig_path, sums_path = root / files.SIGNATURE, root / files.SUMS
-    if not sig_path.is_file():
+    signature, sums = contents.read(files.SIGNATURE), contents.read(files.SUMS)
+    if signature is None:
         if pubkey is not None:
             problems.append(
                 f"{files.SIGNATURE}: missing, so nothing shows the bundle was signed by {pubkey.fingerprint}"
             )
-        elif _claims_signed(root) or (root / files.PUBLIC_KEY).exists():
+        elif _claims_signed(contents) or files.PUBLIC_KEY in contents.files():
             problems.append(f"{files.SIGNATURE}: missing (the bundle says it was signed)")
         return False, None
     trusted = pubkey
     if trusted is None:
+        bundled = contents.read(files.PUBLIC_KEY)
         try:
-            trusted = signing.load_public_key((root / files.PUBLIC_KEY).read_text(), files.PUBLIC_KEY)
-        except (OSError, UsageError):
+            if bundled is None:
+                raise UsageError(f"{files.PUBLIC_KEY}: missing")
+            trusted = signing.load_public_key(bundled.decode("utf-8", "replace"), files.PUBLIC_KEY)
+        except UsageError:
             problems.append(f"{files.SIGNATURE}: no public key to check it with ({files.PUBLIC_KEY} is missing or bad)")
             return True, None
-    if not sums_path.is_file():
+    if sums is None:
         return True, None
     try:
-        signing.verify(sums_path.read_bytes(), sig_path.read_text(encoding="utf-8", errors="replace"), trusted)
+        signing.verify(sums, signature.decode("utf-8", errors="replace"), trusted)
     except signing.BadSignature as exc:
         problems.append(f"{files.SIGNATURE}: bad signature of {files.SUMS}: {exc}")
         return True, None
     return True, trusted.fingerprint
 
 
-def _wheels(root: Path, problems: list[str]) -> int:
+def _wheels(contents: Contents, problems: list[str]) -> int:
     """Every file in wheels/ is allowed by some lock, and every lock's every pin has its file."""
     pins: list[tuple[str, Pin]] = []
-    for lock_path in sorted((root / "locks").glob("py*.txt")):
-        python = lock_path.name.removeprefix("py").removesuffix(".txt")
-        pins += [(lock_path.name, pin) for pin in parse_requirements(python, lock_path.read_text()).pins]
-    digests: dict[str, str] = {}
-    for path in sorted((root / "wheels").iterdir()):
-        if not path.is_file():
+    for name in contents.files():
+        python = BundleLayout.lock_python(name)
+        if python is None:
             continue
-        name = f"wheels/{path.name}"
+        lock_name = PurePosixPath(name).name
+        text = (contents.read(name) or b"").decode("utf-8", errors="replace")
+        try:
+            pins += [(lock_name, pin) for pin in parse_requirements(python, text).pins]
+        except ValueError as exc:  # a version that is not PEP 440: a lock that was tampered with
+            problems.append(f"{name}: unreadable ({exc})")
+    digests: dict[str, str] = {}
+    for name in contents.files():
+        path = PurePosixPath(name)
+        if str(path.parent) != "wheels":
+            continue
         project = wheelhouse.identify(path.name)
-        digest = digests[name] = files.sha256_file(path)
+        digest = digests[name] = contents.sha256(name)
         matches = [p for _, p in pins if project is not None and (p.name, p.version) == project]
         if not matches:
             problems.append(f"{name}: not a file of any package in locks/")

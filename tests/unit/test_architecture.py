@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "curator"
 
 # Lower layers first; a module may import its own layer's package-mates and anything below.
 LAYERS: list[set[str]] = [
-    {"errors", "ids", "pins"},
+    {"errors", "ids", "pins", "inputs"},
     {"manifest", "layout"},
     {"outcome", "columns", "proc", "metadata", "cover", "signing"},
     {"interpreters", "junit"},

@@ -14,7 +14,6 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator import manifest
-from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.release import changes, files, sbom
 from curator.release.bundle import pinned_manifest, pylock_name
@@ -82,16 +81,6 @@ def test_tarball_bytes_ignore_mtimes_modes_and_owners(tmp_path: Path) -> None:
     header = (tmp_path / "0.tar.gz").read_bytes()[:10]
     assert header[4:8] == b"\0\0\0\0"  # no gzip timestamp
     assert gzip.decompress((tmp_path / "0.tar.gz").read_bytes())  # and a valid gzip stream
-
-
-def test_extract_refuses_a_tarball_with_two_folders(tmp_path: Path) -> None:
-    archive = tmp_path / "two.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        for name in ("a", "b"):
-            info = tarfile.TarInfo(f"{name}/x")
-            tar.addfile(info)
-    with pytest.raises(UsageError, match="exactly one folder"):
-        files.extract_bundle(archive, tmp_path / "out")
 
 
 def _metadata(*lines: str) -> Metadata:

@@ -1,0 +1,185 @@
+"""Command-line arguments and environment that gave tracebacks: each is one line and exit 2, before any work.
+
+These run without a single process: the checks come before curator looks for interpreters,
+opens a store or resolves anything, so a bad argument costs nothing and leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from curator.cli import main
+from curator.errors import UsageError
+from curator.ids import PyVersion, RunId
+from curator.outcome import RunStatus
+from curator.store import RunRecord, Store
+from tests.conftest import WriteManifest
+
+MANIFEST = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'
+
+
+@pytest.fixture
+def manifest(write_manifest: WriteManifest) -> Path:
+    return write_manifest(MANIFEST)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A file where a results store is expected (its content is never reached by these tests)."""
+    path = tmp_path / "curator.sqlite"
+    path.touch()
+    return path
+
+
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith("curator: error: ")
+    return captured.err.strip()
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        pytest.param("file", "--out {tmp}/a-file: exists and is not a folder", id="out-is-a-file"),
+        pytest.param("proc", "--out /proc/curator-out: cannot create a folder there (", id="out-in-proc"),
+        pytest.param(
+            "under-file", "--out {tmp}/a-file/run: cannot create a folder there (Not a directory)", id="under"
+        ),
+    ],
+)
+def test_run_refuses_an_out_folder_it_cannot_make(
+    manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, message: str
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    out = {"file": tmp_path / "a-file", "proc": Path("/proc/curator-out"), "under-file": tmp_path / "a-file" / "run"}
+    assert main(["run", str(manifest), "--out", str(out[where]), "--plain"]) == 2
+    assert message.format(tmp=tmp_path) in _one_line_error(capsys)
+    assert not (tmp_path / "reports").exists()  # the default store's folder was probed, and not left behind
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        pytest.param(
+            "under-file", "--store {tmp}/a-file/s.sqlite: its folder {tmp}/a-file: exists and is not a folder"
+        ),
+        pytest.param(
+            "proc", "--store /proc/curator/s.sqlite: its folder /proc/curator: cannot create a folder there ("
+        ),
+        pytest.param("folder", "--store {tmp}: not a results store (not a regular file)"),
+    ],
+)
+def test_run_refuses_a_store_it_cannot_make(
+    manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], where: str, message: str
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    stores = {
+        "under-file": tmp_path / "a-file" / "s.sqlite",
+        "proc": Path("/proc/curator/s.sqlite"),
+        "folder": tmp_path,
+    }
+    assert main(["run", str(manifest), "--store", str(stores[where]), "--plain"]) == 2
+    assert message.format(tmp=tmp_path) in _one_line_error(capsys)
+
+
+def test_release_refuses_an_out_that_is_a_file(
+    manifest: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "dist").write_text("not a folder")
+    argv = ["release", str(manifest), "--run", "r", "--store", str(store), "--out", str(tmp_path / "dist")]
+    assert main([*argv, "--unsigned"]) == 2
+    assert _one_line_error(capsys) == f"curator: error: --out {tmp_path / 'dist'}: exists and is not a folder"
+
+
+def test_release_refuses_a_missing_store_instead_of_creating_one(
+    manifest: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["release", str(manifest), "--run", "r", "--unsigned"]) == 2
+    assert "no results store there" in _one_line_error(capsys)
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.parametrize("epoch", ["99999999999999999", "-5", "abc", "1e3", " 5", "\u0661\u0662", "9" * 5000, ""])
+def test_release_refuses_a_source_date_epoch_out_of_range(
+    manifest: Path, store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, epoch: str
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    assert main(["release", str(manifest), "--run", "r", "--store", str(store), "--unsigned"]) == 2
+    error = _one_line_error(capsys)
+    assert error.startswith("curator: error: SOURCE_DATE_EPOCH=")
+    assert error.endswith("must be a whole number of seconds since 1970, from 0 to 253402300799")
+    assert len(error) < 250
+
+
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "too-large"])
+def test_a_key_that_is_no_small_regular_file_is_refused_without_reading_it(
+    manifest: Path, store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    key = {"dev-zero": Path("/dev/zero"), "fifo": tmp_path / "key", "too-large": tmp_path / "key"}[kind]
+    if kind == "fifo":
+        os.mkfifo(key)
+    elif kind == "too-large":
+        with key.open("wb") as handle:
+            handle.truncate(2**20 + 1)
+    argv = ["release", str(manifest), "--run", "r", "--store", str(store), "--key", str(key)]
+    assert main(argv) == 2
+    reason = {"dev-zero": "it is a character device", "fifo": "it is a FIFO", "too-large": "larger than 1 MiB"}[kind]
+    error = _one_line_error(capsys)
+    assert error.startswith(f"curator: error: {key}: cannot read the key: ") and reason in error
+    assert main(["verify", str(tmp_path), "--pubkey", str(key)]) == 2  # and as the public key to trust
+    assert reason in _one_line_error(capsys)
+
+
+def _run_record(run_id: str) -> RunRecord:
+    return RunRecord(
+        id=RunId(run_id),
+        kind="run",
+        distribution="demo",
+        version="1.0",
+        manifest_path="/nowhere/distribution.yaml",
+        manifest_sha256="0",
+        strategy="baseline",
+        pythons=(PyVersion("3.11"),),
+        out_dir="/nowhere/run",
+        started=1.0,
+        status=RunStatus.FINISHED,
+        plan='{"cells": []}',
+    )
+
+
+@pytest.mark.parametrize("ref", ["%", "_", "2026%", "2026112_-"])
+def test_run_ids_are_not_like_patterns(tmp_path: Path, capsys: pytest.CaptureFixture[str], ref: str) -> None:
+    with Store(tmp_path / "curator.sqlite") as store:
+        store.create_run(_run_record("20261123-201503-3fa2"))
+        assert store.run("20261123").id == "20261123-201503-3fa2"  # a real prefix still works
+        with pytest.raises(UsageError, match="is not a run in"):
+            store.run(ref)
+        with pytest.raises(UsageError, match="is not a run in"):
+            store.run("")
+    assert main(["report", ref, "--store", str(tmp_path / "curator.sqlite")]) == 2
+    assert f"run {ref!r} is not a run in" in _one_line_error(capsys)
+
+
+def test_errors_print_on_an_ascii_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PYTHONIOENCODING=ascii: a character the stream cannot encode is escaped, not a crash."""
+    raw = io.BytesIO()
+    err = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["check", "caf\u00e9 \u2014 \u00d7.yaml"]) == 2
+    err.flush()
+    assert raw.getvalue() == b"curator: error: caf\\xe9 \\u2014 \\xd7.yaml:1:1: no such manifest file\n"
+
+
+def test_a_missing_manifest_with_markup_in_its_path_is_named_as_written(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "[bold]" / "[/]x.yaml"
+    assert main(["check", str(path)]) == 2
+    assert _one_line_error(capsys) == f"curator: error: {path}:1:1: no such manifest file"
