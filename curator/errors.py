@@ -49,4 +49,8 @@ class GateNotMet(CuratorError):
 
 
 class VerifyMismatch(CuratorError):
-    """A bundle does not match its checksums or signature (exit 1)."""
+    """A bundle does not match its checksums or signature (exit 1); `problems` names each file."""
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems

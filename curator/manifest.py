@@ -589,6 +589,7 @@ def _packages(reader: _Reader, node: Node) -> tuple[Package, ...]:
         if name in seen:
             reader.fail(key_node, f"package {quoted(raw_name)} is the same package as {quoted(seen[name])}")
         seen[name] = raw_name
+        reader.note(f"packages.{name}", key_node)
         packages.append(_package(reader, name, value_node))
     return tuple(packages)
 
@@ -656,6 +657,7 @@ def _suites(reader: _Reader, node: Node, root: Path, names: set[NormalizedName])
                 f"suite name {quoted(suite_name)} may only hold letters, digits, '.', '_' and '-'",
             )
         where = f"suites.{suite_name}"
+        reader.note(where, key_node)
         entries = reader.mapping(value_node, where, _SUITE_KEYS, required=("path",))
         path_node = entries["path"][1]
         relative = reader.text(path_node, f"{where}.path")

@@ -114,6 +114,22 @@ def read_cells_csv(text: str, where: str) -> list[ResultRow]:
 
 
 @dataclass(frozen=True)
+class Unexpected:
+    """An outcome that makes the run fail (exit 1)."""
+
+    cell: CellId
+    suite: SuiteName
+    status: Status
+    reason: str
+    signature: str
+
+    def to_json(self) -> dict[str, str]:
+        """Its entry in run.json's `unexpected`."""
+        return {"cell": self.cell, "suite": self.suite, "status": str(self.status), "reason": self.reason,
+                "signature": self.signature}  # fmt: skip
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """What a run amounted to: counts, the verdict, and whether the release gate holds."""
 
@@ -124,7 +140,7 @@ class RunSummary:
     reused_cells: int
     verdict: Verdict
     gate: Gate
-    unexpected: list[dict[str, str]] = field(default_factory=list)
+    unexpected: list[Unexpected] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
     planned_cells: int = 0
 
@@ -158,7 +174,7 @@ class RunSummary:
                 "missing_pythons": list(self.gate.missing),
                 "problems": self.gate_problems,
             },
-            "unexpected": self.unexpected,
+            "unexpected": [u.to_json() for u in self.unexpected],
             "expired_exceptions": self.expired,
         }
 
@@ -175,7 +191,7 @@ def summarize(
     """Counts, verdict and gate from a run's recorded cells."""
     counts = Counter(str(s.status) for r in records for s in r.outcome.suites)
     unexpected_rows = [
-        {"cell": r.cell_id, "suite": s.suite, "status": str(s.status), "reason": s.reason, "signature": s.signature}
+        Unexpected(r.cell_id, s.suite, s.status, s.reason, s.signature)
         for r in records
         for s in r.outcome.suites
         if unexpected(s.status, baseline=r.baseline)

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from curator import __version__
-from curator.cli import explore, releasing, running
+from curator.cli import ci, explore, releasing, running
 from curator.cli.common import Handler, Parser
-from curator.errors import EXIT_OK, CuratorError, UsageError
+from curator.errors import EXIT_OK, CuratorError, ManifestError, UsageError
 from curator.inputs import one_line
 
 
@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CuratorError as exc:
         message = one_line(str(exc)) if isinstance(exc, UsageError) else str(exc)  # bad input: one line
         errors.print(f"curator: error: {escape(message)}")
+        if isinstance(exc, ManifestError) and ci.annotations_wanted(None, list(argv or sys.argv[1:])):
+            ci.annotate_error(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         errors.print("curator: interrupted")

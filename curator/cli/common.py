@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -123,6 +124,15 @@ def resolve_graphs(
         version: resolve_graph(distribution, finder.find(version), resolver, cache_dir())
         for version in (versions or selected)
     }
+
+
+SCHEMA_VERSION = 1
+"""The version of every `--format json` document (docs/json.md); bumped on an incompatible change."""
+
+
+def emit_json(command: str, data: dict[str, object], output: Path | None = None) -> None:
+    """A `--format json` document: `schema_version` and `command` first, then the command's fields."""
+    emit(json.dumps({"schema_version": SCHEMA_VERSION, "command": command, **data}, indent=2) + "\n", output)
 
 
 def emit(text: str, output: Path | None) -> None:

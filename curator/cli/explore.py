@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,14 +13,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from curator.errors import EXIT_OK, UsageError
-from curator.manifest import Strategy
+from curator.ids import PyVersion
+from curator.manifest import Distribution, Strategy
 
 if TYPE_CHECKING:
-    pass
+    from curator.graph import DependencyGraph
+    from curator.interpreters import Interpreter
 
 from curator.cli.common import (
     Parser,
     emit,
+    emit_json,
     load_manifest,
     manifest_arg,
     python_arg,
@@ -40,6 +43,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="also resolve the blessed set on each Python (network)",
     )
+    check.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     check.set_defaults(handler=cmd_check)
 
     graph = commands.add_parser("graph", help="the resolved dependency graph")
@@ -66,6 +70,10 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     versions, overrides = python_axis(args, distribution)
     found = Finder(overrides).find_all(versions)
     graphs = resolve_graphs(args, distribution, versions) if args.resolve else None
+    counts = planning.counts(distribution, graphs)
+    if args.format == "json":
+        emit_json("check", _check_json(distribution, found, graphs, counts))
+        return EXIT_OK
 
     title = f"{escape(distribution.name)} {escape(distribution.version)}"
     console.print(f"[bold]{title}[/] — {escape(str(distribution.path))} is valid")
@@ -104,7 +112,6 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             console.print(
                 f"Resolved on Python {version}: {graph.graph.number_of_nodes()} packages; edges: {escape(edges)}"
             )
-    counts = planning.counts(distribution, graphs)
     console.print(
         f"Cells per strategy ({len(distribution.python)} Python{'s' if len(distribution.python) > 1 else ''}; "
         f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
@@ -118,6 +125,45 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _check_json(
+    distribution: Distribution,
+    found: Mapping[PyVersion, Interpreter],
+    graphs: Mapping[PyVersion, DependencyGraph] | None,
+    counts: Mapping[Strategy, int | None],
+) -> dict[str, object]:
+    """`curator check --format json` (docs/json.md)."""
+    return {
+        "manifest": {"path": str(distribution.path), "sha256": distribution.sha256},
+        "distribution": distribution.name,
+        "version": distribution.version,
+        "index": distribution.index.describe(),
+        "interpreters": {
+            v: {"path": str(i.path), "version": i.full_version, "source": i.source} for v, i in found.items()
+        },
+        "packages": [
+            {
+                "name": p.name,
+                "versions": [str(v) for v in p.versions],
+                "blessed": str(p.blessed),
+                "tests": list(p.tests),
+            }
+            for p in distribution.packages
+        ],
+        "suites": [{"name": s.name, "path": str(s.path), "requires": sorted(s.requires)} for s in distribution.suites],
+        "policy": {
+            "timeout": distribution.policy.timeout,
+            "retries": distribution.policy.retries,
+            "expected_failures": len(distribution.policy.expected_failures),
+        },
+        "edges": None
+        if graphs is None
+        else {v: [[e.dependent, e.dependency] for e in g.manifest_edges()] for v, g in graphs.items()},
+        "cells": {str(strategy): count for strategy, count in counts.items()},
+        "max_cells": distribution.matrix.max_cells,
+        "default_strategy": str(distribution.matrix.strategy),
+    }
+
+
 def cmd_graph(args: argparse.Namespace, console: Console) -> int:
     """`curator graph`: the resolved dependency graph as text, JSON, DOT or SVG."""
     distribution = load_manifest(args)
@@ -127,7 +173,7 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
     graph = resolve_graphs(args, distribution, versions[:1])[versions[0]]
     match args.format:
         case "json":
-            emit(json.dumps(graph.to_json(), indent=2) + "\n", args.output)
+            emit_json("graph", graph.to_json(), args.output)
         case "dot":
             emit(graph.to_dot(), args.output)
         case "svg":
@@ -149,7 +195,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     graphs = resolve_graphs(args, distribution, versions) if strategy is Strategy.PAIRS else None
     result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
     if args.format == "json":
-        emit(json.dumps(result.to_json(), indent=2) + "\n", None)
+        emit_json("plan", result.to_json())
         return EXIT_OK
     table = Table(title=f"{len(result.cells)} cells — strategy '{strategy}'", title_justify="left")
     table.add_column("cell", no_wrap=True)  # an id is copied whole into `nox -s` or `--resume`

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -19,7 +18,15 @@ from curator.inputs import quoted
 if TYPE_CHECKING:
     from curator.signing import SigningKey
 
-from curator.cli.common import Parser, emit, load_manifest, manifest_arg, shown, store_file, writable_folder
+from curator.cli.common import (
+    Parser,
+    emit_json,
+    load_manifest,
+    manifest_arg,
+    shown,
+    store_file,
+    writable_folder,
+)
 
 MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
 
@@ -51,6 +58,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     verify = commands.add_parser("verify", help="re-check every checksum, hash and the signature of a bundle")
     verify.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle folder or its .tar.gz")
     verify.add_argument("--pubkey", type=Path, help="the public key you trust (default: the bundle's own)")
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     verify.set_defaults(handler=cmd_verify)
 
     diff = commands.add_parser("diff", help="what changed between two releases (or two runs)")
@@ -153,12 +161,34 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
 def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     """`curator verify`: every checksum, the signature, nothing missing or extra."""
     from curator import signing
+    from curator.errors import VerifyMismatch
     from curator.release.verify import verify
 
     pubkey = None
     if args.pubkey is not None:
         pubkey = signing.load_public_key(signing.read_key_file(args.pubkey).decode("utf-8", "replace"), args.pubkey)
-    result = verify(args.bundle, pubkey)
+    try:
+        result = verify(args.bundle, pubkey)
+    except VerifyMismatch as mismatch:
+        if args.format != "json":
+            raise
+        emit_json("verify", {"bundle": str(args.bundle), "verified": False, "problems": list(mismatch.problems)})
+        return mismatch.exit_code
+    if args.format == "json":
+        emit_json(
+            "verify",
+            {
+                "bundle": str(args.bundle),
+                "verified": True,
+                "problems": [],
+                "files": result.files,
+                "wheels": result.wheels,
+                "signed": result.signed,
+                "fingerprint": result.fingerprint,
+                "trusted_key": result.trusted_key,
+            },
+        )
+        return EXIT_OK
     wheels = f"; {result.wheels} wheels match the locks" if result.wheels else ""
     console.print(f"{escape(str(args.bundle))}: {result.files} files match SHA256SUMS, none missing or extra{wheels}")
     if not result.signed:
@@ -187,7 +217,7 @@ def cmd_diff(args: argparse.Namespace, console: Console) -> int:
     store = args.store or default_store(Path(DEFAULT_MANIFEST).resolve().parent)
     result = diff(args.old, args.new, store)
     if args.format == "json":
-        emit(json.dumps(result.to_json(), indent=2) + "\n", None)
+        emit_json("diff", result.to_json())
         return EXIT_OK
     console.print(f"{escape(result.old.label)} → {escape(result.new.label)}")
     for change in result.packages:

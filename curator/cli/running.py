@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +17,10 @@ from curator.manifest import DEFAULT_MANIFEST
 if TYPE_CHECKING:
     from curator.results import RunSummary
 
+from curator.cli import ci
 from curator.cli.common import (
     Parser,
-    emit,
+    emit_json,
     load_manifest,
     manifest_arg,
     positive_int,
@@ -45,6 +45,13 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     run.add_argument("--rerun", action="store_true", help="run every cell, even those with a stored outcome")
     run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
     run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
+    run.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: the summary as JSON on stdout (docs/json.md); progress goes to stderr",
+    )
+    ci.add_arguments(run)
     run.set_defaults(handler=cmd_run)
 
     report = commands.add_parser("report", help="re-render a run's report (and cells.csv, matrices, run.json)")
@@ -68,6 +75,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from curator.executors.local import LocalExecutor
     from curator.interpreters import Finder
     from curator.layout import default_store
+    from curator.report.data import summary_json
     from curator.report.publish import publish
     from curator.run import Coordinator, RunRequest
     from curator.store import Store
@@ -101,18 +109,24 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     executor = LocalExecutor(args.jobs)
+    progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False) if args.format == "json" else console
     try:
-        with Store(store) as store:
-            if console.is_terminal and not args.plain:
-                with LiveObserver(console) as observer:
-                    result = Coordinator(request, store, executor, observer, cancel).execute()
+        with Store(store) as results:
+            if progress.is_terminal and not args.plain:
+                with LiveObserver(progress) as observer:
+                    result = Coordinator(request, results, executor, observer, cancel).execute()
             else:
-                result = Coordinator(request, store, executor, PlainObserver(console), cancel).execute()
-            summary = publish(store, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
+                result = Coordinator(request, results, executor, PlainObserver(progress), cancel).execute()
+            data = publish(results, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print_summary(console, summary, args)
+    summary = data.summary
+    ci.publish(args, data)
+    if args.format == "json":
+        emit_json("run", summary_json(data))
+    else:
+        print_summary(console, summary, args)
     if summary.interrupted:
         return 130
     return EXIT_OK if summary.ok else 1
@@ -167,9 +181,9 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
         today = dt.date.fromtimestamp(record.started)  # judge expiry as on the day the run ran
         if args.format == "json":
             data = report_data.build(store, record.id, distribution, today=today, folder=where.out_dir)
-            emit(json.dumps(report_data.summary_json(data), indent=2) + "\n", None)
+            emit_json("report", report_data.summary_json(data))
             return EXIT_OK if data.summary.ok else 1
-        summary = rerender(store, record.id, distribution, today=today, folder=where.out_dir)
+        summary = rerender(store, record.id, distribution, today=today, folder=where.out_dir).summary
     layout = RunLayout(summary.out_dir)
     console.print(f"report: {escape(os.path.relpath(layout.report))}")
     console.print(f"all runs: {escape(os.path.relpath(where.store.parent / REPORT_NAME))}")

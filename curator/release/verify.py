@@ -63,7 +63,7 @@ def verify(bundle: Path, pubkey: signing.PublicKey | None = None) -> Verificatio
     wheels = _wheels(contents, problems) if any(n.startswith("wheels/") for n in present) else 0
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
-        raise VerifyMismatch(f"{bundle} does not verify ({len(problems)} problem(s)):\n{lines}")
+        raise VerifyMismatch(f"{bundle} does not verify ({len(problems)} problem(s)):\n{lines}", tuple(problems))
     return Verification(bundle, len(listed), wheels, signed, fingerprint, trusted_key=pubkey is not None)
 
 

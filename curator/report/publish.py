@@ -17,14 +17,12 @@ from curator.manifest import Distribution
 from curator.outcome import RunStatus
 from curator.report import data as report_data
 from curator.report import files, html
-from curator.results import RunSummary
+from curator.report.data import RunData
 from curator.store import Store
 
 
-def publish(
-    store: Store, run_id: RunId, distribution: Distribution, *, today: dt.date, interrupted: bool
-) -> RunSummary:
-    """Write a run's folder from the store and record how the run ended; returns its summary."""
+def publish(store: Store, run_id: RunId, distribution: Distribution, *, today: dt.date, interrupted: bool) -> RunData:
+    """Write a run's folder from the store and record how the run ended; returns what it found."""
     finished = time.time()
     data = report_data.build(store, run_id, distribution, today=today, interrupted=interrupted, finished=finished)
     files.write_cells_csv(data)
@@ -40,12 +38,12 @@ def publish(
         finished=finished,
     )
     html.render_index(store)
-    return summary
+    return data
 
 
 def rerender(
     store: Store, run_id: RunId, distribution: Distribution, *, today: dt.date, folder: Path | None = None
-) -> RunSummary:
+) -> RunData:
     """`curator report`: the run folder (by default where the run wrote it) written again from the store."""
     data = report_data.build(store, run_id, distribution, today=today, folder=folder)
     files.write_cells_csv(data)
@@ -53,4 +51,4 @@ def rerender(
     files.write_run_json(data)
     html.render_run(data)
     html.render_index(store)
-    return data.summary
+    return data

@@ -1,0 +1,102 @@
+"""A run as Markdown, for a CI job's summary page (`$GITHUB_STEP_SUMMARY`, `--summary FILE`).
+
+Short on purpose: the verdict and the gate first, then whatever needs a person (unexpected
+outcomes with their signature and reproduce command), then the compact compatibility matrices,
+and a link to the full HTML report when one is published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from curator.outcome import Status
+from curator.report.data import RunData, matrix_items
+
+MAX_UNEXPECTED = 25
+MAX_MATRICES = 12
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ").strip()
+
+
+def render(data: RunData, *, report_url: str | None = None, sections: Sequence[str] = ()) -> str:
+    """The summary; `sections` (already Markdown) go right after the verdict, e.g. a nightly's categories."""
+    out = _head(data)
+    for section in sections:
+        out += [section.rstrip(), ""]
+    out += _unexpected(data)
+    out += _matrices(data)
+    if report_url:
+        out += [f"[Full report]({report_url})", ""]
+    return "\n".join(out)
+
+
+def _head(data: RunData) -> list[str]:
+    summary = data.summary
+    mark = {"passed": "✅", "failed": "❌", "interrupted": "⏸️"}[str(summary.verdict)]
+    out = [
+        f"### {mark} curator: {data.record.distribution} {data.record.version} — {summary.verdict}",
+        "",
+        f"Run `{data.record.id}`, strategy `{data.record.strategy}`, {summary.cells} cells "
+        f"({summary.reused_cells} reused), Python {', '.join(data.record.pythons)}.",
+        "",
+    ]
+    if summary.gate.holds:
+        out.append("**Release gate:** holds — every baseline cell passed or failed as expected.")
+    else:
+        out.append(f"**Release gate:** does not hold — {_cell('; '.join(summary.gate_problems))}.")
+    out.append("")
+    out += ["| status | suites |", "|---|---:|"]
+    out += [f"| {status} | {count} |" for status, count in summary.counts.items()]
+    out.append("")
+    return out
+
+
+def _unexpected(data: RunData) -> list[str]:
+    summary = data.summary
+    out: list[str] = []
+    if summary.unexpected:
+        out += [f"#### Unexpected ({len(summary.unexpected)})", "", "| cell | suite | status | signature |"]
+        out.append("|---|---|---|---|")
+        for item in summary.unexpected[:MAX_UNEXPECTED]:
+            cause = _cell(item.signature or item.reason)
+            out.append(f"| `{_cell(item.cell)}` | `{_cell(item.suite)}` | {item.status} | {cause} |")
+        if len(summary.unexpected) > MAX_UNEXPECTED:
+            out.append(f"| … | {len(summary.unexpected) - MAX_UNEXPECTED} more | | |")
+        reproduce = {r.cell_id: r.outcome.reproduce for r in data.records if r.outcome.reproduce}
+        first = next((reproduce[u.cell] for u in summary.unexpected if u.cell in reproduce), None)
+        if first:
+            out += ["", f"Reproduce one: `{first}`"]
+        out.append("")
+    for problem in summary.expired:
+        out.append(f"- ⚠️ expired policy exception: {_cell(problem)}")
+    if summary.expired:
+        out.append("")
+    return out
+
+
+def _matrices(data: RunData) -> list[str]:
+    out: list[str] = []
+    matrices = list(matrix_items(data).items())
+    if matrices:
+        out += ["#### Compatibility", ""]
+        legend = ", ".join(f"{s.letter} {s}" for s in sorted(Status, key=lambda s: s.severity))
+        for (python, row, column), result in matrices[:MAX_MATRICES]:
+            out += [f"**{row} × {column}**, Python {python}", "", *_table(result, row, column), ""]
+        if len(matrices) > MAX_MATRICES:
+            out += [f"… and {len(matrices) - MAX_MATRICES} more matrices in the report.", ""]
+        out += [f"<sub>{legend}; · not tested</sub>", ""]
+    return out
+
+
+def _table(result: pd.DataFrame, row: str, column: str) -> list[str]:
+    header = f"| {row} \\ {column} | " + " | ".join(str(c) for c in result.columns) + " |"
+    lines = [header, "|---|" + "---|" * len(result.columns)]
+    for version in result.index:
+        marks = [Status(s).letter if s else "·" for s in (str(result.loc[version, c]) for c in result.columns)]
+        lines.append(f"| {version} | " + " | ".join(marks) + " |")
+    return lines

@@ -1,0 +1,71 @@
+"""JUnit, Markdown and annotations render a run's data as CI systems read it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import junitparser
+import pytest
+
+from curator import manifest
+from curator.outcome import Status
+from curator.report import github, junit, markdown
+from curator.report.data import build
+from tests.conftest import WriteManifest
+from tests.unit.test_report import CAPPED, MANIFEST, _record, _records, _store, _suite
+
+
+@pytest.fixture
+def demo(write_manifest: WriteManifest) -> manifest.Distribution:
+    path = write_manifest(MANIFEST, suites={"suites/use": "", "suites/caps": "", "suites/libs": ""})
+    return manifest.load(path)
+
+
+def test_every_status_has_its_junit_form(demo: manifest.Distribution, tmp_path: Path) -> None:
+    records = [
+        *_records(),
+        _record(
+            "py3.12-solo@0.2-lib@3.1",
+            {"solo": "0.2", "lib": "3.1"},
+            [_suite("use", Status.CRASHED, signature="crashed: SIGSEGV")],
+        ),
+        _record("py3.12-user@1.0-lib@3.1", {"user": "1.0", "lib": "3.1"}, [_suite("use", Status.FLAKY)]),
+    ]
+    with _store(tmp_path, records) as store:
+        data = build(store, "run-1", demo, today=dt.date(2026, 1, 1))
+    path = tmp_path / "junit.xml"
+    path.write_text(junit.render(data))
+    xml = junitparser.JUnitXml.fromfile(str(path))
+    by_class: dict[str, list[junitparser.TestCase]] = {}
+    for suite in xml:
+        for case in suite:
+            by_class.setdefault(case.classname, []).append(case)
+    (refused,) = by_class["py3.12-base@2.0.caps"]
+    error = refused.result[0]
+    assert isinstance(error, junitparser.Error) and error.type == "unresolvable"
+    assert CAPPED in error.text  # the resolver's own words
+    (crash,) = by_class["py3.12-solo@0.2-lib@3.1.use"]
+    assert isinstance(crash.result[0], junitparser.Error) and crash.result[0].message == "crashed: SIGSEGV"
+    (excused,) = by_class["py3.12-lib@3.1.libs"]
+    assert (
+        isinstance(excused.result[0], junitparser.Skipped)
+        and "lib 3.1 drops the old reader" in excused.result[0].message
+    )
+    (flaky,) = by_class["py3.12-user@1.0-lib@3.1.use"]
+    assert flaky.result == [] and "flaky" in flaky.system_out
+    assert xml.errors == 3 + 1 and xml.failures == 1  # three refused suites and the crash; user 1.0's failure
+
+
+def test_markdown_escapes_table_cells_and_links_the_report(demo: manifest.Distribution, tmp_path: Path) -> None:
+    records = _records()
+    records[1] = _record("py3.12-user@1.0", {"user": "1.0"}, [_suite("use", Status.FAILED, signature="E | a\nb")])
+    with _store(tmp_path, records) as store:
+        text = markdown.render(build(store, "run-1", demo, today=dt.date(2026, 1, 1)), report_url="https://r/x")
+    assert "| `py3.12-user@1.0` | `use` | failed | E \\| a b |" in text
+    assert text.rstrip().endswith("[Full report](https://r/x)")
+
+
+def test_annotation_commands_escape_what_would_end_them() -> None:
+    line = github.Annotation("error", "a,b.yaml", 3, 5, "t: x", "50% done\nnext").render()
+    assert line == "::error file=a%2Cb.yaml,line=3,col=5,title=t%3A x::50%25 done%0Anext"
