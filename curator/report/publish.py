@@ -30,6 +30,7 @@ def publish(
     files.write_cells_csv(data)
     files.write_matrices(data)
     files.write_run_json(data)
+    files.write_nightly_json(data)
     html.render_run(data)
     summary = data.summary
     store.finish_run(
@@ -51,6 +52,7 @@ def rerender(
     files.write_cells_csv(data)
     files.write_matrices(data)
     files.write_run_json(data)
+    files.write_nightly_json(data)
     html.render_run(data)
     html.render_index(store)
     return data.summary
