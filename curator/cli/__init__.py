@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from curator import __version__
-from curator.cli import explore, releasing, running
+from curator.cli import explore, nightly, releasing, running
 from curator.cli.common import Handler, Parser
 from curator.errors import EXIT_OK, CuratorError
 
@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     explore.register(commands)
     running.register(commands)
     releasing.register(commands)
+    nightly.register(commands)
     return parser
 
 
