@@ -32,6 +32,7 @@ from curator.manifest import Distribution
 from curator.nightly.model import Category, Night
 from curator.outcome import Status
 from curator.store import CellRecord
+from curator.upstream import parse_as_of
 
 _WORKING = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS, Status.SKIPPED})
 _INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (2, 3, 1), (4, 4, 0), (3, 3, 0))
@@ -73,7 +74,7 @@ def propose(distribution: Distribution, original: str, night: Night, records: Se
     moves, held = _judge(distribution, night, records, pythons)
     exclude = None
     old_date = distribution.index.exclude_newer
-    if moves and old_date is not None and old_date < night.as_of:
+    if moves and old_date is not None and parse_as_of(old_date) < parse_as_of(night.as_of):
         exclude = (old_date, night.as_of)
     text = _edit(original, moves, exclude[1] if exclude else None) if moves else original
     return Proposal(text, tuple(moves), tuple(held), exclude, _summary(distribution, night, moves, held, exclude))

@@ -198,16 +198,16 @@ def newest(package: Package, files: Sequence[File], target: Target, as_of: dt.da
 def _disqualified(
     version: Version, files: Sequence[File], package: Package, target: Target, as_of: dt.datetime, *, allow_pre: bool
 ) -> str | None:
-    """Why no file of this release qualifies (None: one does)."""
-    if package.track is not None and not package.track.contains(version, prereleases=allow_pre):
-        return f"outside track {package.track}"
-    if version.is_prerelease and not allow_pre:
-        return "a pre-release (name one in track: to follow them)"
+    """Why no file of this release qualifies (None: one does; "": it did not exist yet as of then)."""
     published = [f for f in files if f.local or (f.uploaded is not None and f.uploaded <= as_of)]
     if not published:
         if all(f.uploaded is None for f in files):
             return "the index gives no upload time (PEP 700), so it is not available as of any time"
         return ""
+    if package.track is not None and not package.track.contains(version, prereleases=allow_pre):
+        return f"outside track {package.track}"
+    if version.is_prerelease and not allow_pre:
+        return "a pre-release (name one in track: to follow them)"
     unyanked = [f for f in published if not f.yanked]
     if not unyanked:
         return "yanked"
