@@ -243,6 +243,22 @@ def test_two_releases_that_break_only_together_are_both_named(pair: tuple[int, D
     ]
 
 
+def test_the_bound_cuts_a_search_short_and_the_night_says_so(
+    pair: tuple[int, Document, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Allowed two probes, the search stops before it can split {cfx-pa, cfx-pb} from the bystander."""
+    _, _, first_out = pair
+    out = first_out.parent / "bounded"
+    manifest = str(first_out.parent / "distribution.yaml")
+    capsys.readouterr()
+    main(["nightly", manifest, "--as-of", night(1), "--out", str(out), "--max-probes", "2", "--plain"])
+    assert "(cut short by the bound)" in capsys.readouterr().out
+    search = json.loads((out / "nightly.json").read_text())["bisections"][0]
+    assert search["cut_short"] and search["probe_bound"] == 2 and search["probes_used"] == 1
+    assert search["culprits"] == ["cfx-pa==2.0", "cfx-pc==2.0", "cfx-pb==2.0"]  # the smallest failing set seen
+    assert "the bound cut the search short" in (out / "index.html").read_text()
+
+
 # --------------------------------------------------------------------- a flaky package over several nights
 
 COIN_SUITE = "import cfx_coin\n\ndef test_toss():\n    assert cfx_coin.toss()\n"
