@@ -29,12 +29,11 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.manifest import Distribution
-from curator.nightly.model import Category, Night
+from curator.nightly.model import GOOD, Category, Night, working
 from curator.outcome import Status
 from curator.store import CellRecord
 from curator.upstream import parse_as_of
 
-_WORKING = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS, Status.SKIPPED})
 _INDENTS = ((2, 4, 2), (2, 2, 0), (4, 4, 2), (4, 6, 4), (2, 3, 1), (4, 4, 0), (3, 3, 0))
 
 
@@ -146,7 +145,7 @@ def _evidence(
         bad = [
             f"{s.suite} {s.status}"
             for s in cell.outcome.suites
-            if s.status not in _WORKING and not (s.status is Status.FLAKY and (python, s.suite) in flaky)
+            if s.status not in GOOD and not (s.status is Status.FLAKY and (python, s.suite) in flaky)
         ]
         if bad:
             return [], f"alone on the blessed set, Python {python} ({cell.cell_id}): {', '.join(bad)}"
@@ -243,8 +242,10 @@ def _summary(
             )
         else:
             together = [r for r in night.results if r.status is not None]
-            working = sum(1 for r in together if r.status in _WORKING or r.category is Category.SPURIOUS)
-            lines.append(f"Together, in the latest cell: {working} of {len(together)} suite results work.")
+            fine = sum(
+                1 for r in together if (r.status is not None and working(r.status)) or r.category is Category.SPURIOUS
+            )
+            lines.append(f"Together, in the latest cell: {fine} of {len(together)} suite results work.")
         lines.append("")
     else:
         lines += ["Nothing moves: no newer release has clean evidence.", ""]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from curator.ids import PyVersion, SuiteName
 from curator.manifest import Policy
-from curator.nightly.model import GOOD, Category, Flaky, StaleException
+from curator.nightly.model import Category, Flaky, StaleException, working
 from curator.outcome import Status, SuiteOutcome
 from curator.store import CellRecord
 
@@ -44,11 +44,6 @@ class Evidence:
     timed_out_before: bool = False  # the suite timed out on some night of the history
     known_flaky: Flaky | None = None  # its outcome key has seen both a pass and a failure
     before: str = "last night"  # what `previous` is, in words ("on the blessed baseline" on the first night)
-
-
-def working(status: Status) -> bool:
-    """Whether an outcome counts as working code for a nightly (see `GOOD`)."""
-    return status in GOOD or status is Status.FLAKY
 
 
 def infrastructure(outcome: SuiteOutcome, *, timed_out_before: bool) -> str | None:

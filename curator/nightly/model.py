@@ -266,7 +266,7 @@ class Night:
     def pass_rate(self) -> float | None:
         """The share of the latest cell's suites whose outcome is as expected (the trend's point)."""
         present = [r for r in self.results if r.status is not None]
-        good = [r for r in present if r.status in GOOD]
+        good = [r for r in present if r.status is not None and working(r.status)]
         return len(good) / len(present) if present else None
 
     def bisection(self, python: str, suite: str) -> Bisection | None:
@@ -322,7 +322,12 @@ class Night:
 
 
 GOOD = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS, Status.SKIPPED})
-"""Statuses a nightly counts as working: the code ran as the policy expects (or better)."""
+"""Statuses that are clean evidence: the code ran as the policy expects (or better), first time."""
+
+
+def working(status: Status) -> bool:
+    """Whether an outcome counts as working code for a nightly: `GOOD`, or `flaky` (it passed in the end)."""
+    return status in GOOD or status is Status.FLAKY
 
 
 def _status(value: object) -> Status | None:

@@ -26,7 +26,7 @@ from curator.interpreters import Interpreter
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.nightly import classify, culprits, history, planning
-from curator.nightly.model import Bisection, Category, Flaky, Night, Result
+from curator.nightly.model import Bisection, Category, Flaky, Night, Result, working
 from curator.nightly.tonight import Tonight
 from curator.outcome import Status, SuiteOutcome, Verdict
 from curator.plan import Cell, Plan
@@ -226,7 +226,7 @@ class _Conclusion:
 
     def _reproduce(self, python: PyVersion, latest: Cell, outcome: SuiteOutcome, bisection: Bisection | None) -> str:
         """The one command that reproduces a failing suite: in its smallest failing cell."""
-        if classify.working(outcome.status):
+        if working(outcome.status):
             return ""
         cell = latest
         if bisection is not None and bisection.culprits and bisection.reproduced:
