@@ -143,11 +143,12 @@ class Coordinator:
         is not added twice.
         """
         known = {c.id for c in self.plan.cells}
-        new = tuple(c for c in dict.fromkeys(cells) if c.id not in known)
+        new = tuple({c.id: c for c in cells if c.id not in known}.values())
         if new:
             self.plan = replace(self.plan, cells=self.plan.cells + new)
             self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
-        return self._batch(cells)
+        planned = {c.id: c for c in self.plan.cells}
+        return self._batch([planned[c] for c in dict.fromkeys(c.id for c in cells)])
 
     def _batch(self, batch: Sequence[Cell]) -> RunResult:
         """Resolve, reuse or run the cells of `batch` that the run has not recorded yet."""

@@ -65,7 +65,7 @@ def _targets(tonight: Tonight) -> tuple[list[Bisection], Searches]:
 
 def _drive(tonight: Tonight, keys: Distribution, searches: Searches, bound: Mapping[PyVersion, int]) -> bool:
     """Run the searches' probes, a round at a time, within each search's bound; False if interrupted."""
-    counters = dict.fromkeys(tonight.pythons, 0)
+    counters = {py: tonight.probes_planned(py) for py in tonight.pythons}  # a resumed night goes on counting
     while True:
         wanted: dict[PyVersion, dict[Subset, str]] = {}
         for (python, suite), search in searches.items():

@@ -47,6 +47,14 @@ class Tonight:
         """The planned cell of `python` that applies exactly the upgrades `changed`."""
         return planning.find(self.coordinator.plan.cells, python, changed)
 
+    def probes_planned(self, python: PyVersion) -> int:
+        """Probe cells the run already holds for `python`."""
+        return sum(
+            1
+            for c in self.coordinator.plan.cells
+            if c.python == python and any(r.startswith("probe") for r in c.reasons)
+        )
+
     def suite(self, cell: Cell | None, suite: str) -> SuiteOutcome | None:
         """A suite's recorded outcome in a cell (None: not recorded, or the cell does not run it)."""
         record = self.records.get(cell.id) if cell is not None else None

@@ -416,3 +416,10 @@ def test_a_nightly_interrupted_while_probing_resumes_with_its_probes(
     ]
     assert resumed["bisections"][0]["probes"] == finished["bisections"][0]["probes"]
     assert resumed["bisections"][0]["probes_used"] == 3
+    with Store(store_path) as store:
+        reasons = [r for c in json.loads(store.run(stopped.run_id).plan)["cells"] for r in c["reasons"]]
+    assert [r for r in reasons if r.startswith("probe")] == [
+        "probe 1/8: cfx-pc@2.0 cfx-pb@2.0",
+        "probe 2/8: cfx-pa@2.0 cfx-pc@2.0",
+        "probe 3/8: cfx-pa@2.0 cfx-pb@2.0",
+    ]
