@@ -40,6 +40,11 @@ class PlanTooLarge(UsageError):
     """A plan has more cells than `matrix.max_cells` allows."""
 
 
+class UpstreamError(UsageError):
+    """The package index (or a find-links folder) could not be read: the nightly cannot tell what is
+    new, and says so instead of reporting "nothing new" (exit status 2, naming the index)."""
+
+
 class ToolError(CuratorError):
     """An external tool (uv, nox) failed for a reason that is not the user's input."""
 

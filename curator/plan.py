@@ -18,7 +18,7 @@ import math
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import assert_never
@@ -90,18 +90,23 @@ class Cell:
 class Plan:
     """The cells a run builds, in a stable order (baseline first)."""
 
-    strategy: Strategy
+    strategy: str  # a `Strategy`, or `nightly`
     cells: tuple[Cell, ...]
+    inputs: Mapping[str, object] = field(default_factory=dict)  # what else decided it (a nightly's as-of)
 
     def to_json(self) -> dict[str, object]:
-        """`{"strategy": …, "cells": [...]}`."""
-        return {"strategy": str(self.strategy), "cells": [cell.to_json() for cell in self.cells]}
+        """`{"strategy": …, "cells": [...]}`, and `"inputs"` when there are any."""
+        data: dict[str, object] = {"strategy": str(self.strategy), "cells": [cell.to_json() for cell in self.cells]}
+        if self.inputs:
+            data["inputs"] = dict(self.inputs)
+        return data
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
         """A plan stored as JSON (`to_json`), read back."""
         data = json.loads(text)
-        return cls(Strategy(data["strategy"]), tuple(Cell.from_json(c) for c in data["cells"]))
+        cells = tuple(Cell.from_json(c) for c in data["cells"])
+        return cls(str(data["strategy"]), cells, dict(data.get("inputs", {})))
 
     def cell(self, cell_id: str) -> Cell:
         """The cell with this id."""
@@ -271,6 +276,17 @@ def _pairs(packages: Sequence[Package], graph: DependencyGraph) -> list[tuple[As
 
 
 # ----------------------------------------------------------------- cells
+
+
+def cells_for(
+    distribution: Distribution, wanted: Sequence[tuple[PyVersion, Mapping[NormalizedName, Version], str]]
+) -> tuple[Cell, ...]:
+    """Cells for hand-picked changes — (Python, changed pins, reason) — with the ids, pins, suites
+    and keys any strategy would give them (a nightly's latest, upgrade and probe cells)."""
+    builder = _Builder(distribution)
+    for python, changes, reason in wanted:
+        builder.add(python, dict(changes), reason)
+    return builder.cells()
 
 
 class _Builder:

@@ -45,6 +45,9 @@ class RunRequest:
     out_dir: Path | None = None
     rerun: bool = False
     resume: str | None = None
+    kind: str = "run"  # run | nightly
+    plan: Plan | None = None  # the cells to run, instead of a strategy's (a nightly's first batch)
+    rerun_flaky: bool = False  # run a cell again, rather than reuse it, when its key has been flaky
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,16 @@ class Coordinator:
                 )
             store.reopen_run(record.id)
             return record, Plan.from_json(record.plan)
-        strategy = request.strategy or dist.matrix.strategy
         pythons = list(request.interpreters)
-        graphs = None
-        if strategy is Strategy.PAIRS:
-            graphs = {v: resolve_graph(dist, i, self.resolver, cache_dir()) for v, i in request.interpreters.items()}
-        plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
+        plan = request.plan
+        if plan is None:
+            strategy = request.strategy or dist.matrix.strategy
+            graphs = None
+            if strategy is Strategy.PAIRS:
+                graphs = {
+                    v: resolve_graph(dist, i, self.resolver, cache_dir()) for v, i in request.interpreters.items()
+                }
+            plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
         run_id = new_run_id()
         out_dir = (request.out_dir or default_runs(dist.root) / run_id).resolve()
         if out_dir.exists() and any(out_dir.iterdir()):
@@ -107,12 +114,12 @@ class Coordinator:
         out_dir.mkdir(parents=True, exist_ok=True)
         record = RunRecord(
             id=run_id,
-            kind="run",
+            kind=request.kind,
             distribution=dist.name,
             version=dist.version,
             manifest_path=str(dist.path.resolve()),
             manifest_sha256=dist.sha256,
-            strategy=str(strategy),
+            strategy=str(plan.strategy),
             pythons=tuple(pythons),
             out_dir=str(out_dir),
             started=time.time(),
@@ -126,11 +133,31 @@ class Coordinator:
 
     def execute(self) -> RunResult:
         """Run every cell not yet recorded; the run folder's reports are written afterwards."""
-        store = self.store
-        record, plan = self._start()
+        self.record, self.plan = self._start()
+        return self._batch(self.plan.cells)
+
+    def extend(self, cells: Sequence[Cell]) -> RunResult:
+        """Add cells to the run `execute` began (a nightly's probes) and run those not yet recorded.
+
+        The stored plan grows with them first, so `--resume` knows them; a cell already in the plan
+        is not added twice.
+        """
+        known = {c.id for c in self.plan.cells}
+        new = tuple({c.id: c for c in cells if c.id not in known}.values())
+        if new:
+            self.plan = replace(self.plan, cells=self.plan.cells + new)
+            self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
+        planned = {c.id: c for c in self.plan.cells}
+        return self._batch([planned[c] for c in dict.fromkeys(c.id for c in cells)])
+
+    def _batch(self, batch: Sequence[Cell]) -> RunResult:
+        """Resolve, reuse or run the cells of `batch` that the run has not recorded yet."""
+        store, record, plan = self.store, self.record, self.plan
         layout = RunLayout(Path(record.out_dir))
         done = store.recorded_cell_ids(record.id)
-        pending = [c for c in plan.cells if c.id not in done]
+        pending = [c for c in batch if c.id not in done]
+        if self.cancel.is_set():
+            return RunResult(record.id, layout, interrupted=True)
         resolutions = self._resolve_all(pending)
         tasks = {
             cell.id: self._task(cell, lock, layout)
@@ -211,7 +238,7 @@ class Coordinator:
     def _reuse(self, run_id: RunId, task: cells.CellTask, lock: Lock) -> bool:
         """Record a stored outcome with the same key instead of running the cell again."""
         earlier = self.store.reusable(task.outcome_key, exclude_run=run_id)
-        if earlier is None:
+        if earlier is None or (self.request.rerun_flaky and self.store.flaky(task.outcome_key)):
             return False
         source = RunLayout(Path(self.store.run(earlier.run_id).out_dir))
         original_logs = source.log_dir(task.cell.id)

@@ -22,7 +22,7 @@ from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x63757261  # "cura": marks a SQLite file as a curator results store
 
 _MIGRATIONS: dict[int, str] = {
@@ -104,6 +104,14 @@ _MIGRATIONS: dict[int, str] = {
         key TEXT PRIMARY KEY,
         python TEXT NOT NULL,
         text TEXT NOT NULL
+    );
+    """,
+    3: """
+    CREATE TABLE nightlies (
+        run_id TEXT PRIMARY KEY REFERENCES runs(id),
+        as_of TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        document TEXT NOT NULL
     );
     """,
 }
@@ -241,12 +249,23 @@ class LockRow:
     text: str
 
 
+@dataclass(frozen=True)
+class NightlyRow:
+    """A row of `nightlies`: a nightly's classification (its nightly.json) as of its upstream time."""
+
+    run_id: RunId
+    as_of: str  # RFC 3339, UTC
+    verdict: Verdict
+    document: str  # nightly.json (docs/nightly.md)
+
+
 TABLES: dict[str, type] = {
     "runs": RunRecord,
     "cells": CellRow,
     "suites": SuiteRow,
     "testcases": CaseRow,
     "locks": LockRow,
+    "nightlies": NightlyRow,
 }
 """Each table and the row shape that specifies its columns."""
 
@@ -336,6 +355,11 @@ class Store:
                 "UPDATE runs SET status=?, verdict=?, summary=?, finished=? WHERE id=?",
                 (str(status), None if verdict is None else str(verdict), summary, finished, run_id),
             )
+
+    def update_plan(self, run_id: RunId, plan: str) -> None:
+        """Record a run's grown plan (a nightly adds its probes as it goes), so `--resume` knows them."""
+        with self._transaction():
+            self.db.execute("UPDATE runs SET plan=? WHERE id=?", (plan, run_id))
 
     def reopen_run(self, run_id: RunId) -> None:
         """Mark an interrupted run as running again (`--resume`)."""
@@ -434,6 +458,50 @@ class Store:
         """Every recorded cell of a run, in the order they were recorded."""
         rows = self.db.execute("SELECT * FROM cells WHERE run_id = ? ORDER BY recorded, cell_id", (run_id,))
         return [self._cell_record(row) for row in rows.fetchall()]
+
+    def flaky(self, outcome_key: str) -> bool:
+        """Whether the outcome key's own runs (not reuses) disagree: a suite that was `flaky`, or that
+        passed once and failed another time, under exactly the same lock, interpreter and suites."""
+        rows = self.db.execute(
+            "SELECT s.suite, s.raw_status FROM suites s JOIN cells c ON c.run_id = s.run_id AND c.cell_id = s.cell_id"
+            " WHERE c.outcome_key = ? AND c.outcome_key != '' AND c.reused_from IS NULL",
+            (outcome_key,),
+        )
+        seen: dict[str, set[Status]] = {}
+        for row in rows:
+            seen.setdefault(row["suite"], set()).add(Status(row["raw_status"]))
+        return any(
+            Status.FLAKY in found or (Status.PASSED in found and any(s.is_failure for s in found))
+            for found in seen.values()
+        )
+
+    # ------------------------------------------------------------------ nightlies
+
+    def record_nightly(self, row: NightlyRow) -> None:
+        """Store (or replace) a nightly's classification."""
+        with self._transaction():
+            self.db.execute(columns.insert_sql("nightlies", NightlyRow, verb="INSERT OR REPLACE"), columns.to_sql(row))
+
+    def nightly(self, run_id: RunId) -> NightlyRow | None:
+        """A nightly's classification, if the run is a finished nightly."""
+        row = self.db.execute("SELECT * FROM nightlies WHERE run_id = ?", (run_id,)).fetchone()
+        return columns.from_sql(NightlyRow, row) if row is not None else None
+
+    def nightlies(self, distribution: str, *, before: float, limit: int) -> list[tuple[RunRecord, NightlyRow]]:
+        """The last `limit` classified nightlies of `distribution` started before `before`, newest first."""
+        rows = self.db.execute(
+            "SELECT r.*, n.as_of AS n_as_of, n.verdict AS n_verdict, n.document AS n_document"
+            " FROM runs r JOIN nightlies n ON n.run_id = r.id"
+            " WHERE r.distribution = ? AND r.started < ? ORDER BY r.started DESC LIMIT ?",
+            (distribution, before, limit),
+        )
+        return [
+            (
+                columns.from_sql(RunRecord, row),
+                NightlyRow(RunId(row["id"]), row["n_as_of"], Verdict(row["n_verdict"]), row["n_document"]),
+            )
+            for row in rows
+        ]
 
     def first_seen(
         self, signatures: Sequence[str], *, distribution: str, before: float

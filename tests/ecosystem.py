@@ -13,6 +13,11 @@ The packages and what each is for:
 - `cfx-crash` 1.0 aborts the interpreter on import; 0.9 is fine.
 - `cfx-hang` 1.0 has a `wait()` that never returns; 0.9's returns at once.
 - `cfx-flaky` 1.0 has a `roll()` that fails on every other call in an environment.
+
+`NIGHTLY` holds the releases the nightly tests publish to a loopback simple index
+(`tests/simple_index.py`) between nights: a regression and its fix (`cfx-lib`, `cfx-app`), two
+releases that break only together (`cfx-pa`, `cfx-pb`, with `cfx-pc` as a bystander) and a flaky
+package (`cfx-coin`).
 """
 
 from __future__ import annotations
@@ -185,6 +190,48 @@ ECOSYSTEM: tuple[FakeDist, ...] = (
         ),
     ),
 )
+
+
+def _lib(version: str, api: bool) -> FakeDist:
+    body = "def api():\n    return 1\n" if api else "def api_v2():\n    return 1\n"
+    return FakeDist("cfx-lib", version, _module("cfx_lib", f"VERSION = {version!r}\n{body}"))
+
+
+def _simple(name: str, version: str, source: str, requires: Sequence[str] = ()) -> FakeDist:
+    return FakeDist(name, version, _module(name.replace("-", "_"), source), requires)
+
+
+NIGHTLY: dict[str, FakeDist] = {
+    # A regression and its fix: cfx-lib 1.1 renames api(), which cfx-app calls; 1.2 brings it back.
+    "lib-1.0": _lib("1.0", api=True),
+    "lib-1.1": _lib("1.1", api=False),
+    "lib-1.2": _lib("1.2", api=True),
+    "app-1.0": _simple("cfx-app", "1.0", "import cfx_lib\ndef run():\n    return cfx_lib.api() + 1\n", ("cfx-lib",)),
+    # Two releases that break only together: cfx-pa 2.0 writes ';' between values, which cfx-pb 1.0
+    # reads but cfx-pb 2.0 (which reads ',' only) does not; cfx-pc 2.0 is a bystander.
+    "pa-1.0": _simple("cfx-pa", "1.0", "def emit(values):\n    return ','.join(map(str, values))\n"),
+    "pa-2.0": _simple("cfx-pa", "2.0", "def emit(values):\n    return ';'.join(map(str, values))\n"),
+    "pb-1.0": _simple(
+        "cfx-pb", "1.0", "def parse(text):\n    return [int(v) for v in text.replace(';', ',').split(',')]\n"
+    ),
+    "pb-2.0": _simple("cfx-pb", "2.0", "def parse(text):\n    return [int(v) for v in text.split(',')]\n"),
+    "pc-1.0": _simple("cfx-pc", "1.0", "LEVEL = 1\n"),
+    "pc-2.0": _simple("cfx-pc", "2.0", "LEVEL = 2\n"),
+    # A coin that fails every third toss in an environment: a flaky package, deterministically.
+    "coin-1.0": _simple(
+        "cfx-coin",
+        "1.0",
+        """
+        import pathlib
+        _COUNTER = pathlib.Path(__file__).with_name("tosses.txt")
+        def toss():
+            tosses = int(_COUNTER.read_text()) if _COUNTER.exists() else 0
+            _COUNTER.write_text(str(tosses + 1))
+            return tosses % 3 != 0
+        """,
+    ),
+}
+"""Fixture releases for nightly stories, published to a local simple index night by night."""
 
 
 def build_ecosystem(folder: Path, dists: Sequence[FakeDist] = ECOSYSTEM) -> list[Path]:

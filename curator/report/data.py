@@ -23,6 +23,8 @@ from curator.manifest import Distribution
 from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates, varied_pairs
 from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
 from curator.report.blockers import Blocker, HeldBack, holds_back
+from curator.report.nightly import NightlyView
+from curator.report.nightly import view as nightly_view
 from curator.resolve import Lock
 from curator.results import ResultRow, RunSummary, result_rows, summarize, table_of, vouched_lock
 from curator.store import CellRecord, RunRecord, Store
@@ -66,6 +68,7 @@ class RunData:
     rules: list[RuleView]
     timing: Timing
     finished: float
+    nightly: NightlyView | None = None  # a nightly's categories, culprits and trend (docs/nightly.md)
 
     @property
     def pass_rate(self) -> float | None:
@@ -104,6 +107,9 @@ def build(
     if interrupted is None:
         interrupted = record.status != "finished"
     summary = summarize(records, record, layout.root, distribution, today, interrupted=interrupted)
+    nightly = nightly_view(store, record) if record.kind == "nightly" else None
+    if nightly is not None and not interrupted:  # a nightly is red for a regression, not for any failing cell
+        summary = replace(summary, verdict=nightly.night.verdict)
     baselines = {
         python: found for python in record.pythons if (found := _baseline(store, distribution, layout, summary, python))
     }
@@ -147,6 +153,7 @@ def build(
         rules=policy_view(records, distribution.policy, today),
         timing=timing(records, (record.finished or time.time()) - record.started),
         finished=record.finished or time.time(),
+        nightly=nightly,
     )
 
 

@@ -38,3 +38,11 @@ def write_run_json(data: RunData) -> Path:
     content = run_json(data.record, data.summary, data.distribution, data.layout, data.store_path)
     atomic_write(data.layout.run_json, json.dumps(content, indent=2) + "\n")
     return data.layout.run_json
+
+
+def write_nightly_json(data: RunData) -> Path | None:
+    """`nightly.json` of a nightly (docs/nightly.md): its categories, culprits, flaky suites."""
+    if data.nightly is None:
+        return None
+    atomic_write(data.layout.nightly_json, json.dumps(data.nightly.night.to_json(), indent=2) + "\n")
+    return data.layout.nightly_json

@@ -30,6 +30,7 @@ from curator.outcome import Status
 from curator.report import charts
 from curator.report.blockers import HOLDING
 from curator.report.data import RunData, matrix_items
+from curator.report.nightly import short_time
 from curator.store import CellRecord, RunRecord, Store
 
 
@@ -212,6 +213,15 @@ def reproduce_line(command: str, suites: Sequence[str]) -> str:
     return f"{command} -- {shlex.join(suites)}" if suites else command
 
 
+def _nightly_trend(data: RunData) -> str | None:
+    """The pass rate of the latest cells across nights, oldest first (a nightly's report only)."""
+    if data.nightly is None or not data.nightly.trend:
+        return None
+    points = [charts.TrendPoint(short_time(n.as_of), n.pass_rate, n.verdict) for n in data.nightly.trend]
+    title = "Latest cell's suites working per night (as of, UTC; oldest → newest)"
+    return charts.data_uri(charts.trend(points, title=title, salt="nightly-trend"))
+
+
 def render_run(data: RunData) -> Path:
     """Write the run folder's `index.html`, the report of one run; returns its path."""
     matrices = _matrix_views(data)
@@ -255,6 +265,8 @@ def render_run(data: RunData) -> Path:
         "curator_version": __version__,
         "store_path": data.store_path,
         "index_link": os.path.relpath(data.store_path.parent / REPORT_NAME, data.layout.root),
+        "nightly": data.nightly,
+        "nightly_trend": _nightly_trend(data),
     }
     html = _environment().get_template("run.html.j2").render(context)
     atomic_write(data.layout.report, html)
@@ -274,12 +286,14 @@ class RunRow:
     gate: bool | None
     pass_rate: float | None
     link: str | None  # relative path to its report, when it exists
+    categories: dict[str, int] | None = None  # a nightly's results per category
 
 
-def _run_row(record: RunRecord, folder: Path) -> RunRow:
+def _run_row(record: RunRecord, folder: Path, store: Store) -> RunRow:
     data = json.loads(record.summary) if record.summary else {}
     counts = {str(k): int(v) for k, v in data.get("counts", {}).items()}
     report = Path(record.out_dir) / REPORT_NAME
+    night = store.nightly(record.id) if record.kind == "nightly" else None
     return RunRow(
         record=record,
         counts=counts,
@@ -287,13 +301,14 @@ def _run_row(record: RunRecord, folder: Path) -> RunRow:
         gate=data["gate"]["holds"] if "gate" in data else None,
         pass_rate=pass_rate(counts) if counts else None,
         link=Path(os.path.relpath(report, folder)).as_posix() if report.exists() else None,
+        categories=json.loads(night.document).get("counts", {}) if night is not None else None,
     )
 
 
 def render_index(store: Store) -> Path:
     """Write `index.html` beside the store: every run, newest first, and the pass-rate trend."""
     folder = store.path.parent
-    rows = [_run_row(record, folder) for record in store.runs()]
+    rows = [_run_row(record, folder, store) for record in store.runs()]
     oldest_first = [r for r in reversed(rows) if r.pass_rate is not None]
     trend = None
     if oldest_first:

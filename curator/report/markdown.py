@@ -8,11 +8,15 @@ and a link to the full HTML report when one is published.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from curator.outcome import Status
 from curator.report.data import RunData, matrix_items
+
+if TYPE_CHECKING:
+    from curator.nightly.model import Night
 
 MAX_UNEXPECTED = 25
 MAX_MATRICES = 12
@@ -100,3 +104,32 @@ def _table(result: pd.DataFrame, row: str, column: str) -> list[str]:
         marks = [Status(s).letter if s else "·" for s in (str(result.loc[version, c]) for c in result.columns)]
         lines.append(f"| {version} | " + " | ".join(marks) + " |")
     return lines
+
+
+def night_markdown(night: Night) -> str:
+    """A nightly's section of the summary: what is new, the categories, regressions and culprits first."""
+    from curator.nightly.model import Category
+
+    moved = ", ".join(f"{name} {version}" for name, version in night.newest.items() if version is not None)
+    compared = f"nightly `{night.compared_to_nightly}`" if night.compared_to_nightly else "the blessed baseline"
+    out = [f"**Newest as of {night.as_of}:** {_cell(moved) or 'nothing'}; compared with {compared}.", ""]
+    out += ["| category | results |", "|---|---:|"]
+    out += [f"| {category} | {count} |" for category, count in night.counts.items()]
+    out.append("")
+    order = (Category.REGRESSED, Category.STILL_FAILING, Category.FIXED, Category.SPURIOUS)
+    rows = sorted((r for r in night.results if r.category in order), key=lambda r: order.index(r.category))
+    if rows:
+        out += ["| category | Python | suite | culprit | reproduce |", "|---|---|---|---|---|"]
+        for result in rows[:MAX_UNEXPECTED]:
+            culprits = " + ".join(f"`{c}`" for c in result.culprits) or "—"
+            reproduce = f"`{_cell(result.reproduce)}`" if result.reproduce else ""
+            out.append(
+                f"| **{result.category}** | {result.python} | `{_cell(result.suite)}` | {culprits} | {reproduce} |"
+            )
+    for flaky in night.flaky:
+        out.append(
+            f"- flaky: `{flaky.suite}` on {flaky.python}, failed {flaky.failing_nights} of {flaky.nights} nights"
+        )
+    for stale in night.stale_exceptions:
+        out.append(f"- stale exception (line {stale.line}) `{_cell(stale.rule)}`: {_cell(stale.why)}")
+    return "\n".join(out)

@@ -28,6 +28,7 @@ def publish(store: Store, run_id: RunId, distribution: Distribution, *, today: d
     files.write_cells_csv(data)
     files.write_matrices(data)
     files.write_run_json(data)
+    files.write_nightly_json(data)
     html.render_run(data)
     summary = data.summary
     store.finish_run(
@@ -49,6 +50,7 @@ def rerender(
     files.write_cells_csv(data)
     files.write_matrices(data)
     files.write_run_json(data)
+    files.write_nightly_json(data)
     html.render_run(data)
     html.render_index(store)
     return data

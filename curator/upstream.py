@@ -1,0 +1,371 @@
+"""What is new upstream: the newest release of each manifest package, as of a moment.
+
+Releases come from the manifest's index — its PEP 691 JSON simple API, or the PEP 503 HTML page
+when the index offers no JSON — and from the wheels in its `find_links` folders. A release is
+the newest one when at least one of its files would install on the target Python:
+
+- inside the package's `track:` specifier, and not a pre-release unless `track` names one;
+- not yanked (PEP 592);
+- uploaded no later than `as_of` (PEP 700 `upload-time`). An index file with no upload time
+  counts as not available, as uv counts it under `--exclude-newer`; a find-links file has no
+  upload time and is always available, as it is for uv;
+- `requires-python` admits the target's exact version;
+- a wheel whose tags the target accepts (CPython on this machine's platform). A source
+  distribution counts only for a release that ships no wheel at all: a release with wheels,
+  none of them for this Python, is one whose wheels are not built (yet) for it.
+
+An index that cannot be read is an `UpstreamError` naming the index and the package, never a
+silent "nothing new".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from packaging import tags
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from curator.errors import UpstreamError, UsageError
+from curator.ids import PyVersion
+from curator.manifest import DEFAULT_INDEX_URL, Distribution, Package
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+HTML_TYPE = "application/vnd.pypi.simple.v1+html"
+ACCEPT = f"{JSON_TYPE}, {HTML_TYPE};q=0.2, text/html;q=0.01"
+_SDIST_SUFFIXES = (".tar.gz", ".zip")
+_ATTEMPTS = 3
+
+
+def parse_as_of(text: str) -> dt.datetime:
+    """`--as-of`: an RFC 3339 time or a date (midnight UTC), as an aware UTC datetime."""
+    value = text.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--as-of {text!r}: write a date like 2026-11-24 or a time like 2026-11-24T03:00:00Z"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def format_time(moment: dt.datetime) -> str:
+    """`2026-11-24T03:00:00Z`: how an as-of time is recorded and handed to uv (`--exclude-newer`)."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Python a release must install on: its exact version and the wheel tags it accepts."""
+
+    python: PyVersion
+    full_version: Version
+    tags: frozenset[tags.Tag]
+
+    @classmethod
+    def cpython(cls, python: PyVersion, full_version: str, platforms: Sequence[str] | None = None) -> Target:
+        """CPython `full_version` on this machine's platform (or on `platforms`)."""
+        major, minor = (int(part) for part in python.split("."))
+        interpreter = f"cp{major}{minor}"
+        where = list(platforms) if platforms is not None else list(tags.platform_tags())
+        accepted = [
+            *tags.cpython_tags((major, minor), abis=[interpreter], platforms=where),
+            *tags.compatible_tags((major, minor), interpreter=interpreter, platforms=where),
+        ]
+        return cls(python, Version(full_version), frozenset(accepted))
+
+
+@dataclass(frozen=True)
+class File:
+    """One file of a release, as the index (or a find-links folder) describes it."""
+
+    filename: str
+    version: Version
+    wheel_tags: frozenset[tags.Tag] | None  # None: a source distribution
+    requires_python: str | None = None
+    yanked: bool = False
+    uploaded: dt.datetime | None = None
+    local: bool = False  # from a find-links folder (no upload time, always available)
+
+
+@dataclass(frozen=True)
+class Newest:
+    """A package's newest release for one Python, with the newer ones passed over and why."""
+
+    package: NormalizedName
+    python: PyVersion
+    version: Version | None  # None: no release qualifies
+    passed_over: tuple[str, ...] = ()  # "3.0: yanked", newest first
+
+    def describe(self) -> str:
+        """`numpy 2.2.0` (or why there is none)."""
+        if self.version is None:
+            reasons = f" ({'; '.join(self.passed_over)})" if self.passed_over else ""
+            return f"{self.package}: no release qualifies{reasons}"
+        return f"{self.package} {self.version}"
+
+
+Fetch = Callable[[str], "tuple[str, bytes] | None"]
+"""Get a URL with the simple API's Accept header: (content type, body), or None for 404."""
+
+
+def http_fetch(url: str) -> tuple[str, bytes] | None:
+    """`Fetch` over urllib: the simple API's Accept header, a timeout, and a few attempts when the
+    server or the network fails (a 404 is an answer: the index has no such project)."""
+    request = urllib.request.Request(url, headers={"Accept": ACCEPT, "User-Agent": "curator-nightly"})  # noqa: S310
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - http(s) or file: the manifest's index
+                return str(response.headers.get("Content-Type", "")), bytes(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code in (404, 410):
+                return None
+            if exc.code < 500 or attempt == _ATTEMPTS:
+                raise
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            if attempt == _ATTEMPTS:
+                raise
+        time.sleep(0.5 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def newest_releases(
+    distribution: Distribution,
+    targets: Sequence[Target],
+    as_of: dt.datetime,
+    *,
+    fetch: Fetch = http_fetch,
+) -> dict[PyVersion, dict[NormalizedName, Newest]]:
+    """For each target Python, each manifest package's newest qualifying release as of `as_of`."""
+    index = distribution.index
+    url = None if index.no_index else (index.url or DEFAULT_INDEX_URL)
+
+    def files_of(package: Package) -> list[File]:
+        found = [] if url is None else index_files(url, package.name, fetch)
+        for folder in index.find_links:
+            found += folder_files(folder, package.name)
+        if not found:
+            where = " and ".join([*([url] if url else []), *(f"find_links {f}" for f in index.find_links)])
+            raise UpstreamError(f"{where}: no file of {package.name} at all; is the name or the index right?")
+        return found
+
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="curator-upstream") as pool:
+        files = dict(zip(distribution.packages, pool.map(files_of, distribution.packages), strict=True))
+    return {
+        target.python: {package.name: newest(package, files[package], target, as_of) for package in files}
+        for target in targets
+    }
+
+
+def newest(package: Package, files: Sequence[File], target: Target, as_of: dt.datetime) -> Newest:
+    """The newest release of `package` among `files` that qualifies for `target` as of `as_of`."""
+    by_version: dict[Version, list[File]] = {}
+    for file in files:
+        by_version.setdefault(file.version, []).append(file)
+    allow_pre = bool(package.track is not None and package.track.prereleases)
+    passed_over: list[str] = []
+    for version in sorted(by_version, reverse=True):
+        reason = _disqualified(version, by_version[version], package, target, as_of, allow_pre=allow_pre)
+        if reason is None:
+            return Newest(package.name, target.python, version, tuple(passed_over[:6]))
+        if reason:  # "" means: not worth mentioning (uploaded later than as-of: it did not exist yet)
+            passed_over.append(f"{version}: {reason}")
+    if not by_version:
+        passed_over.append("no files at all")
+    return Newest(package.name, target.python, None, tuple(passed_over[:6]))
+
+
+def _disqualified(
+    version: Version, files: Sequence[File], package: Package, target: Target, as_of: dt.datetime, *, allow_pre: bool
+) -> str | None:
+    """Why no file of this release qualifies (None: one does; "": it did not exist yet as of then)."""
+    published = [f for f in files if f.local or (f.uploaded is not None and f.uploaded <= as_of)]
+    if not published:
+        if all(f.uploaded is None for f in files):
+            return "the index gives no upload time (PEP 700), so it is not available as of any time"
+        return ""
+    if package.track is not None and not package.track.contains(version, prereleases=allow_pre):
+        return f"outside track {package.track}"
+    if version.is_prerelease and not allow_pre:
+        return "a pre-release (name one in track: to follow them)"
+    unyanked = [f for f in published if not f.yanked]
+    if not unyanked:
+        return "yanked"
+    admitted = [f for f in unyanked if _admits(f.requires_python, target.full_version)]
+    if not admitted:
+        return f"requires Python {unyanked[0].requires_python}"
+    wheels = [f for f in admitted if f.wheel_tags is not None]
+    if any(f.wheel_tags is not None and f.wheel_tags & target.tags for f in wheels):
+        return None
+    if wheels or any(f.wheel_tags is not None for f in files):
+        return f"no wheel for Python {target.python} on this platform"
+    return None  # a source-only release: uv builds it
+
+
+def _admits(requires_python: str | None, version: Version) -> bool:
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        return True  # as pip does: an unreadable constraint does not exclude the file
+
+
+# --------------------------------------------------------------------- reading the index
+
+
+def index_files(index_url: str, name: NormalizedName, fetch: Fetch) -> list[File]:
+    """The files the index lists for project `name` (PEP 691 JSON, else PEP 503 HTML)."""
+    page = project_url(index_url, name)
+    try:
+        answer = fetch(page)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise UpstreamError(f"{index_url}: cannot read the page of {name} ({page}): {reason}") from None
+    if answer is None:
+        return []
+    content_type, body = answer
+    kind = content_type.split(";")[0].strip().lower()
+    try:
+        if kind in (JSON_TYPE, "application/json"):
+            return _json_files(body, name)
+        if kind in (HTML_TYPE, "text/html", ""):
+            return _html_files(body.decode("utf-8", "replace"), name)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UpstreamError(f"{index_url}: the page of {name} is not a simple API page: {exc}") from None
+    raise UpstreamError(f"{index_url}: the page of {name} came back as {content_type!r}, not a simple API page")
+
+
+def project_url(index_url: str, name: NormalizedName) -> str:
+    """`https://pypi.org/simple/numpy/`; a `file://` index reads `<folder>/<name>/index.html`."""
+    base = index_url.rstrip("/")
+    if base.startswith("file:"):
+        return f"{base}/{name}/index.html"
+    return f"{base}/{name}/"
+
+
+def _json_files(body: bytes, name: NormalizedName) -> list[File]:
+    data = json.loads(body)
+    version = str(data.get("meta", {}).get("api-version", "1.0"))
+    if not version.startswith("1."):
+        raise ValueError(f"simple API version {version}, this curator reads 1.x")
+    found = []
+    for entry in data["files"]:
+        uploaded = entry.get("upload-time")
+        file = _file(
+            str(entry["filename"]),
+            name,
+            requires_python=entry.get("requires-python"),
+            yanked=bool(entry.get("yanked", False)),
+            uploaded=_timestamp(uploaded) if isinstance(uploaded, str) else None,
+        )
+        if file is not None:
+            found.append(file)
+    return found
+
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.anchors: list[tuple[dict[str, str | None], str]] = []
+        self._open: dict[str, str | None] | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._open, self._text = dict(attrs), ""
+
+    def handle_data(self, data: str) -> None:
+        if self._open is not None:
+            self._text += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._open is not None:
+            self.anchors.append((self._open, self._text.strip()))
+            self._open = None
+
+
+def _html_files(text: str, name: NormalizedName) -> list[File]:
+    parser = _Anchors()
+    parser.feed(text)
+    found = []
+    for attrs, label in parser.anchors:
+        href = attrs.get("href") or ""
+        filename = label or urllib.parse.unquote(urllib.parse.urlsplit(href).path.rsplit("/", 1)[-1])
+        file = _file(filename, name, requires_python=attrs.get("data-requires-python"), yanked="data-yanked" in attrs)
+        if file is not None:
+            found.append(file)
+    return found
+
+
+def folder_files(folder: Path, name: NormalizedName) -> list[File]:
+    """The files of project `name` in a find-links folder (always available: no upload time)."""
+    try:
+        entries = sorted(p.name for p in folder.iterdir() if p.is_file())
+    except OSError as exc:
+        raise UpstreamError(f"find_links folder {folder}: cannot list it: {exc.strerror}") from None
+    return [f for n in entries if (f := _file(n, name, local=True)) is not None]
+
+
+def _file(
+    filename: str,
+    name: NormalizedName,
+    *,
+    requires_python: str | None = None,
+    yanked: bool = False,
+    uploaded: dt.datetime | None = None,
+    local: bool = False,
+) -> File | None:
+    """A file of project `name` from its file name; None for another project or a format uv ignores."""
+    try:
+        if filename.endswith(".whl"):
+            project, version, _, wheel_tags = parse_wheel_filename(filename)
+            if project != name:
+                return None
+            return File(filename, version, frozenset(wheel_tags), requires_python, yanked, uploaded, local)
+        if filename.endswith(_SDIST_SUFFIXES):
+            project, version = parse_sdist_filename(filename)
+            if canonicalize_name(project) != name:
+                return None
+            return File(filename, version, None, requires_python, yanked, uploaded, local)
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return None
+
+
+def _timestamp(text: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def newest_json(found: Mapping[PyVersion, Mapping[NormalizedName, Version | None]]) -> dict[str, str | None]:
+    """`{package: version}`: each package's newest release over the Pythons (nightly.json's `newest`)."""
+    merged: dict[str, Version | None] = {}
+    for per_python in found.values():
+        for name, version in per_python.items():
+            best = merged.get(name)
+            merged[name] = version if version is not None and (best is None or version > best) else best
+    return {name: None if version is None else str(version) for name, version in merged.items()}
