@@ -337,6 +337,11 @@ class Store:
                 (str(status), None if verdict is None else str(verdict), summary, finished, run_id),
             )
 
+    def update_plan(self, run_id: RunId, plan: str) -> None:
+        """Replace a running run's stored plan (cells added while it runs: `--split-unresolvable`)."""
+        with self._transaction():
+            self.db.execute("UPDATE runs SET plan=? WHERE id=?", (plan, run_id))
+
     def reopen_run(self, run_id: RunId) -> None:
         """Mark an interrupted run as running again (`--resume`)."""
         with self._transaction():

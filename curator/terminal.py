@@ -67,7 +67,9 @@ class PlainObserver:
             self.console.print(f"{name} {total} cell{'s' if total != 1 else ''}")
 
     def step(self, name: str, detail: str) -> None:
-        """Nothing: resolution is quick; finished cells are what matters."""
+        """A line for a step worth reading (a split); resolving is quick and says nothing."""
+        if name != "resolving":
+            self.console.print(f"  {escape(detail)}")
 
     def cell_started(self, cell: Cell) -> None:
         """Nothing: CI logs want results, not chatter."""
@@ -121,8 +123,10 @@ class LiveObserver:
         self.live.update(self.view())
 
     def step(self, name: str, detail: str) -> None:
-        """Advance the phase's bar."""
+        """Advance the phase's bar (and print a step worth reading: a split)."""
         self.progress.advance(self.tasks[name])
+        if name != "resolving":
+            self.console.print(escape(detail))
 
     def cell_started(self, cell: Cell) -> None:
         """Show it as running."""

@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     check.add_argument(
         "--resolve",
         action="store_true",
-        help="also resolve the blessed set on each Python (network)",
+        help="also resolve the blessed set, alone and with test_requires, on each Python (network)",
     )
     check.set_defaults(handler=cmd_check)
 
@@ -65,7 +65,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     distribution = load_manifest(args)
     versions, overrides = python_axis(args, distribution)
     found = Finder(overrides).find_all(versions)
-    graphs = resolve_graphs(args, distribution, versions) if args.resolve else None
+    graphs = resolve_graphs(args, distribution, versions, with_runner=True) if args.resolve else None
 
     title = f"{escape(distribution.name)} {escape(distribution.version)}"
     console.print(f"[bold]{title}[/] — {escape(str(distribution.path))} is valid")
@@ -93,6 +93,20 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             relative = os.path.relpath(suite.path, distribution.root)
             needs = ", ".join(sorted(suite.requires)) or "nothing"
             console.print(f"  {escape(suite.name)}: {escape(relative)} (needs {escape(needs)})")
+    matrix = distribution.matrix
+    shape = [f"scope {matrix.scope}"]
+    shape += [f"include {include.describe()}" for include in matrix.include]
+    shape += [f"exclude {pattern.describe()}" for pattern in matrix.exclude]
+    if matrix.split_unresolvable:
+        shape.append("refused cells split into minimal cells")
+    console.print(f"Matrix: {escape('; '.join(shape))}")
+    environment = distribution.environment
+    seeded = f"seeded ({', '.join(environment.seed_packages)})" if environment.seed else "not seeded"
+    variables = " ".join(f"{k}={v}" for k, v in environment.env.items())
+    console.print(
+        f"Environment: {seeded}; test runner {escape(', '.join(distribution.test_requires))}"
+        + (f"; variables {escape(variables)}" if variables else "")
+    )
     policy = distribution.policy
     console.print(
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
@@ -151,7 +165,10 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     if args.format == "json":
         emit(json.dumps(result.to_json(), indent=2) + "\n", None)
         return EXIT_OK
-    table = Table(title=f"{len(result.cells)} cells — strategy '{strategy}'", title_justify="left")
+    title = f"{len(result.cells)} cells — strategy '{strategy}', scope '{distribution.matrix.scope}'"
+    if result.excluded:
+        title += f"; {result.excluded} left out by matrix.exclude"
+    table = Table(title=title, title_justify="left")
     table.add_column("cell", no_wrap=True)  # an id is copied whole into `nox -s` or `--resume`
     for column in ("python", "changes", "suites", "key"):
         table.add_column(column, overflow="fold")
