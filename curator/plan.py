@@ -328,7 +328,7 @@ class _Builder:
         self.inputs = KeyInputs.of(distribution)
         self.blessed = distribution.blessed
         self.limit = limit
-        self.excluded = 0
+        self._excluded: set[tuple[str, Pins]] = set()
         self._cells: dict[tuple[str, Pins], Cell] = {}
 
     def add(
@@ -352,7 +352,7 @@ class _Builder:
         """One cell, unless an exclude pattern matches it or an equal cell is planned already."""
         dist = self.distribution
         if excludable and any(pattern.matches(python, pins) for pattern in dist.matrix.exclude):
-            self.excluded += 1
+            self._excluded.add((python, pins))
             return
         ident = (python, pins)
         if ident in self._cells:
@@ -373,6 +373,11 @@ class _Builder:
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(self._cells.values())
+
+    @property
+    def excluded(self) -> int:
+        """Distinct cells an exclude pattern kept out of the plan."""
+        return len(self._excluded)
 
 
 def _cell_packages(dist: Distribution, held: set[NormalizedName]) -> set[NormalizedName]:

@@ -187,7 +187,16 @@ def _untested(claims: Claims, match: re.Match[str]) -> None:
     assert not claims.holding(match["name"], match["version"]), match[0]
 
 
+def _none_tested(claims: Claims, match: re.Match[str]) -> None:
+    for candidate in _ids(match["candidates"]):
+        assert not claims.holding(*candidate.split(" ")), match[0]
+
+
 HELD: dict[str, tuple[str, Callable[[Claims, re.Match[str]], None]]] = {
+    "none tested": (
+        r"No cell of this run tested (?P<candidates>.+?)(?:: the \S+ strategy did not ask for (?:it|them))?\.$",
+        _none_tested,
+    ),
     "header": (r"(\S+) — ships (\S+), newest (\S+)$", _held_header),
     "passed everywhere": (
         r"(?P<name>\S+) (?P<version>\S+) passed its suites \((?P<suites>[^)]*)\) in every cell that holds it "
