@@ -168,8 +168,19 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     title = f"{len(result.cells)} cells — strategy '{strategy}', scope '{distribution.matrix.scope}'"
     if result.excluded:
         title += f"; {result.excluded} left out by matrix.exclude"
+    # an id is copied whole into `nox -s` or `--resume`: never cut, never folded; on a terminal too
+    # narrow for the table beside the longest id, one cell per line instead
+    width = max((len(cell.id) for cell in result.cells), default=4)
+    if console.width < width + 60:
+        console.print(title)
+        for cell in result.cells:
+            changes = " ".join(cell.changes.requirements()) or "(baseline)"
+            console.print(escape(cell.id), no_wrap=True, overflow="ignore", crop=False)
+            suites = f"{len(cell.suites)} suite{'s' if len(cell.suites) != 1 else ''}"
+            console.print(f"    {cell.python} · {escape(changes)} · {suites} · key {cell.key}")
+        return EXIT_OK
     table = Table(title=title, title_justify="left")
-    table.add_column("cell", no_wrap=True)  # an id is copied whole into `nox -s` or `--resume`
+    table.add_column("cell", no_wrap=True, min_width=width)
     for column in ("python", "changes", "suites", "key"):
         table.add_column(column, overflow="fold")
     for cell in result.cells:

@@ -10,6 +10,7 @@ the checker cannot read fails the test too: a new kind of claim needs a check he
 from __future__ import annotations
 
 import html.parser
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -320,3 +321,19 @@ def test_the_sentences_say_what_the_evidence_shows(mixed_run: tuple[Path, Path])
     assert old_api.startswith("— 1 cell, each with cfx-base==2.0 cfx-user==1.0 (no cell where these suites worked")
     (refused,) = [f for s, f in facts.items() if "unsatisfiable" in s]
     assert "each with cfx-esc==1.0 cfx-tmpl==3.0" in refused and "the resolver names cfx-esc, cfx-tmpl" in refused
+
+
+def test_report_json_gives_each_unexpected_outcome_its_signature(
+    mixed_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = mixed_run
+    rows = {(r.cell, r.suite): r for r in read_cells_csv((out / "cells.csv").read_text(), "cells.csv")}
+    capsys.readouterr()
+    assert main(["report", str(out), "--format", "json"]) == 1
+    unexpected = json.loads(capsys.readouterr().out)["unexpected"]
+    assert {(u["cell"], u["suite"], u["status"]) for u in unexpected} == {
+        ("py3.12-cfx-base@2.0-cfx-user@1.0", "user", "failed"),
+        ("py3.12-cfx-crash@1.0", "crash", "crashed"),
+    }
+    for entry in unexpected:
+        assert entry["signature"] and entry["signature"] == rows[entry["cell"], entry["suite"]].signature
