@@ -91,6 +91,7 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
     """
     suites = {s.name: s for s in distribution.suites}
     tests = {p.suite_name: p.tests for p in distribution.packages}
+    env = {**CELL_ENV, **distribution.environment.env}  # the manifest's variables win over curator's
     empty_ini = layout.pytest_ini
     scratch = layout.scratch
     specs: list[SuiteSpec] = []
@@ -105,7 +106,7 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
             )
             argv = ["python", "-m", "pytest", str(suite.path), f"--rootdir={suite.path}", "-c", str(ini)]
             argv += ["-p", "no:cacheprovider", "-rfE", "-q"]
-            specs.append(SuiteSpec(name, tuple(argv), str(suite.path), junit=True, requires=suite.requires))
+            specs.append(SuiteSpec(name, tuple(argv), str(suite.path), junit=True, requires=suite.requires, env=env))
             continue
         package = name.removesuffix(":tests")
         for command in tests[name]:
@@ -113,7 +114,9 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
             pytest = _is_pytest(words)
             if pytest:
                 words += ["-c", str(empty_ini), f"--rootdir={scratch}", "-p", "no:cacheprovider"]
-            specs.append(SuiteSpec(name, tuple(words), str(scratch), junit=pytest, requires=frozenset({package})))
+            specs.append(
+                SuiteSpec(name, tuple(words), str(scratch), junit=pytest, requires=frozenset({package}), env=env)
+            )
     return tuple(_merge_multi_command(specs))
 
 
@@ -134,7 +137,10 @@ def _merge_multi_command(specs: list[SuiteSpec]) -> list[SuiteSpec]:
             merged.append(group[0])
             continue
         script = " && ".join(shlex.join(s.argv) for s in group)
-        merged.append(SuiteSpec(name, ("sh", "-c", script), group[0].cwd, junit=False, requires=group[0].requires))
+        first = group[0]
+        merged.append(
+            SuiteSpec(name, ("sh", "-c", script), first.cwd, junit=False, requires=first.requires, env=first.env)
+        )
     return merged
 
 

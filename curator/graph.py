@@ -329,3 +329,27 @@ def resolve_graph(
     urls = resolver.files(requirements, interpreter)
     requires: dict[str, list[Requirement] | None] = {name: requires_dist(url, cache) for name, url in urls.items()}
     return DependencyGraph.build(distribution, lock, requires)
+
+
+def check_runner(distribution: Distribution, interpreter: Interpreter, resolver: Resolver) -> None:
+    """Resolve the baseline as a run does — the blessed set with `test_requires` (and the seed
+    packages) — and make a refusal bad input at `test_requires`, not a hundred refused cells later.
+
+    Call it after `resolve_graph`, which has shown that the blessed set alone installs.
+    """
+    requirements = [f"{name}=={version}" for name, version in distribution.blessed.items()]
+    lock = resolver.resolve([*requirements, *distribution.runner_requires], interpreter)
+    if isinstance(lock, Unresolvable):
+        if "test_requires" in distribution.locations:
+            where, what = distribution.where("test_requires"), "test_requires"
+        else:
+            where, what = (
+                distribution.where("packages"),
+                f"the default test_requires ({', '.join(distribution.test_requires)})",
+            )
+        if distribution.environment.seed:
+            what += " with the seed packages"
+        raise UsageError(
+            f"{where}: {what} cannot be installed beside the blessed versions on Python {interpreter.version}: "
+            f"{lock.reason}"
+        )

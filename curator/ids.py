@@ -14,7 +14,7 @@ RunId = NewType("RunId", str)
 """A run: `20261123-201503-3fa2` (sortable by start time)."""
 
 CellId = NewType("CellId", str)
-"""A cell of a plan: `py3.12-baseline`, `py3.12-numpy@1.26.4-pandas@2.1.1`."""
+"""A cell of a plan: `py3.12-baseline`, `py3.12-numpy@1.26.4-pandas@2.1.1`, `py3.12-only-numpy@1.26.4-pandas@2.2.3`."""
 
 SuiteName = NewType("SuiteName", str)
 """An integration suite (`pandas-numpy`), a package's own tests (`pandas:tests`), or `install`."""
@@ -34,6 +34,20 @@ def cell_id(python: str, changes: list[tuple[str, Version]] | tuple[tuple[str, V
     """
     label = "-".join(f"{name}@{version}" for name, version in changes) or BASELINE
     return CellId(f"py{python}-{label}")
+
+
+ONLY = "only"
+
+
+def minimal_cell_id(python: str, pins: list[tuple[str, Version]] | tuple[tuple[str, Version], ...]) -> CellId:
+    """The id of a cell that holds only some manifest packages (`matrix.scope: minimal`, or a
+    split): `only`, then every pin it holds, changed or blessed, in manifest order —
+    `py3.12-only-jinja2@2.11.3-markupsafe@2.1.2`.
+
+    `only` has no `@`, so it is never read as a pin; it tells this cell from the full-scope cell
+    with the same changes (which holds every other package as well).
+    """
+    return CellId(f"py{python}-{ONLY}-" + "-".join(f"{name}@{version}" for name, version in pins))
 
 
 def baseline_id(python: str) -> CellId:

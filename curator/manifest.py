@@ -53,10 +53,12 @@ class Strategy(enum.StrEnum):
 
 
 class Scope(enum.StrEnum):
-    """What a cell installs: the whole distribution, or only what its suites involve."""
+    """What a cell installs: the whole distribution, what its changes' suites involve, or, per
+    suite, the smallest environment that holds the suite's `requires` (docs/manifest.md)."""
 
     FULL = "full"
     INVOLVED = "involved"
+    MINIMAL = "minimal"
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,85 @@ class Suite:
 
 
 @dataclass(frozen=True)
+class Include:
+    """A hand-picked cell (`matrix.include`): these pins, on these Pythons (every one when empty).
+
+    A version need not be a candidate: an include is a cell somebody chose, like a historic stack.
+    """
+
+    pins: Pins
+    python: tuple[PyVersion, ...] = ()
+    line: int = 0
+
+    def applies_to(self, python: str) -> bool:
+        """Whether the include asks for a cell on `python`."""
+        return not self.python or python in self.python
+
+    def describe(self) -> str:
+        """`flask==1.1.2 werkzeug==1.0.1 on 3.11` — as a person would say it."""
+        where = f" on {', '.join(self.python)}" if self.python else ""
+        return " ".join(self.pins.requirements()) + where
+
+
+@dataclass(frozen=True)
+class Exclude:
+    """A pattern of cells never worth building (`matrix.exclude`).
+
+    A cell matches when it holds every package the pattern names at a version its specifier
+    allows, and its Python matches `python` (when given) — a partial match on the named keys, as
+    in GitHub Actions. A cell that does not hold a named package does not match.
+    """
+
+    when: tuple[tuple[NormalizedName, SpecifierSet], ...]
+    python: SpecifierSet | None = None
+    line: int = 0
+
+    def matches(self, python: str, pins: Pins) -> bool:
+        """Whether the cell (`python`, `pins`) is one this pattern excludes."""
+        if self.python is not None and not self.python.contains(Version(python), prereleases=True):
+            return False
+        return all(
+            (version := pins.get(name)) is not None and spec.contains(version, prereleases=True)
+            for name, spec in self.when
+        )
+
+    def describe(self) -> str:
+        """`pandas==2.1.4, numpy>=2, python==3.11`."""
+        parts = [f"{name}{spec}" for name, spec in self.when]
+        return ", ".join(parts + ([f"python{self.python}"] if self.python is not None else []))
+
+
+@dataclass(frozen=True)
 class Matrix:
     """How the plan is drawn."""
 
     strategy: Strategy = Strategy.PAIRS
     max_cells: int = 500
     scope: Scope = Scope.FULL
+    include: tuple[Include, ...] = ()
+    exclude: tuple[Exclude, ...] = ()
+    split_unresolvable: bool = False  # retry the suites of a refused cell in minimal cells
+
+
+SEED_PACKAGES = ("pip", "setuptools", "wheel")
+"""What `environment.seed: true` puts in every cell, as `python -m venv` (before 3.12) and
+virtualenv give; resolved into the lock like any requirement."""
+
+RESERVED_VARIABLES = frozenset({"PATH", "VIRTUAL_ENV", "PYTHONHOME"})
+"""Variables nox and curator set for a cell; a manifest cannot override them (nor `CURATOR_*`)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """How every cell's environment is made: seeded or not, and the variables every suite sees."""
+
+    seed: bool = False
+    env: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def seed_packages(self) -> tuple[str, ...]:
+        """The requirements seeding adds to every cell's lock (none unless `seed: true`)."""
+        return SEED_PACKAGES if self.seed else ()
 
 
 @dataclass(frozen=True)
@@ -170,7 +245,13 @@ class Distribution:
     matrix: Matrix = Matrix()
     policy: Policy = Policy()
     test_requires: tuple[str, ...] = DEFAULT_TEST_REQUIRES
+    environment: Environment = Environment()
     locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
+
+    @property
+    def runner_requires(self) -> tuple[str, ...]:
+        """What every cell resolves beside its pins: the test runner, and the seed packages."""
+        return (*self.test_requires, *self.environment.seed_packages)
 
     @property
     def root(self) -> Path:
@@ -220,11 +301,15 @@ _TOP_KEYS = (
     "matrix",
     "policy",
     "test_requires",
+    "environment",
 )
 _INDEX_KEYS = ("url", "find_links", "no_index", "exclude_newer")
 _PACKAGE_KEYS = ("versions", "blessed", "tests", "track")
 _SUITE_KEYS = ("path", "requires", "allow_outside")
-_MATRIX_KEYS = ("strategy", "max_cells", "scope")
+_MATRIX_KEYS = ("strategy", "max_cells", "scope", "include", "exclude", "split_unresolvable")
+_INCLUDE_KEYS = ("python", "pins")
+_ENVIRONMENT_KEYS = ("seed", "env")
+_VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POLICY_KEYS = ("timeout", "retries", "expected_failures")
 _EXPECTED_KEYS = ("when", "reason", "owner", "expires", "suites")
 
@@ -494,7 +579,7 @@ def parse(data: bytes, path: Path) -> Distribution:
     packages = _packages(reader, top["packages"][1])
     names = {p.name for p in packages}
     suites = _suites(reader, top["suites"][1], path.parent, names) if "suites" in top else ()
-    matrix = _matrix(reader, top["matrix"][1]) if "matrix" in top else Matrix()
+    matrix = _matrix(reader, top["matrix"][1], packages, pythons) if "matrix" in top else Matrix()
     policy = (
         _policy(
             reader,
@@ -508,8 +593,10 @@ def parse(data: bytes, path: Path) -> Distribution:
     test_requires: tuple[str, ...] = DEFAULT_TEST_REQUIRES
     if "test_requires" in top:
         test_requires = tuple(
-            _requirement(reader, node, text) for node, text in reader.texts(top["test_requires"][1], "test_requires")
+            _requirement(reader, node, text, packages)
+            for node, text in reader.texts(top["test_requires"][1], "test_requires")
         )
+    environment = _environment(reader, top["environment"][1]) if "environment" in top else Environment()
     return Distribution(
         name=name,
         version=version,
@@ -522,6 +609,7 @@ def parse(data: bytes, path: Path) -> Distribution:
         matrix=matrix,
         policy=policy,
         test_requires=test_requires,
+        environment=environment,
         locations=dict(reader.locations),
     )
 
@@ -686,7 +774,7 @@ def _suites(reader: _Reader, node: Node, root: Path, names: set[NormalizedName])
     return tuple(suites)
 
 
-def _matrix(reader: _Reader, node: Node) -> Matrix:
+def _matrix(reader: _Reader, node: Node, packages: Sequence[Package], pythons: Sequence[PyVersion]) -> Matrix:
     entries = reader.mapping(node, "matrix", _MATRIX_KEYS)
     for key, (key_node, _) in entries.items():
         reader.note(f"matrix.{key}", key_node)
@@ -701,7 +789,150 @@ def _matrix(reader: _Reader, node: Node) -> Matrix:
         else Matrix.max_cells
     )
     scope = reader.enum_value(entries["scope"][1], "matrix.scope", Scope) if "scope" in entries else Matrix.scope
-    return Matrix(strategy=strategy, max_cells=max_cells, scope=scope)
+    include = _includes(reader, entries["include"][1], packages, pythons) if "include" in entries else ()
+    exclude = _excludes(reader, entries["exclude"][1], packages, pythons) if "exclude" in entries else ()
+    split = (
+        reader.boolean(entries["split_unresolvable"][1], "matrix.split_unresolvable")
+        if "split_unresolvable" in entries
+        else False
+    )
+    return Matrix(
+        strategy=strategy, max_cells=max_cells, scope=scope, include=include, exclude=exclude, split_unresolvable=split
+    )
+
+
+def _items(reader: _Reader, node: Node, what: str, shape: str) -> list[Node]:
+    """The entries of a list of mappings (`matrix.include`, `matrix.exclude`)."""
+    if not isinstance(node, SequenceNode):
+        reader.fail(node, f"{what} must be a list of {shape}")
+    return list(node.value)
+
+
+def _pythons_of(reader: _Reader, node: Node, what: str, axis: Sequence[PyVersion]) -> tuple[PyVersion, ...]:
+    """Pythons named by an include: each must be on the manifest's python axis."""
+    found: list[PyVersion] = []
+    for item, value in reader.texts(node, what):
+        if value not in axis:
+            reader.fail(
+                item,
+                f"{what} {quoted(value)} is not on the python axis ({', '.join(axis)}){_hint(value, axis)}",
+            )
+        if value not in found:
+            found.append(PyVersion(value))
+    if not found:
+        reader.fail(node, f"{what} needs at least one version (leave it out for every Python)")
+    return tuple(found)
+
+
+def _includes(
+    reader: _Reader, node: Node, packages: Sequence[Package], axis: Sequence[PyVersion]
+) -> tuple[Include, ...]:
+    by_name = {p.name: p for p in packages}
+    found: list[Include] = []
+    for item in _items(reader, node, "matrix.include", "{python, pins}"):
+        where = "an include of matrix.include"
+        entries = reader.mapping(item, where, _INCLUDE_KEYS, required=("pins",))
+        python = _pythons_of(reader, entries["python"][1], "include python", axis) if "python" in entries else ()
+        pins_node = entries["pins"][1]
+        pin_entries = reader.mapping(pins_node, "include pins")
+        if not pin_entries:
+            reader.fail(pins_node, "include pins must name at least one package and its version")
+        pins: list[tuple[NormalizedName, Version]] = []
+        for key_node, value_node in pin_entries.values():
+            name = canonicalize_name(_known_package(reader, key_node, "include pins package", set(by_name)))
+            if name in dict(pins):
+                reader.fail(key_node, f"include pins name {name} twice")
+            pins.append((name, reader.version(value_node, f"include pins.{name}")))
+        if all(by_name[name].blessed == version for name, version in pins):
+            reader.fail(
+                pins_node,
+                "every pin of this include is blessed: that cell is the baseline, which every plan holds; "
+                "pin at least one package to another version",
+            )
+        ordered = Pins((p.name, dict(pins)[p.name]) for p in packages if p.name in dict(pins))
+        found.append(Include(ordered, python, line=item.start_mark.line + 1))
+    return tuple(found)
+
+
+def _excludes(
+    reader: _Reader, node: Node, packages: Sequence[Package], axis: Sequence[PyVersion]
+) -> tuple[Exclude, ...]:
+    by_name = {p.name: p for p in packages}
+    found: list[Exclude] = []
+    for item in _items(reader, node, "matrix.exclude", "patterns like {pandas: '2.1.4', numpy: '>=2'}"):
+        entries = reader.mapping(item, "an exclude pattern of matrix.exclude")
+        if not entries:
+            reader.fail(item, "an exclude pattern must name at least one package (and may name python)")
+        when: list[tuple[NormalizedName, SpecifierSet]] = []
+        python: SpecifierSet | None = None
+        for key_node, value_node in entries.values():
+            name = _known_package(reader, key_node, "exclude names package", set(by_name), extra=("python",))
+            spec = reader.specifier(value_node, f"exclude.{name}")
+            if name == "python":
+                if not any(spec.contains(Version(v), prereleases=True) for v in axis):
+                    shown = quoted(str(value_node.value))
+                    reader.fail(value_node, f"exclude python {shown} matches no Python of the axis ({', '.join(axis)})")
+                python = spec
+                continue
+            package = by_name[canonicalize_name(name)]
+            if not any(spec.contains(v, prereleases=True) for v in package.versions):
+                listed = ", ".join(str(v) for v in package.versions)
+                text = str(value_node.value).strip()
+                is_version = not any(text.startswith(op) for op in "<>=!~")
+                problem = "is not a candidate of" if is_version else "matches no candidate of"
+                reader.fail(
+                    value_node,
+                    f"exclude {package.name} {quoted(text)} {problem} {package.name} ({listed}): "
+                    "the pattern could never exclude a cell",
+                )
+            when.append((package.name, spec))
+        if not when:
+            reader.fail(item, "an exclude pattern must name at least one package, not only python")
+        pattern = Exclude(tuple(when), python, line=item.start_mark.line + 1)
+        blessed = Pins((p.name, p.blessed) for p in packages)
+        hit = [v for v in axis if pattern.matches(v, blessed)]
+        if hit:
+            reader.fail(
+                item,
+                f"this exclude pattern ({pattern.describe()}) matches the baseline on Python {hit[0]} "
+                "(every package blessed), which gates a release and is never excluded; narrow the pattern",
+            )
+        found.append(pattern)
+    return tuple(found)
+
+
+def _environment(reader: _Reader, node: Node) -> Environment:
+    entries = reader.mapping(node, "environment", _ENVIRONMENT_KEYS)
+    for key, (key_node, _) in entries.items():
+        reader.note(f"environment.{key}", key_node)
+    seed = reader.boolean(entries["seed"][1], "environment.seed") if "seed" in entries else False
+    variables: dict[str, str] = {}
+    if "env" in entries:
+        for name, (key_node, value_node) in reader.mapping(entries["env"][1], "environment.env").items():
+            if not _VARIABLE_RE.fullmatch(name):
+                reader.fail(
+                    key_node,
+                    f"environment variable {quoted(name)} may only hold letters, digits and '_', "
+                    "and may not start with a digit",
+                )
+            if name in RESERVED_VARIABLES or name.startswith("CURATOR_"):
+                reader.fail(key_node, f"environment variable {name} is set by curator and nox for every cell")
+            variables[name] = _variable(reader, value_node, f"environment.env.{name}")
+    return Environment(seed=seed, env=variables)
+
+
+def _variable(reader: _Reader, node: Node, what: str) -> str:
+    """A variable's value as written (`1` stays "1", `true` stays "true"); "" is allowed when quoted."""
+    if not isinstance(node, ScalarNode):
+        reader.fail(node, f"{what} must be a single value, not a list or mapping")
+    if node.tag == "tag:yaml.org,2002:null":  # `NAME:` or `NAME: ~`; a quoted "" is text
+        reader.fail(node, f'{what} has no value; write "" for an empty one')
+    value = str(node.value)
+    if "\0" in value:
+        reader.fail(node, f"{what} must not hold a NUL character: {quoted(value)}")
+    if _SURROGATE_RE.search(value):
+        reader.fail(node, f"{what} holds a lone surrogate, which is not text: {quoted(value)}")
+    return value
 
 
 def _policy(reader: _Reader, node: Node, names: set[NormalizedName], suite_names: set[str]) -> Policy:
@@ -758,12 +989,23 @@ def _expected(reader: _Reader, node: Node, names: set[NormalizedName], suite_nam
     )
 
 
-def _requirement(reader: _Reader, node: Node, text: str) -> str:
+def _requirement(reader: _Reader, node: Node, text: str, packages: Sequence[Package]) -> str:
     try:
-        Requirement(text)
+        requirement = Requirement(text)
     except InvalidRequirement as exc:
         reason = str(exc).splitlines()[0] if str(exc) else "invalid"
         reader.fail(node, f"test requirement {quoted(text)} is not a valid requirement: {reason}")
+    name = canonicalize_name(requirement.name)
+    package = next((p for p in packages if p.name == name), None)
+    if package is not None and requirement.marker is None:
+        ruled_out = [v for v in package.versions if not requirement.specifier.contains(v, prereleases=True)]
+        if ruled_out:
+            shown = ", ".join(str(v) for v in ruled_out)
+            reader.fail(
+                node,
+                f"test requirement {quoted(text)} rules out {name} {shown}, a candidate: every cell holding it "
+                "would be unresolvable; widen the requirement or drop the candidate",
+            )
     return text
 
 

@@ -82,9 +82,13 @@ def matrix(
 
 def _own_cells(group: pd.DataFrame, row: str, column: str) -> pd.DataFrame:
     """Of the outcomes behind one square, those of cells that change nothing but the pair
-    (everything else as it ships), when there are any."""
+    (everything else as it ships, or — scope: minimal, a split — left out), when there are any;
+    and of those, the ones that ran, when any did: a refusal where another environment holding
+    both versions installed is about the other packages (the findings name them), not the pair."""
     own = group[group["changes"].map(lambda changes: set(changes) <= {row, column})]
-    return own if not own.empty else group
+    chosen = own if not own.empty else group
+    ran = chosen[chosen["status"] != str(Status.UNRESOLVABLE)]
+    return ran if not ran.empty else chosen
 
 
 def matrix_counts(

@@ -29,11 +29,13 @@ from packaging.version import Version
 from curator.cover import CoverTooLarge, covering_array
 from curator.errors import PlanTooLarge, UsageError
 from curator.graph import DependencyGraph
-from curator.ids import CellId, PyVersion, SuiteName, cell_id
+from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
 from curator.manifest import Distribution, Package, Scope, Strategy
 from curator.pins import Pins
 
 INSTALL_SUITE = SuiteName("install")  # the one check of a cell that has no suites: does it install?
+SPLIT_FROM = "split from "  # the reason of a cell added because the cell it names was refused
+MAX_ENUMERATED = 1_000_000  # combinations a plan with exclude patterns may walk through
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Cell:
     suites: tuple[SuiteName, ...]
     key: str
     reasons: tuple[str, ...] = ()  # why the plan holds it: baseline, upgrade numpy, pair …
+    minimal: bool = False  # holds only some manifest packages, the rest left out (scope: minimal, a split)
 
     @property
     def is_baseline(self) -> bool:
@@ -67,6 +70,7 @@ class Cell:
             "key": self.key,
             "suites": list(self.suites),
             "baseline": self.is_baseline,
+            "minimal": self.minimal,
             "reasons": list(self.reasons),
         }
 
@@ -83,6 +87,7 @@ class Cell:
             suites=tuple(SuiteName(str(s)) for s in suites),
             key=str(data["key"]),
             reasons=tuple(str(r) for r in reasons),
+            minimal=bool(data.get("minimal", False)),
         )
 
 
@@ -93,6 +98,7 @@ class Plan:
     strategy: str  # a `Strategy`, or `nightly`
     cells: tuple[Cell, ...]
     inputs: Mapping[str, object] = field(default_factory=dict)  # what else decided it (a nightly's as-of)
+    excluded: int = 0  # cells `matrix.exclude` kept out (not stored with the plan)
 
     def to_json(self) -> dict[str, object]:
         """`{"strategy": …, "cells": [...]}`, and `"inputs"` when there are any."""
@@ -135,21 +141,53 @@ def build(
     strategy = strategy or distribution.matrix.strategy
     pythons = tuple(pythons or distribution.python)
     limit = distribution.matrix.max_cells
+    walk_limit = None  # a product larger than the limit, which exclude patterns may bring under it
     if enforce_limit and strategy in _COUNTABLE:
         count = _count(distribution, strategy) * len(pythons)
-        if count > limit:
+        if count > limit and (not distribution.matrix.exclude or count > MAX_ENUMERATED):
             raise _too_large(distribution, strategy, count, pythons, graphs)
-    builder = _Builder(distribution)
-    for python in pythons:
-        graph = graphs.get(python) if graphs else None
-        if strategy is Strategy.PAIRS and graph is None:
-            raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
-        for assignment, reason in _assignments(distribution, strategy, graph):
-            builder.add(python, assignment, reason)
-    plan = Plan(strategy, builder.cells())
+        walk_limit = limit if count > limit else None
+    builder = _Builder(distribution, limit=walk_limit)
+    try:
+        for python in pythons:
+            graph = graphs.get(python) if graphs else None
+            if strategy is Strategy.PAIRS and graph is None:
+                raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
+            for assignment, reason in _assignments(distribution, strategy, graph):
+                builder.add(python, assignment, reason)
+            for include in distribution.matrix.include:
+                if include.applies_to(python):
+                    builder.add(python, include.pins, f"include (line {include.line})", excludable=False)
+    except _Over:
+        raise _too_large(distribution, strategy, None, pythons, graphs) from None
+    plan = Plan(strategy, builder.cells(), excluded=builder.excluded)
     if enforce_limit and len(plan.cells) > limit:
         raise _too_large(distribution, strategy, len(plan.cells), pythons, graphs)
     return plan
+
+
+def split(distribution: Distribution, cell: Cell, conflicts: Sequence[str] = ()) -> tuple[Cell, ...]:
+    """Minimal cells for the suites of a cell the resolver refused (`--split-unresolvable`).
+
+    Each suite that involves the cell's changes gets the smallest environment holding its
+    `requires` and those changes (`matrix.scope: minimal`), so a pair refused only because of a
+    bystander still gets its own verdict. `conflicts` (the manifest packages the resolver named)
+    go into the new cells' reason. The baseline is never split: it is the release as it ships.
+    """
+    if cell.is_baseline or cell.minimal:
+        return ()
+    why = f"{SPLIT_FROM}{cell.id}" + (f" (refused: {', '.join(conflicts)})" if conflicts else "")
+    builder = _Builder(distribution)
+    held = dict(cell.changes.items())
+    for names in _minimal_packages(distribution, set(held)):
+        pins = builder.pins(names, held)
+        if pins != cell.pins:
+            builder.add_cell(cell.python, pins, why, excludable=True, minimal=True)
+    return builder.cells()
+
+
+class _Over(Exception):
+    """The plan being built passed `max_cells`."""
 
 
 _COUNTABLE = (Strategy.BASELINE, Strategy.UPGRADES, Strategy.FULL)
@@ -177,9 +215,17 @@ def estimate(
     pythons: Sequence[PyVersion],
     graphs: Mapping[PyVersion, DependencyGraph] | None = None,
 ) -> int:
-    """How many cells `strategy` gives on `pythons`."""
+    """How many cells `strategy` gives on `pythons`.
+
+    Counted without building where that is exact; a plan shaped by `include`, `exclude` or
+    `scope: minimal` is built (past `MAX_ENUMERATED` combinations, the product is returned).
+    """
+    matrix = distribution.matrix
     if strategy in _COUNTABLE:
-        return _count(distribution, strategy) * len(pythons)
+        count = _count(distribution, strategy) * len(pythons)
+        shaped = matrix.include or matrix.exclude or matrix.scope is Scope.MINIMAL
+        if not shaped or count > MAX_ENUMERATED:
+            return count
     return len(build(distribution, strategy, pythons=pythons, graphs=graphs, enforce_limit=False).cells)
 
 
@@ -199,7 +245,7 @@ def counts(
 def _too_large(
     distribution: Distribution,
     strategy: Strategy,
-    count: int,
+    count: int | None,
     pythons: Sequence[PyVersion],
     graphs: Mapping[PyVersion, DependencyGraph] | None,
 ) -> PlanTooLarge:
@@ -215,9 +261,10 @@ def _too_large(
         if n <= limit:
             fitting.append(f"'{other}' ({n} cells)")
     hint = f"; {' or '.join(fitting[:2])} would fit" if fitting else ""
+    size = f"{count} cells, more than" if count is not None else "more cells than"
     return PlanTooLarge(
-        f"{distribution.where('matrix.max_cells')}: the '{strategy}' plan has {count} cells, "
-        f"more than max_cells {limit}{hint}, or raise max_cells"
+        f"{distribution.where('matrix.max_cells')}: the '{strategy}' plan has {size} "
+        f"max_cells {limit}{hint}, or raise max_cells"
     )
 
 
@@ -290,49 +337,98 @@ def cells_for(
 
 
 class _Builder:
-    """Turns (python, changes) into cells, merging duplicates and keeping first-seen order."""
+    """Turns (python, pins a cell holds) into cells, merging duplicates and keeping first-seen order."""
 
-    def __init__(self, distribution: Distribution) -> None:
+    def __init__(self, distribution: Distribution, *, limit: int | None = None) -> None:
         self.distribution = distribution
         self.inputs = KeyInputs.of(distribution)
         self.blessed = distribution.blessed
+        self.limit = limit
+        self._excluded: set[tuple[str, Pins]] = set()
         self._cells: dict[tuple[str, Pins], Cell] = {}
 
-    def add(self, python: PyVersion, changes: Assignment, reason: str) -> None:
+    def add(
+        self, python: PyVersion, held: Mapping[NormalizedName, Version], reason: str, *, excludable: bool = True
+    ) -> None:
+        """The cell(s) that hold `held` (a strategy's changes, or an include's pins) under the scope."""
         dist = self.distribution
-        names = _cell_packages(dist, set(changes))
-        pins = Pins((name, changes.get(name, self.blessed[name])) for name in names)
+        changed = any(version != self.blessed[name] for name, version in held.items())
+        if dist.matrix.scope is Scope.MINIMAL and changed:
+            for names in _minimal_packages(dist, set(held)):
+                self.add_cell(python, self.pins(names, held), reason, excludable=excludable, minimal=True)
+            return
+        names = _cell_packages(dist, set(held))
+        self.add_cell(python, self.pins(names, held), reason, excludable=excludable)
+
+    def pins(self, names: set[NormalizedName], held: Mapping[NormalizedName, Version]) -> Pins:
+        """`names` in manifest order, each at its `held` version, else blessed."""
+        return Pins((n, held.get(n, self.blessed[n])) for n in self.distribution.package_names if n in names)
+
+    def add_cell(self, python: PyVersion, pins: Pins, reason: str, *, excludable: bool, minimal: bool = False) -> None:
+        """One cell, unless an exclude pattern matches it or an equal cell is planned already."""
+        dist = self.distribution
+        if excludable and any(pattern.matches(python, pins) for pattern in dist.matrix.exclude):
+            self._excluded.add((python, pins))
+            return
         ident = (python, pins)
         if ident in self._cells:
             cell = self._cells[ident]
             if reason not in cell.reasons:
                 self._cells[ident] = replace(cell, reasons=(*cell.reasons, reason))
             return
-        ordered = Pins((n, changes[n]) for n in dist.package_names if n in changes)
-        suites = _cell_suites(dist, set(names))
+        if self.limit is not None and len(self._cells) >= self.limit:
+            raise _Over
+        changes = Pins((n, v) for n, v in pins.items() if v != self.blessed[n])
+        minimal = minimal and len(pins) < len(dist.packages)  # holding everything, it is an ordinary cell
+        suites = _cell_suites(dist, set(pins), minimal=minimal)
         key = plan_key(self.inputs, python, pins, suites)
-        self._cells[ident] = Cell(
-            cell_id(python, tuple(ordered.items())), python, pins, ordered, suites, key, (reason,)
+        ident_text = (
+            minimal_cell_id(python, tuple(pins.items())) if minimal else cell_id(python, tuple(changes.items()))
         )
+        self._cells[ident] = Cell(ident_text, python, pins, changes, suites, key, (reason,), minimal=minimal)
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(self._cells.values())
 
+    @property
+    def excluded(self) -> int:
+        """Distinct cells an exclude pattern kept out of the plan."""
+        return len(self._excluded)
 
-def _cell_packages(dist: Distribution, changed: set[NormalizedName]) -> list[NormalizedName]:
-    """Manifest packages a cell installs: all, or (scope: involved) what its changes touch."""
-    if dist.matrix.scope is Scope.FULL or not changed:
-        return list(dist.package_names)
-    involved = set(changed)
+
+def _cell_packages(dist: Distribution, held: set[NormalizedName]) -> set[NormalizedName]:
+    """Manifest packages a cell installs: all, or (scope: involved) what its pins touch."""
+    if dist.matrix.scope is Scope.FULL or not held:
+        return set(dist.package_names)
+    involved = set(held)
     for suite in dist.suites:
-        if suite.requires & changed:
+        if suite.requires & held:
             involved |= suite.requires
-    return [name for name in dist.package_names if name in involved]
+    return involved
 
 
-def _cell_suites(dist: Distribution, packages: set[NormalizedName]) -> tuple[SuiteName, ...]:
-    """Suites whose requirements the cell holds, then the own tests of its packages."""
-    suites = [s.name for s in dist.suites if s.requires <= packages]
+def _suite_needs(dist: Distribution) -> list[frozenset[NormalizedName]]:
+    """What each suite needs installed: its `requires` (every package when it names none), and
+    each package's own tests their package."""
+    everything = frozenset(dist.package_names)
+    needs = [s.requires or everything for s in dist.suites]
+    return needs + [frozenset({p.name}) for p in dist.packages if p.tests]
+
+
+def _minimal_packages(dist: Distribution, held: set[NormalizedName]) -> list[set[NormalizedName]]:
+    """scope: minimal — for each suite that needs a held package, the held packages and what the
+    suite needs; just the held packages when no suite needs any (an install check)."""
+    groups: list[set[NormalizedName]] = []
+    for needs in _suite_needs(dist):
+        if needs & held and (names := held | needs) not in groups:
+            groups.append(names)
+    return groups or [held]
+
+
+def _cell_suites(dist: Distribution, packages: set[NormalizedName], *, minimal: bool = False) -> tuple[SuiteName, ...]:
+    """Suites whose requirements the cell holds, then the own tests of its packages. A suite that
+    names no requirement runs everywhere, except in a minimal cell (it may need anything)."""
+    suites = [s.name for s in dist.suites if s.requires <= packages and (s.requires or not minimal)]
     suites += [p.suite_name for p in dist.packages if p.tests and p.name in packages]
     return tuple(suites) or (INSTALL_SUITE,)
 
@@ -360,6 +456,9 @@ class KeyInputs:
             "policy": {"timeout": dist.policy.timeout, "retries": dist.policy.retries},
             "runner": runner_digest(),
         }
+        environment = dist.environment
+        if environment.seed or environment.env:  # absent when unset, so older keys stay valid
+            common["environment"] = {"seed": environment.seed, "env": dict(sorted(environment.env.items()))}
         return cls(suites, common)
 
 

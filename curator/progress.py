@@ -12,10 +12,10 @@ class Observer(Protocol):
     """What a run reports while it works. Calls come from the coordinating thread only."""
 
     def phase(self, name: str, total: int) -> None:
-        """A new phase starts (`resolving`, `testing`) with `total` steps."""
+        """A new phase starts (`resolving`, `splitting`, `testing`) with `total` steps."""
 
     def step(self, name: str, detail: str) -> None:
-        """One step of the current phase is done."""
+        """One step of the current phase is done; `detail` is a cell id, or a sentence (`splitting`)."""
 
     def cell_started(self, cell: Cell) -> None:
         """A cell began building or testing."""

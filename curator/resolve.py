@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -240,20 +241,28 @@ class Resolver:
             )
 
     def resolve(self, requirements: Sequence[str], interpreter: Interpreter) -> Lock | Unresolvable:
-        """Resolve `requirements` for `interpreter` with hashes."""
+        """Resolve `requirements` for `interpreter` with hashes.
+
+        With the sources frozen in time, a refusal is as much a pure function of the inputs as a
+        lock: it is cached beside the locks (`<key>.refused`, uv's explanation) and returned again
+        without asking uv.
+        """
         entry = self._cache_entry(requirements, interpreter)
+        refused = entry.with_suffix(".refused") if entry is not None else None
         if entry is not None and entry.exists():
             return parse_requirements(interpreter.version, entry.read_text())
+        if refused is not None and refused.exists():
+            return Unresolvable(interpreter.version, tuple(requirements), refused.read_text(encoding="utf-8"))
         done = self._compile(requirements, interpreter, "--generate-hashes")
         if done.ok:
             if entry is not None:
-                entry.parent.mkdir(parents=True, exist_ok=True)
-                tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(done.stdout)
-                tmp.replace(entry)
+                _cache_write(entry, done.stdout)
             return parse_requirements(interpreter.version, done.stdout)
         if "No solution found" in done.stderr or "unsatisfiable" in done.stderr:
-            return Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
+            refusal = Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
+            if refused is not None:
+                _cache_write(refused, refusal.reason)
+            return refusal
         raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
 
     def attempt(self, requirements: Sequence[str], interpreter: Interpreter) -> Resolution:
@@ -273,6 +282,14 @@ class Resolver:
     def files(self, requirements: Sequence[str], interpreter: Interpreter) -> dict[NormalizedName, str]:
         """For each resolved package, the URL of the file uv would install on this machine."""
         return {name: file.url for name, file in pylock_files(self.pylock(requirements, interpreter)).items()}
+
+
+def _cache_write(path: Path, text: str) -> None:
+    """Write a cache entry through a rename, so a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
 
 
 @dataclass(frozen=True)
@@ -315,3 +332,16 @@ def explain(stderr: str) -> str:
     text = " ".join(lines)
     text = text.replace("No solution found when resolving dependencies ", "")
     return text or stderr.strip()
+
+
+def mentioned(reason: str, names: Iterable[str]) -> list[str]:
+    """Which of `names` (manifest packages) a resolver's explanation names, in the order given:
+    `cfx-capped==1.0 depends on cfx-base<2` names cfx-capped and cfx-base. uv may spell a name
+    with `_` or `.` for `-`; a longer name that contains it (`cfx-base-extra`) does not count."""
+    found = []
+    for name in names:
+        spellings = {name, name.replace("-", "_"), name.replace("-", ".")}
+        pattern = r"(?<![\w.-])(?:" + "|".join(re.escape(s) for s in spellings) + r")(?![\w-])"
+        if re.search(pattern, reason, flags=re.IGNORECASE):
+            found.append(name)
+    return found

@@ -31,7 +31,7 @@ from curator.manifest import Distribution, Strategy
 from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
-from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args
+from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args, mentioned
 from curator.store import CellRecord, LockRow, RunRecord, Store
 
 
@@ -48,6 +48,7 @@ class RunRequest:
     kind: str = "run"  # run | nightly
     plan: Plan | None = None  # the cells to run, instead of a strategy's (a nightly's first batch)
     rerun_flaky: bool = False  # run a cell again, rather than reuse it, when its key has been flaky
+    split_unresolvable: bool = False  # or the manifest's matrix.split_unresolvable
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,13 @@ class Coordinator:
         if self.cancel.is_set():
             return RunResult(record.id, layout, interrupted=True)
         resolutions = self._resolve_all(pending)
+        if self.request.split_unresolvable or self.dist.matrix.split_unresolvable:
+            added = self._split(plan, pending, resolutions)
+            if added:
+                self.plan = plan = replace(plan, cells=(*plan.cells, *added))
+                store.update_plan(record.id, json.dumps(plan.to_json()))
+                pending += added
+                resolutions.update(self._resolve_all(added))
         tasks = {
             cell.id: self._task(cell, lock, layout)
             for cell in pending
@@ -187,7 +195,7 @@ class Coordinator:
         results: dict[CellId, Resolution] = {}
 
         def one(cell: Cell) -> tuple[CellId, Resolution]:
-            requirements = cell.requirements(self.dist.test_requires)
+            requirements = cell.requirements(self.dist.runner_requires)
             if self.cancel.is_set():
                 return cell.id, ResolveFailed(cell.python, tuple(requirements), "cancelled")
             interpreter = self.request.interpreters[cell.python]
@@ -198,6 +206,31 @@ class Coordinator:
                 results[cell_id] = result
                 self.observer.step("resolving", cell_id)
         return results
+
+    def _split(self, plan: Plan, pending: Sequence[Cell], resolutions: Mapping[CellId, Resolution]) -> list[Cell]:
+        """Minimal cells for the suites of every refused cell (`--split-unresolvable`), each
+        recorded with the cell it was split from and the packages the resolver named."""
+        planned = {(c.python, c.pins) for c in plan.cells}
+        splits: list[tuple[Cell, list[str], list[Cell]]] = []
+        for cell in pending:
+            refusal = resolutions[cell.id]
+            if not isinstance(refusal, Unresolvable):
+                continue
+            conflicts = mentioned(refusal.reason, self.dist.package_names)
+            new = [c for c in planning.split(self.dist, cell, conflicts) if (c.python, c.pins) not in planned]
+            planned |= {(c.python, c.pins) for c in new}
+            if new:
+                splits.append((cell, conflicts, new))
+        if splits:
+            self.observer.phase("splitting", len(splits))
+        for cell, conflicts, new in splits:
+            named = ", ".join(conflicts) or "see its reason"
+            self.observer.step(
+                "splitting",
+                f"{cell.id} refused ({named}): its suites also run in {len(new)} "
+                f"minimal cell{'s' if len(new) != 1 else ''}: {', '.join(c.id for c in new)}",
+            )
+        return [c for _, _, new in splits for c in new]
 
     def _task(self, cell: Cell, lock: Lock, layout: RunLayout) -> cells.CellTask:
         interpreter = self.request.interpreters[cell.python]

@@ -357,7 +357,8 @@ class Store:
             )
 
     def update_plan(self, run_id: RunId, plan: str) -> None:
-        """Record a run's grown plan (a nightly adds its probes as it goes), so `--resume` knows them."""
+        """Record a run's grown plan (a nightly's probes, the cells `--split-unresolvable` adds),
+        so `--resume` knows them."""
         with self._transaction():
             self.db.execute("UPDATE runs SET plan=? WHERE id=?", (plan, run_id))
 

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from curator.outcome import CellOutcome, Status
 from curator.plan import Cell
+from curator.resolve import mentioned
 
 STYLES = {
     Status.PASSED: "green",
@@ -47,6 +48,9 @@ def describe(cell: Cell, outcome: CellOutcome, *, reused: bool) -> str:
     detail = suites or f"{len(outcome.suites)} suite{'s' if len(outcome.suites) != 1 else ''} passed"
     where = " (reused)" if reused else f" in {outcome.duration:.1f}s"
     line = f"[{style(status)}]{status:<15}[/] {escape(cell.id)}{where}: {detail}"
+    refusals = [s.reason for s in outcome.suites if s.status is Status.UNRESOLVABLE]
+    if refusals and (named := mentioned(refusals[0], cell.pins)):
+        line += f" (the resolver names {escape(', '.join(named))})"
     if status.is_failure or status in (Status.TIMEOUT, Status.INSTALL_ERROR):
         line += f"\n                reproduce: [bold]{escape(outcome.reproduce)}[/]" if outcome.reproduce else ""
     return line
@@ -67,7 +71,9 @@ class PlainObserver:
             self.console.print(f"{name} {total} cell{'s' if total != 1 else ''}")
 
     def step(self, name: str, detail: str) -> None:
-        """Nothing: resolution is quick; finished cells are what matters."""
+        """A line for a step worth reading (a split); resolving is quick and says nothing."""
+        if name != "resolving":
+            self.console.print(f"  {escape(detail)}")
 
     def cell_started(self, cell: Cell) -> None:
         """Nothing: CI logs want results, not chatter."""
@@ -121,8 +127,10 @@ class LiveObserver:
         self.live.update(self.view())
 
     def step(self, name: str, detail: str) -> None:
-        """Advance the phase's bar."""
+        """Advance the phase's bar (and print a step worth reading: a split)."""
         self.progress.advance(self.tasks[name])
+        if name != "resolving":
+            self.console.print(escape(detail))
 
     def cell_started(self, cell: Cell) -> None:
         """Show it as running."""

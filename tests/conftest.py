@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ecosystem import build_ecosystem, download_runner_wheels
+from tests.ecosystem import build_ecosystem, download_runner_wheels, download_seed_wheels
 
 WriteManifest = Callable[..., Path]
 
@@ -48,3 +48,10 @@ def runner_wheels() -> Path:
     """pytest and its requirements as wheels, fetched at most once and kept between sessions."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return download_runner_wheels(base / "curator-tests" / "runner-wheels")
+
+
+@pytest.fixture(scope="session")
+def seed_wheels() -> Path:
+    """pip, setuptools and wheel as wheels, fetched at most once and kept between sessions."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return download_seed_wheels(base / "curator-tests" / "seed-wheels")

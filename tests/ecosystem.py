@@ -13,6 +13,11 @@ The packages and what each is for:
 - `cfx-crash` 1.0 aborts the interpreter on import; 0.9 is fine.
 - `cfx-hang` 1.0 has a `wait()` that never returns; 0.9's returns at once.
 - `cfx-flaky` 1.0 has a `roll()` that fails on every other call in an environment.
+- `cfx-esc` 1.0 and 2.0, `cfx-tmpl` 2.0 (needs `cfx-esc>=1.0`) and 3.0 (needs `cfx-esc>=2.0`),
+  `cfx-web` 2.0 (needs `cfx-tmpl>=3.0`): MarkupSafe, Jinja2 and Flask in small. `cfx-tmpl` 2.0 ×
+  `cfx-esc` works, but not beside the blessed `cfx-web` — a pair refused only because of a bystander.
+- `cfx-legacy` 1.0 imports `pkg_resources` without declaring setuptools: it works only where the
+  environment was seeded (`environment.seed: true`) with a setuptools that still has it.
 
 `NIGHTLY` holds the releases the nightly tests publish to a loopback simple index
 (`tests/simple_index.py`) between nights: a regression and its fix (`cfx-lib`, `cfx-app`), two
@@ -189,6 +194,35 @@ ECOSYSTEM: tuple[FakeDist, ...] = (
             """,
         ),
     ),
+    FakeDist("cfx-esc", "1.0", _module("cfx_esc", "def escape(text):\n    return text.replace('<', '&lt;')\n")),
+    FakeDist(
+        "cfx-esc",
+        "2.0",
+        _module("cfx_esc", "def escape(text):\n    return text.replace('<', '&lt;')\n\nclass Markup(str):\n    pass\n"),
+    ),
+    FakeDist(
+        "cfx-tmpl",
+        "2.0",
+        _module("cfx_tmpl", "import cfx_esc\n\ndef render(text):\n    return cfx_esc.escape(text)\n"),
+        requires=("cfx-esc>=1.0",),
+    ),
+    FakeDist(
+        "cfx-tmpl",
+        "3.0",
+        _module("cfx_tmpl", "import cfx_esc\n\ndef render(text):\n    return cfx_esc.Markup(cfx_esc.escape(text))\n"),
+        requires=("cfx-esc>=2.0",),
+    ),
+    FakeDist(
+        "cfx-web",
+        "2.0",
+        _module("cfx_web", "import cfx_tmpl\n\ndef page(text):\n    return cfx_tmpl.render(text)\n"),
+        requires=("cfx-tmpl>=3.0",),
+    ),
+    FakeDist(
+        "cfx-legacy",
+        "1.0",
+        _module("cfx_legacy", "import pkg_resources  # never declared: setuptools must happen to be there\n"),
+    ),
 )
 
 
@@ -240,6 +274,7 @@ def build_ecosystem(folder: Path, dists: Sequence[FakeDist] = ECOSYSTEM) -> list
 
 
 RUNNER_REQUIREMENTS = ("pytest==8.4.2", "exceptiongroup>=1", "tomli>=1")  # pip ignores markers here
+SEED_REQUIREMENTS = ("pip==25.2", "setuptools==80.9.0", "wheel==0.45.1")  # setuptools 80 still has pkg_resources
 RUNNER_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 
 
@@ -271,5 +306,31 @@ def download_runner_wheels(folder: Path) -> Path:
             ],
             check=True,
         )
+    marker.write_text("ok\n")
+    return folder
+
+
+def download_seed_wheels(folder: Path) -> Path:
+    """pip, setuptools and wheel as wheels (`environment.seed: true` resolves them), fetched once
+    and kept, like `download_runner_wheels`; pure-Python wheels, so one download serves every Python."""
+    marker = folder / ".complete"
+    if marker.exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+            str(folder),
+            *SEED_REQUIREMENTS,
+        ],
+        check=True,
+    )
     marker.write_text("ok\n")
     return folder

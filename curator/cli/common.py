@@ -110,20 +110,28 @@ def python_axis(args: argparse.Namespace, distribution: Distribution) -> tuple[l
 
 
 def resolve_graphs(
-    args: argparse.Namespace, distribution: Distribution, versions: Sequence[PyVersion] | None = None
+    args: argparse.Namespace,
+    distribution: Distribution,
+    versions: Sequence[PyVersion] | None = None,
+    *,
+    with_runner: bool = False,
 ) -> dict[PyVersion, DependencyGraph]:
-    """Each selected Python's dependency graph, from its resolved baseline (network)."""
-    from curator.graph import resolve_graph
+    """Each selected Python's dependency graph, from its resolved baseline (network); with
+    `with_runner`, the baseline is also resolved as a run resolves it (`graph.check_runner`)."""
+    from curator.graph import check_runner, resolve_graph
     from curator.interpreters import Finder
     from curator.resolve import Resolver, cache_dir
 
     selected, overrides = python_axis(args, distribution)
     finder = Finder(overrides)
     resolver = Resolver(distribution.index, cache=cache_dir())
-    return {
-        version: resolve_graph(distribution, finder.find(version), resolver, cache_dir())
-        for version in (versions or selected)
-    }
+    graphs = {}
+    for version in versions or selected:
+        interpreter = finder.find(version)
+        graphs[version] = resolve_graph(distribution, interpreter, resolver, cache_dir())
+        if with_runner:
+            check_runner(distribution, interpreter, resolver)
+    return graphs
 
 
 SCHEMA_VERSION = 1

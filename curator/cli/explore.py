@@ -41,7 +41,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     check.add_argument(
         "--resolve",
         action="store_true",
-        help="also resolve the blessed set on each Python (network)",
+        help="also resolve the blessed set, alone and with test_requires, on each Python (network)",
     )
     check.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     check.set_defaults(handler=cmd_check)
@@ -69,7 +69,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     distribution = load_manifest(args)
     versions, overrides = python_axis(args, distribution)
     found = Finder(overrides).find_all(versions)
-    graphs = resolve_graphs(args, distribution, versions) if args.resolve else None
+    graphs = resolve_graphs(args, distribution, versions, with_runner=True) if args.resolve else None
     counts = planning.counts(distribution, graphs)
     if args.format == "json":
         emit_json("check", _check_json(distribution, found, graphs, counts))
@@ -101,6 +101,20 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             relative = os.path.relpath(suite.path, distribution.root)
             needs = ", ".join(sorted(suite.requires)) or "nothing"
             console.print(f"  {escape(suite.name)}: {escape(relative)} (needs {escape(needs)})")
+    matrix = distribution.matrix
+    shape = [f"scope {matrix.scope}"]
+    shape += [f"include {include.describe()}" for include in matrix.include]
+    shape += [f"exclude {pattern.describe()}" for pattern in matrix.exclude]
+    if matrix.split_unresolvable:
+        shape.append("refused cells split into minimal cells")
+    console.print(f"Matrix: {escape('; '.join(shape))}")
+    environment = distribution.environment
+    seeded = f"seeded ({', '.join(environment.seed_packages)})" if environment.seed else "not seeded"
+    variables = " ".join(f"{k}={v}" for k, v in environment.env.items())
+    console.print(
+        f"Environment: {seeded}; test runner {escape(', '.join(distribution.test_requires))}"
+        + (f"; variables {escape(variables)}" if variables else "")
+    )
     policy = distribution.policy
     console.print(
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
@@ -197,8 +211,22 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     if args.format == "json":
         emit_json("plan", result.to_json())
         return EXIT_OK
-    table = Table(title=f"{len(result.cells)} cells — strategy '{strategy}'", title_justify="left")
-    table.add_column("cell", no_wrap=True)  # an id is copied whole into `nox -s` or `--resume`
+    title = f"{len(result.cells)} cells — strategy '{strategy}', scope '{distribution.matrix.scope}'"
+    if result.excluded:
+        title += f"; {result.excluded} left out by matrix.exclude"
+    # an id is copied whole into `nox -s` or `--resume`: never cut, never folded; on a terminal too
+    # narrow for the table beside the longest id, one cell per line instead
+    width = max((len(cell.id) for cell in result.cells), default=4)
+    if console.width < width + 60:
+        console.print(title)
+        for cell in result.cells:
+            changes = " ".join(cell.changes.requirements()) or "(baseline)"
+            console.print(escape(cell.id), no_wrap=True, overflow="ignore", crop=False)
+            suites = f"{len(cell.suites)} suite{'s' if len(cell.suites) != 1 else ''}"
+            console.print(f"    {cell.python} · {escape(changes)} · {suites} · key {cell.key}")
+        return EXIT_OK
+    table = Table(title=title, title_justify="left")
+    table.add_column("cell", no_wrap=True, min_width=width)
     for column in ("python", "changes", "suites", "key"):
         table.add_column(column, overflow="fold")
     for cell in result.cells:

@@ -43,6 +43,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     run.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     run.add_argument("--rerun", action="store_true", help="run every cell, even those with a stored outcome")
+    run.add_argument(
+        "--split-unresolvable",
+        action="store_true",
+        help="retry the suites of each refused cell in minimal cells (also: matrix.split_unresolvable)",
+    )
     run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
     run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
     run.add_argument(
@@ -99,6 +104,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         out_dir=args.out,
         rerun=args.rerun,
         resume=args.resume,
+        split_unresolvable=args.split_unresolvable,
     )
     cancel = threading.Event()
 

@@ -276,6 +276,16 @@ def pinned_manifest(dist: Distribution, run_id: str) -> str:
         while end > start and text[end - 1] in " \t\r\n":
             end -= 1
         edits.append((start, end, spelled_list))
+    matrix = _optional_entry(root, "matrix")
+    exclude = _optional_entry(matrix[1], "exclude") if matrix is not None else None
+    if exclude is not None:  # its patterns name candidates no longer listed; they shaped tests, not the release
+        key_node, value_node = exclude
+        start, end = value_node.start_mark.index, value_node.end_mark.index
+        if isinstance(value_node, SequenceNode) and not value_node.flow_style:
+            start = text.index(":", key_node.end_mark.index) + 1
+        while end > start and text[end - 1] in " \t\r\n":
+            end -= 1
+        edits.append((start, end, " [] # the run's exclude patterns; they name candidates the release does not list"))
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
     header = (
@@ -287,6 +297,16 @@ def pinned_manifest(dist: Distribution, run_id: str) -> str:
     if any(p.versions != (p.blessed,) or p.blessed != dist.blessed[p.name] for p in parsed.packages):
         raise ToolError(f"{dist.path}: could not reduce every package to its blessed version")  # pragma: no cover
     return pinned
+
+
+def _optional_entry(node: Node | None, key: str) -> tuple[Node, Node] | None:
+    """(key node, value node) of `key` in a mapping node, if it holds it."""
+    if not isinstance(node, MappingNode):
+        return None
+    for key_node, value_node in node.value:
+        if isinstance(key_node, ScalarNode) and key_node.value == key and isinstance(value_node, Node):
+            return key_node, value_node
+    return None
 
 
 def _entry(node: Node | None, key: str) -> tuple[Node, Node]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from curator.manifest import Policy
 from curator.outcome import Status, unexpected, worst
+from curator.resolve import mentioned
 from curator.store import CellRecord
 
 # Statuses that make a finding: everything that did not simply work. An unexpected pass is not
@@ -48,6 +49,9 @@ class Finding:
 
     signature: str
     hits: tuple[Hit, ...]
+    cause: tuple[str, ...] = ()  # what every cell it hit holds (`flask==2.2.3`, `werkzeug>=3.0`); see `_cause`
+    separates: bool = False  # no cell where these suites worked holds all of `cause`
+    conflicts: tuple[str, ...] = ()  # a refusal: the manifest packages the resolver's explanation names
 
     @property
     def status(self) -> Status:
@@ -78,9 +82,8 @@ class Finding:
 
     @property
     def common_changes(self) -> list[str]:
-        """The pins (`name==version`) that every cell it hit changes from blessed: the likely cause."""
-        sets = [set(h.changes.split()) for h in self.hits]
-        return sorted(set.intersection(*sets)) if sets else []
+        """The likely cause, as `cause` (kept under its first name)."""
+        return list(self.cause)
 
     @property
     def failing_tests(self) -> list[tuple[str, str]]:
@@ -102,8 +105,11 @@ class Finding:
         return next((h for h in with_tail if h.unexpected), with_tail[0])
 
 
-def group_failures(records: Sequence[CellRecord]) -> list[Finding]:
-    """One finding per failure signature, unexpected ones first, then the worst and the widest."""
+def group_failures(records: Sequence[CellRecord], names: Sequence[str] = ()) -> list[Finding]:
+    """One finding per failure signature, unexpected ones first, then the worst and the widest.
+
+    `names` (the manifest's packages) lets a refusal say which of them the resolver named.
+    """
     groups: dict[str, list[Hit]] = {}
     for record in records:
         outcome = record.outcome
@@ -131,8 +137,81 @@ def group_failures(records: Sequence[CellRecord]) -> list[Finding]:
             )
             key = suite.signature or f"{suite.status}: {suite.reason}"
             groups.setdefault(key, []).append(hit)
-    findings = [Finding(signature, tuple(hits)) for signature, hits in groups.items()]
+    findings = []
+    for signature, hits in groups.items():
+        cause, separates = _cause(hits, records)
+        refused = [h.reason for h in hits if h.status is Status.UNRESOLVABLE]
+        conflicts = tuple(mentioned(" ".join(refused), names)) if refused else ()
+        findings.append(Finding(signature, tuple(hits), cause, separates, conflicts))
     return sorted(findings, key=lambda f: (not f.unexpected, -f.status.severity, -len(f.cells), f.signature))
+
+
+_WORKED = frozenset({Status.PASSED, Status.FLAKY, Status.UNEXPECTED_PASS})
+
+
+@dataclass(frozen=True)
+class _Condition:
+    text: str  # `flask==2.2.3`, `werkzeug>=3.0`
+    excludes: frozenset[int]  # the passing cells (by index) that do not meet it
+    changed: bool  # it names a version some failing cell changes from blessed
+
+
+def _cause(hits: Sequence[Hit], records: Sequence[CellRecord]) -> tuple[tuple[str, ...], bool]:
+    """What the cells of a finding hold that the cells where the same suites worked do not.
+
+    For each package every failing cell holds: its version there (`flask==2.2.3`), or the range
+    of versions seen from the lowest or up to the highest (`werkzeug>=3.0`). Of those, a few are
+    chosen, greedily, until no passing cell (same suites, same Pythons) meets them all; then each
+    failing cell holds every one of them and no passing cell holds them all (`separates`). When no
+    such choice exists, or nothing passed to compare with, the cause is what every failing cell
+    changes from blessed, as before.
+    """
+    cells = {h.cell for h in hits}
+    suites = {h.suite for h in hits}
+    pythons = {h.python for h in hits}
+    failing = [r for r in records if r.cell_id in cells]
+    passing = [
+        r
+        for r in records
+        if r.cell_id not in cells
+        and r.python in pythons
+        and any(s.suite in suites and s.status in _WORKED for s in r.outcome.suites)
+    ]
+    common = sorted(set.intersection(*(set(r.changes.requirements()) for r in failing))) if failing else []
+    if not failing or not passing:
+        return tuple(common), False
+    conditions: list[_Condition] = []
+    for name in dict.fromkeys(n for r in failing for n in r.pins):
+        held = {r.pins.get(name) for r in failing}
+        if None in held:
+            continue
+        versions = {v for v in held if v is not None}
+        seen = {v for r in (*failing, *passing) if (v := r.pins.get(name)) is not None}
+        low, high = min(versions), max(versions)
+        if len(versions) == 1:
+            text = f"{name}=={low}"
+        elif versions == {v for v in seen if v >= low}:
+            text = f"{name}>={low}"
+        elif versions == {v for v in seen if v <= high}:
+            text = f"{name}<={high}"
+        else:
+            continue
+        excludes = frozenset(i for i, r in enumerate(passing) if r.pins.get(name) not in versions)
+        if excludes:
+            changed = any(name in r.changes for r in failing)
+            conditions.append(_Condition(text, excludes, changed))
+    left = set(range(len(passing)))
+    chosen: list[_Condition] = []
+    while left and conditions:
+        best = max(conditions, key=lambda c: (len(c.excludes & left), c.changed))
+        if not best.excludes & left:
+            break
+        chosen.append(best)
+        left -= best.excludes
+        conditions.remove(best)
+    if left:
+        return tuple(common), False
+    return tuple(sorted(c.text for c in chosen)), True
 
 
 # --------------------------------------------------------------------- policy

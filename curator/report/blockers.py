@@ -11,12 +11,12 @@ newest candidate that this run never tested. Pure functions over store records.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from curator.manifest import Distribution, Package
 from curator.outcome import Status
+from curator.resolve import mentioned
 from curator.store import CellRecord
 
 # What keeps a candidate out of a release. Flaky and unexpected-pass outcomes worked.
@@ -52,6 +52,7 @@ class Evidence:
     status: Status
     reason: str
     signature: str
+    beside: str = ""  # the cell's other changes from blessed, `flask 2.2.5, click 8.0` ('' for its own cell)
 
 
 @dataclass(frozen=True)
@@ -80,59 +81,54 @@ class Blocker:
     packages: tuple[str, ...]
 
 
-def _relevant(distribution: Distribution, package: Package) -> set[str]:
+def relevant_suites(distribution: Distribution, package: Package) -> set[str]:
     """The suites that speak to a package: those that require it, and its own tests."""
     names = {s.name for s in distribution.suites if package.name in s.requires}
     return names | ({package.suite_name} if package.tests else set())
 
 
-def _evidence(records: Sequence[CellRecord], distribution: Distribution, package: Package) -> list[Evidence]:
-    """Outcomes of the cells that hold the newest candidate, preferring cells that change nothing else."""
+@dataclass(frozen=True)
+class _Found:
+    """The outcomes of the cells holding a package's newest candidate: those of its own cells
+    (changing nothing else: its upgrade cell, or the baseline when it is blessed) and the others."""
+
+    own_cells: tuple[str, ...]
+    own: tuple[Evidence, ...]
+    others: tuple[Evidence, ...]
+    holding: int  # cells that hold the candidate
+
+
+def _evidence(records: Sequence[CellRecord], distribution: Distribution, package: Package) -> _Found:
     newest = max(package.versions)
     holding = [r for r in records if r.pins.get(package.name) == newest]
-    own = [r for r in holding if set(r.changes) <= {package.name}]
-    chosen = own or holding
-    relevant = _relevant(distribution, package)
-    found = []
-    for record in chosen:
+    relevant = relevant_suites(distribution, package)
+    own: list[Evidence] = []
+    others: list[Evidence] = []
+    own_cells: list[str] = []
+    for record in holding:
+        mine = set(record.changes) <= {package.name}
+        if mine:
+            own_cells.append(record.cell_id)
+        beside = ", ".join(f"{n} {v}" for n, v in record.changes.items() if n != package.name)
         for suite in record.outcome.suites:
             if relevant and suite.suite not in relevant and suite.status is not Status.UNRESOLVABLE:
                 continue
-            found.append(
-                Evidence(record.cell_id, record.python, suite.suite, suite.status, suite.reason, suite.signature)
+            found = Evidence(
+                record.cell_id, record.python, suite.suite, suite.status, suite.reason, suite.signature, beside
             )
-    return found
+            (own if mine else others).append(found)
+    return _Found(tuple(own_cells), tuple(own), tuple(others), len(holding))
 
 
 def _mentioned(reason: str, distribution: Distribution, package: str) -> list[str]:
     """Other manifest packages a resolver's explanation names (`cfx-capped==1.0 depends on …`)."""
-    names = []
-    for other in distribution.package_names:
-        if other == package:
-            continue
-        spellings = {other, other.replace("-", "_"), other.replace("-", ".")}
-        pattern = r"(?<![\w.-])(?:" + "|".join(re.escape(s) for s in spellings) + r")(?![\w-])"
-        if re.search(pattern, reason, flags=re.IGNORECASE):
-            names.append(str(other))
-    return names
+    return [str(name) for name in mentioned(reason, distribution.package_names) if name != package]
 
 
-def _explain(
-    package: Package, evidence: Sequence[Evidence], distribution: Distribution
-) -> tuple[str, tuple[tuple[Kind, str], ...]]:
-    newest, blessed = max(package.versions), package.blessed
-    bad = [e for e in evidence if e.status in HOLDING]
-    if not evidence:
-        return (
-            f"{package.name} {newest} was not tested in this run (no cell holds it); the release ships {blessed}.",
-            ((Kind.UNTESTED, f"{package.name} {newest} untested"),),
-        )
-    if not bad:
-        return (
-            f"{package.name} {newest} passed in every cell that holds it, but {distribution.path.name} "
-            f"blesses {blessed}: nothing in the evidence holds it back — consider blessing {newest}.",
-            ((Kind.CHOICE, f"{distribution.path.name}: blessed {package.name} {blessed}"),),
-        )
+def _causes(
+    bad: Sequence[Evidence], distribution: Distribution, package: Package
+) -> tuple[str, list[tuple[Kind, str]]]:
+    """`unresolvable in CELLS: reason; failed in CELLS (suite): signature` and the blockers named."""
     blockers: list[tuple[Kind, str]] = []
     cells_by_cause: dict[str, list[str]] = {}  # one sentence per cause, naming every cell it hit
     for e in bad:
@@ -151,13 +147,79 @@ def _explain(
             cells.append(e.cell)
     sentences = [cause.replace("{cells}", ", ".join(cells)) for cause, cells in cells_by_cause.items()]
     details = "; ".join(sentences[:3]) + (f"; and {len(sentences) - 3} more" if len(sentences) > 3 else "")
+    return details, blockers
+
+
+def _beside(bad: Sequence[Evidence]) -> str:
+    """`failed beside flask 2.2.5 in CELL (suite): signature; …` — failures in cells that change
+    something else too, each named with what else they change."""
+    parts: dict[str, list[str]] = {}
+    for e in bad:
+        label = e.signature or e.reason
+        cause = f"{e.status} beside {e.beside} in {{cells}} ({e.suite}): {label}"
+        cells = parts.setdefault(cause, [])
+        if e.cell not in cells:
+            cells.append(e.cell)
+    sentences = [cause.replace("{cells}", ", ".join(cells)) for cause, cells in parts.items()]
+    return "; ".join(sentences[:3]) + (f"; and {len(sentences) - 3} more" if len(sentences) > 3 else "")
+
+
+def _cells(n: int) -> str:
+    return f"{n} cell{'s' if n != 1 else ''}"
+
+
+def _explain(
+    package: Package, found: _Found, distribution: Distribution
+) -> tuple[str, tuple[tuple[Kind, str], ...], tuple[Evidence, ...]]:
+    """One sentence that claims only what the evidence shows, the blockers it names, and the
+    evidence behind it."""
+    newest, blessed, name = max(package.versions), package.blessed, package.name
+    manifest = distribution.path.name
+    everything = (*found.own, *found.others)
+    if not everything:
+        why = (
+            f"no cell that holds it ran a suite that speaks to it ({_cells(found.holding)} hold it)"
+            if found.holding
+            else "no cell holds it"
+        )
+        return (
+            f"{name} {newest} was not tested in this run ({why}); the release ships {blessed}.",
+            ((Kind.UNTESTED, f"{name} {newest} untested"),),
+            (),
+        )
+    # the verdict comes from its own cells when there are any (the rest as it ships), else from every cell
+    chosen = found.own if found.own_cells else everything
+    bad = [e for e in chosen if e.status in HOLDING]
+    if not bad:
+        suites = ", ".join(sorted({e.suite for e in chosen}))
+        passed = "passed (or skipped)" if any(e.status is Status.SKIPPED for e in chosen) else "passed"
+        elsewhere = [e for e in found.others if e.status in HOLDING] if found.own_cells else []
+        choice = ((Kind.CHOICE, f"{manifest}: blessed {name} {blessed}"),)
+        if not elsewhere:
+            return (
+                f"{name} {newest} {passed} its suites ({suites}) in every cell that holds it "
+                f"({_cells(found.holding)}), but {manifest} blesses {blessed}: nothing in the evidence holds it "
+                f"back — consider blessing {newest}.",
+                choice,
+                tuple(chosen),
+            )
+        kind = "upgrade" if newest > blessed else "own"
+        own = ("cells " if len(found.own_cells) > 1 else "cell ") + ", ".join(found.own_cells)
+        return (
+            f"{name} {newest} {passed} its suites ({suites}) in its {kind} {own}, where everything else is "
+            f"blessed; it {_beside(elsewhere)}. {manifest} blesses {blessed}: as the rest ships, nothing in the "
+            f"evidence holds it back — consider blessing {newest}.",
+            choice,
+            (*chosen, *elsewhere),
+        )
+    details, blockers = _causes(bad, distribution, package)
     if newest == blessed:
-        return f"{package.name} ships its newest, {newest}, but it fails: {details}", tuple(blockers)
+        return f"{name} ships its newest, {newest}, but it fails: {details}", tuple(blockers), tuple(bad)
     kinds = frozenset(k for k, _ in blockers)
     verb = {frozenset({Kind.CONSTRAINT}): "refused by the resolver", frozenset({Kind.FAILURE}): "broken"}.get(
         kinds, "refused and broken"
     )
-    return f"{package.name} stays at {blessed} because {newest} is {verb}: {details}", tuple(blockers)
+    return f"{name} stays at {blessed} because {newest} is {verb}: {details}", tuple(blockers), tuple(bad)
 
 
 def holds_back(records: Sequence[CellRecord], distribution: Distribution) -> tuple[list[HeldBack], list[Blocker]]:
@@ -165,18 +227,19 @@ def holds_back(records: Sequence[CellRecord], distribution: Distribution) -> tup
     held: list[HeldBack] = []
     for package in distribution.packages:
         newest = max(package.versions)
-        evidence = _evidence(records, distribution, package)
-        failing = any(e.status in HOLDING for e in evidence)
+        found = _evidence(records, distribution, package)
+        chosen = found.own if found.own_cells else (*found.own, *found.others)
+        failing = any(e.status in HOLDING for e in chosen)
         if package.blessed == newest and not failing:
             continue
-        explanation, blockers = _explain(package, evidence, distribution)
+        explanation, blockers, evidence = _explain(package, found, distribution)
         held.append(
             HeldBack(
                 package=package.name,
                 blessed=str(package.blessed),
                 newest=str(newest),
                 explanation=explanation,
-                evidence=tuple(e for e in evidence if e.status in HOLDING) or tuple(evidence),
+                evidence=evidence,
                 blockers=blockers,
             )
         )

@@ -9,6 +9,7 @@ its `HtmlReporter` the same way.)
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -21,6 +22,7 @@ from curator.ids import PyVersion, python_key
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates, varied_pairs
+from curator.plan import SPLIT_FROM
 from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
 from curator.report.blockers import Blocker, HeldBack, holds_back
 from curator.report.nightly import NightlyView
@@ -64,6 +66,7 @@ class RunData:
     history: dict[str, tuple[str, int] | None]  # signature → (first run that saw it, runs that did)
     held: list[HeldBack]
     blockers: list[Blocker]
+    splits: dict[str, list[str]]  # a refused cell → the minimal cells its suites were retried in
     rates: pd.DataFrame
     rules: list[RuleView]
     timing: Timing
@@ -126,7 +129,7 @@ def build(
             )
     matrices = all_matrices(table, distribution, edges)
     counts = {key: matrix_counts(table, *key, distribution) for key in matrices}
-    findings = group_failures(records)
+    findings = group_failures(records, distribution.package_names)
     seen = store.first_seen([f.signature for f in findings], distribution=record.distribution, before=record.started)
     held, blockers = holds_back(records, distribution)
     return RunData(
@@ -149,12 +152,28 @@ def build(
         history={f.signature: seen.get(f.signature) for f in findings},
         held=held,
         blockers=blockers,
+        splits=_splits(record),
         rates=suite_pass_rates(table),
         rules=policy_view(records, distribution.policy, today),
         timing=timing(records, (record.finished or time.time()) - record.started),
         finished=record.finished or time.time(),
         nightly=nightly,
     )
+
+
+def _splits(record: RunRecord) -> dict[str, list[str]]:
+    """From the run's stored plan: each refused cell, and the cells split from it."""
+    try:
+        cells = json.loads(record.plan).get("cells", [])
+    except (ValueError, AttributeError):
+        return {}
+    found: dict[str, list[str]] = {}
+    for cell in cells:
+        for reason in cell.get("reasons", []) if isinstance(cell, dict) else []:
+            if isinstance(reason, str) and reason.startswith(SPLIT_FROM):
+                parent = reason.removeprefix(SPLIT_FROM).split(" ", 1)[0]
+                found.setdefault(parent, []).append(str(cell.get("id", "")))
+    return found
 
 
 def _baseline(

@@ -238,6 +238,8 @@ def render_run(data: RunData) -> Path:
         "pythons": list(data.record.pythons),
         "findings": data.findings,
         "history": data.history,
+        "splits": data.splits,
+        "cell_status": {r.cell_id: str(r.outcome.status) for r in data.records},
         "reproduce_line": reproduce_line,
         "matrices": matrices,
         "edge_notes": data.edge_notes,

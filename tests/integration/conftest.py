@@ -37,6 +37,8 @@ def eco_manifest_factory(write_manifest: WriteManifest, wheelhouse: Path, runner
         suites: dict[str, tuple[list[str], str]] | None = None,
         python: str = '["3.12"]',
         extra: str = "",
+        links: tuple[Path, ...] = (),
+        exclude_newer: str | None = None,
     ) -> Path:
         suite_yaml = ""
         sources: dict[str, str] = {}
@@ -48,9 +50,8 @@ def eco_manifest_factory(write_manifest: WriteManifest, wheelhouse: Path, runner
             'version: "1.0"\n'
             f"python: {python}\n"
             "index:\n"
-            f"  find_links: [{os.fspath(wheelhouse)}, {os.fspath(runner_wheels)}]\n"
-            "  no_index: true\n"
-            "packages:\n"
+            f"  find_links: [{', '.join(os.fspath(p) for p in (wheelhouse, runner_wheels, *links))}]\n"
+            "  no_index: true\n" + (f'  exclude_newer: "{exclude_newer}"\n' if exclude_newer else "") + "packages:\n"
             f"{packages.rstrip()}\n" + (f"suites:\n{suite_yaml}" if suite_yaml else "") + extra
         )
         return write_manifest(text, suites=sources)

@@ -79,6 +79,10 @@ matrix:
   strategy: {strategy}
   max_cells: {max_cells}
   scope: {scope}
+  include:
+    - {{python: [{include_python}], pins: {{numpy: {include_version}}}}}
+  exclude:
+    - {{numpy: {exclude}}}
 policy:
   timeout: {timeout}
   retries: {retries}
@@ -88,6 +92,9 @@ policy:
       owner: {owner}
       expires: {expires}
 test_requires: [{test_requires}]
+environment:
+  seed: {seed}
+  env: {{{env_name}: {env_value}}}
 {extra}
 """
 
@@ -113,6 +120,12 @@ VALID = {
     "owner": "someone",
     "expires": "2027-01-31",
     "test_requires": '"pytest"',
+    "include_python": '"3.11"',
+    "include_version": '"1.0.0"',
+    "exclude": '"<2"',
+    "seed": "true",
+    "env_name": "MPLBACKEND",
+    "env_value": "Agg",
     "extra": "",
 }
 

@@ -84,6 +84,30 @@ CASES = [
     ("control-character", "policy:\n  timeout: 1\x07\n", 7, 13, "YAML does not allow the character U+0007 here"),
     ("suite-name-newline", 'suites:\n  "s\\n":\n    path: .\n', 7, 3, "suite name 's\\n' may only hold letters"),
     ("requirement-caret", 'test_requires: ["pytest ["]\n', 6, 17, "'pytest [' is not a valid requirement: Expected"),
+    # the matrix's include and exclude, the environment's variables
+    (
+        "env-nul",
+        'environment:\n  env:\n    A: "x\\0y"\n',
+        8,
+        8,
+        "environment.env.A must not hold a NUL character: 'x\\x00y'",
+    ),
+    ("env-name-newline", 'environment:\n  env:\n    "A\\nB": x\n', 8, 5, "environment variable 'A\\nB' may only hold"),
+    ("env-surrogate", 'environment:\n  env:\n    A: "\\udc80"\n', 8, 8, "environment.env.A holds a lone surrogate"),
+    (
+        "exclude-megabyte-specifier",
+        'matrix:\n  exclude:\n    - {numpy: "' + "a" * 2**20 + '"}\n',
+        8,
+        15,
+        "'… (1,048,576 characters) is not a version specifier",
+    ),
+    (
+        "include-long-number",
+        'matrix:\n  include:\n    - pins: {numpy: "1.' + "9" * 5000 + '"}\n',
+        8,
+        21,
+        "holds a number of 5,000 digits; at most 100",
+    ),
 ]
 
 

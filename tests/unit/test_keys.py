@@ -84,6 +84,8 @@ UPGRADE = "py3.12-numpy@1.26.4"  # holds numpy and pandas (scope: involved), not
         pytest.param(lambda t: t.replace("retries: 1", "retries: 2"), id="the retries"),
         pytest.param(lambda t: t.replace("pypi.org/simple", "example.org/simple"), id="the index url"),
         pytest.param(lambda t: t.replace("  url:", '  exclude_newer: "2026-11-01"\n  url:'), id="as of"),
+        pytest.param(lambda t: t + "environment:\n  seed: true\n", id="seeding"),
+        pytest.param(lambda t: t + "environment:\n  env: {MPLBACKEND: pdf}\n", id="a variable"),
     ],
 )
 def test_an_input_that_decides_outcomes_changes_the_key(
@@ -133,6 +135,7 @@ def test_the_interpreter_build_lock_and_run_commands_change_the_outcome_key(writ
         pytest.param(
             lambda t: t + "  expected_failures:\n    - {when: {numpy: '<2'}, reason: known}\n", id="an expected failure"
         ),
+        pytest.param(lambda t: t + "environment:\n  seed: false\n  env: {}\n", id="the environment's defaults"),
     ],
 )
 def test_an_input_that_cannot_matter_keeps_the_key(write: Callable[[str], Path], edit: Callable[[str], str]) -> None:
@@ -157,3 +160,14 @@ def test_the_run_folder_does_not_change_the_outcome_key(write: Callable[[str], P
         layout = RunLayout(path.parent / "reports" / folder)
         keys.add(outcome_key(cell, LOCK, INTERPRETER, suite_specs(dist, cell, layout), layout))
     assert len(keys) == 1
+
+
+def test_the_manifests_variables_reach_every_suite_over_curators_defaults(write: Callable[[str], Path]) -> None:
+    path = write(MANIFEST + "environment:\n  env: {MPLBACKEND: pdf, TZ: UTC}\n")
+    dist = manifest.load(path)
+    cell = plan.build(dist, Strategy.BASELINE).cells[0]
+    specs = suite_specs(dist, cell, RunLayout(path.parent / "run"))
+    assert [s.name for s in specs] == ["pandas-numpy", "solo-only", "pandas:tests"]
+    for spec in specs:
+        assert spec.env == {"MPLBACKEND": "pdf", "PYTHONFAULTHANDLER": "1", "TZ": "UTC"}
+        assert spec.to_json()["env"] == spec.env  # what nox-cells.json hands the suite runner

@@ -229,6 +229,202 @@ packages:
             "test command of pandas cannot be split into words",
             id="bad-test-command",
         ),
+        pytest.param(
+            BASE + "matrix:\n  exlude: []\n",
+            8,
+            3,
+            "unknown key 'exlude' in matrix; did you mean 'exclude'? (allowed: strategy, max_cells, scope,",
+            id="matrix-unknown-key",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  scope: minimum\n",
+            8,
+            10,
+            "matrix.scope 'minimum' is not one of full, involved, minimal; did you mean 'minimal'?",
+            id="scope-typo",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include: {pins: {numpy: '1.26.4'}}\n",
+            8,
+            12,
+            "matrix.include must be a list of {python, pins}",
+            id="include-not-list",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - {pin: {numpy: '1.26.4'}}\n",
+            9,
+            8,
+            "unknown key 'pin' in an include of matrix.include; did you mean 'pins'? (allowed: python, pins)",
+            id="include-unknown-key",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - {python: ['3.12']}\n",
+            9,
+            7,
+            "an include of matrix.include is missing the required key 'pins'",
+            id="include-without-pins",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - {pins: {}}\n",
+            9,
+            14,
+            "include pins must name at least one package and its version",
+            id="include-empty-pins",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - {pins: {numpyy: '1.0'}}\n",
+            9,
+            15,
+            "include pins package 'numpyy' is not in packages; did you mean 'numpy'?",
+            id="include-unknown-package",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - {pins: {numpy: '1.x'}}\n",
+            9,
+            22,
+            "include pins.numpy '1.x' is not a PEP 440 version (write it like '2.2.3')",
+            id="include-bad-version",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - {python: ['3.13'], pins: {numpy: '1.26.4'}}\n",
+            9,
+            17,
+            "include python '3.13' is not on the python axis (3.12); did you mean '3.12'?",
+            id="include-python-off-axis",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  include:\n    - pins: {numpy: '2.1.3'}\n",
+            9,
+            13,
+            "every pin of this include is blessed: that cell is the baseline, which every plan holds; pin at",
+            id="include-all-blessed",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude: {numpy: '1.26.4'}\n",
+            8,
+            12,
+            "matrix.exclude must be a list of patterns like {pandas: '2.1.4', numpy: '>=2'}",
+            id="exclude-not-list",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {}\n",
+            9,
+            7,
+            "an exclude pattern must name at least one package (and may name python)",
+            id="exclude-empty",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {numpyy: '1.26.4'}\n",
+            9,
+            8,
+            "exclude names package 'numpyy' is not in packages; did you mean 'numpy'?",
+            id="exclude-unknown-package",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {numpy: '1.0'}\n",
+            9,
+            15,
+            "exclude numpy '1.0' is not a candidate of numpy (1.26.4, 2.1.3): the pattern could never exclude a",
+            id="exclude-not-a-candidate",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {numpy: '<1'}\n",
+            9,
+            15,
+            "exclude numpy '<1' matches no candidate of numpy (1.26.4, 2.1.3): the pattern could never exclude a",
+            id="exclude-matches-nothing",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {numpy: '>=2'}\n",
+            9,
+            7,
+            "this exclude pattern (numpy>=2) matches the baseline on Python 3.12 (every package blessed), which",
+            id="exclude-the-baseline",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {numpy: '1.26.4', python: '3.9'}\n",
+            9,
+            33,
+            "exclude python '3.9' matches no Python of the axis (3.12)",
+            id="exclude-python-off-axis",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  exclude:\n    - {python: '3.12'}\n",
+            9,
+            7,
+            "an exclude pattern must name at least one package, not only python",
+            id="exclude-only-python",
+        ),
+        pytest.param(
+            BASE + "matrix:\n  split_unresolvable: maybe\n",
+            8,
+            23,
+            "matrix.split_unresolvable must be true or false, not 'maybe'",
+            id="split-not-bool",
+        ),
+        pytest.param(
+            BASE + "environment:\n  seeds: true\n",
+            8,
+            3,
+            "unknown key 'seeds' in environment; did you mean 'seed'? (allowed: seed, env)",
+            id="environment-unknown-key",
+        ),
+        pytest.param(
+            BASE + "environment:\n  seed: sometimes\n",
+            8,
+            9,
+            "environment.seed must be true or false, not 'sometimes'",
+            id="seed-not-bool",
+        ),
+        pytest.param(
+            BASE + "environment:\n  env: [MPLBACKEND]\n",
+            8,
+            8,
+            "environment.env must be a mapping of keys to values",
+            id="env-not-mapping",
+        ),
+        pytest.param(
+            BASE + "environment:\n  env:\n    1X: a\n",
+            9,
+            5,
+            "environment variable '1X' may only hold letters, digits and '_', and may not start with a digit",
+            id="env-bad-name",
+        ),
+        pytest.param(
+            BASE + "environment:\n  env:\n    PATH: /opt/bin\n",
+            9,
+            5,
+            "environment variable PATH is set by curator and nox for every cell",
+            id="env-reserved",
+        ),
+        pytest.param(
+            BASE + "environment:\n  env:\n    CURATOR_ATTEMPT: '3'\n",
+            9,
+            5,
+            "environment variable CURATOR_ATTEMPT is set by curator and nox for every cell",
+            id="env-curator",
+        ),
+        pytest.param(
+            BASE + "environment:\n  env:\n    MPLBACKEND:\n",
+            9,
+            16,
+            'environment.env.MPLBACKEND has no value; write "" for an empty one',
+            id="env-no-value",
+        ),
+        pytest.param(
+            BASE + "environment:\n  env:\n    MPLBACKEND: [Agg]\n",
+            9,
+            17,
+            "environment.env.MPLBACKEND must be a single value, not a list or mapping",
+            id="env-list-value",
+        ),
+        pytest.param(
+            BASE + "test_requires: ['pytest', 'numpy>=2']\n",
+            7,
+            27,
+            "test requirement 'numpy>=2' rules out numpy 1.26.4, a candidate: every cell holding it would be",
+            id="test-requires-rules-out-a-candidate",
+        ),
     ],
 )
 def test_each_mistake_is_located_and_explained(
@@ -299,3 +495,67 @@ def test_cli_bad_arguments_exit_2_without_traceback(capsys: pytest.CaptureFixtur
         "choose baseline, upgrades, pairs, full, cover (see `curator plan --help`)"
     )
     assert "Traceback" not in err
+
+
+SHAPED = """
+distribution: web
+version: "1"
+python: ["3.11", "3.12"]
+packages:
+  flask: ["2.2.5", "3.0.0"]
+  werkzeug: ["2.3.8", "3.0.1"]
+  jinja2: ["2.11.3", "3.1.4"]
+matrix:
+  scope: minimal
+  split_unresolvable: true
+  include:
+    - {python: ["3.11"], pins: {Flask: "1.1.2", werkzeug: "1.0.1"}}
+    - pins: {jinja2: "2.11.3", werkzeug: "3.0.1"}
+  exclude:
+    - {flask: "2.2.5", werkzeug: ">=3"}
+    - {jinja2: "2.11.3", python: "3.12"}
+environment:
+  seed: true
+  env: {MPLBACKEND: Agg, RETRIES: 3, EMPTY: "", FLAG: yes}
+"""
+
+
+def test_include_exclude_scope_and_environment_become_models(write_manifest: WriteManifest) -> None:
+    dist = manifest.load(write_manifest(SHAPED))
+    matrix = dist.matrix
+    assert matrix.scope is Scope.MINIMAL and matrix.split_unresolvable
+    historic, pair = matrix.include
+    # a hand-picked cell may use versions that are not candidates (flask 1.1.2, werkzeug 1.0.1)
+    assert historic.pins == Pins({"flask": "1.1.2", "werkzeug": "1.0.1"}) and historic.python == ("3.11",)
+    assert historic.applies_to("3.11") and not historic.applies_to("3.12")
+    assert pair.python == () and pair.applies_to("3.12")  # every Python when not said
+    assert historic.line == 12
+    old_flask, old_jinja = matrix.exclude
+    # a partial match on the keys a pattern names
+    assert old_flask.matches("3.12", Pins({"flask": "2.2.5", "werkzeug": "3.0.1", "jinja2": "3.1.4"}))
+    assert not old_flask.matches("3.12", Pins({"flask": "2.2.5", "werkzeug": "2.3.8", "jinja2": "3.1.4"}))
+    assert not old_flask.matches("3.12", Pins({"werkzeug": "3.0.1"}))  # a cell without flask does not match
+    assert old_jinja.matches("3.12", Pins({"jinja2": "2.11.3"})) and not old_jinja.matches(
+        "3.11", Pins({"jinja2": "2.11.3"})
+    )
+    assert (
+        old_flask.describe() == "flask==2.2.5, werkzeug>=3" and old_jinja.describe() == "jinja2==2.11.3, python==3.12"
+    )
+    # values as written: 3 stays "3", yes stays "yes", "" is allowed
+    assert dict(dist.environment.env) == {"MPLBACKEND": "Agg", "RETRIES": "3", "EMPTY": "", "FLAG": "yes"}
+    assert dist.environment.seed_packages == ("pip", "setuptools", "wheel")
+    assert dist.runner_requires == ("pytest", "pip", "setuptools", "wheel")
+
+
+def test_an_unseeded_manifest_resolves_only_the_test_runner(write_manifest: WriteManifest) -> None:
+    dist = manifest.load(write_manifest(BASE))
+    assert not dist.environment.seed and dist.environment.env == {}
+    assert dist.runner_requires == ("pytest",)
+    assert dist.matrix.include == () and dist.matrix.exclude == () and not dist.matrix.split_unresolvable
+
+
+def test_a_test_requirement_with_a_marker_or_for_another_package_rules_nothing_out(
+    write_manifest: WriteManifest,
+) -> None:
+    text = BASE + "test_requires: ['pytest>=8', 'numpy>=2; python_version >= \"3.13\"']\n"
+    assert manifest.load(write_manifest(text)).test_requires == ("pytest>=8", 'numpy>=2; python_version >= "3.13"')

@@ -217,3 +217,20 @@ def test_python_outside_the_axis_is_bad_input(dist: manifest.Distribution, capsy
 
 def test_unused_path_is_fine(tmp_path: Path) -> None:
     assert covering_array([]) == [[]]
+
+
+def test_plan_prints_each_cell_id_whole_on_a_narrow_terminal(
+    write_manifest: WriteManifest, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_manifest(
+        "distribution: d\nversion: '1'\npython: ['3.12']\npackages:\n"
+        "  a-rather-long-package-name: ['1.0.0', '2.0.0']\n  another-long-name-indeed: ['1.0.0', '2.0.0']\n"
+        "matrix:\n  strategy: full\n"
+    )
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["plan", str(path)]) == 0
+    printed = capsys.readouterr().out
+    for cell in plan.build(manifest.load(path)).cells:
+        assert any(cell.id in line for line in printed.splitlines()), cell.id  # copied whole into `nox -s`
+    assert "py3.12-a-rather-long-package-name@1.0.0-another-long-name-indeed@1.0.0" in printed  # longer than 60
+    assert "…" not in printed

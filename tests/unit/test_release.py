@@ -140,5 +140,26 @@ def test_pinned_manifest_keeps_comments_and_parses(tmp_path: Path) -> None:
     assert parsed.package("networkx").tests == ("pytest --pyargs networkx -q",)
 
 
+@pytest.mark.parametrize(
+    "exclude",
+    [
+        pytest.param("  exclude:\n    - {numpy: '1.26.4', pandas: '2.2.3'}\n    - {numpy: '<2'}\n", id="block"),
+        pytest.param("  exclude: [{numpy: '1.26.4'}]\n", id="flow"),
+    ],
+)
+def test_a_pinned_manifest_leaves_out_exclude_patterns_of_candidates_it_no_longer_lists(
+    tmp_path: Path, exclude: str
+) -> None:
+    path = tmp_path / "distribution.yaml"
+    path.write_text(
+        'distribution: pydata-core\nversion: "2026.11"\npython: ["3.12"]\npackages:\n'
+        '  numpy: ["1.26.4", "2.1.3"]\n  pandas: ["2.1.1", "2.2.3"]\n'
+        f"matrix:\n  strategy: pairs\n{exclude}  include:\n    - pins: {{numpy: '1.26.4'}}\n"
+    )
+    parsed = manifest.parse(pinned_manifest(manifest.load(path), "run-1").encode(), path)
+    assert parsed.matrix.exclude == () and parsed.matrix.strategy.value == "pairs"
+    assert [str(i.pins) for i in parsed.matrix.include] == ["numpy==1.26.4"]  # an include may name any version
+
+
 def test_pylock_names_follow_pep_751() -> None:
     assert pylock_name("3.12") == "pylock.py312.toml"

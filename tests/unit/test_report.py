@@ -14,7 +14,7 @@ import pytest
 from curator import manifest
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.layout import RunLayout
-from curator.matrix import candidate_summary, pass_rate, suite_pass_rates
+from curator.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
 from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 from curator.report import charts
@@ -278,3 +278,93 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
         finished=1_700_000_100.0,
     )
     return store
+
+
+# Flask 2.2.3 broke on Werkzeug 3 (2023): the cause is both packages, one of them a range.
+WEB = """\
+distribution: web
+version: "1.0"
+python: ["3.12"]
+packages:
+  flask: {versions: ["2.2.3", "3.0.0"], blessed: "3.0.0"}
+  werkzeug: {versions: ["2.3.8", "3.0.1", "3.1.0"], blessed: "3.0.1"}
+suites:
+  web:
+    path: suites/web
+    requires: [flask, werkzeug]
+"""
+URL_QUOTE = "ImportError: cannot import name 'url_quote' from 'werkzeug.urls'"
+
+
+def _web_record(flask: str, werkzeug: str, status: Status, cell: str = "") -> CellRecord:
+    blessed = {"flask": "3.0.0", "werkzeug": "3.0.1"}
+    pins = {"flask": flask, "werkzeug": werkzeug}
+    changes = {n: v for n, v in pins.items() if v != blessed[n]}
+    cell = cell or "py3.12-" + ("-".join(f"{n}@{v}" for n, v in changes.items()) or "baseline")
+    signature = URL_QUOTE if status is Status.FAILED else ""
+    outcome = CellOutcome(CellId(cell), (_suite("web", status, signature=signature),), reproduce=f"nox -s {cell}")
+    return CellRecord(
+        RunId("run-1"), CellId(cell), PyVersion("3.12"), "3.12.1 /usr/bin/python3.12",
+        Pins(pins), Pins(changes), not changes, "k", outcome,
+    )  # fmt: skip
+
+
+def _web_records() -> list[CellRecord]:
+    ok, bad = Status.PASSED, Status.FAILED
+    return [
+        _web_record("3.0.0", "3.0.1", ok),
+        _web_record("2.2.3", "2.3.8", ok),
+        _web_record("2.2.3", "3.0.1", bad),
+        _web_record("2.2.3", "3.1.0", bad),
+        _web_record("3.0.0", "2.3.8", ok),
+        _web_record("3.0.0", "3.1.0", ok),
+    ]
+
+
+def test_a_findings_cause_names_every_package_of_it_and_what_the_passing_cells_lack() -> None:
+    (finding,) = group_failures(_web_records(), ["flask", "werkzeug"])
+    # not "2 cells, each with flask==2.2.3": werkzeug 2.3.8 works with that flask
+    assert finding.cause == ("flask==2.2.3", "werkzeug>=3.0.1") and finding.separates
+    assert finding.common_changes == ["flask==2.2.3", "werkzeug>=3.0.1"]
+
+
+def test_a_cause_that_nothing_separates_falls_back_to_the_common_changes() -> None:
+    records = _web_records()
+    # the same pins passed in another cell (another run's outcome, reused; a test that depends on the time)
+    records.append(_web_record("2.2.3", "3.1.0", Status.PASSED, cell="py3.12-elsewhere"))
+    (finding,) = group_failures(records)
+    assert finding.cause == ("flask==2.2.3",) and not finding.separates  # common to the failing cells, nothing more
+
+
+def test_a_newest_candidate_that_failed_beside_an_old_neighbour_is_not_said_to_pass_everywhere(
+    write_manifest: WriteManifest,
+) -> None:
+    web = manifest.load(write_manifest(WEB, suites={"suites/web": ""}))
+    held, _ = holds_back(_web_records(), web)
+    (werkzeug,) = [h for h in held if h.package == "werkzeug"]
+    assert "in every cell" not in werkzeug.explanation
+    assert werkzeug.explanation.startswith(
+        "werkzeug 3.1.0 passed its suites (web) in its upgrade cell py3.12-werkzeug@3.1.0, where everything else is "
+        f"blessed; it failed beside flask 2.2.3 in py3.12-flask@2.2.3-werkzeug@3.1.0 (web): {URL_QUOTE}. "
+        "distribution.yaml blesses 3.0.1: as the rest ships, nothing in the evidence holds it back"
+    )
+    assert {e.cell for e in werkzeug.evidence} == {"py3.12-werkzeug@3.1.0", "py3.12-flask@2.2.3-werkzeug@3.1.0"}
+    # with no failure beside it, "every cell that holds it" is what the evidence says
+    passing = [r for r in _web_records() if r.cell_id != "py3.12-flask@2.2.3-werkzeug@3.1.0"]
+    (again,) = [h for h in holds_back(passing, web)[0] if h.package == "werkzeug"]
+    assert again.explanation.startswith("werkzeug 3.1.0 passed its suites (web) in every cell that holds it (1 cell)")
+
+
+def test_a_square_shows_the_pairs_own_verdict_over_a_refusal_caused_by_other_packages() -> None:
+    def row(pins: dict[str, str], changes: dict[str, str], status: Status) -> dict[str, object]:
+        return {"python": "3.12", "suite": "pair", "status": status, "pins": Pins(pins), "changes": Pins(changes)}
+
+    pair = {"tmpl": "2.0", "esc": "1.0"}
+    refused = row({**pair, "web": "2.0"}, pair, Status.UNRESOLVABLE)  # the full cell: web needs tmpl >= 3
+    split = row(pair, pair, Status.PASSED)  # the same pair, alone
+    only_refused = pd.DataFrame([refused])
+    assert matrix(only_refused, "3.12", "tmpl", "esc").loc["2.0", "1.0"] == "unresolvable"
+    both = pd.DataFrame([refused, split])
+    assert matrix(both, "3.12", "tmpl", "esc").loc["2.0", "1.0"] == "passed"
+    failing = pd.DataFrame([refused, split, row(pair, pair, Status.FAILED)])
+    assert matrix(failing, "3.12", "tmpl", "esc").loc["2.0", "1.0"] == "failed"  # the worst of what ran

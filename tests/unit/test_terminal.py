@@ -56,3 +56,30 @@ def test_live_display_shows_progress_counts_and_running_cells() -> None:
     assert "running py3.12-numpy@2.0.0" in running
     assert "testing" in text and "1/2" in text
     assert "failed: 1" in text
+
+
+def test_a_refused_cell_names_the_packages_the_resolver_cites_and_a_split_is_one_line_each() -> None:
+    cell = Cell(
+        CellId("py3.12-jinja2@2.11.3"),
+        PyVersion("3.12"),
+        Pins({"flask": "3.0.3", "jinja2": "2.11.3", "markupsafe": "2.1.5"}),
+        Pins({"jinja2": "2.11.3"}),
+        (SuiteName("fj"),),
+        "k",
+    )
+    reason = "Because flask==3.0.3 depends on jinja2>=3.1.2 and you require jinja2==2.11.3, … unsatisfiable."
+    refused = CellOutcome(cell.id, (SuiteOutcome(SuiteName("fj"), Status.UNRESOLVABLE, Status.UNRESOLVABLE, reason),))
+    console = _console()
+    observer = PlainObserver(console)
+    observer.phase("splitting", 1)
+    observer.step("splitting", "py3.12-jinja2@2.11.3 refused (flask, jinja2): its suites also run in 1 minimal cell")
+    observer.phase("resolving", 1)
+    observer.step("resolving", "py3.12-only-jinja2@2.11.3-markupsafe@2.1.5")  # says nothing: resolving is quick
+    observer.cell_finished(cell, refused, reused=False)
+    lines = console.export_text().splitlines()
+    assert lines[:3] == [
+        "splitting 1 cell",
+        "  py3.12-jinja2@2.11.3 refused (flask, jinja2): its suites also run in 1 minimal cell",
+        "resolving 1 cell",
+    ]
+    assert lines[3].endswith("py3.12-jinja2@2.11.3 in 0.0s: fj unresolvable (the resolver names flask, jinja2)")
