@@ -112,6 +112,11 @@ class RunLayout:
         return self.root / "pytest.ini"
 
     @property
+    def notices(self) -> Path:
+        """A nightly's notices for maintainers, one Markdown file per regression."""
+        return self.root / "notices"
+
+    @property
     def nightly_json(self) -> Path:
         """A nightly's classification (docs/nightly.md)."""
         return self.root / "nightly.json"

@@ -88,6 +88,7 @@ class Package:
     blessed: Version
     tests: tuple[str, ...] = ()
     track: SpecifierSet | None = None
+    maintainers: tuple[str, ...] = ()  # handles (`@octocat`) or e-mail addresses, named in nightly notices
 
     @property
     def others(self) -> tuple[Version, ...]:
@@ -304,7 +305,8 @@ _TOP_KEYS = (
     "environment",
 )
 _INDEX_KEYS = ("url", "find_links", "no_index", "exclude_newer")
-_PACKAGE_KEYS = ("versions", "blessed", "tests", "track")
+_PACKAGE_KEYS = ("versions", "blessed", "tests", "track", "maintainers")
+_MAINTAINER_RE = re.compile(r"@?[A-Za-z0-9][A-Za-z0-9._-]{0,99}|[^\s@]{1,64}@[^\s@]{1,190}\.[A-Za-z]{2,}")
 _SUITE_KEYS = ("path", "requires", "allow_outside")
 _MATRIX_KEYS = ("strategy", "max_cells", "scope", "include", "exclude", "split_unresolvable")
 _INCLUDE_KEYS = ("python", "pins")
@@ -709,18 +711,32 @@ def _package(reader: _Reader, name: NormalizedName, node: Node) -> Package:
                 f"blessed version {quoted(str(blessed))} of {name} is not among its versions ({listed}); "
                 "add it to versions or bless one of those",
             )
-    tests: tuple[str, ...] = ()
-    if "tests" in entries:
-        commands = []
-        for item, command in reader.texts(entries["tests"][1], f"{where}.tests"):
-            try:
-                shlex.split(command)
-            except ValueError as exc:
-                reader.fail(item, f"test command of {name} cannot be split into words: {exc}")
-            commands.append(command)
-        tests = tuple(commands)
+    tests = _tests(reader, entries["tests"][1], name) if "tests" in entries else ()
     track = reader.specifier(entries["track"][1], f"{where}.track") if "track" in entries else None
-    return Package(name=name, versions=ordered, blessed=blessed, tests=tests, track=track)
+    maintainers = _maintainers(reader, entries["maintainers"][1], name) if "maintainers" in entries else ()
+    return Package(name=name, versions=ordered, blessed=blessed, tests=tests, track=track, maintainers=maintainers)
+
+
+def _tests(reader: _Reader, node: Node, name: NormalizedName) -> tuple[str, ...]:
+    commands = []
+    for item, command in reader.texts(node, f"packages.{name}.tests"):
+        try:
+            shlex.split(command)
+        except ValueError as exc:
+            reader.fail(item, f"test command of {name} cannot be split into words: {exc}")
+        commands.append(command)
+    return tuple(commands)
+
+
+def _maintainers(reader: _Reader, node: Node, name: NormalizedName) -> tuple[str, ...]:
+    found = []
+    for item, who in reader.texts(node, f"packages.{name}.maintainers"):
+        if not _MAINTAINER_RE.fullmatch(who):
+            reader.fail(
+                item, f"maintainer {quoted(who)} of {name} must be a handle like '@octocat' or an e-mail address"
+            )
+        found.append(who)
+    return tuple(found)
 
 
 def _known_package(

@@ -46,3 +46,18 @@ def write_nightly_json(data: RunData) -> Path | None:
         return None
     atomic_write(data.layout.nightly_json, json.dumps(data.nightly.night.to_json(), indent=2) + "\n")
     return data.layout.nightly_json
+
+
+def write_notices(data: RunData) -> list[Path]:
+    """`notices/NN-py<X.Y>-<suite>.md`: one per regression of a nightly, for its maintainers."""
+    from curator.nightly.notices import notices
+
+    if data.nightly is None:
+        return []
+    tails = {(r.cell_id, s.suite): s.tail for r in data.records for s in r.outcome.suites}
+    written = []
+    for notice in notices(data.nightly.night, data.distribution, tails):
+        path = data.layout.notices / notice.name
+        atomic_write(path, notice.text)
+        written.append(path)
+    return written

@@ -29,6 +29,7 @@ def publish(store: Store, run_id: RunId, distribution: Distribution, *, today: d
     files.write_matrices(data)
     files.write_run_json(data)
     files.write_nightly_json(data)
+    files.write_notices(data)
     html.render_run(data)
     summary = data.summary
     store.finish_run(
@@ -51,6 +52,7 @@ def rerender(
     files.write_matrices(data)
     files.write_run_json(data)
     files.write_nightly_json(data)
+    files.write_notices(data)
     html.render_run(data)
     html.render_index(store)
     return data

@@ -111,7 +111,8 @@ def regression(tmp_path_factory: pytest.TempPathFactory, runner_wheels: Path) ->
         tmp_path_factory,
         runner_wheels,
         "lib-app",
-        '  cfx-lib: ["1.0"]   # the library everyone uses\n  cfx-app:\n    versions: ["1.0"]\n',
+        '  cfx-lib: ["1.0"]   # the library everyone uses\n'
+        '  cfx-app:\n    versions: ["1.0"]\n    maintainers: ["@app-team"]\n',
         {"app": (["cfx-app", "cfx-lib"], APP_SUITE)},
     )
 
@@ -156,6 +157,22 @@ def test_a_release_that_breaks_a_dependent_regresses_with_its_culprit(
     report = (out / "index.html").read_text()
     assert report.index('id="nightly"') < report.index('id="broken"')  # the nightly leads
     assert "cfx-lib==1.1" in report
+
+
+def test_a_regression_writes_a_notice_for_the_maintainers(nights: dict[int, tuple[int, Document, Path]]) -> None:
+    _, document, out = nights[1]
+    (notice,) = sorted((out / "notices").iterdir())
+    text = notice.read_text()
+    assert notice.name == "01-py3.12-app.md"
+    assert text.startswith("# Nightly regression: app on Python 3.12 with cfx-lib==1.1\n")
+    # cfx-lib names nobody, so the notice goes to the maintainers of what the failing suite tests
+    assert "**For:** @app-team (maintainers of cfx-app, cfx-lib, which app tests)" in text
+    app = _result(document, "app")
+    assert f"`{app['signature']}`" in text and str(app["reproduce"]) in text
+    assert "AttributeError" in text.split("The end of the log:")[1]  # the log's excerpt
+    assert 'when: {cfx-lib: "==1.1"}' in text and "suites: [app]" in text and 'owner: "@app-team"' in text
+    _, _, fixed = nights[2]
+    assert not (fixed / "notices").exists()  # a night with nothing regressed addresses nobody
 
 
 def test_the_fix_the_next_night_is_fixed_and_green(nights: dict[int, tuple[int, Document, Path]]) -> None:

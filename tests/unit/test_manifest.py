@@ -482,7 +482,7 @@ def test_cli_reports_a_bad_manifest_in_one_line_with_exit_2(
     lines = captured.err.strip().splitlines()
     assert lines == [
         f"curator: error: {path}:6:5: unknown key 'version' in packages.numpy; did you mean 'versions'? "
-        "(allowed: versions, blessed, tests, track)"
+        "(allowed: versions, blessed, tests, track, maintainers)"
     ]
     assert "Traceback" not in captured.err + captured.out
 

@@ -1,0 +1,121 @@
+"""Notices for maintainers: one Markdown file per regression of a night, ready for
+`gh issue create --body-file` (or an e-mail). curator sends nothing itself, so nothing leaves
+an air-gapped site unless a person or a CI step posts it.
+
+A notice says who it is for (the `maintainers:` of the culprit packages in the manifest; else
+those of the packages the failing suite tests), the culprit and the failing suite, the failure's
+signature and the end of its log, the one command that reproduces it, and the manifest change
+that marks it expected if that is the decision.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from curator.ids import CellId, SuiteName
+from curator.manifest import Distribution, Package
+from curator.nightly.model import Night, Result
+
+EXCERPT_LINES = 30
+EXPIRY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One regression, addressed: a file name under `notices/` and its Markdown."""
+
+    name: str
+    title: str
+    addressed: tuple[str, ...]
+    text: str
+
+
+def notices(night: Night, distribution: Distribution, tails: Mapping[tuple[CellId, SuiteName], str]) -> list[Notice]:
+    """A notice per regression; `tails` maps (cell, suite) to the end of that suite's log."""
+    found = []
+    for number, result in enumerate(night.regressions, 1):
+        tail = tails.get((result.cell, result.suite), "") if result.cell else ""
+        found.append(_notice(number, result, night, distribution, tail))
+    return found
+
+
+def _packages_of(culprits: Sequence[str]) -> list[NormalizedName]:
+    return [canonicalize_name(c.partition("==")[0]) for c in culprits]
+
+
+def _addressed(result: Result, distribution: Distribution) -> tuple[tuple[str, ...], str]:
+    """Who the notice is for, and why them."""
+    by_name: dict[str, Package] = {p.name: p for p in distribution.packages}
+    culprits = [name for name in _packages_of(result.culprits) if name in by_name]
+    people = list(dict.fromkeys(m for name in culprits for m in by_name[name].maintainers))
+    if people:
+        return tuple(people), f"maintainers of {', '.join(culprits)} in {distribution.path.name}"
+    suites = {s.name: s for s in distribution.suites}
+    tested = sorted(suites[result.suite].requires) if result.suite in suites else []
+    if result.suite.endswith(":tests"):
+        tested = [canonicalize_name(result.suite.removesuffix(":tests"))]
+    people = list(dict.fromkeys(m for name in tested if name in by_name for m in by_name[name].maintainers))
+    if people:
+        return tuple(people), f"maintainers of {', '.join(tested)}, which {result.suite} tests"
+    return (), f"nobody: add `maintainers:` to the culprit's entry in {distribution.path.name}"
+
+
+def _notice(number: int, result: Result, night: Night, distribution: Distribution, tail: str) -> Notice:
+    culprits = " + ".join(result.culprits) or "no single upgrade (see the report's culprit search)"
+    title = f"Nightly regression: {result.suite} on Python {result.python} with {culprits}"
+    people, why = _addressed(result, distribution)
+    lines = [f"# {title}", ""]
+    lines.append(f"**For:** {' '.join(people) if people else '—'} ({why})")
+    lines += [
+        "",
+        f"The nightly `{night.run}` of {night.distribution} {night.version} (upstream as of {night.as_of}) found that "
+        f"the suite `{result.suite}` on Python {result.python} now ends `{result.status}` "
+        f"(it was `{result.previous}`).",
+        "",
+        f"- **Culprit:** {' + '.join(f'`{c}`' for c in result.culprits) or culprits}",
+        f"- **Cell:** `{result.cell}`",
+        f"- **Signature:** `{result.signature or result.reason}`",
+        f"- **Reason:** {result.reason}",
+        "",
+    ]
+    if result.reproduce:
+        lines += ["Reproduce it (on the machine that ran the nightly, or any with the run folder):", ""]
+        lines += ["```sh", result.reproduce, "```", ""]
+    if tail:
+        excerpt = "\n".join(tail.splitlines()[-EXCERPT_LINES:])
+        lines += ["The end of the log:", "", "```text", excerpt.replace("```", "'''"), "```", ""]
+    lines += _mark_expected(result, night, distribution)
+    name = f"{number:02d}-py{result.python}-{re.sub(r'[^A-Za-z0-9._-]', '-', result.suite)}.md"
+    return Notice(name, title, people, "\n".join(lines).rstrip() + "\n")
+
+
+def _mark_expected(result: Result, night: Night, distribution: Distribution) -> list[str]:
+    """The manifest change that accepts the failure for a while, if that is the decision."""
+    when = ", ".join(f'{name}: "=={version}"' for name, _, version in (c.partition("==") for c in result.culprits))
+    if not when:
+        return []
+    today = dt.date.fromisoformat(night.as_of[:10])
+    owner = next(iter(_addressed(result, distribution)[0]), "release-team")
+    return [
+        f"If the break is known and accepted for now, mark it expected in `{distribution.path.name}` "
+        "(it then reads `expected-fail`, and `unexpected-pass` once fixed):",
+        "",
+        "```yaml",
+        "policy:",
+        "  expected_failures:",
+        f"    - when: {{{when}}}",
+        f"      suites: [{result.suite}]",
+        f"      reason: {json.dumps(result.signature or result.reason)}",  # a JSON string is a YAML string
+        f"      owner: {json.dumps(owner)}",
+        f'      expires: "{today + dt.timedelta(days=EXPIRY_DAYS)}"',
+        "```",
+        "",
+        f'Or hold it back: `track: "<{result.culprits[0].partition("==")[2]}"` on the package keeps the nightly '
+        "on the releases before it.",
+    ]
