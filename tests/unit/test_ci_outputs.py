@@ -69,3 +69,15 @@ def test_markdown_escapes_table_cells_and_links_the_report(demo: manifest.Distri
 def test_annotation_commands_escape_what_would_end_them() -> None:
     line = github.Annotation("error", "a,b.yaml", 3, 5, "t: x", "50% done\nnext").render()
     assert line == "::error file=a%2Cb.yaml,line=3,col=5,title=t%3A x::50%25 done%0Anext"
+
+
+def test_an_expired_exception_is_annotated_on_its_rule(write_manifest: WriteManifest, tmp_path: Path) -> None:
+    text = MANIFEST.replace("      owner: data-team\n", "      owner: data-team\n      expires: 2025-12-31\n")
+    path = write_manifest(text, suites={"suites/use": "", "suites/caps": "", "suites/libs": ""})
+    dist = manifest.load(path)
+    with _store(tmp_path, _records()) as store:
+        data = build(store, "run-1", dist, today=dt.date(2026, 1, 1))
+    rule_line = next(i for i, line in enumerate(text.splitlines(), 1) if line.strip().startswith("- when:"))
+    found = [a for a in github.for_run(data) if a.title == "curator: expired exception"]
+    assert [(a.line, a.file.endswith("distribution.yaml")) for a in found] == [(rule_line, True)]
+    assert "expired on 2025-12-31" in found[0].message
