@@ -155,9 +155,12 @@ def to_text(row: object) -> list[str]:
 
 
 def from_text(shape: type[R], record: Mapping[str, str]) -> R:
-    """A row dataclass from a CSV record (`csv.DictReader`); an empty nullable field is None."""
+    """A row dataclass from a CSV record (`csv.DictReader`); an empty nullable field is None, and a
+    column the file lacks takes the field's default (a file written before that column existed)."""
     values = {}
     for column in columns(shape):
+        if column.name not in record and column.name in _defaults(shape):
+            continue
         text = record[column.name]
         values[column.name] = None if column.nullable and text == "" else column.codec.from_text(text)
     return shape(**values)
@@ -176,10 +179,19 @@ def read_csv(shape: type[R], path: Path) -> list[R]:
     """The rows of a CSV file written by `write_csv`; a `ValueError` when its header lacks a column."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [n for n in names(shape) if n not in (reader.fieldnames or ())]
+        missing = [n for n in names(shape) if n not in (reader.fieldnames or ()) and n not in _defaults(shape)]
         if missing:
             raise ValueError(f"{path}: no column {', '.join(missing)}")
         return [from_text(shape, record) for record in reader]
+
+
+def _defaults(shape: type) -> set[str]:
+    """The fields of a row dataclass that have a default."""
+    return {
+        f.name
+        for f in dataclasses.fields(shape)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    }
 
 
 def schema_problems(declared: Sequence[tuple[str, str, bool]], shape: type) -> list[str]:

@@ -126,6 +126,23 @@ class Finder:
     def find(self, version: str) -> Interpreter:
         """The first working CPython `version`, or `InterpreterNotFound` saying where it looked."""
         rejected: list[str] = []
+        for found in self._working(version, rejected):
+            return found
+        raise self._not_found(version, rejected)
+
+    def find_exact(self, version: str, full_version: str, build: str) -> Interpreter:
+        """The CPython `version` that is exactly `full_version` built as `build` (another machine's
+        interpreter, which an outcome key was computed with), or `InterpreterNotFound` saying where
+        it looked and what it found instead."""
+        rejected: list[str] = []
+        for found in self._working(version, rejected):
+            if (found.full_version, found.build) == (full_version, build):
+                return found
+            rejected.append(f"{found.path}: is {found.full_version} ({found.build})")
+        raise self._not_found(f"{full_version} ({build})" if build else full_version, rejected, version)
+
+    def _working(self, version: str, rejected: list[str]) -> Iterator[Interpreter]:
+        """Every working CPython `version` where `candidates` looks, noting what was passed over."""
         for source, candidate in self.candidates(version):
             if not candidate.exists():
                 rejected.append(f"{candidate}: no such file")
@@ -140,10 +157,13 @@ class Finder:
                     rejected.append(f"{candidate}: is {answer.implementation} {answer.full_version}")
                 continue
             executable = answer.executable if answer.executable.is_absolute() else candidate.absolute()
-            return Interpreter(PyVersion(version), answer.full_version, executable, source, answer.build)
+            yield Interpreter(PyVersion(version), answer.full_version, executable, source, answer.build)
+
+    def _not_found(self, wanted: str, rejected: list[str], version: str | None = None) -> InterpreterNotFound:
+        version = version or wanted
         tried = f"; tried {'; '.join(rejected[:3])}" if rejected else ""
-        raise InterpreterNotFound(
-            f"Python {version} not found: looked in {', '.join(self.places(version))}{tried}. "
+        return InterpreterNotFound(
+            f"Python {wanted} not found: looked in {', '.join(self.places(version))}{tried}. "
             f"Install it (`uv python install {version}` or `pyenv install {version}`) "
             f"or point to one with --python {version}=/path/to/python{version}"
         )

@@ -383,13 +383,15 @@ RUNNER_FILES = ("noxfile.py", "suite_runner.py", "protocol.py")
 def suite_digest(folder: Path) -> str:
     """Content hash of a suite folder's files (caches and bytecode left out)."""
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or _ignored(relative):
-            continue
-        digest.update(str(relative.as_posix()).encode() + b"\0")
+    for path in suite_files(folder):
+        digest.update(str(path.relative_to(folder).as_posix()).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def suite_files(folder: Path) -> list[Path]:
+    """The files of a suite folder that are its content, sorted (caches and bytecode left out)."""
+    return [p for p in sorted(folder.rglob("*")) if p.is_file() and not _ignored(p.relative_to(folder))]
 
 
 def _ignored(relative: Path) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from curator.errors import EXIT_OK, UsageError
+from curator.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from curator.layout import REPORT_NAME, RunLayout
 from curator.manifest import DEFAULT_MANIFEST
 
@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 from curator.cli.common import (
     Parser,
     emit,
+    executor_args,
+    executor_words,
     load_manifest,
     manifest_arg,
-    positive_int,
+    open_executor,
     python_arg,
     python_axis,
     strategy_arg,
@@ -36,12 +38,11 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     manifest_arg(run)
     python_arg(run)
     strategy_arg(run)
-    run.add_argument("--jobs", "-j", type=positive_int, help="cells at a time (default: the CPU count)")
+    executor_args(run)
     run.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
     run.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
     run.add_argument("--rerun", action="store_true", help="run every cell, even those with a stored outcome")
-    run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
     run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
     run.set_defaults(handler=cmd_run)
 
@@ -63,7 +64,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     import signal
     import threading
 
-    from curator.executors.local import LocalExecutor
     from curator.interpreters import Finder
     from curator.layout import default_store
     from curator.report.publish import publish
@@ -94,9 +94,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cancel.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    executor = LocalExecutor(args.jobs)
     try:
-        with Store(args.store or default_store(distribution.root)) as store:
+        with open_executor(args) as executor, Store(args.store or default_store(distribution.root)) as store:
             if console.is_terminal and not args.plain:
                 with LiveObserver(console) as observer:
                     result = Coordinator(request, store, executor, observer, cancel).execute()
@@ -106,13 +105,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    print_summary(console, summary, args)
+    print_summary(console, summary, args, lost=result.lost)
+    if result.lost:
+        return EXIT_UNEXPECTED
     if summary.interrupted:
         return 130
     return EXIT_OK if summary.ok else 1
 
 
-def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace) -> None:
+def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace, *, lost: str = "") -> None:
     """The end of a run: counts, the gate, where the results are, the verdict."""
     from curator.layout import RunLayout
     from curator.outcome import Status
@@ -134,12 +135,11 @@ def print_summary(console: Console, summary: RunSummary, args: argparse.Namespac
     console.print(f"results: {layout.cells_csv}, {layout.matrices}/, {layout.run_json}")
     console.print(f"report: {layout.report}")
     if summary.interrupted:
-        parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
+        parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id, *executor_words(args)]
         if args.store:
             parts += ["--store", str(args.store)]
-        console.print(
-            f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{escape(' '.join(parts))}[/]"
-        )
+        what = f"[bold red]error[/]: {escape(lost)}" if lost else "[yellow]interrupted[/]"
+        console.print(f"{what}: finished cells are kept; continue with: [bold]{escape(' '.join(parts))}[/]")
         return
     verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
     console.print(f"verdict: {verdict}")
