@@ -267,20 +267,28 @@ class DaskExecutor:
             last = str(getattr(result.last_worker, "address", "") or "lost")
             died = result.allowed_failures + 1
             reason = f"worker lost: {died} workers died while running the cell (the last: {last})"
-            return Finished(task.cell.id, errored(task.cell.id, task.cell.suites, reason, "worker lost", last))
+            lost = errored(task.cell.id, task.cell.suites, reason, "worker lost", last)
+            return Finished(task.cell.id, self._land(task, WireResult(task.cell.id, last, lost)))
         hint = " (is curator installed on every worker?)" if isinstance(result, ImportError) else ""
         return Broken(task.cell.id, f"{type(result).__name__}: {result}{hint}")
 
     def _land(self, task: CellTask, wire: WireResult) -> CellOutcome:
         """Write a worker's logs under this run's `logs/<cell>/`; the outcome as this machine sees it."""
-        assert wire.outcome is not None
+        outcome = wire.outcome
+        assert outcome is not None
         shutil.rmtree(task.out_dir, ignore_errors=True)
         task.out_dir.mkdir(parents=True)
+        if not wire.logs:  # the cell never ran (refused by its worker, or its workers died): say why
+            note = task.out_dir / "worker.log"
+            note.write_text("".join(f"{s.suite}: {s.reason}\n" for s in outcome.suites), encoding="utf-8")
+            where = task.layout.relative(note)
+            suites = tuple(replace(s, log=s.log or where) for s in outcome.suites)
+            return replace(outcome, suites=suites, log=where, reproduce=task.reproduce(), lock_key=task.lock_key)
         with tarfile.open(fileobj=io.BytesIO(wire.logs), mode="r:gz") as archive:
             archive.extractall(task.out_dir, filter="data")
         if wire.truncated:
             log.warning("%s: logs cut to their tails on the way back: %s", task.cell.id, ", ".join(wire.truncated))
-        return replace(wire.outcome, reproduce=task.reproduce(), outcome_key=task.outcome_key, lock_key=task.lock_key)
+        return replace(outcome, reproduce=task.reproduce(), outcome_key=task.outcome_key, lock_key=task.lock_key)
 
     def folder(self, path: Path) -> tuple[str, distributed.Future[Any]]:
         """A suite folder's digest and the future of its archive, submitted once."""

@@ -238,6 +238,7 @@ def test_a_worker_without_the_cells_python_refuses_it_clearly(eco_manifest: EcoM
     assert row["reason"].startswith(f"worker {row['worker']} refused the cell: Python 3.12.")
     assert "looked in PATH" in row["reason"] and str(empty) in row["reason"]
     assert row["outcome_key"] == ""  # never reused: another worker may have it
+    assert row["reason"] in (out / row["log"]).read_text()
 
 
 def test_dask_scheduler_and_two_workers_as_commands_with_one_killed(eco_manifest: EcoManifest, tmp_path: Path) -> None:
@@ -271,3 +272,45 @@ def test_dask_scheduler_and_two_workers_as_commands_with_one_killed(eco_manifest
     assert _cells_once(store, run_id) == ["py3.12-baseline", "py3.12-cfx-base@1.0", "py3.12-cfx-user@1.0"]
     assert {r["status"] for r in _rows(out).values()} == {"passed"}
     assert json.loads((out / "run.json").read_text())["executor"] == {"kind": "dask", "scheduler": address}
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for a reaper does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_ctrl_c_cancels_the_cells_on_their_workers(eco_manifest: EcoManifest, tmp_path: Path) -> None:
+    marker, pids = tmp_path / "hold", tmp_path / "pids"
+    marker.write_text("")
+    pids.mkdir()
+    hold = (
+        "import os, pathlib, time\n\n"
+        "def test_hold():\n"
+        f"    pathlib.Path({str(pids)!r}, str(os.getpid())).write_text('')\n"
+        f"    while pathlib.Path({str(marker)!r}).exists():\n"
+        "        time.sleep(0.1)\n"
+    )
+    path = eco_manifest('  cfx-base: ["1.0", "2.0"]\n', suites={"hold": (["cfx-base"], hold)})
+    out = path.parent / "out"
+    argv = [sys.executable, "-m", "curator", "run", str(path), "--out", str(out), "--executor", "dask", "--plain"]
+    # a session of its own, so the Ctrl-C reaches every process of it, as a terminal's does
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        _when(lambda: any(pids.iterdir()))
+        os.killpg(child.pid, signal.SIGINT)
+        output, _ = child.communicate(timeout=90)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    assert child.returncode == 130, output
+    run_id = json.loads((out / "run.json").read_text())["run_id"]
+    assert f"--resume {run_id} --executor dask" in output
+    for pid in pids.iterdir():
+        assert not _alive(int(pid.name)), "the worker left the cell's suite running"
+    db = sqlite3.connect(path.parent / "reports" / "curator.sqlite")
+    assert db.execute("SELECT status FROM runs").fetchone() == ("interrupted",)
+    assert db.execute("SELECT count(*) FROM cells").fetchone() == (0,)
