@@ -130,10 +130,19 @@ class Finder:
             return found
         raise self._not_found(version, rejected)
 
-    def find_exact(self, version: str, full_version: str, build: str) -> Interpreter:
+    def find_exact(self, version: str, full_version: str, build: str, *, hint: Path | None = None) -> Interpreter:
         """The CPython `version` that is exactly `full_version` built as `build` (another machine's
         interpreter, which an outcome key was computed with), or `InterpreterNotFound` saying where
-        it looked and what it found instead."""
+        it looked and what it found instead. `hint` (where that machine has it) is tried first:
+        machines of one cluster often share a layout, and one probe is cheaper than a search."""
+        if hint is not None and hint.is_absolute() and hint.exists():
+            answer = self.probe(hint)
+            if isinstance(answer, Probe) and (answer.implementation, answer.full_version, answer.build) == (
+                "cpython",
+                full_version,
+                build,
+            ):
+                return Interpreter(PyVersion(version), full_version, answer.executable, "hint", build)
         rejected: list[str] = []
         for found in self._working(version, rejected):
             if (found.full_version, found.build) == (full_version, build):

@@ -108,7 +108,8 @@ def _run(task: WireTask, blobs: Mapping[str, bytes], cancelled: distributed.Even
     if cancelled.is_set():
         return WireResult(cell_id, where, None)
     try:
-        interpreter = Finder().find_exact(task.python, task.full_version, task.build)
+        hint = Path(task.hint) if task.hint else None
+        interpreter = Finder().find_exact(task.python, task.full_version, task.build, hint=hint)
     except InterpreterNotFound as exc:
         reason = f"worker {where} refused the cell: {exc}"
         return WireResult(cell_id, where, refused(task, where, reason, f"worker lacks Python {task.full_version}"))

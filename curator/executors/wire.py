@@ -7,7 +7,8 @@ with the coordinator's paths replaced by placeholders (`<run>` for the run folde
 for a suite folder, whose files travel once per digest as a `folder_blob`), the package tests'
 commands, the policy's timeout and retries, the interpreter wanted (X.Y, and the exact version and
 build the outcome key was computed with), uv's index options, and both keys as the coordinator
-computed them. A worker never recomputes a key.
+computed them. A worker never recomputes a key. The one path it carries, where the coordinator has
+the interpreter, is a hint the worker probes first (and passes over unless it is that very build).
 
 A result carries the `CellOutcome` (log paths relative to the cell's run folder, as locally) and the
 cell's log folder as a tar archive, bounded in size: past `LOG_BUDGET` the largest files keep only
@@ -82,6 +83,7 @@ class WireTask:
     lock_key: str
     timeout: float
     retries: int
+    hint: str = ""  # where the coordinator has the interpreter: tried first, never trusted unprobed
 
     def to_json(self) -> dict[str, object]:
         """JSON form, with its wire version."""
@@ -99,6 +101,7 @@ class WireTask:
             "lock_key": self.lock_key,
             "timeout": self.timeout,
             "retries": self.retries,
+            "hint": self.hint,
         }
 
     @classmethod
@@ -119,6 +122,7 @@ class WireTask:
                 lock_key=str(data["lock_key"]),
                 timeout=float(data["timeout"]),
                 retries=int(data["retries"]),
+                hint=str(data.get("hint", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise WireError(f"a cell task of another shape ({type(exc).__name__}: {exc})") from None
@@ -172,6 +176,7 @@ def pack(task: CellTask, folders: Mapping[Path, str]) -> WireTask:
         lock_key=task.lock_key,
         timeout=task.timeout,
         retries=task.retries,
+        hint=str(task.interpreter.path),
     )
 
 

@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from packaging.version import Version
+
 from curator.manifest import Distribution, Package
 from curator.outcome import Status
 from curator.store import CellRecord
@@ -86,12 +88,31 @@ def _relevant(distribution: Distribution, package: Package) -> set[str]:
     return names | ({package.suite_name} if package.tests else set())
 
 
-def _evidence(records: Sequence[CellRecord], distribution: Distribution, package: Package) -> list[Evidence]:
+class _Holding:
+    """Which records hold which candidate, indexed once: a run of a thousand packages has thousands
+    of cells, and asking every cell about every package is a million questions."""
+
+    def __init__(self, records: Sequence[CellRecord]) -> None:
+        self.records = records
+        self.unchanged = [r for r in records if not r.changes]
+        self.changed: dict[tuple[str, str], list[CellRecord]] = {}
+        for record in records:
+            for name, version in record.changes.items():
+                self.changed.setdefault((name, str(version)), []).append(record)
+
+    def chosen(self, package: Package, version: Version) -> list[CellRecord]:
+        """The cells holding `version` that change nothing else, else every cell holding it."""
+        name = package.name
+        if version == package.blessed:
+            own = [r for r in self.unchanged if name in r.pins]
+            return own or [r for r in self.records if name in r.pins and name not in r.changes]
+        holding = self.changed.get((name, str(version)), [])
+        return [r for r in holding if len(r.changes) == 1] or holding
+
+
+def _evidence(holding: _Holding, distribution: Distribution, package: Package) -> list[Evidence]:
     """Outcomes of the cells that hold the newest candidate, preferring cells that change nothing else."""
-    newest = max(package.versions)
-    holding = [r for r in records if r.pins.get(package.name) == newest]
-    own = [r for r in holding if set(r.changes) <= {package.name}]
-    chosen = own or holding
+    chosen = holding.chosen(package, max(package.versions))
     relevant = _relevant(distribution, package)
     found = []
     for record in chosen:
@@ -163,9 +184,10 @@ def _explain(
 def holds_back(records: Sequence[CellRecord], distribution: Distribution) -> tuple[list[HeldBack], list[Blocker]]:
     """The packages held back (manifest order) and the blockers, most packages held first."""
     held: list[HeldBack] = []
+    holding = _Holding(records)
     for package in distribution.packages:
         newest = max(package.versions)
-        evidence = _evidence(records, distribution, package)
+        evidence = _evidence(holding, distribution, package)
         failing = any(e.status in HOLDING for e in evidence)
         if package.blessed == newest and not failing:
             continue
