@@ -71,15 +71,6 @@ WATCH_INTERVAL = 5.0
 """Each running cell long-polls the scheduler's cancel event this often (a set event answers at once)."""
 
 
-def available() -> bool:
-    """Whether `distributed` is installed (`curator[dask]`)."""
-    try:
-        import distributed  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # ---------------------------------------------------------------------- the worker's side
 
 
