@@ -133,9 +133,10 @@ class Finder:
     def find_exact(self, version: str, full_version: str, build: str, *, hint: Path | None = None) -> Interpreter:
         """The CPython `version` that is exactly `full_version` built as `build` (another machine's
         interpreter, which an outcome key was computed with), or `InterpreterNotFound` saying where
-        it looked and what it found instead. `hint` (where that machine has it) is tried first:
-        machines of one cluster often share a layout, and one probe is cheaper than a search."""
-        if hint is not None and hint.is_absolute() and hint.exists():
+        it looked and what it found instead. `hint` (where that machine has it) is tried first when it
+        is one of the places searched anyway: machines of one cluster often share a layout, and one
+        probe is cheaper than a search."""
+        if hint is not None and self._searched(hint) and hint.exists():
             answer = self.probe(hint)
             if isinstance(answer, Probe) and (answer.implementation, answer.full_version, answer.build) == (
                 "cpython",
@@ -149,6 +150,14 @@ class Finder:
                 return found
             rejected.append(f"{found.path}: is {found.full_version} ({found.build})")
         raise self._not_found(f"{full_version} ({build})" if build else full_version, rejected, version)
+
+    def _searched(self, path: Path) -> bool:
+        """Whether `path` is somewhere `candidates` looks (an explicit one, a PATH folder, pyenv's or uv's)."""
+        if not path.is_absolute():
+            return False
+        if path in self.overrides.values() or path.parent in set(self._path_folders()):
+            return True
+        return any(path.is_relative_to(root) for root in (self.pyenv_root() / "versions", self.uv_python_dir()))
 
     def _working(self, version: str, rejected: list[str]) -> Iterator[Interpreter]:
         """Every working CPython `version` where `candidates` looks, noting what was passed over."""

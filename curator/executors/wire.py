@@ -8,7 +8,8 @@ for a suite folder, whose files travel once per digest as a `folder_blob`), the 
 commands, the policy's timeout and retries, the interpreter wanted (X.Y, and the exact version and
 build the outcome key was computed with), uv's index options, and both keys as the coordinator
 computed them. A worker never recomputes a key. The one path it carries, where the coordinator has
-the interpreter, is a hint the worker probes first (and passes over unless it is that very build).
+the interpreter, is a hint: the worker probes it first when it is one of the places it searches anyway,
+and takes it only when it is that very build.
 
 A result carries the `CellOutcome` (log paths relative to the cell's run folder, as locally) and the
 cell's log folder as a tar archive, bounded in size: past `LOG_BUDGET` the largest files keep only

@@ -87,11 +87,13 @@ def test_override_syntax() -> None:
 def test_a_worker_finds_the_exact_build_the_key_was_computed_with(tmp_path: Path) -> None:
     on_path = _exe(tmp_path / "bin" / "python3.12")
     pyenv = _exe(tmp_path / "pyenv" / "versions" / "3.12.1" / "bin" / "python3.12")
-    hint = _exe(tmp_path / "opt" / "python3.12")
+    hint = _exe(tmp_path / "pyenv" / "versions" / "3.12.1-other" / "bin" / "python3.12")
+    elsewhere = _exe(tmp_path / "opt" / "python3.12")
     answers: dict[Path, Probe | str] = {
         on_path: Probe("3.12.3", on_path, "cpython", "3.12.3 (main) linux"),
         pyenv: Probe("3.12.1", pyenv, "cpython", "3.12.1 (main) linux"),
         hint: Probe("3.12.1", hint, "cpython", "3.12.1 (other build) linux"),
+        elsewhere: Probe("3.12.1", elsewhere, "cpython", "3.12.1 (main) linux"),
     }
     asked: list[Path] = []
 
@@ -109,6 +111,9 @@ def test_a_worker_finds_the_exact_build_the_key_was_computed_with(tmp_path: Path
     asked.clear()
     found = finder.find_exact("3.12", "3.12.1", "3.12.1 (other build) linux", hint=hint)
     assert (found.path, found.source, asked) == (hint, "hint", [hint])
+    # a hint outside the places this machine searches is not taken: it finds its Pythons itself
+    found = finder.find_exact("3.12", "3.12.1", "3.12.1 (main) linux", hint=elsewhere)
+    assert (found.path, found.source) == (pyenv, "pyenv")
     with pytest.raises(InterpreterNotFound, match=r"Python 3\.12\.1 \(a build\) not found: looked in PATH") as caught:
         finder.find_exact("3.12", "3.12.1", "a build")
     assert f"{on_path}: is 3.12.3 (3.12.3 (main) linux)" in str(caught.value)
