@@ -35,7 +35,7 @@ MATRIX_SUITES = {
     "crash": (["cfx-crash"], "import cfx_crash\n\ndef test_state():\n    assert cfx_crash.STATE == 'fine'\n"),
     "hang": (["cfx-hang"], "import cfx_hang\n\ndef test_wait():\n    assert cfx_hang.wait()\n"),
 }
-TIMEOUT = 12
+TIMEOUT = 10
 POLICY = f"matrix:\n  strategy: upgrades\npolicy:\n  timeout: {TIMEOUT}\n  retries: 1\n"
 
 
@@ -159,7 +159,7 @@ def test_the_scheduler_closing_mid_run_keeps_finished_cells_and_resume_completes
     marks.mkdir()
     path = eco_manifest(
         '  cfx-base: ["1.0", "2.0"]\n  cfx-user: ["1.0", "1.1"]\n  cfx-left: ["1.0"]\n',
-        suites={"slow": (["cfx-base"], _slow_suite(marks, 2))},
+        suites={"slow": (["cfx-base"], _slow_suite(marks, 1))},
         extra="matrix:\n  strategy: upgrades\n",
     )
     out, store = path.parent / "out", path.parent / "reports" / "curator.sqlite"

@@ -95,7 +95,7 @@ def test_the_report_answers_the_readers_questions(report_run: tuple[Path, Path])
     # one finding for the two failing cells, with the one command that reproduces each
     assert "2 cells, each with cfx-user==1.0" in text
     for python in ("3.11", "3.12"):
-        assert re.search(rf"nox -f \S+/noxfile\.py -s py{python}-cfx-user1\.0 -- hostile", text)
+        assert re.search(rf"nox -f \S+/noxfile\.py -s py{python}-cfx-user@1\.0 -- hostile", text)
     assert "test_suite::test_prints_html" in text
     # why cfx-base ships 1.0: the resolver cites cfx-capped's upper bound
     assert "cfx-base stays at 1.0 because 2.0 is refused by the resolver" in text
