@@ -90,7 +90,6 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
     so no configuration around them (this repository's, say) leaks in.
     """
     suites = {s.name: s for s in distribution.suites}
-    tests = {p.suite_name: p.tests for p in distribution.packages}
     env = {**CELL_ENV, **distribution.environment.env}  # the manifest's variables win over curator's
     empty_ini = layout.pytest_ini
     scratch = layout.scratch
@@ -109,7 +108,7 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
             specs.append(SuiteSpec(name, tuple(argv), str(suite.path), junit=True, requires=suite.requires, env=env))
             continue
         package = name.removesuffix(":tests")
-        for command in tests[name]:
+        for command in distribution.package(package).tests:
             words = shlex.split(command)
             pytest = _is_pytest(words)
             if pytest:

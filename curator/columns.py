@@ -154,9 +154,12 @@ def to_text(row: object) -> list[str]:
 
 
 def from_text(shape: type[R], record: Mapping[str, str]) -> R:
-    """A row dataclass from a CSV record (`csv.DictReader`); an empty nullable field is None."""
+    """A row dataclass from a CSV record (`csv.DictReader`); an empty nullable field is None, and a
+    column the file lacks takes the field's default (a file written before that column existed)."""
     values = {}
     for column in columns(shape):
+        if column.name not in record and column.name in _defaults(shape):
+            continue
         text = record[column.name]
         values[column.name] = None if column.nullable and text == "" else column.codec.from_text(text)
     return shape(**values)
@@ -175,7 +178,7 @@ def read_csv(shape: type[R], text: str) -> list[R]:
     """The rows of a CSV document written by `write_csv`; a `ValueError` names a missing column
     or the first value that does not read back."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [n for n in names(shape) if n not in (reader.fieldnames or ())]
+    missing = [n for n in names(shape) if n not in (reader.fieldnames or ()) and n not in _defaults(shape)]
     if missing:
         raise ValueError(f"no column {', '.join(missing)}")
     rows = []
@@ -185,6 +188,15 @@ def read_csv(shape: type[R], text: str) -> list[R]:
         except (ValueError, TypeError) as exc:
             raise ValueError(f"line {number}: {exc}") from None
     return rows
+
+
+def _defaults(shape: type) -> set[str]:
+    """The fields of a row dataclass that have a default."""
+    return {
+        f.name
+        for f in dataclasses.fields(shape)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    }
 
 
 def schema_problems(declared: Sequence[tuple[str, str, bool]], shape: type) -> list[str]:

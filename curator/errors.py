@@ -49,6 +49,11 @@ class ToolError(CuratorError):
     """An external tool (uv, nox) failed for a reason that is not the user's input."""
 
 
+class ExecutorLost(CuratorError):
+    """The executor itself went away mid-run (a dask scheduler that closed): the cells recorded
+    so far are kept and the run can be resumed (exit 1)."""
+
+
 class GateNotMet(CuratorError):
     """The release gate does not hold (exit 1)."""
 

@@ -126,6 +126,41 @@ class Finder:
     def find(self, version: str) -> Interpreter:
         """The first working CPython `version`, or `InterpreterNotFound` saying where it looked."""
         rejected: list[str] = []
+        for found in self._working(version, rejected):
+            return found
+        raise self._not_found(version, rejected)
+
+    def find_exact(self, version: str, full_version: str, build: str, *, hint: Path | None = None) -> Interpreter:
+        """The CPython `version` that is exactly `full_version` built as `build` (another machine's
+        interpreter, which an outcome key was computed with), or `InterpreterNotFound` saying where
+        it looked and what it found instead. `hint` (where that machine has it) is tried first when it
+        is one of the places searched anyway: machines of one cluster often share a layout, and one
+        probe is cheaper than a search."""
+        if hint is not None and self._searched(hint) and hint.exists():
+            answer = self.probe(hint)
+            if isinstance(answer, Probe) and (answer.implementation, answer.full_version, answer.build) == (
+                "cpython",
+                full_version,
+                build,
+            ):
+                return Interpreter(PyVersion(version), full_version, answer.executable, "hint", build)
+        rejected: list[str] = []
+        for found in self._working(version, rejected):
+            if (found.full_version, found.build) == (full_version, build):
+                return found
+            rejected.append(f"{found.path}: is {found.full_version} ({found.build})")
+        raise self._not_found(f"{full_version} ({build})" if build else full_version, rejected, version)
+
+    def _searched(self, path: Path) -> bool:
+        """Whether `path` is somewhere `candidates` looks (an explicit one, a PATH folder, pyenv's or uv's)."""
+        if not path.is_absolute():
+            return False
+        if path in self.overrides.values() or path.parent in set(self._path_folders()):
+            return True
+        return any(path.is_relative_to(root) for root in (self.pyenv_root() / "versions", self.uv_python_dir()))
+
+    def _working(self, version: str, rejected: list[str]) -> Iterator[Interpreter]:
+        """Every working CPython `version` where `candidates` looks, noting what was passed over."""
         for source, candidate in self.candidates(version):
             if not candidate.exists():
                 rejected.append(f"{candidate}: no such file")
@@ -140,10 +175,13 @@ class Finder:
                     rejected.append(f"{candidate}: is {answer.implementation} {answer.full_version}")
                 continue
             executable = answer.executable if answer.executable.is_absolute() else candidate.absolute()
-            return Interpreter(PyVersion(version), answer.full_version, executable, source, answer.build)
+            yield Interpreter(PyVersion(version), answer.full_version, executable, source, answer.build)
+
+    def _not_found(self, wanted: str, rejected: list[str], version: str | None = None) -> InterpreterNotFound:
+        version = version or wanted
         tried = f"; tried {'; '.join(rejected[:3])}" if rejected else ""
-        raise InterpreterNotFound(
-            f"Python {version} not found: looked in {', '.join(self.places(version))}{tried}. "
+        return InterpreterNotFound(
+            f"Python {wanted} not found: looked in {', '.join(self.places(version))}{tried}. "
             f"Install it (`uv python install {version}` or `pyenv install {version}`) "
             f"or point to one with --python {version}=/path/to/python{version}"
         )

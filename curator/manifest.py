@@ -16,6 +16,7 @@ import re
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -261,15 +262,18 @@ class Distribution:
 
     def package(self, name: str) -> Package:
         """The manifest package called `name` (any spelling)."""
-        wanted = canonicalize_name(name)
-        for package in self.packages:
-            if package.name == wanted:
-                return package
-        raise KeyError(name)
+        try:
+            return self._by_name[canonicalize_name(name)]
+        except KeyError:
+            raise KeyError(name) from None
 
-    @property
+    @cached_property
+    def _by_name(self) -> dict[NormalizedName, Package]:
+        return {p.name: p for p in self.packages}
+
+    @cached_property
     def package_names(self) -> tuple[NormalizedName, ...]:
-        """Manifest packages, in manifest order."""
+        """Manifest packages, in manifest order (computed once: a plan asks for every cell)."""
         return tuple(p.name for p in self.packages)
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pandas as pd
 from packaging.version import Version
@@ -157,7 +158,9 @@ def candidate_summary(table: pd.DataFrame, distribution: Distribution) -> pd.Dat
     speak to the package (those that require it, and its own tests), in the cells that hold the
     candidate and change nothing else (any cell holding it, when there are none); '' untested.
 
-    The index is (package, version) in manifest order, the columns the Pythons.
+    The index is (package, version) in manifest order, the columns the Pythons. One pass over the
+    rows finds each candidate's own cells (a run of a thousand packages has thousands of rows per
+    Python: no per-candidate scan of the table).
     """
     pythons = sorted(table["python"].unique(), key=Version) if not table.empty else []
     index = pd.MultiIndex.from_tuples(
@@ -166,21 +169,48 @@ def candidate_summary(table: pd.DataFrame, distribution: Distribution) -> pd.Dat
     result = pd.DataFrame("", index=index, columns=pd.Index(pythons, name="python"))
     if table.empty:
         return result
-    pinned = pin_columns(table)
-    changed = pinned["changes"].map(set)
+    rows = list(zip(table["python"], table["pins"], table["changes"], table["suite"], table["status"], strict=True))
+    holding = _Holding(rows)
+    found: dict[str, dict[tuple[str, str], str]] = {}  # python → candidate → worst status
     for package in distribution.packages:
-        column = f"pin:{package.name}"
-        if column not in pinned:
-            continue
         suites = {s.name for s in distribution.suites if package.name in s.requires}
         suites |= {package.suite_name} if package.tests else set()
         for version in package.versions:
-            holding = pinned[pinned[column] == str(version)]
-            own = holding[changed[holding.index].map(lambda names, n=package.name: names <= {n})]
-            rows = own if not own.empty else holding
-            if suites and rows["suite"].isin(suites).any():
-                rows = rows[rows["suite"].isin(suites)]
-            for python, group in rows.groupby("python"):
-                status = worst(Status(s) for s in group["status"])
-                result.loc[(package.name, str(version)), python] = str(status) if status else ""
+            chosen = holding.chosen(str(package.name), version, blessed=version == package.blessed)
+            if suites and any(rows[i][3] in suites for i in chosen):
+                chosen = [i for i in chosen if rows[i][3] in suites]
+            by_python: dict[str, list[Status]] = {}
+            for i in chosen:
+                by_python.setdefault(str(rows[i][0]), []).append(Status(rows[i][4]))
+            for python, statuses in by_python.items():
+                status = worst(statuses)
+                found.setdefault(python, {})[package.name, str(version)] = str(status) if status else ""
+    for python, values in found.items():
+        result[python] = [values.get(key, "") for key in result.index]
     return result
+
+
+class _Holding:
+    """Which rows hold which candidate, found in one pass over (python, pins, changes, suite, status)."""
+
+    def __init__(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        self.rows = rows
+        self.changed: dict[tuple[str, str], list[int]] = {}  # a non-blessed candidate → the rows holding it
+        self.alone: dict[tuple[str, str], list[int]] = {}  # … of cells that change nothing else
+        self.unchanged: list[int] = []  # rows of cells that change nothing (baseline cells)
+        for i, row in enumerate(rows):
+            changes = row[2]
+            if not changes:
+                self.unchanged.append(i)
+            for name, version in changes.items():
+                self.changed.setdefault((name, str(version)), []).append(i)
+                if len(changes) == 1:
+                    self.alone.setdefault((name, str(version)), []).append(i)
+
+    def chosen(self, name: str, version: Version, *, blessed: bool) -> list[int]:
+        """The rows of cells holding the candidate and changing nothing else, else of any cell holding it."""
+        if blessed:  # held by every cell that installs the package unchanged
+            own = [i for i in self.unchanged if name in self.rows[i][1]]
+            return own or [i for i, row in enumerate(self.rows) if name in row[1] and name not in row[2]]
+        key = (name, str(version))
+        return self.alone.get(key, []) or self.changed.get(key, [])

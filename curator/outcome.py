@@ -218,6 +218,7 @@ class CellOutcome:
     reused_from: str | None = None
     log: str = ""
     reproduce: str = ""
+    worker: str = "local"  # where it ran: `local`, or a dask worker's address
 
     @property
     def status(self) -> Status:

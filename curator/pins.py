@@ -20,7 +20,7 @@ _T = TypeVar("_T")
 class Pins(Mapping[NormalizedName, Version]):
     """An immutable, hashable, ordered mapping of package name → pinned version."""
 
-    __slots__ = ("_items",)
+    __slots__ = ("_index", "_items", "_sorted", "_text")
 
     def __init__(self, items: Iterable[tuple[str, Version | str]] | Mapping[str, Version | str] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
@@ -28,6 +28,9 @@ class Pins(Mapping[NormalizedName, Version]):
         for name, version in pairs:
             found[canonicalize_name(name)] = version if isinstance(version, Version) else Version(version)
         self._items: tuple[tuple[NormalizedName, Version], ...] = tuple(found.items())
+        self._index = found  # lookups by name stay O(1) for a cell of a thousand packages
+        self._sorted = tuple(sorted(self._items))
+        self._text: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> Pins:
@@ -56,7 +59,9 @@ class Pins(Mapping[NormalizedName, Version]):
 
     def __str__(self) -> str:
         """The text form: sorted by name, space-separated `name==version`."""
-        return " ".join(f"{name}=={version}" for name, version in sorted(self._items))
+        if self._text is None:  # a baseline of a thousand packages is written on every one of its rows
+            self._text = " ".join(f"{name}=={version}" for name, version in self._sorted)
+        return self._text
 
     def requirements(self) -> list[str]:
         """`name==version` for each pin, in this value's order (what a resolver is asked for)."""
@@ -76,11 +81,10 @@ class Pins(Mapping[NormalizedName, Version]):
     # Mapping protocol --------------------------------------------------------
 
     def __getitem__(self, name: str) -> Version:
-        wanted = canonicalize_name(name)
-        for key, version in self._items:
-            if key == wanted:
-                return version
-        raise KeyError(name)
+        try:
+            return self._index[canonicalize_name(name)]
+        except KeyError:
+            raise KeyError(name) from None
 
     def __iter__(self) -> Iterator[NormalizedName]:
         return (name for name, _ in self._items)
@@ -89,7 +93,7 @@ class Pins(Mapping[NormalizedName, Version]):
         return len(self._items)
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and any(key == canonicalize_name(name) for key, _ in self._items)
+        return isinstance(name, str) and canonicalize_name(name) in self._index
 
     @overload
     def get(self, name: str, /) -> Version | None: ...
@@ -106,13 +110,13 @@ class Pins(Mapping[NormalizedName, Version]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Pins):
-            return sorted(self._items) == sorted(other._items)
+            return self._sorted == other._sorted
         if isinstance(other, Mapping):
             return dict(self._items) == {canonicalize_name(str(k)): v for k, v in other.items()}
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self._items)))
+        return hash(self._sorted)
 
     def __repr__(self) -> str:
         return f"Pins({str(self)!r})"

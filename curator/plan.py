@@ -535,3 +535,8 @@ def _suite_files(folder: Path) -> list[Path]:
             if regular:
                 found.append(path.relative_to(folder))
     return sorted(found, key=lambda p: p.parts)
+
+
+def suite_files(folder: Path) -> list[Path]:
+    """The files of a suite folder that are its content (what `suite_digest` hashes), sorted."""
+    return [folder / relative for relative in _suite_files(folder)]

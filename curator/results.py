@@ -61,6 +61,7 @@ class ResultRow:
     outcome_key: str
     raw_status: Status
     rule: str
+    worker: str = "local"  # where the cell ran: `local`, or a dask worker's address
 
 
 def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[ResultRow]:
@@ -94,6 +95,7 @@ def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[Result
                     outcome_key=outcome.outcome_key,
                     raw_status=suite.raw_status,
                     rule=suite.rule,
+                    worker=outcome.worker,
                 )
             )
     return rows
@@ -238,6 +240,7 @@ def run_json(
         "finished": _iso(finished),
         "duration_s": round(finished - run.started, 1),
         "tools": _recorded_tools(layout.run_json, run.id) or tool_versions(),
+        "executor": json.loads(run.executor),
         "store": str(store.resolve()),
         **summary.to_json(),
     }

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from curator import cell as cells
 from curator import plan as planning
-from curator.errors import UsageError
+from curator.errors import ExecutorLost, UsageError
 from curator.executors.interface import Broken, Executor, Finished, Started
 from curator.graph import resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
@@ -58,6 +58,7 @@ class RunResult:
     run_id: RunId
     layout: RunLayout
     interrupted: bool
+    lost: str = ""  # why the executor went away mid-run (the run is then interrupted, and resumable)
 
 
 def new_run_id() -> RunId:
@@ -96,7 +97,7 @@ class Coordinator:
                 raise UsageError(
                     f"{dist.path}: the manifest changed since run {record.id} started; start a new run instead"
                 )
-            store.reopen_run(record.id)
+            store.reopen_run(record.id, executor=json.dumps(self.executor.describe()))
             return record, Plan.from_json(record.plan)
         pythons = list(request.interpreters)
         plan = request.plan
@@ -126,6 +127,7 @@ class Coordinator:
             started=time.time(),
             status=RunStatus.RUNNING,
             plan=json.dumps(plan.to_json()),
+            executor=json.dumps(self.executor.describe()),
         )
         store.create_run(record)
         return record, plan
@@ -186,7 +188,10 @@ class Coordinator:
             if not self.request.rerun and self._reuse(record.id, task, resolution):
                 continue
             to_run.append(task)
-        self._run_tasks(record.id, plan, to_run, {c.id: r for c, r in ((c, resolutions[c.id]) for c in pending)})
+        try:
+            self._run_tasks(record.id, plan, to_run, {c.id: r for c, r in ((c, resolutions[c.id]) for c in pending)})
+        except ExecutorLost as lost:
+            return RunResult(record.id, layout, interrupted=True, lost=str(lost))
         return RunResult(record.id, layout, interrupted=self.cancel.is_set())
 
     def _resolve_all(self, pending: Sequence[Cell]) -> dict[CellId, Resolution]:
@@ -308,7 +313,7 @@ class Coordinator:
     ) -> None:
         judged = replace(outcome, suites=tuple(self._judge(cell, s) for s in outcome.suites))
         interpreter = self.request.interpreters[cell.python]
-        self.store.record_cell(
+        recorded = self.store.record_cell(
             CellRecord(
                 run_id=run_id,
                 cell_id=cell.id,
@@ -322,7 +327,8 @@ class Coordinator:
             ),
             lock=LockRow(lock.key, cell.python, lock.text) if lock is not None else None,
         )
-        self.observer.cell_finished(cell, judged, reused=reused)
+        if recorded:  # not a second report of the same outcome
+            self.observer.cell_finished(cell, judged, reused=reused)
 
     def _judge(self, cell: Cell, suite: SuiteOutcome) -> SuiteOutcome:
         if suite.suite == INSTALL_SUITE:

@@ -22,8 +22,9 @@ from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x63757261  # "cura": marks a SQLite file as a curator results store
+LOCAL_EXECUTOR = '{"kind": "local"}'  # what runs recorded before executors were recorded ran on
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -114,6 +115,10 @@ _MIGRATIONS: dict[int, str] = {
         document TEXT NOT NULL
     );
     """,
+    4: """
+    ALTER TABLE cells ADD COLUMN worker TEXT NOT NULL DEFAULT 'local';
+    ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT '{"kind": "local"}';
+    """,
 }
 
 
@@ -136,6 +141,7 @@ class RunRecord:
     finished: float | None = None
     verdict: Verdict | None = None
     summary: str | None = None
+    executor: str = LOCAL_EXECUTOR  # JSON: where the cells ran, `{"kind": "local", "jobs": 2}` (run.json)
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,7 @@ class CellRow:
     reproduce: str
     log: str
     recorded: float
+    worker: str
 
 
 @dataclass(frozen=True)
@@ -362,10 +369,13 @@ class Store:
         with self._transaction():
             self.db.execute("UPDATE runs SET plan=? WHERE id=?", (plan, run_id))
 
-    def reopen_run(self, run_id: RunId) -> None:
-        """Mark an interrupted run as running again (`--resume`)."""
+    def reopen_run(self, run_id: RunId, *, executor: str | None = None) -> None:
+        """Mark an interrupted run as running again (`--resume`), on `executor` when given."""
         with self._transaction():
-            self.db.execute("UPDATE runs SET status='running', finished=NULL WHERE id=?", (run_id,))
+            self.db.execute(
+                "UPDATE runs SET status='running', finished=NULL, executor=coalesce(?, executor) WHERE id=?",
+                (executor, run_id),
+            )
 
     def run(self, run_id: str) -> RunRecord:
         """A run by id (or unique id prefix); a `UsageError` if there is none."""
@@ -389,8 +399,13 @@ class Store:
 
     # ------------------------------------------------------------------ cells
 
-    def record_cell(self, record: CellRecord, *, lock: LockRow | None = None) -> None:
-        """Commit one finished cell with its suites, test cases and lock, all or nothing."""
+    def record_cell(self, record: CellRecord, *, lock: LockRow | None = None) -> bool:
+        """Commit one finished cell with its suites, test cases and lock, all or nothing.
+
+        A cell is recorded once: the same outcome (run, cell and outcome key) reported again — a
+        dask task run twice after a worker died — is ignored and False returned; a different
+        outcome for a recorded cell is an `sqlite3.IntegrityError`, never an overwrite.
+        """
         outcome = record.outcome
         row = CellRow(
             run_id=record.run_id,
@@ -408,8 +423,14 @@ class Store:
             reproduce=outcome.reproduce,
             log=outcome.log,
             recorded=time.time(),
+            worker=outcome.worker,
         )
         with self._transaction():
+            known = self.db.execute(
+                "SELECT outcome_key FROM cells WHERE run_id = ? AND cell_id = ?", (row.run_id, row.cell_id)
+            ).fetchone()
+            if known is not None and known[0] == row.outcome_key:
+                return False
             if lock is not None:
                 self.db.execute(columns.insert_sql("locks", LockRow, verb="INSERT OR IGNORE"), columns.to_sql(lock))
             self.db.execute(columns.insert_sql("cells", CellRow), columns.to_sql(row))
@@ -436,6 +457,7 @@ class Store:
                         for c in suite.cases
                     ],
                 )
+        return True
 
     def lock(self, key: str) -> LockRow | None:
         """The lock stored under `key` (a cell's `lock_key`), if the store has it."""
@@ -543,6 +565,7 @@ class Store:
             reused_from=cell.reused_from,
             log=cell.log,
             reproduce=cell.reproduce,
+            worker=cell.worker,
         )
         return CellRecord(
             cell.run_id, cell.cell_id, cell.python, cell.interpreter, cell.pins, cell.changes, cell.baseline,

@@ -8,7 +8,7 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -19,6 +19,7 @@ from curator.ids import PyVersion
 from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
 
 if TYPE_CHECKING:
+    from curator.executors.interface import Executor
     from curator.graph import DependencyGraph
 
 Handler = Callable[[argparse.Namespace, Console], int]
@@ -73,6 +74,46 @@ def strategy_arg(parser: argparse.ArgumentParser) -> None:
         metavar="{" + ",".join(Strategy) + "}",
         help="which cells to plan (default: the manifest's matrix.strategy)",
     )
+
+
+def executor_args(parser: argparse.ArgumentParser) -> None:
+    """`--jobs`, `--executor local|dask` and `--scheduler ADDRESS`: where cells run."""
+    parser.add_argument(
+        "--jobs", "-j", type=positive_int, help="cells at a time, or a LocalCluster's workers (default: the CPU count)"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where cells run: this machine, or a dask.distributed cluster (pip install 'curator[dask]')",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: a running scheduler (tcp://HOST:8786); default: a LocalCluster of --jobs workers",
+    )
+
+
+@contextlib.contextmanager
+def open_executor(args: argparse.Namespace) -> Iterator[Executor]:
+    """The executor the arguments ask for, ready for as long as the context lasts."""
+    if args.executor == "local":
+        if args.scheduler:
+            raise UsageError(f"--scheduler {args.scheduler}: a scheduler is for --executor dask")
+        from curator.executors.local import LocalExecutor
+
+        yield LocalExecutor(args.jobs)
+        return
+    from curator.executors import dask
+
+    with dask.connect(args.scheduler, args.jobs) as executor:
+        yield executor
+
+
+def executor_words(args: argparse.Namespace) -> list[str]:
+    """The executor arguments again, as a command to repeat them (`--resume`) writes them."""
+    words = ["--executor", args.executor] if args.executor != "local" else []
+    return words + (["--scheduler", args.scheduler] if args.scheduler else [])
 
 
 def _strategy(text: str) -> Strategy:

@@ -4,6 +4,7 @@ a clean night supports (docs/nightly.md)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,8 +16,11 @@ from curator.cli import ci
 from curator.cli.common import (
     Parser,
     emit_json,
+    executor_args,
+    executor_words,
     load_manifest,
     manifest_arg,
+    open_executor,
     positive_int,
     python_arg,
     python_axis,
@@ -39,7 +43,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     nightly.add_argument(
         "--as-of", metavar="TIME", help="the upstream snapshot: a date or RFC 3339 time (default: now)"
     )
-    nightly.add_argument("--jobs", "-j", type=positive_int, help="cells at a time (default: the CPU count)")
+    executor_args(nightly)
     nightly.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
     nightly.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
     nightly.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted nightly")
@@ -71,7 +75,6 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     import signal
     import threading
 
-    from curator.executors.local import LocalExecutor
     from curator.interpreters import Finder
     from curator.layout import default_store
     from curator.nightly import runner
@@ -98,7 +101,8 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with Store(store_path) as store:
+        with contextlib.ExitStack() as stack:
+            store = stack.enter_context(Store(store_path))
             if args.resume:
                 versions = list(store.run(args.resume).pythons)
             request = runner.NightlyRequest(
@@ -110,7 +114,7 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
                 resume=args.resume,
                 max_probes=args.max_probes,
             )
-            executor = LocalExecutor(args.jobs)
+            executor = stack.enter_context(open_executor(args))
             progress = console
             if args.format == "json":
                 progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -137,7 +141,7 @@ def _finish(console: Console, args: argparse.Namespace, result: NightlyResult, c
     """The end of a nightly: what it found, where it wrote it, the exit status."""
     console.print(f"\n{cells} cells ({reused} reused from earlier runs)")
     if result.night is None:
-        parts = ["curator", "nightly", str(args.manifest), "--resume", result.run_id]
+        parts = ["curator", "nightly", str(args.manifest), "--resume", result.run_id, *executor_words(args)]
         if args.store:
             parts += ["--store", str(args.store)]
         console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{' '.join(parts)}[/]")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from curator.errors import EXIT_OK, UsageError
+from curator.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 from curator.layout import REPORT_NAME, RunLayout
 from curator.manifest import DEFAULT_MANIFEST
 
@@ -21,9 +21,11 @@ from curator.cli import ci
 from curator.cli.common import (
     Parser,
     emit_json,
+    executor_args,
+    executor_words,
     load_manifest,
     manifest_arg,
-    positive_int,
+    open_executor,
     python_arg,
     python_axis,
     store_file,
@@ -38,7 +40,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     manifest_arg(run)
     python_arg(run)
     strategy_arg(run)
-    run.add_argument("--jobs", "-j", type=positive_int, help="cells at a time (default: the CPU count)")
+    executor_args(run)
     run.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
     run.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
@@ -48,7 +50,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="retry the suites of each refused cell in minimal cells (also: matrix.split_unresolvable)",
     )
-    run.add_argument("--executor", choices=("local",), default="local", help="where cells run")
     run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
     run.add_argument(
         "--format",
@@ -77,7 +78,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     import signal
     import threading
 
-    from curator.executors.local import LocalExecutor
     from curator.interpreters import Finder
     from curator.layout import default_store
     from curator.report.data import summary_json
@@ -114,10 +114,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cancel.set()
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    executor = LocalExecutor(args.jobs)
     progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False) if args.format == "json" else console
     try:
-        with Store(store) as results:
+        with open_executor(args) as executor, Store(store) as results:
             if progress.is_terminal and not args.plain:
                 with LiveObserver(progress) as observer:
                     result = Coordinator(request, results, executor, observer, cancel).execute()
@@ -132,13 +131,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.format == "json":
         emit_json("run", summary_json(data))
     else:
-        print_summary(console, summary, args)
+        print_summary(console, summary, args, lost=result.lost)
+    if result.lost:
+        return EXIT_UNEXPECTED
     if summary.interrupted:
         return 130
     return EXIT_OK if summary.ok else 1
 
 
-def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace) -> None:
+def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace, *, lost: str = "") -> None:
     """The end of a run: counts, the gate, where the results are, the verdict."""
     from curator.layout import RunLayout
     from curator.outcome import Status
@@ -160,11 +161,11 @@ def print_summary(console: Console, summary: RunSummary, args: argparse.Namespac
     console.print(f"results: {escape(f'{layout.cells_csv}, {layout.matrices}/, {layout.run_json}')}")
     console.print(f"report: {escape(str(layout.report))}")
     if summary.interrupted:
-        parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id]
+        parts = ["curator", "run", str(args.manifest), "--resume", summary.run_id, *executor_words(args)]
         if args.store:
             parts += ["--store", str(args.store)]
-        command = escape(" ".join(parts))
-        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{command}[/]")
+        what = f"[bold red]error[/]: {escape(lost)}" if lost else "[yellow]interrupted[/]"
+        console.print(f"{what}: finished cells are kept; continue with: [bold]{escape(' '.join(parts))}[/]")
         return
     verdict = "[green]passed[/]" if summary.ok else "[bold red]failed[/]"
     console.print(f"verdict: {verdict}")

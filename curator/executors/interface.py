@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from curator.cell import CellTask
+from curator.errors import ExecutorLost
 from curator.ids import CellId
 from curator.outcome import CellOutcome
+
+__all__ = ["Broken", "Event", "Executor", "ExecutorLost", "Finished", "Started"]
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,13 @@ class Executor(Protocol):
     """Runs cells; yields events in the order they happen, in the caller's thread.
 
     When `cancel` is set, running cells are stopped (their process groups killed) and their
-    outcomes are not reported; the iterator then ends.
+    outcomes are not reported; the iterator then ends. An executor that can no longer run
+    anything (its scheduler went away) raises `ExecutorLost` after the events it has.
     """
+
+    def describe(self) -> dict[str, object]:
+        """Where the cells run, as run.json records it: `{"kind": "local", "jobs": 2}`."""
+        ...
 
     def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
         """Run every task."""

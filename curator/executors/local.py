@@ -22,6 +22,10 @@ class LocalExecutor:
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = max(1, jobs or os.cpu_count() or 1)
 
+    def describe(self) -> dict[str, object]:
+        """`{"kind": "local", "jobs": N}`."""
+        return {"kind": "local", "jobs": self.jobs}
+
     def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
         """Run every task; events arrive in the calling thread."""
         events: queue.Queue[Event | None] = queue.Queue()

@@ -14,6 +14,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from packaging.version import Version
+
 from curator.manifest import Distribution, Package
 from curator.outcome import Status
 from curator.resolve import mentioned
@@ -98,9 +100,21 @@ class _Found:
     holding: int  # cells that hold the candidate
 
 
-def _evidence(records: Sequence[CellRecord], distribution: Distribution, package: Package) -> _Found:
+def _holding(records: Sequence[CellRecord]) -> dict[tuple[str, Version], list[CellRecord]]:
+    """The cells holding each (package, version), indexed once: a run of a thousand packages has
+    thousands of cells, and asking every cell about every package is millions of questions."""
+    index: dict[tuple[str, Version], list[CellRecord]] = {}
+    for record in records:
+        for name, version in record.pins.items():
+            index.setdefault((name, version), []).append(record)
+    return index
+
+
+def _evidence(
+    holding_index: dict[tuple[str, Version], list[CellRecord]], distribution: Distribution, package: Package
+) -> _Found:
     newest = max(package.versions)
-    holding = [r for r in records if r.pins.get(package.name) == newest]
+    holding = holding_index.get((package.name, newest), [])
     relevant = relevant_suites(distribution, package)
     own: list[Evidence] = []
     others: list[Evidence] = []
@@ -225,9 +239,10 @@ def _explain(
 def holds_back(records: Sequence[CellRecord], distribution: Distribution) -> tuple[list[HeldBack], list[Blocker]]:
     """The packages held back (manifest order) and the blockers, most packages held first."""
     held: list[HeldBack] = []
+    holding = _holding(records)
     for package in distribution.packages:
         newest = max(package.versions)
-        found = _evidence(records, distribution, package)
+        found = _evidence(holding, distribution, package)
         chosen = found.own if found.own_cells else (*found.own, *found.others)
         failing = any(e.status in HOLDING for e in chosen)
         if package.blessed == newest and not failing:

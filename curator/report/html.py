@@ -53,9 +53,10 @@ class GraphView:
     """The dependency graph picture of one Python's resolved baseline."""
 
     python: str
-    image: str
+    image: str  # '' when the graph is too large to draw in a report (`GRAPH_NODES`)
     failing: list[tuple[str, str]]
     differs: list[str]  # `name version` where this Python resolved otherwise than the first one
+    nodes: int = 0
 
 
 def _environment() -> jinja2.Environment:
@@ -136,17 +137,37 @@ def _matrix_views(data: RunData) -> list[MatrixView]:
     return views
 
 
+GRAPH_NODES = 150
+"""A baseline graph of more packages is not drawn in the report (it would take minutes and read as a
+smudge); `curator graph` still draws it."""
+CHART_ROWS = 80
+WIDE_SUITES = 24
+"""Past this many suites, the cells table lists each cell's suites that did not pass instead of a
+column per suite (a thousand-package run would otherwise be millions of empty squares)."""
+"""The most candidates one heatmap draws: past that (a distribution of hundreds of packages) it draws
+the packages with a candidate that did not pass, and the table beside it holds every candidate."""
+
+
 def _candidates_image(data: RunData) -> str:
+    """The heatmap of the candidates ('' for none: too many to draw, and every one passing)."""
+    candidates = data.candidates
+    title = "Every candidate on every Python (★ blessed)"
+    if len(candidates) > CHART_ROWS:
+        settled = {"", str(Status.PASSED), str(Status.EXPECTED_FAIL)}
+        troubled = {name for (name, _), row in zip(candidates.index, candidates.to_numpy(), strict=True)
+                    if any(str(v) not in settled for v in row)}  # fmt: skip
+        shown = [name in troubled for name, _ in candidates.index]
+        candidates = candidates[shown].head(CHART_ROWS)
+        if candidates.empty:
+            return ""
+        packages = len({name for name, _ in candidates.index})
+        title = (
+            f"Candidates of the {packages} packages with one not passing, of {len(troubled)}"
+            f" (★ blessed; every candidate in the table)"
+        )
     blessed = {(p.name, str(p.blessed)) for p in data.distribution.packages}
-    labels = [
-        f"{name} {version}" + (" ★" if (name, version) in blessed else "") for name, version in data.candidates.index
-    ]
-    image = charts.status_heatmap(
-        data.candidates,
-        title="Every candidate on every Python (★ blessed)",
-        salt="candidates",
-        row_labels=labels,
-    )
+    labels = [f"{name} {version}" + (" ★" if (name, version) in blessed else "") for name, version in candidates.index]
+    image = charts.status_heatmap(candidates, title=title, salt="candidates", row_labels=labels)
     return charts.data_uri(image)
 
 
@@ -169,9 +190,13 @@ def _graph_views(data: RunData, matrices: Sequence[MatrixView]) -> list[GraphVie
         versions = {str(name): str(version) for name, version in baseline.lock.versions.items()}
         differs = sorted(f"{n} {v}" for n, v in versions.items() if first and first.get(n) != v)
         first = first or versions
+        nodes = graph.graph.number_of_nodes()
+        if nodes > GRAPH_NODES:
+            views.append(GraphView(python, "", failing, differs, nodes))
+            continue
         with matplotlib.rc_context({"svg.hashsalt": f"graph-{python}", "svg.fonttype": "none"}):
             svg = graph.to_svg(failing=failing)
-        views.append(GraphView(python, charts.data_uri(svg), failing, differs))
+        views.append(GraphView(python, charts.data_uri(svg), failing, differs, nodes))
     return views
 
 
@@ -196,7 +221,9 @@ def _cells_view(records: Sequence[CellRecord]) -> tuple[list[SuiteName], list[di
                 "baseline": record.baseline,
                 "changes": " ".join(record.changes.requirements()),
                 "status": str(record.outcome.status),
-                "suites": [by_suite.get(s, "") for s in suites],
+                "suites": [by_suite.get(s, "") for s in suites] if len(suites) <= WIDE_SUITES else [],
+                "unsettled": [(s.suite, str(s.status)) for s in record.outcome.suites if s.status is not Status.PASSED],
+                "passed": sum(1 for s in record.outcome.suites if s.status is Status.PASSED),
                 "statuses": sorted(set(by_suite.values())),
                 "duration": record.outcome.duration,
                 "reused_from": record.outcome.reused_from or "",
@@ -246,6 +273,7 @@ def render_run(data: RunData) -> Path:
         "candidates": data.candidates,
         "untested": _untested(data.candidates),
         "candidates_image": _candidates_image(data),
+        "blessed": {(str(p.name), str(p.blessed)) for p in data.distribution.packages},
         "held": data.held,
         "blockers": data.blockers,
         "rates": [
@@ -262,6 +290,7 @@ def render_run(data: RunData) -> Path:
         "finished": data.finished,
         "suites": suites,
         "cells": cells,
+        "compact": len(suites) > WIDE_SUITES,
         "script": script,
         "script_hash": script_hash,
         "curator_version": __version__,

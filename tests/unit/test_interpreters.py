@@ -82,3 +82,38 @@ def test_override_syntax() -> None:
     assert parse_overrides(["3.12=/opt/py/bin/python"]) == {"3.12": Path("/opt/py/bin/python")}
     with pytest.raises(UsageError, match=r"X\.Y=PATH"):
         parse_overrides(["python3.12"])
+
+
+def test_a_worker_finds_the_exact_build_the_key_was_computed_with(tmp_path: Path) -> None:
+    on_path = _exe(tmp_path / "bin" / "python3.12")
+    pyenv = _exe(tmp_path / "pyenv" / "versions" / "3.12.1" / "bin" / "python3.12")
+    hint = _exe(tmp_path / "pyenv" / "versions" / "3.12.1-other" / "bin" / "python3.12")
+    elsewhere = _exe(tmp_path / "opt" / "python3.12")
+    answers: dict[Path, Probe | str] = {
+        on_path: Probe("3.12.3", on_path, "cpython", "3.12.3 (main) linux"),
+        pyenv: Probe("3.12.1", pyenv, "cpython", "3.12.1 (main) linux"),
+        hint: Probe("3.12.1", hint, "cpython", "3.12.1 (other build) linux"),
+        elsewhere: Probe("3.12.1", elsewhere, "cpython", "3.12.1 (main) linux"),
+    }
+    asked: list[Path] = []
+
+    def probe(path: Path) -> Probe | str:
+        asked.append(path)
+        return answers.get(path, "not asked")
+
+    finder = Finder(
+        env={"PATH": str(on_path.parent), "PYENV_ROOT": str(tmp_path / "pyenv")}, probe=probe, home=tmp_path
+    )
+    # the first 3.12 on PATH is another version, and the hint another build: the search goes on to pyenv's
+    found = finder.find_exact("3.12", "3.12.1", "3.12.1 (main) linux", hint=hint)
+    assert (found.path, found.source) == (pyenv, "pyenv")
+    # where the hint is the very build, one probe answers
+    asked.clear()
+    found = finder.find_exact("3.12", "3.12.1", "3.12.1 (other build) linux", hint=hint)
+    assert (found.path, found.source, asked) == (hint, "hint", [hint])
+    # a hint outside the places this machine searches is not taken: it finds its Pythons itself
+    found = finder.find_exact("3.12", "3.12.1", "3.12.1 (main) linux", hint=elsewhere)
+    assert (found.path, found.source) == (pyenv, "pyenv")
+    with pytest.raises(InterpreterNotFound, match=r"Python 3\.12\.1 \(a build\) not found: looked in PATH") as caught:
+        finder.find_exact("3.12", "3.12.1", "a build")
+    assert f"{on_path}: is 3.12.3 (3.12.3 (main) linux)" in str(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from curator.errors import UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
-from curator.store import SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
+from curator.store import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
 
 
 def _run(run_id: str, started: float = 1.0) -> RunRecord:
@@ -129,11 +130,42 @@ def store_mode(path: Path) -> str:
 def test_a_cell_is_recorded_once(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as store:
         store.create_run(_run("r1"))
-        store.record_cell(_cell("r1"))
+        assert store.record_cell(_cell("r1"))
+        # the same outcome again (a dask task run twice after a worker died): ignored
+        assert not store.record_cell(_cell("r1"))
+        # another outcome for a recorded cell: refused, never an overwrite
         with pytest.raises(sqlite3.IntegrityError):
-            store.record_cell(_cell("r1"))
+            store.record_cell(_cell("r1", key="other"))
         assert store.recorded_cell_ids(RunId("r1")) == {"py3.12-baseline"}
-        assert len(store.cells(RunId("r1"))) == 1  # the failed second write left nothing half-done
+        (cell,) = store.cells(RunId("r1"))  # the failed write left nothing half-done
+        assert cell.outcome.outcome_key == "k1"
+
+
+def test_where_a_cell_ran_and_on_which_executor_are_kept(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        store.create_run(_run("r1"))
+        record = _cell("r1")
+        store.record_cell(replace(record, outcome=replace(record.outcome, worker="tcp://10.0.0.7:40211")))
+        assert store.cells(RunId("r1"))[0].outcome.worker == "tcp://10.0.0.7:40211"
+        assert store.run("r1").executor == '{"kind": "local"}'
+        store.reopen_run(RunId("r1"), executor='{"kind": "dask", "scheduler": "tcp://h:8786"}')
+        assert store.run("r1").executor == '{"kind": "dask", "scheduler": "tcp://h:8786"}'
+
+
+def test_a_store_of_schema_2_gains_the_worker_and_executor_columns(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    db = sqlite3.connect(path)
+    for version in (1, 2):
+        db.executescript(_MIGRATIONS[version])
+    db.execute("PRAGMA user_version = 2")
+    db.execute(
+        "INSERT INTO cells VALUES ('r', 'c', '3.12', 'i', '', '', 1, 'p', 'o', 'l', 1.0, NULL, 'nox', 'log', 1.0)"
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        row = store.db.execute("SELECT worker FROM cells").fetchone()
+        assert row[0] == "local"  # cells recorded before executors were recorded ran here
 
 
 def test_reuse_finds_the_newest_outcome_of_another_run(tmp_path: Path) -> None:

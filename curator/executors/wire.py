@@ -1,0 +1,348 @@
+"""The wire format of a cell sent to another machine: a self-contained, path-free `WireTask`, and the
+`WireResult` that comes back. Both are plain JSON (no pickled curator classes), so a worker with
+another curator refuses a task by its `wire` version instead of failing to unpickle it.
+
+A task carries everything that decides the cell, as content: the lock text, the suites' commands
+with the coordinator's paths replaced by placeholders (`<run>` for the run folder, `<suite:DIGEST>`
+for a suite folder, whose files travel once per digest as a `folder_blob`), the package tests'
+commands, the policy's timeout and retries, the interpreter wanted (X.Y, and the exact version and
+build the outcome key was computed with), uv's index options, and both keys as the coordinator
+computed them. A worker never recomputes a key. The one path it carries, where the coordinator has
+the interpreter, is a hint: the worker probes it first when it is one of the places it searches anyway,
+and takes it only when it is that very build.
+
+A result carries the `CellOutcome` (log paths relative to the cell's run folder, as locally) and the
+cell's log folder as a tar archive, bounded in size: past `LOG_BUDGET` the largest files keep only
+their tails, with a first line saying so.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from curator.cell import CellTask, SuiteSpec
+from curator.ids import CellId, PyVersion, SuiteName
+from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.plan import Cell, suite_digest, suite_files
+
+WIRE_VERSION = 1
+"""Bumped when a shape below changes; a worker refuses a task of another version."""
+
+RUN = "<run>"
+LOG_BUDGET = 16 * 1024 * 1024
+"""The most log bytes one cell sends back (its cell.log, suite logs and JUnit files together)."""
+
+
+class WireError(ValueError):
+    """A task or result of another shape (another curator on the other side)."""
+
+
+def suite_placeholder(digest: str) -> str:
+    """What stands for a suite folder in a task: `<suite:DIGEST>`."""
+    return f"<suite:{digest}>"
+
+
+@dataclass(frozen=True)
+class WireSuite:
+    """A suite's command, folder and variables, paths replaced by placeholders."""
+
+    name: SuiteName
+    argv: tuple[str, ...]
+    cwd: str
+    junit: bool
+    env: Mapping[str, str]
+
+    def to_json(self) -> dict[str, object]:
+        """JSON form."""
+        return {"name": self.name, "argv": list(self.argv), "cwd": self.cwd, "junit": self.junit, "env": dict(self.env)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WireSuite:
+        """Read back."""
+        return cls(SuiteName(data["name"]), tuple(data["argv"]), data["cwd"], bool(data["junit"]), dict(data["env"]))
+
+
+@dataclass(frozen=True)
+class WireTask:
+    """One cell, as another machine runs it."""
+
+    cell: Cell
+    python: PyVersion
+    full_version: str
+    build: str
+    lock_text: str
+    install_args: tuple[str, ...]
+    suites: tuple[WireSuite, ...]
+    folders: tuple[str, ...]  # digests of the suite folders it needs
+    outcome_key: str
+    lock_key: str
+    timeout: float
+    retries: int
+    hint: str = ""  # where the coordinator has the interpreter: tried first, never trusted unprobed
+
+    def to_json(self) -> dict[str, object]:
+        """JSON form, with its wire version."""
+        return {
+            "wire": WIRE_VERSION,
+            "cell": self.cell.to_json(),
+            "python": self.python,
+            "full_version": self.full_version,
+            "build": self.build,
+            "lock_text": self.lock_text,
+            "install_args": list(self.install_args),
+            "suites": [s.to_json() for s in self.suites],
+            "folders": list(self.folders),
+            "outcome_key": self.outcome_key,
+            "lock_key": self.lock_key,
+            "timeout": self.timeout,
+            "retries": self.retries,
+            "hint": self.hint,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WireTask:
+        """Read back; a `WireError` for another version or shape."""
+        _check_version(data, "task")
+        try:
+            return cls(
+                cell=Cell.from_json(data["cell"]),
+                python=PyVersion(data["python"]),
+                full_version=str(data["full_version"]),
+                build=str(data["build"]),
+                lock_text=str(data["lock_text"]),
+                install_args=tuple(str(a) for a in data["install_args"]),
+                suites=tuple(WireSuite.from_json(s) for s in data["suites"]),
+                folders=tuple(str(d) for d in data["folders"]),
+                outcome_key=str(data["outcome_key"]),
+                lock_key=str(data["lock_key"]),
+                timeout=float(data["timeout"]),
+                retries=int(data["retries"]),
+                hint=str(data.get("hint", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WireError(f"a cell task of another shape ({type(exc).__name__}: {exc})") from None
+
+    def local_folders(self) -> list[str]:
+        """The local folders uv is told to find packages in (`--find-links /abs/path`): they must
+        exist on the worker too, at the same path."""
+        found = []
+        for option, value in zip(self.install_args, self.install_args[1:], strict=False):
+            if option == "--find-links" and "://" not in value:
+                found.append(value)
+        return found
+
+
+def _check_version(data: Mapping[str, Any], what: str) -> None:
+    if not isinstance(data, Mapping) or data.get("wire") != WIRE_VERSION:
+        version = data.get("wire") if isinstance(data, Mapping) else None
+        raise WireError(
+            f"a cell {what} of wire version {version}, this curator speaks {WIRE_VERSION}: "
+            "install the same curator on the coordinator and the workers"
+        )
+
+
+# ------------------------------------------------------------------ coordinator → worker
+
+
+def pack(task: CellTask, folders: Mapping[Path, str]) -> WireTask:
+    """A local task as a wire task; `folders` maps each suite folder to its digest (`folder_blob`)."""
+    masks = sorted(((str(path), suite_placeholder(d)) for path, d in folders.items()), key=lambda m: -len(m[0]))
+    masks.append((str(task.layout.root), RUN))
+
+    def masked(text: str) -> str:
+        for path, placeholder in masks:  # a path ends where a path character does not follow
+            text = re.sub(re.escape(path) + r"(?=$|/|[^\w.@+-])", placeholder.replace("\\", r"\\"), text)
+        return text
+
+    suites = tuple(
+        WireSuite(s.name, tuple(masked(a) for a in s.argv), masked(s.cwd), s.junit, dict(s.env)) for s in task.suites
+    )
+    used = sorted({folders[path] for path in suite_folders(task.suites, list(folders))})
+    return WireTask(
+        cell=task.cell,
+        python=task.interpreter.version,
+        full_version=task.interpreter.full_version,
+        build=task.interpreter.build,
+        lock_text=task.lock_path.read_text(encoding="utf-8"),
+        install_args=task.install_args,
+        suites=suites,
+        folders=tuple(used),
+        outcome_key=task.outcome_key,
+        lock_key=task.lock_key,
+        timeout=task.timeout,
+        retries=task.retries,
+        hint=str(task.interpreter.path),
+    )
+
+
+def folder_blob(folder: Path) -> tuple[str, bytes]:
+    """A suite folder as (digest, deterministic tar.gz of its files): the digest is the plan's
+    `suite_digest`, so equal folders travel and are cached once."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
+        for path in suite_files(folder):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(path.relative_to(folder).as_posix())
+            info.size, info.mode, info.mtime = len(data), 0o644, 0
+            archive.addfile(info, io.BytesIO(data))
+    return suite_digest(folder), buffer.getvalue()
+
+
+def unpack_folder(blob: bytes, target: Path) -> None:
+    """A `folder_blob` written out into `target` (regular files only, nothing outside it)."""
+    target.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(fileobj=io.BytesIO(blob), mode="r:gz") as archive:
+        archive.extractall(target, filter="data")
+
+
+# ------------------------------------------------------------------ worker side
+
+
+def unpack(task: WireTask, root: Path, folders: Mapping[str, Path]) -> tuple[SuiteSpec, ...]:
+    """The task's suites with placeholders replaced by this machine's paths."""
+
+    def local(text: str) -> str:
+        text = text.replace(RUN, str(root))
+        for digest, path in folders.items():
+            text = text.replace(suite_placeholder(digest), str(path))
+        return text
+
+    return tuple(
+        SuiteSpec(s.name, tuple(local(a) for a in s.argv), local(s.cwd), s.junit, env=dict(s.env)) for s in task.suites
+    )
+
+
+# ------------------------------------------------------------------ worker → coordinator
+
+
+@dataclass(frozen=True)
+class WireResult:
+    """What comes back: the outcome, the log folder (tar), where it ran; or that it was interrupted."""
+
+    cell_id: CellId
+    worker: str
+    outcome: CellOutcome | None  # None: interrupted (the run was cancelled), nothing to record
+    logs: bytes = b""
+    truncated: tuple[str, ...] = ()  # log files that came back shortened to their tails
+
+    def to_json(self) -> dict[str, object]:
+        """JSON form (the log archive stays bytes: dask moves it as is)."""
+        return {
+            "wire": WIRE_VERSION,
+            "cell": self.cell_id,
+            "worker": self.worker,
+            "outcome": None if self.outcome is None else outcome_json(self.outcome),
+            "logs": self.logs,
+            "truncated": list(self.truncated),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WireResult:
+        """Read back; a `WireError` for another version or shape."""
+        _check_version(data, "result")
+        try:
+            outcome = None if data["outcome"] is None else outcome_from_json(data["outcome"])
+            logs, truncated = bytes(data["logs"]), tuple(data["truncated"])
+            return cls(CellId(data["cell"]), str(data["worker"]), outcome, logs, truncated)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WireError(f"a cell result of another shape ({type(exc).__name__}: {exc})") from None
+
+
+def outcome_json(outcome: CellOutcome) -> dict[str, Any]:
+    """A `CellOutcome` as JSON."""
+    return {
+        "cell_id": outcome.cell_id,
+        "suites": [
+            {
+                "suite": s.suite,
+                "status": str(s.status),
+                "raw_status": str(s.raw_status),
+                "reason": s.reason,
+                "signature": s.signature,
+                "counts": [s.counts.passed, s.counts.failed, s.counts.errors, s.counts.skipped],
+                "duration": s.duration,
+                "attempts": s.attempts,
+                "log": s.log,
+                "cases": [[c.classname, c.name, c.outcome, c.duration, c.message] for c in s.cases],
+                "rule": s.rule,
+                "tail": s.tail,
+            }
+            for s in outcome.suites
+        ],
+        "duration": outcome.duration,
+        "lock_key": outcome.lock_key,
+        "outcome_key": outcome.outcome_key,
+        "reused_from": outcome.reused_from,
+        "log": outcome.log,
+        "reproduce": outcome.reproduce,
+        "worker": outcome.worker,
+    }
+
+
+def outcome_from_json(data: Mapping[str, Any]) -> CellOutcome:
+    """The inverse of `outcome_json`."""
+    suites = tuple(
+        SuiteOutcome(
+            suite=SuiteName(s["suite"]),
+            status=Status(s["status"]),
+            raw_status=Status(s["raw_status"]),
+            reason=s["reason"],
+            signature=s["signature"],
+            counts=Counts(*s["counts"]),
+            duration=float(s["duration"]),
+            attempts=int(s["attempts"]),
+            log=s["log"],
+            cases=tuple(TestCase(c[0], c[1], c[2], float(c[3]), c[4]) for c in s["cases"]),
+            rule=s["rule"],
+            tail=s["tail"],
+        )
+        for s in data["suites"]
+    )
+    return CellOutcome(
+        CellId(data["cell_id"]),
+        suites,
+        duration=float(data["duration"]),
+        lock_key=data["lock_key"],
+        outcome_key=data["outcome_key"],
+        reused_from=data["reused_from"],
+        log=data["log"],
+        reproduce=data["reproduce"],
+        worker=data["worker"],
+    )
+
+
+def pack_logs(folder: Path, budget: int = LOG_BUDGET, *, note: str = "") -> tuple[bytes, tuple[str, ...]]:
+    """A cell's log folder as a tar.gz of at most about `budget` bytes of content: files that do not
+    fit keep their last bytes, after a first line saying how much was left out (and `note`)."""
+    files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    buffer = io.BytesIO()
+    truncated: list[str] = []
+    left = budget
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
+        for index, path in enumerate(files):
+            data = path.read_bytes()
+            share = left // max(1, len(files) - index)  # what every file still to come may have
+            if len(data) > share:
+                keep = max(0, share - 200)
+                header = (
+                    f"[curator: this log was cut to its last {keep} of {len(data)} bytes to travel back"
+                    f"{' from ' + note if note else ''}]\n"
+                ).encode()
+                data = header + data[len(data) - keep :]
+                truncated.append(path.relative_to(folder).as_posix())
+            left -= len(data)
+            info = tarfile.TarInfo(path.relative_to(folder).as_posix())
+            info.size, info.mode, info.mtime = len(data), 0o644, int(path.stat().st_mtime)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue(), tuple(truncated)
+
+
+def suite_folders(suites: Sequence[SuiteSpec], known: Sequence[Path]) -> list[Path]:
+    """Which of the `known` suite folders these suites run in or name."""
+    return [path for path in known if any(str(path) in s.cwd or str(path) in " ".join(s.argv) for s in suites)]
