@@ -36,8 +36,9 @@ SQLITE_NOTADB = 26
 RECOVERY = (
     "stop every curator using the store, and copy it aside with its -wal and -shm files (cp STORE*)",
     "restore it from a copy taken while it was healthy, if you have one (then check that copy)",
-    "or salvage what SQLite can still read: sqlite3 STORE .recover | sqlite3 RECOVERED.sqlite "
-    "(needs a sqlite3 shell whose .recover works), check RECOVERED.sqlite, and move it in place of STORE",
+    "or salvage what SQLite can still read into a new store: curator store recover --store STORE --to "
+    "RECOVERED.sqlite (runs that lost cells come back interrupted, for --resume), check it, and move it and "
+    "RECOVERED.sqlite.runs in place of STORE",
     "or start a new store: move STORE* aside and pass --accept-lost-runs to the next `curator run`; "
     "run folders keep their cells.csv, logs and reports",
 )

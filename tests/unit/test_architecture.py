@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"cell"},
     {"executors"},
     {"store"},
-    {"gate"},
+    {"gate", "salvage"},
     {"results"},
     {"progress", "terminal", "matrix"},
     {"run"},
