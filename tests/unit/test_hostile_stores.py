@@ -314,8 +314,8 @@ def test_store_recover_copies_what_can_be_read_and_reopens_runs_that_lost_cells(
         assert len(runs) == 5
         kept = [len(store.cells(r.id)) for r in runs]
         assert 100 < sum(kept) < 200
-        for run in runs:  # a cell comes back whole, or not at all; a run that lost cells is unfinished
-            assert all(c.outcome.suites and c.outcome.suites[0].cases for c in store.cells(run.id))
-            assert (run.status is RunStatus.FINISHED) == (len(store.cells(run.id)) == 40)
+        for record in runs:  # a cell comes back whole, or not at all; a run that lost cells is unfinished
+            assert all(c.outcome.suites and c.outcome.suites[0].cases for c in store.cells(record.id))
+            assert (record.status is RunStatus.FINISHED) == (len(store.cells(record.id)) == 40)
     assert main(["store", "recover", "--store", str(path), "--to", str(new)]) == 2
     assert "exists; give the name of a new file" in _one_line_error(capsys)
