@@ -70,11 +70,11 @@ def abandon(staging: Path) -> str | None:
     None when the folder was only temporary files."""
     if not staging.exists():
         return None
-    marker = staging / MARKER
-    if not marker.is_file():
+    legacy = _legacy_name(staging)
+    if not (staging / MARKER).is_file() and legacy is None:
         shutil.rmtree(staging, ignore_errors=True)
         return None
-    name = _marked_name(staging)
+    name = legacy or _marked_name(staging)
     out = staging.parent
     items = _items(name)
     try:
@@ -82,10 +82,12 @@ def abandon(staging: Path) -> str | None:
             done = f"finished placing {name} (a release stopped after its last rename)"
         else:
             for item in items:
-                new, old, target = staging / item, staging / f"old-{item}", out / item
+                new, target = staging / item, out / item
+                old = next((staging / f"{prefix}-{item}" for prefix in ("old", "replaced")
+                            if os.path.lexists(staging / f"{prefix}-{item}")), None)  # fmt: skip
                 if not new.exists() and os.path.lexists(target):  # placed: take it back
                     _rename(target, new)
-                if old.exists() or old.is_symlink():
+                if old is not None:
                     _rename(old, target)
             _fsync(out)
             done = f"rolled back an interrupted release of {name}: {out / name} is as it was before it"
@@ -96,6 +98,16 @@ def abandon(staging: Path) -> str | None:
         ) from None
     shutil.rmtree(staging, ignore_errors=True)
     return done
+
+
+def _legacy_name(staging: Path) -> str | None:
+    """The bundle a staging folder of a curator before `PLACING` was placing, when it had begun: the
+    old folder moved aside as `replaced-<name>` (that curator replaced the old tarball in one rename)."""
+    match = _STAGING.fullmatch(staging.name)
+    if match is None or (staging / MARKER).exists():
+        return None
+    name = match["name"]
+    return name if (staging / f"replaced-{name}").is_dir() else None
 
 
 def recover(out: Path) -> list[str]:

@@ -116,3 +116,18 @@ def test_a_staging_folder_whose_marker_names_another_bundle_is_not_touched(tmp_p
     with pytest.raises(UsageError, match="not a staging folder curator wrote"):
         place.recover(out)
     assert _says(out) == "old" and staging.is_dir()
+
+
+def test_what_a_curator_before_placing_markers_left_is_rolled_back_too(tmp_path: Path) -> None:
+    """That curator moved the old folder aside as `replaced-NAME`, renamed the new folder into place,
+    then replaced the tarball; killed between, it left a new folder beside the old tarball."""
+    out = tmp_path / "dist"
+    out.mkdir()
+    _release(out, "old")
+    staging = _stage(out, "new")
+    (out / NAME).replace(staging / f"replaced-{NAME}")
+    (staging / NAME).replace(out / NAME)
+    assert (out / NAME / "CHANGES.md").read_text() == "new\n"  # beside the old tarball: a pair that does not match
+    assert place.recover(out) == [f"rolled back an interrupted release of {NAME}: {out / NAME} is as it was before it"]
+    assert _says(out) == "old"
+    assert not list(out.glob(".*"))
