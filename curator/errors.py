@@ -45,6 +45,21 @@ class UpstreamError(UsageError):
     new, and says so instead of reporting "nothing new" (exit status 2, naming the index)."""
 
 
+class StoreDamaged(UsageError):
+    """A results store SQLite reports as damaged (a malformed page, a header that is not SQLite's):
+    one line naming the store and `curator store check`, exit status 2."""
+
+
+class StoreLost(UsageError):
+    """A results store that holds fewer runs than it once did (emptied, replaced, or its `-wal` file
+    lost): refused rather than silently started over, exit status 2."""
+
+
+class Busy(UsageError):
+    """A run folder (or a release folder) another curator process holds: exit status 2, naming the
+    folder and its holder."""
+
+
 class ToolError(CuratorError):
     """An external tool (uv, nox) failed for a reason that is not the user's input."""
 

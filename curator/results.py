@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import json
 import platform
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from curator import __version__, columns
 from curator.errors import UsageError
 from curator.gate import Gate, evaluate
 from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.inputs import Unreadable, quoted, read_regular
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.outcome import Status, Verdict, expired_rules, unexpected
@@ -260,16 +262,35 @@ def vouched_lock(store: Store, layout: RunLayout, cell: CellRecord) -> Lock | No
     return lock if lock.key == cell.outcome.lock_key else None
 
 
+RUN_JSON_LIMIT = 64 * 1024 * 1024
+"""The largest run.json read back (a run of 100,000 cells writes a few MiB)."""
+
+_RUN_ID = re.compile(r"[\w.:+-]{1,200}", re.ASCII)
+
+
 def read_run_json(folder: Path) -> dict[str, object]:
-    """A run folder's run.json (it names the run and its store); `UsageError` when there is none."""
+    """A run folder's run.json (it names the run and its store); `UsageError` when there is none,
+    or it is not one curator wrote: not a regular file of at most 64 MiB, not a JSON object, a
+    `run_id` that is not a run id, a `store` that is not a path."""
+    path = RunLayout(folder).run_json
     try:
-        data = json.loads(RunLayout(folder).run_json.read_text())
-        if not isinstance(data, dict) or not isinstance(data.get("run_id"), str):
-            raise ValueError
-    except (OSError, ValueError):
+        data = json.loads(read_regular(path, RUN_JSON_LIMIT))
+    except FileNotFoundError:
         raise UsageError(
-            f"{folder}: not a run folder (no readable run.json); give a folder written by `curator run`, or a run id"
+            f"{folder}: not a run folder (no run.json); give a folder written by `curator run`, or a run id"
         ) from None
+    except Unreadable as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    except (ValueError, RecursionError):  # not UTF-8, not JSON, nested past the parser's depth
+        raise UsageError(f"{path}: not a run.json curator wrote (not JSON)") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: not a run.json curator wrote (not a JSON object)")
+    run_id, store = data.get("run_id"), data.get("store", "")
+    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
+        shown = quoted(run_id) if isinstance(run_id, str) else type(run_id).__name__
+        raise UsageError(f"{path}: not a run.json curator wrote (run_id {shown} is not a run id)")
+    if not isinstance(store, str) or "\0" in store:
+        raise UsageError(f"{path}: not a run.json curator wrote (store is not a path)")
     return data
 
 

@@ -27,6 +27,7 @@ from curator.graph import resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, default_runs
+from curator.locking import LOCK_NAME, FolderLock
 from curator.manifest import Distribution, Strategy
 from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
@@ -67,7 +68,9 @@ def new_run_id() -> RunId:
 
 
 class Coordinator:
-    """Drives one run; see `execute`."""
+    """Drives one run; see `execute`. Use it as a context manager (or call `close`): it holds the run
+    folder from the start of the run until it is closed, so the caller can write the run's report
+    before anyone else may touch the folder."""
 
     def __init__(
         self, request: RunRequest, store: Store, executor: Executor, observer: Observer, cancel: threading.Event
@@ -84,15 +87,33 @@ class Coordinator:
         self.requires = {s.name: s.requires for s in self.dist.suites} | {
             p.suite_name: frozenset({p.name}) for p in self.dist.packages
         }
+        self.folder_lock: FolderLock | None = None
+
+    def __enter__(self) -> Coordinator:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the run folder (held from the start of `execute` so that no other run, resume
+        or report writes into it meanwhile)."""
+        if self.folder_lock is not None:
+            self.folder_lock.release()
+            self.folder_lock = None
+
+    def _hold(self, folder: Path, run_id: RunId, what: str) -> None:
+        """Take the run folder for this process (`Busy` when another holds it)."""
+        self.folder_lock = FolderLock.take(folder, command=self.request.kind, run=run_id, what=what)
 
     # ------------------------------------------------------------------ setup
 
     def _start(self) -> tuple[RunRecord, Plan]:
         request, dist, store = self.request, self.dist, self.store
         if request.resume:
-            record = store.run(request.resume)
-            if record.status is RunStatus.FINISHED:
-                raise UsageError(f"run {record.id} already finished; nothing to resume")
+            record = _unfinished(store.run(request.resume))
+            self._hold(Path(record.out_dir), record.id, f"run {record.id} (its folder {record.out_dir})")
+            record = _unfinished(store.run(record.id))  # as it is now that no other process can resume it
             if record.manifest_sha256 != dist.sha256:
                 raise UsageError(
                     f"{dist.path}: the manifest changed since run {record.id} started; start a new run instead"
@@ -111,9 +132,9 @@ class Coordinator:
             plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
         run_id = new_run_id()
         out_dir = (request.out_dir or default_runs(dist.root) / run_id).resolve()
-        if out_dir.exists() and any(out_dir.iterdir()):
+        self._hold(out_dir, run_id, f"--out {out_dir}" if request.out_dir else str(out_dir))
+        if any(p.name != LOCK_NAME for p in out_dir.iterdir()):
             raise UsageError(f"--out {out_dir}: the folder is not empty; choose a new one")
-        out_dir.mkdir(parents=True, exist_ok=True)
         record = RunRecord(
             id=run_id,
             kind=request.kind,
@@ -341,6 +362,12 @@ class Coordinator:
             policy=self.dist.policy,
             today=self.today,
         )
+
+
+def _unfinished(record: RunRecord) -> RunRecord:
+    if record.status is RunStatus.FINISHED:
+        raise UsageError(f"run {record.id} already finished; nothing to resume")
+    return record
 
 
 def signature_of_reason(reason: str) -> str:

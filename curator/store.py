@@ -4,20 +4,26 @@ Runs, cells, suite outcomes and test cases. Each finished cell is one transactio
 killed at any moment loses no finished cell and `--resume` runs only the rest. Outcomes are
 found again by their key, so an unchanged cell is never run twice. The schema is versioned
 (`PRAGMA user_version`) and migrated forward step by step.
+
+Every commit is checkpointed into the store file, so a `-wal` file lost after a kill loses at most
+the commit being made; a history marker beside the store (`storefile`) makes a store that lost
+runs anyway — emptied, replaced, its WAL deleted — refused rather than silently started over,
+and SQLite's word that a file is damaged becomes one line pointing at `curator store check`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator import columns
-from curator.errors import UsageError
+from curator import columns, storefile
+from curator.errors import StoreDamaged, StoreLost, UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
@@ -280,43 +286,96 @@ TABLES: dict[str, type] = {
 class Store:
     """A results store file; use as a context manager or call `close()`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, accept_lost_runs: bool = False) -> None:
+        """Open (or create) the store at `path`. A store that lost runs its history marker (or the
+        run folders beside it) remember is refused (`StoreLost`) unless `accept_lost_runs`."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        size = path.stat().st_size if path.is_file() else None
+        if not size and not accept_lost_runs:  # missing or empty: decide before anything is written
+            self._refuse_lost(0, lambda _: False, size)
         try:
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise UsageError(f"{path}: cannot open the results store ({exc})") from None
+        try:
             self.db.row_factory = sqlite3.Row
             self._claim()
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise UsageError(f"{path}: not a curator results store ({exc})") from None
+            if size and not accept_lost_runs:
+                self._refuse_lost(self._history().runs, self._holds, size)
+            if accept_lost_runs:
+                self._mark()
+        except BaseException as exc:
+            self.db.close()
+            if isinstance(exc, sqlite3.DatabaseError):
+                raise self._translate(exc, size) from None
+            raise
 
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *_: object) -> None:
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
         self.close()
+        if isinstance(exc, sqlite3.DatabaseError) and storefile.damaged(exc):
+            raise StoreDamaged(storefile.damage_message(self.path, exc)) from None
 
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    def _translate(self, exc: sqlite3.DatabaseError, size: int | None) -> UsageError:
+        """A SQLite error met while opening: damage (a malformed page; or a header that is not
+        SQLite's where a marker says a store was), else not a results store."""
+        corrupt = storefile.damaged(exc) and exc.sqlite_errorcode & 0xFF == storefile.SQLITE_CORRUPT
+        if corrupt or (storefile.damaged(exc) and size and storefile.read_mark(self.path) is not None):
+            return StoreDamaged(storefile.damage_message(self.path, exc))
+        return UsageError(f"{self.path}: not a curator results store ({exc})")
 
     def _claim(self) -> None:
         """Refuse a SQLite file that belongs to something else; mark a new (or older) store as ours."""
         application = int(self.db.execute("PRAGMA application_id").fetchone()[0])
         if application == APPLICATION_ID:
             return
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        entries = self.db.execute("SELECT type, name FROM sqlite_master").fetchall()
+        tables = {name for kind, name in entries if kind == "table"}
         ours = "runs" in tables and "cells" in tables  # a store of a curator before application ids
-        if application != 0 or (tables and not ours):
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        # anything in the schema (a view counts, not only a table) or a version is somebody's
+        if application != 0 or (entries and not ours) or (not entries and version != 0):
             raise UsageError(
                 f"{self.path}: a SQLite database of something else, not a curator results store; "
                 "give --store a new file or an existing curator.sqlite"
             )
         self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+    # ------------------------------------------------------------------ history
+
+    def _history(self) -> storefile.History:
+        row = self.db.execute("SELECT count(*), (SELECT id FROM runs ORDER BY started DESC, id DESC LIMIT 1) FROM runs")
+        runs, last = row.fetchone()
+        return storefile.History(int(runs), last)
+
+    def _holds(self, run_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
+
+    def _refuse_lost(self, runs: int, holds: Callable[[str], bool], size: int | None) -> None:
+        problem = storefile.lost_history(self.path, runs, holds, size=size)
+        if problem is not None:
+            raise StoreLost(problem)
+
+    def _mark(self) -> None:
+        """Rewrite the history marker: how many runs the store holds now, and the newest."""
+        storefile.write_mark(self.path, self._history())
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds into the store file, without waiting for readers: a `-wal` file
+        lost later (deleted after a kill) then loses at most what was committed since."""
+        with contextlib.suppress(sqlite3.OperationalError):
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _migrate(self) -> None:
         current = int(self.db.execute("PRAGMA user_version").fetchone()[0])
@@ -345,6 +404,7 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+        self.checkpoint()
 
     # ------------------------------------------------------------------ runs
 
@@ -352,6 +412,7 @@ class Store:
         """Record that a run started."""
         with self._transaction():
             self.db.execute(columns.insert_sql("runs", RunRecord), columns.to_sql(run))
+        self._mark()
 
     def finish_run(
         self, run_id: RunId, *, status: RunStatus, verdict: Verdict | None, summary: str, finished: float

@@ -7,7 +7,9 @@ import contextlib
 import difflib
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -52,6 +54,15 @@ def manifest_arg(parser: argparse.ArgumentParser) -> None:
         default=Path(DEFAULT_MANIFEST),
         metavar="MANIFEST",
         help=f"the distribution manifest (default: ./{DEFAULT_MANIFEST})",
+    )
+
+
+def accept_lost_runs_arg(parser: argparse.ArgumentParser) -> None:
+    """`--accept-lost-runs`: go on with a store that lost runs it once held (docs/running.md)."""
+    parser.add_argument(
+        "--accept-lost-runs",
+        action="store_true",
+        help="go on with a results store that lost runs it held (emptied, replaced, its -wal deleted)",
     )
 
 
@@ -123,6 +134,25 @@ def _strategy(text: str) -> Strategy:
         hint = difflib.get_close_matches(text, list(Strategy), n=1)
         close = f"did you mean '{hint[0]}'? " if hint else ""
         raise argparse.ArgumentTypeError(f"'{text}' is not a strategy; {close}choose {', '.join(Strategy)}") from None
+
+
+@contextlib.contextmanager
+def cancelled_by_signals() -> Iterator[threading.Event]:
+    """An event the first Ctrl-C (or SIGTERM) sets, so running cells stop cleanly and finished ones
+    are kept; a second one stops at once (`KeyboardInterrupt`). The handlers are restored after."""
+    cancel = threading.Event()
+
+    def stop(signum: int, _frame: object) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield cancel
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def load_manifest(args: argparse.Namespace) -> Distribution:

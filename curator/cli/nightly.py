@@ -15,6 +15,8 @@ from rich.markup import escape
 from curator.cli import ci
 from curator.cli.common import (
     Parser,
+    accept_lost_runs_arg,
+    cancelled_by_signals,
     emit_json,
     executor_args,
     executor_words,
@@ -47,6 +49,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     nightly.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
     nightly.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
     nightly.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted nightly")
+    accept_lost_runs_arg(nightly)
     nightly.add_argument(
         "--max-probes", type=positive_int, metavar="N", help="probe cells per culprit search (default: 4·⌈log2 n⌉)"
     )
@@ -72,8 +75,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     """`curator nightly`: newest releases → cells → culprits → categories; exit 1 on a regression."""
     import datetime as dt
-    import signal
-    import threading
 
     from curator.interpreters import Finder
     from curator.layout import default_store
@@ -92,41 +93,33 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     if as_of is not None and as_of > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
         raise UsageError(f"--as-of {args.as_of}: that is in the future; a nightly cannot see releases not made yet")
     store_path = args.store or default_store(distribution.root)
-    cancel = threading.Event()
-
-    def stop(signum: int, _frame: object) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        with contextlib.ExitStack() as stack:
-            store = stack.enter_context(Store(store_path))
-            if args.resume:
-                versions = list(store.run(args.resume).pythons)
-            request = runner.NightlyRequest(
-                distribution=distribution,
-                interpreters=Finder(overrides).find_all(versions),
-                today=dt.date.today(),
-                as_of=as_of,
-                out_dir=args.out,
-                resume=args.resume,
-                max_probes=args.max_probes,
-            )
-            executor = stack.enter_context(open_executor(args))
-            progress = console
-            if args.format == "json":
-                progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-            if progress.is_terminal and not args.plain:
-                with LiveObserver(progress) as observer:
-                    result = runner.run(request, store, executor, observer, cancel)
-            else:
-                result = runner.run(request, store, executor, PlainObserver(progress), cancel)
-            data = publish(store, result.run_id, distribution, today=request.today, interrupted=result.interrupted)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    # the run folder is held until the report is written (`held`)
+    with (
+        cancelled_by_signals() as cancel,
+        Store(store_path, accept_lost_runs=args.accept_lost_runs) as store,
+        open_executor(args) as executor,
+        contextlib.ExitStack() as held,
+    ):
+        if args.resume:
+            versions = list(store.run(args.resume).pythons)
+        request = runner.NightlyRequest(
+            distribution=distribution,
+            interpreters=Finder(overrides).find_all(versions),
+            today=dt.date.today(),
+            as_of=as_of,
+            out_dir=args.out,
+            resume=args.resume,
+            max_probes=args.max_probes,
+        )
+        progress = console
+        if args.format == "json":
+            progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+        if progress.is_terminal and not args.plain:
+            with LiveObserver(progress) as observer:
+                result = runner.run(request, store, executor, observer, cancel, held=held)
+        else:
+            result = runner.run(request, store, executor, PlainObserver(progress), cancel, held=held)
+        data = publish(store, result.run_id, distribution, today=request.today, interrupted=result.interrupted)
     ci.publish(args, data, sections=[night_markdown(result.night)] if result.night is not None else [])
     if args.format == "json":
         if result.night is None:
@@ -203,7 +196,7 @@ def cmd_propose(args: argparse.Namespace, console: Console) -> int:
     distribution = load_manifest(args)
     where = locate(args.night, store=args.store, manifest=args.manifest)
     with Store(where.store) as store:
-        record = store.run(where.run_id)
+        record = where.record(store)
         row = store.nightly(record.id)
         if record.kind != "nightly" or row is None:
             raise UsageError(f"run {record.id} is not a finished nightly; give the run of `curator nightly`")

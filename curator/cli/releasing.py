@@ -140,7 +140,11 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
         epoch=epoch,
     )
     release = cut(request)
+    for done in release.recovered:
+        console.print(f"[yellow]recovered[/]: {escape(done)}")
     evidence = release.evidence
+    if release.report_regenerated:
+        console.print(f"the report of run {evidence.run.id} was incomplete: wrote it again from the store")
     gate = ", ".join(f"{c.cell_id} ({c.describe()})" for c in evidence.baseline.values())
     console.print(f"release gate: [green]holds[/] in run {evidence.run.id}: {escape(gate)}")
     folder = escape(shown(release.folder))

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 from curator.cli import ci
 from curator.cli.common import (
     Parser,
+    accept_lost_runs_arg,
+    cancelled_by_signals,
     emit_json,
     executor_args,
     executor_words,
@@ -44,6 +46,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     run.add_argument("--out", type=Path, help="the run folder (default: a new folder under reports/)")
     run.add_argument("--store", type=Path, help="the results store (default: reports/curator.sqlite)")
     run.add_argument("--resume", metavar="RUN_ID", help="finish an interrupted run")
+    accept_lost_runs_arg(run)
     run.add_argument("--rerun", action="store_true", help="run every cell, even those with a stored outcome")
     run.add_argument(
         "--split-unresolvable",
@@ -74,15 +77,15 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     """`curator run`: build and test the plan, with progress; Ctrl-C stops cleanly."""
+    import contextlib
     import datetime as dt
-    import signal
-    import threading
 
     from curator.interpreters import Finder
     from curator.layout import default_store
+    from curator.progress import Observer
     from curator.report.data import summary_json
     from curator.report.publish import publish
-    from curator.run import Coordinator, RunRequest
+    from curator.run import Coordinator, RunRequest, RunResult
     from curator.store import Store
     from curator.terminal import LiveObserver, PlainObserver
 
@@ -106,26 +109,25 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         resume=args.resume,
         split_unresolvable=args.split_unresolvable,
     )
-    cancel = threading.Event()
-
-    def stop(signum: int, _frame: object) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False) if args.format == "json" else console
-    try:
-        with open_executor(args) as executor, Store(store) as results:
-            if progress.is_terminal and not args.plain:
-                with LiveObserver(progress) as observer:
-                    result = Coordinator(request, results, executor, observer, cancel).execute()
-            else:
-                result = Coordinator(request, results, executor, PlainObserver(progress), cancel).execute()
-            data = publish(results, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    # the coordinator holds the run folder until the report is written: no other run, resume or
+    # report writes into it meanwhile
+    with (
+        cancelled_by_signals() as cancel,
+        open_executor(args) as executor,
+        Store(store, accept_lost_runs=args.accept_lost_runs) as results,
+        contextlib.ExitStack() as held,
+    ):
+
+        def coordinate(observer: Observer) -> RunResult:
+            return held.enter_context(Coordinator(request, results, executor, observer, cancel)).execute()
+
+        if progress.is_terminal and not args.plain:
+            with LiveObserver(progress) as observer:
+                result = coordinate(observer)
+        else:
+            result = coordinate(PlainObserver(progress))
+        data = publish(results, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
     summary = data.summary
     ci.publish(args, data)
     if args.format == "json":
@@ -176,6 +178,7 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     import datetime as dt
 
     from curator import manifest
+    from curator.locking import FolderLock
     from curator.report import data as report_data
     from curator.report.locate import locate, manifest_for
     from curator.report.publish import rerender
@@ -183,14 +186,16 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
 
     where = locate(args.run_ref, store=args.store, manifest=args.manifest)
     with Store(where.store) as store:
-        record = store.run(where.run_id)
+        record = where.record(store)
         distribution = manifest.load(manifest_for(record, args.manifest))
         today = dt.date.fromtimestamp(record.started)  # judge expiry as on the day the run ran
         if args.format == "json":
             data = report_data.build(store, record.id, distribution, today=today, folder=where.out_dir)
             emit_json("report", report_data.summary_json(data))
             return EXIT_OK if data.summary.ok else 1
-        summary = rerender(store, record.id, distribution, today=today, folder=where.out_dir).summary
+        folder = (where.out_dir or Path(record.out_dir)).resolve()
+        with FolderLock.take(folder, command="report", run=record.id, what=f"the folder {folder} of run {record.id}"):
+            summary = rerender(store, record.id, distribution, today=today, folder=folder).summary
     layout = RunLayout(summary.out_dir)
     console.print(f"report: {escape(os.path.relpath(layout.report))}")
     console.print(f"all runs: {escape(os.path.relpath(where.store.parent / REPORT_NAME))}")

@@ -9,6 +9,7 @@ Writing the run folder (and nightly.json) is the report's job, as for `curator r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -67,9 +68,32 @@ class NightlyResult:
 
 
 def run(
-    request: NightlyRequest, store: Store, executor: Executor, observer: Observer, cancel: threading.Event
+    request: NightlyRequest,
+    store: Store,
+    executor: Executor,
+    observer: Observer,
+    cancel: threading.Event,
+    *,
+    held: contextlib.ExitStack | None = None,
 ) -> NightlyResult:
-    """Run a nightly (or finish an interrupted one) and store its classification."""
+    """Run a nightly (or finish an interrupted one) and store its classification.
+
+    The run folder is held (`Coordinator`) until `held` closes — so the caller can write the report
+    first — or, without one, until the nightly returns.
+    """
+    with contextlib.ExitStack() as own:
+        return _run(request, store, executor, observer, cancel, held=held if held is not None else own)
+
+
+def _run(
+    request: NightlyRequest,
+    store: Store,
+    executor: Executor,
+    observer: Observer,
+    cancel: threading.Event,
+    *,
+    held: contextlib.ExitStack,
+) -> NightlyResult:
     dist = request.distribution
     if request.resume:
         record = store.run(request.resume)
@@ -101,6 +125,7 @@ def run(
         observer,
         cancel,
     )
+    held.enter_context(coordinator)
     first = coordinator.execute()
     if first.interrupted:
         return NightlyResult(first.run_id, first.layout, None, inputs)

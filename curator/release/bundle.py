@@ -1,17 +1,18 @@
 """Cut a release: the gate, then `DIR/<distribution>-<version>/` and its reproducible tarball.
 
-Everything is written into a temporary folder inside DIR and renamed into place at the end,
-so an interrupted release leaves no half bundle (only a hidden `.NAME.partial-*` folder,
-removed on the way out when it can be). Every file is a function of the gating run, the
-manifest, the package files and the key: the same inputs give the same tarball, byte for byte.
+Everything is written into a staging folder inside DIR and placed at the end, the folder and
+the tarball as one step as far as the filesystem allows (`release.place`): a release killed at
+any moment leaves the previous bundle, or none, never half of one. Every file is a function of
+the gating run, the manifest, the package files and the key: the same inputs give the same
+tarball, byte for byte.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
@@ -28,8 +29,10 @@ from curator.errors import GateNotMet, ToolError, UsageError
 from curator.ids import PyVersion
 from curator.interpreters import Finder
 from curator.layout import BundleLayout, RunLayout
+from curator.locking import FolderLock
 from curator.manifest import Distribution
-from curator.release import changes, files, gate, sbom, wheelhouse
+from curator.release import changes, files, gate, place, sbom, wheelhouse
+from curator.report.publish import rerender
 from curator.resolve import Lock, LockedFile, Resolver, parse_requirements, pylock_files
 from curator.store import Store
 
@@ -67,6 +70,8 @@ class Release:
     previous: str | None
     evidence: gate.Evidence
     pylocks: tuple[str, ...]
+    recovered: tuple[str, ...] = ()  # interrupted releases put right first (`release.place`)
+    report_regenerated: bool = False  # the run's report files were missing and were written again
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class _Inputs:
     licences: dict[str, tuple[str, str] | None]
     previous: Path | None
     epoch: int
+    report_regenerated: bool = False
 
     @property
     def date(self) -> dt.datetime:
@@ -87,34 +93,44 @@ class _Inputs:
 
 
 def cut(request: ReleaseRequest) -> Release:
-    """Check the gate, then write the bundle and its tarball; a refused release writes nothing."""
+    """Check the gate, then write the bundle and its tarball; a refused release writes nothing.
+
+    The output folder is locked while a release works in it, and a release interrupted there
+    before (killed between placing the folder and the tarball, say) is recovered first
+    (`release.place`).
+    """
     dist = request.distribution
     name = BundleLayout.name(dist.name, dist.version)
     out = request.out_dir.resolve()
     folder, tarball = out / name, out / f"{name}.tar.gz"
-    if not request.force and (folder.exists() or tarball.exists()):
-        existing = folder if folder.exists() else tarball
-        raise UsageError(f"{existing} already exists; bump `version` in {dist.path}, or pass --force to replace it")
+    recovered: list[str] = []
+    if out.is_dir():
+        with _hold(out):
+            recovered += place.recover(out)
+    _refuse_existing(request, folder, tarball)
     inputs = _gather(request, out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=out))
     try:
-        root = staging / name
-        root.mkdir()
-        wheels = _write_bundle(root, request, inputs)
-        listed, _ = files.walk(root)
-        size = sum((root / f).stat().st_size for f in listed)
-        packed = staging / f"{name}.tar.gz"
-        digest = files.write_tarball(root, name, packed, inputs.epoch)
-        _place(root, folder, staging)
-        _place(packed, tarball, staging)
+        with _hold(out):
+            recovered += place.recover(out)  # a release killed here meanwhile
+            _refuse_existing(request, folder, tarball)
+            staging = place.stage(out, name)
+            try:
+                root = staging / name
+                root.mkdir()
+                wheels = _write_bundle(root, request, inputs)
+                listed, _ = files.walk(root)
+                size = sum((root / f).stat().st_size for f in listed)
+                digest = files.write_tarball(root, name, staging / tarball.name, inputs.epoch)
+                place.place(staging, out, name)
+            except BaseException:
+                place.abandon(staging)
+                raise
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
         if created and not any(out.iterdir()):
             out.rmdir()
         raise
-    shutil.rmtree(staging, ignore_errors=True)
     return Release(
         name=name,
         folder=folder,
@@ -127,7 +143,25 @@ def cut(request: ReleaseRequest) -> Release:
         previous=inputs.previous.name if inputs.previous else None,
         evidence=inputs.evidence,
         pylocks=tuple(pylock_name(p) for p in inputs.locks),
+        recovered=tuple(recovered),
+        report_regenerated=inputs.report_regenerated,
     )
+
+
+def _hold(out: Path) -> FolderLock:
+    """The output folder, for this release alone."""
+    return FolderLock.take(out, command="release", what=f"--out {out}")
+
+
+def _refuse_existing(request: ReleaseRequest, folder: Path, tarball: Path) -> None:
+    """Never silently over an existing release (or half of one): `--force` replaces it."""
+    if request.force or not (os.path.lexists(folder) or os.path.lexists(tarball)):
+        return
+    dist = request.distribution
+    if os.path.lexists(folder) != os.path.lexists(tarball):  # not left by this curator, which places both
+        there, gone = (folder, tarball) if os.path.lexists(folder) else (tarball, folder)
+        raise UsageError(f"{there} exists without {gone.name}, half a release; pass --force to replace it")
+    raise UsageError(f"{folder} already exists; bump `version` in {dist.path}, or pass --force to replace it")
 
 
 def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
@@ -137,6 +171,7 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
         raise UsageError(f"{request.store_path}: no results store there; pass --store, or `curator run` first")
     with Store(request.store_path) as store:
         evidence = gate.check(store, request.run, dist)
+        regenerated = _ensure_report(store, evidence, dist)
     locks = _shipped_locks(evidence, dist)
     resolver = Resolver(dist.index)
     pylocks: dict[str, str] = {}
@@ -153,7 +188,27 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
         licences=_licences(located, locks, request.cache),
         previous=_previous(out, dist),
         epoch=request.epoch if request.epoch is not None else int(evidence.run.finished or evidence.run.started),
+        report_regenerated=regenerated,
     )
+
+
+def _ensure_report(store: Store, evidence: gate.Evidence, dist: Distribution) -> bool:
+    """Write the gating run's report again from the store when its folder lacks any of it (a run
+    killed between its last cell and its report, a file deleted since); whether it had to."""
+    layout, run = evidence.layout, evidence.run
+    if all(p.is_file() for p in (layout.report, layout.cells_csv, layout.run_json)) and layout.matrices.is_dir():
+        return False
+    try:
+        with FolderLock.take(
+            layout.root, command="release", run=run.id, what=f"the folder {layout.root} of run {run.id}"
+        ):
+            rerender(store, run.id, dist, today=dt.date.fromtimestamp(run.started), folder=layout.root)
+    except OSError as exc:
+        raise UsageError(
+            f"{layout.root}: the report of run {run.id} is incomplete and cannot be written again there "
+            f"({exc.strerror}); run `curator report {run.id} --store {store.path}` where it can, then release"
+        ) from None
+    return True
 
 
 def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
@@ -426,10 +481,3 @@ def _version(package: str) -> str:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def _place(source: Path, target: Path, staging: Path) -> None:
-    """Rename `source` to `target`; a folder already there is first moved aside into `staging`."""
-    if target.is_dir() and not target.is_symlink():
-        target.replace(staging / f"replaced-{target.name}")
-    source.replace(target)

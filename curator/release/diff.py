@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator.errors import UsageError
 from curator.ids import PyVersion
+from curator.inputs import Unreadable, quoted, read_regular
 from curator.layout import BundleLayout, RunLayout
 from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
-from curator.release.contents import Contents, open_bundle
+from curator.release.contents import MAX_READ_BYTES, Contents, open_bundle
 from curator.resolve import parse_requirements
 from curator.results import ResultRow, read_cells_csv
 from curator.store import Store
@@ -122,28 +123,35 @@ def _text(contents: Contents, name: str, label: str) -> str:
 
 def _run(folder: Path, label: str) -> Side:
     layout = RunLayout(folder)
-    if not layout.cells_csv.is_file():
-        raise UsageError(f"{folder}: not a run folder (no cells.csv in it)")
-    try:
-        text = layout.cells_csv.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{layout.cells_csv}: cannot read it ({exc})") from None
-    rows = read_cells_csv(text, str(layout.cells_csv))
+    rows = read_cells_csv(_read_text(layout.cells_csv, f"{folder}: not a run folder (no cells.csv in it)"),
+                          str(layout.cells_csv))  # fmt: skip
     versions: dict[PyVersion, dict[NormalizedName, Version]] = {}
     for row in rows:
         if not row.baseline or row.python in versions or not row.lock:
             continue
-        lock_path = folder / row.lock
+        relative = PurePosixPath(row.lock)
+        if relative.is_absolute() or ".." in relative.parts:  # a cells.csv someone edited: read nothing outside
+            raise UsageError(f"{layout.cells_csv}: lock {quoted(row.lock)} of {row.cell} lies outside the run folder")
+        lock_path = folder / relative
+        missing = f"{lock_path}: the baseline lock of run folder {folder} is missing or unreadable"
         try:
-            lock = parse_requirements(row.python, lock_path.read_text(encoding="utf-8")).closure(row.pins)
-        except (OSError, UnicodeDecodeError):
-            raise UsageError(
-                f"{lock_path}: the baseline lock of run folder {folder} is missing or unreadable"
-            ) from None
+            lock = parse_requirements(row.python, _read_text(lock_path, missing)).closure(row.pins)
         except ValueError as exc:  # a version that is not PEP 440
             raise UsageError(f"{lock_path}: not a lock curator wrote ({exc})") from None
         versions[row.python] = dict(lock.versions)
     return Side(label if label.startswith("run ") else f"{folder.name} (run)", "run", versions, _outcomes(rows))
+
+
+def _read_text(path: Path, missing: str) -> str:
+    """A run folder's file read whole: a regular file of at most `MAX_READ_BYTES`, UTF-8."""
+    try:
+        return read_regular(path, MAX_READ_BYTES).decode("utf-8")
+    except FileNotFoundError:
+        raise UsageError(missing) from None
+    except Unreadable as exc:
+        raise UsageError(f"{path}: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text") from None
 
 
 def _outcomes(rows: list[ResultRow]) -> Outcomes:

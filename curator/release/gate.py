@@ -20,6 +20,7 @@ from curator.manifest import Distribution
 from curator.outcome import RunStatus
 from curator.pins import Pins
 from curator.plan import KeyInputs, plan_key
+from curator.report.locate import folder_run
 from curator.resolve import Lock, parse_requirements
 from curator.results import read_run_json, vouched_lock
 from curator.store import CellRecord, RunRecord, Store
@@ -61,7 +62,10 @@ def find_run(store: Store, ref: str) -> tuple[RunRecord, RunLayout]:
     """A run named by its folder (holding run.json) or by its id (or a unique prefix) in `store`."""
     folder = Path(ref)
     if folder.is_dir():
-        return store.run(str(read_run_json(folder)["run_id"])), RunLayout(folder.resolve())
+        layout = RunLayout(folder.resolve())
+        if not layout.run_json.exists() and (known := folder_run(store, folder)) is not None:
+            return known, layout  # its report was never written, or was lost: the store knows the folder
+        return store.run(str(read_run_json(folder)["run_id"])), layout
     record = store.run(ref)
     return record, RunLayout(Path(record.out_dir))
 

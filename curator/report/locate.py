@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from curator.errors import UsageError
 from curator.layout import STORE_NAME, default_store
 from curator.manifest import DEFAULT_MANIFEST
 from curator.results import read_run_json
-from curator.store import RunRecord
+from curator.store import RunRecord, Store
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,21 @@ class RunLocation:
     """A run named on the command line, before the store is opened."""
 
     store: Path
-    run_id: str  # an id or a unique prefix of one
+    run_id: str | None  # an id or a unique prefix of one; None: the run the store says wrote `out_dir`
     out_dir: Path | None  # the run folder given, if one was
+
+    def record(self, store: Store) -> RunRecord:
+        """The run in the opened store."""
+        if self.run_id is not None:
+            return store.run(self.run_id)
+        assert self.out_dir is not None
+        found = folder_run(store, self.out_dir)
+        if found is None:
+            raise UsageError(
+                f"{self.out_dir}: not a run folder (no run.json, and {store.path} knows no run written there); "
+                "give a folder written by `curator run`, or a run id"
+            )
+        return found
 
 
 def locate(target: str, *, store: Path | None, manifest: Path | None) -> RunLocation:
@@ -30,8 +44,15 @@ def locate(target: str, *, store: Path | None, manifest: Path | None) -> RunLoca
     path = Path(target)
     if path.name == "run.json" and path.is_file():
         path = path.parent
+    if path.is_dir() and not os.path.lexists(path / "run.json"):  # a run killed before its report: ask the store
+        beside = store or path.parent / STORE_NAME
+        if store is None and not beside.is_file():
+            raise UsageError(
+                f"{path}: not a run folder (no run.json); give a folder written by `curator run`, or a run id"
+            )
+        return RunLocation(_existing(beside), None, path)
     if path.is_dir():
-        data = read_run_json(path)
+        data = read_run_json(path)  # run_id and store are checked to be text
         return RunLocation(
             _existing(store or _recorded_store(path, str(data.get("store", "")))), str(data["run_id"]), path
         )
@@ -39,6 +60,13 @@ def locate(target: str, *, store: Path | None, manifest: Path | None) -> RunLoca
         raise UsageError(f"{target}: no such run folder; give a folder written by `curator run`, or a run id")
     default = default_store((manifest or Path(DEFAULT_MANIFEST)).resolve().parent)
     return RunLocation(_existing(store or default), target, None)
+
+
+def folder_run(store: Store, folder: Path) -> RunRecord | None:
+    """The run the store says wrote `folder`, when exactly one did (a folder that lost its run.json)."""
+    root = folder.resolve()
+    found = [r for r in store.runs() if Path(r.out_dir) == root]
+    return found[0] if len(found) == 1 else None
 
 
 def _recorded_store(folder: Path, recorded: str) -> Path:

@@ -342,3 +342,72 @@ def test_diff_of_two_runs_shows_changed_outcomes(world: World, capsys: pytest.Ca
     assert result["outcomes"] == [{"cell": "py3.12-baseline", "suite": "sides", "old": "passed", "new": "failed"}]
     assert result["pythons"]["3.12"]["upgraded"][0]["name"] == "cfx-base"
     assert "cfx-base" not in [c["name"] for c in result["pythons"]["3.12"]["added"]]
+
+
+class Killed(BaseException):
+    """kill -9: the release stops where it is, and none of its own clean-up runs."""
+
+
+def _kill_after_renames(monkeypatch: pytest.MonkeyPatch, renames: int) -> None:
+    from curator.release import place
+
+    done = 0
+    rename = place._rename
+
+    def killing(source: Path, target: Path) -> None:
+        nonlocal done
+        if done == renames:
+            raise Killed
+        done += 1
+        rename(source, target)
+
+    monkeypatch.setattr(place, "_rename", killing)
+    monkeypatch.setattr(place, "abandon", lambda _staging: None)
+
+
+def test_a_release_killed_between_folder_and_tarball_is_undone_by_the_next(
+    world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = world.base / "killed"
+    argv = ["release", str(world.old_manifest), "--run", str(world.old_run), "--unsigned", "--out", str(out)]
+    with monkeypatch.context() as patch:
+        _kill_after_renames(patch, 2)  # the marker, the folder; not the tarball
+        with pytest.raises(Killed):
+            main(argv)
+    assert (out / "eco-1.0").is_dir() and not (out / "eco-1.0.tar.gz").exists()  # what the old code left for good
+    capsys.readouterr()
+    assert main(argv) == 0  # no --force needed: the half release is undone first
+    assert "recovered: rolled back an interrupted release of eco-1.0" in capsys.readouterr().out
+    assert main(["verify", str(out / "eco-1.0")]) == 0
+    assert main(["verify", str(out / "eco-1.0.tar.gz")]) == 0
+    first = hashlib.sha256((out / "eco-1.0.tar.gz").read_bytes()).hexdigest()
+
+    with monkeypatch.context() as patch:  # --force, killed with the old pair moved aside and the new not in
+        _kill_after_renames(patch, 3)
+        with pytest.raises(Killed):
+            main([*argv, "--force"])
+    assert not (out / "eco-1.0").exists() and not (out / "eco-1.0.tar.gz").exists()
+    assert main([*argv, "--force"]) == 0
+    assert main(["verify", str(out / "eco-1.0.tar.gz")]) == 0
+    assert hashlib.sha256((out / "eco-1.0.tar.gz").read_bytes()).hexdigest() == first
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder, no lock file
+
+
+def test_a_release_writes_the_report_its_run_lost_before_shipping_it(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = tmp_path / "run"
+    shutil.copytree(world.new_run, copy)
+    for lost in ("index.html", "cells.csv"):
+        (copy / lost).unlink()
+    shutil.rmtree(copy / "matrices")
+    store = world.new_manifest.parent / "reports" / "curator.sqlite"
+    out = tmp_path / "dist"
+    argv = ["release", str(world.new_manifest), "--run", str(copy), "--store", str(store), "--unsigned"]
+    assert main([*argv, "--out", str(out)]) == 0
+    assert "was incomplete: wrote it again from the store" in capsys.readouterr().out
+    for name in ("index.html", "cells.csv", "run.json"):
+        assert (out / "eco-1.1" / "report" / name).is_file(), name
+        assert (copy / name).is_file(), name
+    assert (copy / "cells.csv").read_text() == (world.new_run / "cells.csv").read_text()
+    assert main(["verify", str(out / "eco-1.1.tar.gz")]) == 0

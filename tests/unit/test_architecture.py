@@ -10,8 +10,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "curator"
 # Lower layers first; a module may import its own layer's package-mates and anything below.
 LAYERS: list[set[str]] = [
     {"errors", "ids", "pins", "inputs"},
-    {"manifest", "layout"},
-    {"outcome", "columns", "proc", "metadata", "cover", "signing"},
+    {"manifest", "layout", "locking"},
+    {"outcome", "columns", "proc", "metadata", "cover", "signing", "storefile"},
     {"interpreters", "junit"},
     {"resolve", "upstream"},
     {"graph"},
@@ -20,7 +20,7 @@ LAYERS: list[set[str]] = [
     {"cell"},
     {"executors"},
     {"store"},
-    {"gate"},
+    {"gate", "salvage"},
     {"results"},
     {"progress", "terminal", "matrix"},
     {"run"},
