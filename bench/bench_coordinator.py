@@ -146,6 +146,9 @@ class NullObserver:
     def cell_started(self, cell: Cell) -> None:
         """Nothing."""
 
+    def cell_note(self, cell: Cell, text: str) -> None:
+        """Nothing."""
+
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """Note when the last cell was recorded."""
         self.finished += 1

@@ -14,11 +14,13 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
+import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,10 +187,17 @@ def nox_spec(task: CellTask) -> dict[str, object]:
 
 
 def _nox(
-    task: CellTask, *, attempt: int, only: Sequence[str], timeout: float, cancel: threading.Event | None, lock: int
+    task: CellTask,
+    *,
+    attempt: int,
+    only: Sequence[str],
+    timeout: float,
+    cancel: threading.Event | None,
+    lock: int,
+    token: str,
 ) -> proc.Completed:
     """One nox invocation for this cell (appending to the cell log)."""
-    env = {**task.env, protocol.ENV_OUT: str(task.out_dir), protocol.ENV_ATTEMPT: str(attempt)}
+    env = {**task.env, protocol.ENV_OUT: str(task.out_dir), protocol.ENV_ATTEMPT: str(attempt), proc.TOKEN: token}
     argv = [
         *_nox_command(),
         "-f",
@@ -213,20 +222,93 @@ def _nox_command() -> list[str]:
     return [sys.executable, "-m", "nox"]
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who holds an environment's lock, written into the lock file while it is held: the process
+    that took it, the cell, and the token every process of that cell carries (`proc.TOKEN`)."""
+
+    pid: int
+    host: str
+    run: str
+    cell: str
+    token: str
+    since: float
+
+    def describe(self) -> str:
+        """`cell py3.12-baseline of run 20261124-… (pid 4242 on host, for 35 s)`."""
+        return (
+            f"cell {self.cell} of run {self.run} (pid {self.pid} on {self.host}, for {time.time() - self.since:.0f} s)"
+        )
+
+
+def _holder(path: Path) -> Holder | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8") or "null")
+        return Holder(**data) if isinstance(data, dict) else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+class EnvironmentBusy(Exception):
+    """Another cell held the environment for longer than this one may wait."""
+
+
 @contextmanager
-def _env_lock(env_dir: Path) -> Iterator[int]:
+def _env_lock(
+    env_dir: Path,
+    holder: Holder,
+    *,
+    bound: float,
+    cancel: threading.Event | None,
+    notify: Callable[[str], None],
+) -> Iterator[int]:
     """One cell at a time per environment, across processes and concurrent runs.
 
-    Yields the lock's file descriptor, which each nox process of the cell inherits: if curator
-    is killed (-9), the lock stays held until the cell's leftover processes end, so a resumed
-    run waits for them instead of running the same cell beside them.
+    Yields the lock's file descriptor, which each nox process of the cell inherits: if curator is
+    killed (-9), the lock stays held by the cell's leftover processes. A cell that finds the lock
+    held says by whom (`notify`), waits at most `bound` seconds, and stops waiting when the run is
+    cancelled (Ctrl-C, SIGTERM). A holder whose own process is gone (a curator killed with -9) has
+    left only orphans behind: they are killed (by the token they carry) and the lock taken.
     """
     env_dir.mkdir(parents=True, exist_ok=True)
-    with (env_dir / ".curator.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    path = env_dir / ".curator.lock"
+    with path.open("a+", encoding="utf-8") as handle:
+        deadline = time.monotonic() + bound
+        said = ""
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pass
+            if cancel is not None and cancel.is_set():
+                raise Interrupted(holder.cell)
+            other = _holder(path)
+            if other is not None and other.host == holder.host and not proc.alive(other.pid):
+                killed = proc.sweep(other.token)
+                notify(
+                    f"environment {env_dir.name} was held by what {other.describe()} left running after it was "
+                    f"killed: {len(killed)} process(es) ended"
+                )
+                time.sleep(0.2)
+                continue
+            who = other.describe() if other else "another process"
+            if said != (key := f"{other.pid} {other.cell}" if other else "?"):
+                notify(f"waiting for {who} to release environment {env_dir.name}")
+                said = key
+            if time.monotonic() > deadline:
+                raise EnvironmentBusy(f"{who} held environment {env_dir.name} for more than {bound:.0f} s")
+            time.sleep(0.5)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps(holder.__dict__))
+        handle.flush()
         try:
             yield handle.fileno()
         finally:
+            handle.seek(0)
+            handle.truncate()
+            handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
@@ -234,28 +316,51 @@ class Interrupted(Exception):
     """The run was cancelled while this cell was running; its outcome is not recorded."""
 
 
-def execute(task: CellTask, cancel: threading.Event | None = None) -> CellOutcome:
-    """Build the cell's environment, run its suites (with retries), and classify each one."""
+def _silent(_message: str) -> None:
+    """Where notes go when nobody listens."""
+
+
+def execute(
+    task: CellTask, cancel: threading.Event | None = None, notify: Callable[[str], None] = _silent
+) -> CellOutcome:
+    """Build the cell's environment, run its suites (with retries), and classify each one.
+
+    Every process of the cell carries a token (`proc.TOKEN`); when the cell ends, whatever of it
+    is still running — a daemon a test started, even in a session of its own — is killed.
+    `notify` hears what the cell waits for before it can start.
+    """
+    token = secrets.token_hex(8)
+    holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
+    with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify) as lock:
+        try:
+            return _execute(task, cancel, lock, token)
+        finally:
+            proc.sweep(token)
+
+
+def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: str) -> CellOutcome:
+    """`execute` with the environment held."""
     started = time.monotonic()
     deadline = started + task.timeout
-    with _env_lock(task.env_dir) as lock:
-        shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
-        task.out_dir.mkdir(parents=True)
-        first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel, lock=lock)
-        if first.interrupted:
-            raise Interrupted(task.cell.id)
-        installed = (task.out_dir / protocol.INSTALLED).exists()
-        attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
-        for spec in task.suites:
-            for number in range(2, task.retries + 2):
-                status, _ = settle(attempts[spec.name][-1:], timeout=task.timeout)
-                remaining = deadline - time.monotonic()
-                if not installed or not status.retryable or remaining <= 1:
-                    break
-                again = _nox(task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel, lock=lock)
-                if again.interrupted:
-                    raise Interrupted(task.cell.id)
-                attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))
+    shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
+    task.out_dir.mkdir(parents=True)
+    first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel, lock=lock, token=token)
+    if first.interrupted:
+        raise Interrupted(task.cell.id)
+    installed = (task.out_dir / protocol.INSTALLED).exists()
+    attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
+    for spec in task.suites:
+        for number in range(2, task.retries + 2):
+            status, _ = settle(attempts[spec.name][-1:], timeout=task.timeout)
+            remaining = deadline - time.monotonic()
+            if not installed or not status.retryable or remaining <= 1:
+                break
+            again = _nox(
+                task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel, lock=lock, token=token
+            )
+            if again.interrupted:
+                raise Interrupted(task.cell.id)
+            attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))
     duration = time.monotonic() - started
     log = task.layout.relative(task.out_dir / protocol.CELL_LOG)
     if not installed:

@@ -92,6 +92,7 @@ def run(
                     wait = left if wait is None else min(wait, left)
                 try:
                     chunks = process.communicate(input=payload, timeout=wait)
+                    kill_group(process)  # what it started and left behind in its group ends with it
                     break
                 except subprocess.TimeoutExpired:
                     payload = None  # already sent
@@ -124,6 +125,59 @@ def kill_group(process: subprocess.Popen[bytes]) -> None:
     """Kill a child's whole process group (it was started in a session of its own)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
+
+
+TOKEN = "CURATOR_CELL_TOKEN"
+"""A variable every process of a cell inherits, so what escaped its process group can be found."""
+
+
+def sweep(token: str, *, rounds: int = 3) -> list[int]:
+    """Kill every process whose environment carries `TOKEN=token`: what a cell left running after
+    it ended, even daemons that made a session of their own. Linux (`/proc`); elsewhere nothing
+    is found. A few rounds, as a dying parent may have forked once more."""
+    needle = f"{TOKEN}={token}".encode()
+    killed: list[int] = []
+    for _ in range(rounds):
+        found = [pid for pid in _pids() if needle in _environ(pid)]
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+        if not found:
+            break
+        time.sleep(0.05)
+    return killed
+
+
+def _pids() -> list[int]:
+    try:
+        return [int(e.name) for e in os.scandir("/proc") if e.name.isdigit() and int(e.name) != os.getpid()]
+    except OSError:
+        return []
+
+
+def _environ(pid: int) -> list[bytes]:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:  # gone, or another user's
+        return []
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie waiting for its parent does not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def read_tail(path: Path, lines: int = TAIL_LINES, max_bytes: int = 64 * 1024) -> str:

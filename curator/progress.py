@@ -20,5 +20,8 @@ class Observer(Protocol):
     def cell_started(self, cell: Cell) -> None:
         """A cell began building or testing."""
 
+    def cell_note(self, cell: Cell, text: str) -> None:
+        """Something about a cell that has not finished: what it waits for, what it cleared away."""
+
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """A cell's outcome was recorded."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from curator import cell as cells
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
-from curator.executors.interface import Broken, Executor, Finished, Started
+from curator.executors.interface import Broken, Executor, Finished, Note, Started
 from curator.graph import resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
@@ -316,6 +316,8 @@ class Coordinator:
             match event:
                 case Started(cell_id):
                     self.observer.cell_started(by_id[cell_id])
+                case Note(cell_id, text):
+                    self.observer.cell_note(by_id[cell_id], text)
                 case Finished(cell_id, outcome):
                     lock = resolutions.get(cell_id)
                     self._record(

@@ -78,6 +78,10 @@ class PlainObserver:
     def cell_started(self, cell: Cell) -> None:
         """Nothing: CI logs want results, not chatter."""
 
+    def cell_note(self, cell: Cell, text: str) -> None:
+        """A line: what a cell waits for is worth seeing in a CI log too."""
+        self.console.print(f"      {escape(cell.id)}: {escape(text)}")
+
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """A line for the cell."""
         self.done += 1
@@ -136,6 +140,10 @@ class LiveObserver:
         """Show it as running."""
         self.running[cell.id] = time.monotonic()
         self.live.update(self.view())
+
+    def cell_note(self, cell: Cell, text: str) -> None:
+        """A line above the display."""
+        self.console.print(f"[dim]{escape(cell.id)}: {escape(text)}[/]")
 
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """Count it, print its line above the display, advance the bar."""

@@ -12,7 +12,7 @@ from curator.errors import ExecutorLost
 from curator.ids import CellId
 from curator.outcome import CellOutcome
 
-__all__ = ["Broken", "Event", "Executor", "ExecutorLost", "Finished", "Started"]
+__all__ = ["Broken", "Event", "Executor", "ExecutorLost", "Finished", "Note", "Started"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,15 @@ class Broken:
     reason: str
 
 
-Event = Started | Finished | Broken
+@dataclass(frozen=True)
+class Note:
+    """Something a person watching should know about a cell that has not finished (what it waits for)."""
+
+    cell_id: CellId
+    text: str
+
+
+Event = Started | Finished | Broken | Note
 
 
 class Executor(Protocol):

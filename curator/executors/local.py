@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from curator.cell import CellTask, Interrupted, execute
-from curator.executors.interface import Broken, Event, Finished, Started
+from curator.executors.interface import Broken, Event, Finished, Note, Started
 
 
 class LocalExecutor:
@@ -35,8 +35,12 @@ class LocalExecutor:
                 events.put(None)
                 return
             events.put(Started(task.cell.id))
+
+            def note(text: str) -> None:
+                events.put(Note(task.cell.id, text))
+
             try:
-                events.put(Finished(task.cell.id, execute(task, cancel)))
+                events.put(Finished(task.cell.id, execute(task, cancel, note)))
             except Interrupted:
                 events.put(None)
             except Exception as exc:
@@ -52,7 +56,7 @@ class LocalExecutor:
                     event = events.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                if not isinstance(event, Started):
+                if not isinstance(event, Started | Note):
                     remaining -= 1
                 if event is not None:
                     yield event

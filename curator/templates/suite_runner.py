@@ -15,8 +15,10 @@ import os
 import pathlib
 import subprocess
 import sys
+import threading
 import time
 from types import ModuleType
+from typing import IO
 
 
 def _protocol() -> ModuleType:
@@ -26,6 +28,23 @@ def _protocol() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+DRAIN_SECONDS = 2.0  # how long output may still come after the suite's process ended
+
+
+def _tee(stream: IO[bytes] | None, log: IO[bytes]) -> None:
+    """Copy the suite's output to its log and to our stdout, line by line, as it comes."""
+    if stream is None:
+        return
+    try:
+        for line in iter(stream.readline, b""):
+            log.write(line)
+            log.flush()
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+    except (OSError, ValueError):  # the log was closed: the suite has ended, what is left is not its output
+        return
 
 
 def main() -> int:
@@ -52,13 +71,13 @@ def main() -> int:
             sys.stdout.buffer.write(message)
             record(state="finished", returncode=127, duration=time.time() - started)
             return 0
-        assert child.stdout is not None
-        for line in iter(child.stdout.readline, b""):
-            log.write(line)
-            log.flush()
-            sys.stdout.buffer.write(line)
-            sys.stdout.flush()
+        # The output is read beside the wait, not until end of file: a process the suite left behind
+        # (a daemon holding the pipe) would keep it open long after the suite itself has ended.
+        reader = threading.Thread(target=_tee, args=(child.stdout, log), daemon=True)
+        reader.start()
         returncode = child.wait()
+        reader.join(DRAIN_SECONDS)
+        log.flush()
     record(state="finished", returncode=returncode, duration=time.time() - started)
     return 0
 

@@ -398,6 +398,9 @@ class _StopAtProbes:
     def cell_started(self, cell: Cell) -> None:
         pass
 
+    def cell_note(self, cell: Cell, text: str) -> None:
+        pass
+
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         pass
 
