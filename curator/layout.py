@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def default_runs(manifest_root: Path) -> Path:
 def atomic_write(path: Path, text: str) -> None:
     """Write `text` to `path` through a temporary file and a rename: all of it or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # unique across threads too
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 

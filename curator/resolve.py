@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +24,7 @@ from packaging.version import Version
 from curator import proc
 from curator.errors import ToolError
 from curator.interpreters import Interpreter
+from curator.layout import atomic_write
 from curator.manifest import Index
 from curator.pins import Pins
 
@@ -256,12 +256,12 @@ class Resolver:
         done = self._compile(requirements, interpreter, "--generate-hashes")
         if done.ok:
             if entry is not None:
-                _cache_write(entry, done.stdout)
+                atomic_write(entry, done.stdout)
             return parse_requirements(interpreter.version, done.stdout)
         if "No solution found" in done.stderr or "unsatisfiable" in done.stderr:
             refusal = Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
             if refused is not None:
-                _cache_write(refused, refusal.reason)
+                atomic_write(refused, refusal.reason)
             return refusal
         raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
 
@@ -282,14 +282,6 @@ class Resolver:
     def files(self, requirements: Sequence[str], interpreter: Interpreter) -> dict[NormalizedName, str]:
         """For each resolved package, the URL of the file uv would install on this machine."""
         return {name: file.url for name, file in pylock_files(self.pylock(requirements, interpreter)).items()}
-
-
-def _cache_write(path: Path, text: str) -> None:
-    """Write a cache entry through a rename, so a reader never sees half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 @dataclass(frozen=True)

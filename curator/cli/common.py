@@ -23,6 +23,7 @@ from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
 if TYPE_CHECKING:
     from curator.executors.interface import Executor
     from curator.graph import DependencyGraph
+    from curator.progress import Observer
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -85,6 +86,31 @@ def strategy_arg(parser: argparse.ArgumentParser) -> None:
         metavar="{" + ",".join(Strategy) + "}",
         help="which cells to plan (default: the manifest's matrix.strategy)",
     )
+
+
+def output_args(parser: argparse.ArgumentParser, json_help: str) -> None:
+    """`--plain`, `--format text|json` and the CI outputs (`--junit`, `--summary` …) of a run or a nightly."""
+    from curator.cli import ci
+
+    parser.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
+    parser.add_argument("--format", choices=("text", "json"), default="text", help=f"json: {json_help} (docs/json.md)")
+    ci.add_arguments(parser)
+
+
+@contextlib.contextmanager
+def observed(args: argparse.Namespace, console: Console) -> Iterator[Observer]:
+    """How a run shows its progress: a live display on a terminal, plain lines otherwise (`--plain`),
+    and on stderr when stdout carries `--format json`."""
+    from curator.terminal import LiveObserver, PlainObserver
+
+    progress = console
+    if args.format == "json":
+        progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+    if progress.is_terminal and not args.plain:
+        with LiveObserver(progress) as live:
+            yield live
+    else:
+        yield PlainObserver(progress)
 
 
 def executor_args(parser: argparse.ArgumentParser) -> None:

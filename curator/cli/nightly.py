@@ -22,7 +22,9 @@ from curator.cli.common import (
     executor_words,
     load_manifest,
     manifest_arg,
+    observed,
     open_executor,
+    output_args,
     positive_int,
     python_arg,
     python_axis,
@@ -53,14 +55,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     nightly.add_argument(
         "--max-probes", type=positive_int, metavar="N", help="probe cells per culprit search (default: 4·⌈log2 n⌉)"
     )
-    nightly.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
-    nightly.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="json: the night (nightly.json's content) on stdout (docs/json.md); progress goes to stderr",
-    )
-    ci.add_arguments(nightly)
+    output_args(nightly, "the night (nightly.json's content) on stdout, progress on stderr")
     nightly.set_defaults(handler=cmd_nightly)
 
     propose = commands.add_parser("propose", help="the manifest update a clean nightly supports, with its evidence")
@@ -82,7 +77,6 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     from curator.report.markdown import night_markdown
     from curator.report.publish import publish
     from curator.store import Store
-    from curator.terminal import LiveObserver, PlainObserver
     from curator.upstream import parse_as_of
 
     distribution = load_manifest(args)
@@ -111,14 +105,8 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
             resume=args.resume,
             max_probes=args.max_probes,
         )
-        progress = console
-        if args.format == "json":
-            progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
-        if progress.is_terminal and not args.plain:
-            with LiveObserver(progress) as observer:
-                result = runner.run(request, store, executor, observer, cancel, held=held)
-        else:
-            result = runner.run(request, store, executor, PlainObserver(progress), cancel, held=held)
+        with observed(args, console) as observer:
+            result = runner.run(request, store, executor, observer, cancel, held=held)
         data = publish(store, result.run_id, distribution, today=request.today, interrupted=result.interrupted)
     ci.publish(args, data, sections=[night_markdown(result.night)] if result.night is not None else [])
     if args.format == "json":
@@ -137,7 +125,8 @@ def _finish(console: Console, args: argparse.Namespace, result: NightlyResult, c
         parts = ["curator", "nightly", str(args.manifest), "--resume", result.run_id, *executor_words(args)]
         if args.store:
             parts += ["--store", str(args.store)]
-        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{' '.join(parts)}[/]")
+        command = escape(" ".join(parts))
+        console.print(f"[yellow]interrupted[/]: finished cells are kept; continue with: [bold]{command}[/]")
         return 130
     print_night(console, result.night)
     console.print(f"results: {shown(result.layout.nightly_json)}, {shown(result.layout.cells_csv)}")

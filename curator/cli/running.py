@@ -27,7 +27,9 @@ from curator.cli.common import (
     executor_words,
     load_manifest,
     manifest_arg,
+    observed,
     open_executor,
+    output_args,
     python_arg,
     python_axis,
     store_file,
@@ -53,14 +55,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         action="store_true",
         help="retry the suites of each refused cell in minimal cells (also: matrix.split_unresolvable)",
     )
-    run.add_argument("--plain", action="store_true", help="plain lines instead of a live display")
-    run.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="json: the summary as JSON on stdout (docs/json.md); progress goes to stderr",
-    )
-    ci.add_arguments(run)
+    output_args(run, "the summary as JSON on stdout, progress on stderr")
     run.set_defaults(handler=cmd_run)
 
     report = commands.add_parser("report", help="re-render a run's report (and cells.csv, matrices, run.json)")
@@ -82,12 +77,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     from curator.interpreters import Finder
     from curator.layout import default_store
-    from curator.progress import Observer
     from curator.report.data import summary_json
     from curator.report.publish import publish
-    from curator.run import Coordinator, RunRequest, RunResult
+    from curator.run import Coordinator, RunRequest
     from curator.store import Store
-    from curator.terminal import LiveObserver, PlainObserver
 
     distribution = load_manifest(args)
     versions, overrides = python_axis(args, distribution)
@@ -109,7 +102,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         resume=args.resume,
         split_unresolvable=args.split_unresolvable,
     )
-    progress = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False) if args.format == "json" else console
     # the coordinator holds the run folder until the report is written: no other run, resume or
     # report writes into it meanwhile
     with (
@@ -118,15 +110,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         Store(store, accept_lost_runs=args.accept_lost_runs) as results,
         contextlib.ExitStack() as held,
     ):
-
-        def coordinate(observer: Observer) -> RunResult:
-            return held.enter_context(Coordinator(request, results, executor, observer, cancel)).execute()
-
-        if progress.is_terminal and not args.plain:
-            with LiveObserver(progress) as observer:
-                result = coordinate(observer)
-        else:
-            result = coordinate(PlainObserver(progress))
+        with observed(args, console) as observer:
+            result = held.enter_context(Coordinator(request, results, executor, observer, cancel)).execute()
         data = publish(results, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
     summary = data.summary
     ci.publish(args, data)

@@ -25,12 +25,7 @@ def publish(store: Store, run_id: RunId, distribution: Distribution, *, today: d
     """Write a run's folder from the store and record how the run ended; returns what it found."""
     finished = time.time()
     data = report_data.build(store, run_id, distribution, today=today, interrupted=interrupted, finished=finished)
-    files.write_cells_csv(data)
-    files.write_matrices(data)
-    files.write_run_json(data)
-    files.write_nightly_json(data)
-    files.write_notices(data)
-    html.render_run(data)
+    _write_folder(data)
     summary = data.summary
     store.finish_run(
         run_id,
@@ -48,11 +43,16 @@ def rerender(
 ) -> RunData:
     """`curator report`: the run folder (by default where the run wrote it) written again from the store."""
     data = report_data.build(store, run_id, distribution, today=today, folder=folder)
+    _write_folder(data)
+    html.render_index(store)
+    return data
+
+
+def _write_folder(data: RunData) -> None:
+    """Every file of the run folder that renders the run's data."""
     files.write_cells_csv(data)
     files.write_matrices(data)
     files.write_run_json(data)
     files.write_nightly_json(data)
     files.write_notices(data)
     html.render_run(data)
-    html.render_index(store)
-    return data
