@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curator import junit, proc
+from curator import envs, junit, proc
 from curator.ids import SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, atomic_write
@@ -78,6 +78,12 @@ class CellTask:
     def lock_path(self) -> Path:
         """The cell's lock file in the run folder."""
         return self.layout.lock(self.cell.id)
+
+    @property
+    def environment(self) -> envs.Spec:
+        """What the cell's environment must be, and where it lives (the folder nox uses for it)."""
+        location = envs.location(self.env_dir, self.cell.id)
+        return envs.Spec(self.env_dir, location, self.interpreter, self.lock_path, self.lock_key, self.install_args)
 
     def reproduce(self) -> str:
         """The one command that reproduces this cell on this machine (from any folder)."""
@@ -172,8 +178,10 @@ def outcome_key(
 
 
 def env_key(interpreter: Interpreter, lock_key: str) -> str:
-    """Environments are shared by content: same interpreter and same lock, same environment."""
-    return hashlib.sha256(f"{interpreter.path}\n{interpreter.full_version}\n{lock_key}".encode()).hexdigest()[:16]
+    """Environments are shared by content: same interpreter and same lock, same environment (and the
+    way environments are made, so an older curator's are never taken for one of these)."""
+    text = f"{interpreter.path}\n{interpreter.full_version}\n{lock_key}\n{envs.FORMAT}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def nox_spec(task: CellTask) -> dict[str, object]:
@@ -197,7 +205,13 @@ def _nox(
     token: str,
 ) -> proc.Completed:
     """One nox invocation for this cell (appending to the cell log)."""
-    env = {**task.env, protocol.ENV_OUT: str(task.out_dir), protocol.ENV_ATTEMPT: str(attempt), proc.TOKEN: token}
+    env = {
+        **task.env,
+        protocol.ENV_OUT: str(task.out_dir),
+        protocol.ENV_ATTEMPT: str(attempt),
+        protocol.ENV_PREPARED: str(task.environment.location),
+        proc.TOKEN: token,
+    }
     argv = [
         *_nox_command(),
         "-f",
@@ -207,9 +221,8 @@ def _nox(
         "--envdir",
         str(task.env_dir),
         "--no-color",
+        "--no-install",  # curator prepared the environment (`envs.prepare`): nox only runs the suites in it
     ]
-    if attempt > 1:
-        argv.append("--no-install")
     if only:
         argv += ["--", *only]
     log = task.out_dir / protocol.CELL_LOG
@@ -344,7 +357,11 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
     deadline = started + task.timeout
     shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
     task.out_dir.mkdir(parents=True)
-    first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel, lock=lock, token=token)
+    first = _prepare(task, cancel=cancel, token=token)
+    if first is None:
+        first = _nox(
+            task, attempt=1, only=(), timeout=deadline - time.monotonic(), cancel=cancel, lock=lock, token=token
+        )
     if first.interrupted:
         raise Interrupted(task.cell.id)
     installed = (task.out_dir / protocol.INSTALLED).exists()
@@ -378,6 +395,29 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
         log=log,
         reproduce=task.reproduce(),
     )
+
+
+def _prepare(task: CellTask, *, cancel: threading.Event | None, token: str) -> proc.Completed | None:
+    """Build (or check) the cell's environment; what failed when it could not be, else None.
+
+    How it was made and what each step took go into the cell's log and `environment.json`.
+    """
+    prepared = envs.prepare(
+        task.environment,
+        env={**task.env, proc.TOKEN: token},
+        log=task.out_dir / protocol.CELL_LOG,
+        timeout=task.timeout,
+        cancel=cancel,
+    )
+    facts = {"how": prepared.how, "ok": prepared.ok, "seconds": {k: round(v, 3) for k, v in prepared.seconds.items()}}
+    atomic_write(task.out_dir / ENVIRONMENT_FILE, json.dumps(facts))
+    if prepared.interrupted:
+        raise Interrupted(task.cell.id)
+    return None if prepared.ok else prepared.failure
+
+
+ENVIRONMENT_FILE = "environment.json"
+"""In a cell's log folder: how its environment was made (reused, copied, created) and each step's seconds."""
 
 
 def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> Attempt:
