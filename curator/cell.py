@@ -30,7 +30,18 @@ from curator.ids import SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, atomic_write
 from curator.manifest import Distribution
-from curator.outcome import Attempt, CellOutcome, Counts, Status, SuiteOutcome, settle, signature
+from curator.outcome import (
+    Attempt,
+    CellOutcome,
+    Counts,
+    Status,
+    SuiteOutcome,
+    deterministic,
+    failure_signature,
+    settle,
+    signature,
+    to_retry,
+)
 from curator.plan import INSTALL_SUITE, RUNNER_FILES, Cell
 from curator.templates import protocol
 
@@ -366,24 +377,24 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
         raise Interrupted(task.cell.id)
     installed = (task.out_dir / protocol.INSTALLED).exists()
     attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
-    for spec in task.suites:
-        for number in range(2, task.retries + 2):
-            status, _ = settle(attempts[spec.name][-1:], timeout=task.timeout)
-            remaining = deadline - time.monotonic()
-            if not installed or not status.retryable or remaining <= 1:
-                break
-            again = _nox(
-                task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel, lock=lock, token=token
-            )
-            if again.interrupted:
-                raise Interrupted(task.cell.id)
-            attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))
+    held = deterministic({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout) if task.retries else {}
+    specs: dict[str, SuiteSpec] = {spec.name: spec for spec in task.suites}
+    for number in range(2, task.retries + 2):  # every suite worth it again, in one nox session per round
+        again_names = to_retry({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout, held=held)
+        remaining = deadline - time.monotonic()
+        if not installed or not again_names or remaining <= 1:
+            break
+        again = _nox(task, attempt=number, only=again_names, timeout=remaining, cancel=cancel, lock=lock, token=token)
+        if again.interrupted:
+            raise Interrupted(task.cell.id)
+        for name in again_names:
+            attempts[name].append(_attempt(task, specs[name], number, again.timed_out))
     duration = time.monotonic() - started
     log = task.layout.relative(task.out_dir / protocol.CELL_LOG)
     if not installed:
         suites = _not_installed(task, first, log)
     else:
-        suites = tuple(_suite_outcome(task, spec, attempts[spec.name]) for spec in task.suites)
+        suites = tuple(_suite_outcome(task, spec, attempts[spec.name], held.get(spec.name)) for spec in task.suites)
         if not task.suites:
             suites = (SuiteOutcome(INSTALL_SUITE, Status.PASSED, Status.PASSED, "the environment installed", log=log),)
     return CellOutcome(
@@ -433,8 +444,10 @@ def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> A
     return Attempt(int(result["returncode"]), float(result["duration"]), spec.junit, cases, tail=tail)
 
 
-def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> SuiteOutcome:
+def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt], held: str | None) -> SuiteOutcome:
     status, reason = settle(attempts, timeout=task.timeout)
+    if held:
+        reason = f"{reason} ({held})"
     last = attempts[-1]
     log_path = protocol.artefacts(task.out_dir, spec.name, len(attempts))["log"]
     log = task.layout.relative(log_path if log_path.exists() else task.out_dir / protocol.CELL_LOG)
@@ -445,8 +458,7 @@ def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> 
     elif status is Status.TIMEOUT:
         sig = "timeout"
     elif status is not Status.PASSED:
-        messages = "\n".join(c.message for c in failing.cases if c.outcome in ("failed", "error"))
-        sig = signature(failing.tail) or signature(messages) or reason
+        sig = failure_signature(failing) or reason
     return SuiteOutcome(
         spec.name,
         status,
