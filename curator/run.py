@@ -33,6 +33,7 @@ from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge,
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args, mentioned
+from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
 
 
@@ -198,6 +199,7 @@ class Coordinator:
         cells.write_nox_files(layout, list(tasks.values()))
         self.observer.phase("testing", len(pending))
         to_run: list[cells.CellTask] = []
+        by_id = {task.cell.id: task for task in tasks.values()}
         for cell in pending:
             if self.cancel.is_set():
                 break
@@ -209,6 +211,7 @@ class Coordinator:
             if not self.request.rerun and self._reuse(record.id, task, resolution):
                 continue
             to_run.append(task)
+        to_run = [by_id[c.id] for c in longest_first([t.cell for t in to_run], store.durations(self.dist.name))]
         try:
             self._run_tasks(record.id, plan, to_run, {c.id: r for c, r in ((c, resolutions[c.id]) for c in pending)})
         except ExecutorLost as lost:
