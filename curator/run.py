@@ -23,7 +23,7 @@ from curator import cell as cells
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
 from curator.executors.interface import Broken, Executor, Finished, Note, Started
-from curator.graph import resolve_graph
+from curator.graph import baseline_requirements, resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, default_runs
@@ -35,6 +35,7 @@ from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args, mentioned
 from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
+from curator.upstream import ReleaseLog
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,18 @@ class Coordinator:
             strategy = request.strategy or dist.matrix.strategy
             graphs = None
             if strategy is Strategy.PAIRS:
-                graphs = {
-                    v: resolve_graph(dist, i, self.resolver, cache_dir()) for v, i in request.interpreters.items()
-                }
+                self._ask_index([(baseline_requirements(dist), i) for i in request.interpreters.values()])
+                with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-graph") as pool:
+                    graphs = dict(
+                        zip(
+                            request.interpreters,
+                            pool.map(
+                                lambda i: resolve_graph(dist, i, self.resolver, cache_dir()),
+                                request.interpreters.values(),
+                            ),
+                            strict=True,
+                        )
+                    )
             plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
         run_id = new_run_id()
         out_dir = (request.out_dir or default_runs(dist.root) / run_id).resolve()
@@ -222,6 +232,9 @@ class Coordinator:
         """Resolve every pending cell's lock, a few at a time (uv is mostly waiting on I/O)."""
         self.observer.phase("resolving", len(pending))
         results: dict[CellId, Resolution] = {}
+        self._ask_index(
+            [(c.requirements(self.dist.runner_requires), self.request.interpreters[c.python]) for c in pending]
+        )
 
         def one(cell: Cell) -> tuple[CellId, Resolution]:
             requirements = cell.requirements(self.dist.runner_requires)
@@ -235,6 +248,19 @@ class Coordinator:
                 results[cell_id] = result
                 self.observer.step("resolving", cell_id)
         return results
+
+    def _ask_index(self, questions: Sequence[tuple[Sequence[str], Interpreter]]) -> None:
+        """Before cached answers from an index not frozen in time are used again: ask the index once,
+        a few projects at a time, about every package they depend on (`upstream.ReleaseLog`)."""
+        if self.resolver.frozen or self.resolver.cache is None:
+            return
+        watched = {
+            w for requirements, interpreter in questions for w in self.resolver.watched(requirements, interpreter)
+        }
+        if self.resolver.index_state is None:
+            self.resolver.index_state = ReleaseLog(self.dist.index)
+        if isinstance(self.resolver.index_state, ReleaseLog):
+            self.resolver.index_state.load(watched)
 
     def _split(self, plan: Plan, pending: Sequence[Cell], resolutions: Mapping[CellId, Resolution]) -> list[Cell]:
         """Minimal cells for the suites of every refused cell (`--split-unresolvable`), each
