@@ -33,7 +33,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,7 +198,7 @@ def _copy(
     partial = spec.location.with_name(spec.location.name + ".partial")
     _remove(partial)
     try:
-        shutil.copytree(origin, partial, symlinks=True, copy_function=os.link)
+        shutil.copytree(origin, partial, symlinks=True, copy_function=os.link, ignore=_unrecorded(origin))
         _move_bytecode(partial, origin, spec.location)
         partial.rename(spec.location)
     except (OSError, shutil.Error) as exc:
@@ -276,6 +276,27 @@ def _sync(
     return _said(log, Prepared(True, how, seconds))
 
 
+def _unrecorded(env: Path) -> Callable[[str, list[str]], set[str]]:
+    """For `shutil.copytree`: the files in site-packages that no installed distribution's RECORD lists
+    — what the environment's own tests wrote there (a counter, a cache) — stay behind, so a copy
+    holds what a fresh install would, and its bytecode. A copy's files are hardlinks: shared with the
+    original (and uv's cache) until replaced, which Python's bytecode writes and uv's installs do."""
+    site = site_packages(env)
+    recorded: set[str] = set()
+    if site is not None:
+        for record in site.glob("*.dist-info/RECORD"):
+            recorded |= {os.path.normpath(site / path) for path in _record_paths(record)}
+    inside = os.fspath(site) if site is not None else None
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        if inside is None or not (folder == inside or folder.startswith(inside + os.sep)):
+            return set()
+        paths = {name: Path(folder, name) for name in names}
+        return {name for name, path in paths.items() if os.fspath(path) not in recorded and not path.is_dir()}
+
+    return ignore
+
+
 def python_of(env: Path) -> Path:
     """An environment's interpreter."""
     return env / "bin" / "python"
@@ -340,17 +361,18 @@ def _same_version(want: str, have: str) -> bool:
         return want == have
 
 
-def _claimed(record: Path) -> set[str]:
-    """The site-packages entries (first path parts) a distribution's RECORD lists."""
+def _record_paths(record: Path) -> list[str]:
+    """The paths a distribution's RECORD lists, relative to site-packages."""
     try:
         text = record.read_text(encoding="utf-8")
     except OSError:
-        return set()
-    tops = set()
-    for row in csv.reader(text.splitlines()):
-        if row and not row[0].startswith(("..", "/")):
-            tops.add(row[0].split("/", 1)[0])
-    return tops
+        return []
+    return [row[0] for row in csv.reader(text.splitlines()) if row and row[0]]
+
+
+def _claimed(record: Path) -> set[str]:
+    """The site-packages entries (first path parts) a distribution's RECORD lists."""
+    return {path.split("/", 1)[0] for path in _record_paths(record) if not path.startswith(("..", "/"))}
 
 
 def _foreign_scripts(env: Path) -> list[str]:
