@@ -505,8 +505,17 @@ def write_nox_files(layout: RunLayout, tasks: Sequence[CellTask]) -> None:
         (layout.root / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
     layout.pytest_ini.write_text("[pytest]\n", encoding="utf-8")
     layout.scratch.mkdir(exist_ok=True)
+    add_nox_cells(layout, tasks, always=True)
+
+
+def add_nox_cells(layout: RunLayout, tasks: Sequence[CellTask], *, always: bool = False) -> None:
+    """Add cells to the run's nox-cells.json (written whole, through a rename: a nox starting meanwhile
+    reads the cells before or after, never half of them); the cells already there stay (a resumed
+    run's, an earlier batch's)."""
+    if not tasks and not always:
+        return
     cells: dict[str, dict[str, object]] = {}
-    if layout.nox_cells.exists():  # a resumed run: keep the cells already written
+    if layout.nox_cells.exists():
         cells.update(protocol.validate_cells_file(json.loads(layout.nox_cells.read_text(encoding="utf-8"))))
     cells.update({task.cell.id: nox_spec(task) for task in tasks})
     atomic_write(layout.nox_cells, json.dumps(protocol.cells_file(cells), indent=1))
