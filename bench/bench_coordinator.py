@@ -36,7 +36,7 @@ from rich.console import Console  # noqa: E402
 
 from curator import manifest  # noqa: E402
 from curator.cell import CellTask  # noqa: E402
-from curator.executors.interface import Event, Finished, Started  # noqa: E402
+from curator.executors.interface import Event, Feed, Finished, Started  # noqa: E402
 from curator.ids import PyVersion, SuiteName  # noqa: E402
 from curator.interpreters import Interpreter  # noqa: E402
 from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase  # noqa: E402
@@ -60,11 +60,13 @@ class SimulatedExecutor:
         """What run.json records."""
         return {"kind": "simulated"}
 
-    def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
+    def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
         """A `Started` and a `Finished` per task."""
         for task in tasks:
             if cancel.is_set():
                 return
+            if not isinstance(task, CellTask):
+                continue
             yield Started(task.cell.id)
             yield Finished(task.cell.id, self.outcome(task))
 

@@ -25,12 +25,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curator import junit, proc
+from curator import envs, junit, proc
 from curator.ids import SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, atomic_write
 from curator.manifest import Distribution
-from curator.outcome import Attempt, CellOutcome, Counts, Status, SuiteOutcome, settle, signature
+from curator.outcome import (
+    Attempt,
+    CellOutcome,
+    Counts,
+    Status,
+    SuiteOutcome,
+    deterministic,
+    failure_signature,
+    settle,
+    signature,
+    to_retry,
+)
 from curator.plan import INSTALL_SUITE, RUNNER_FILES, Cell
 from curator.templates import protocol
 
@@ -78,6 +89,12 @@ class CellTask:
     def lock_path(self) -> Path:
         """The cell's lock file in the run folder."""
         return self.layout.lock(self.cell.id)
+
+    @property
+    def environment(self) -> envs.Spec:
+        """What the cell's environment must be, and where it lives (the folder nox uses for it)."""
+        location = envs.location(self.env_dir, self.cell.id)
+        return envs.Spec(self.env_dir, location, self.interpreter, self.lock_path, self.lock_key, self.install_args)
 
     def reproduce(self) -> str:
         """The one command that reproduces this cell on this machine (from any folder)."""
@@ -172,8 +189,10 @@ def outcome_key(
 
 
 def env_key(interpreter: Interpreter, lock_key: str) -> str:
-    """Environments are shared by content: same interpreter and same lock, same environment."""
-    return hashlib.sha256(f"{interpreter.path}\n{interpreter.full_version}\n{lock_key}".encode()).hexdigest()[:16]
+    """Environments are shared by content: same interpreter and same lock, same environment (and the
+    way environments are made, so an older curator's are never taken for one of these)."""
+    text = f"{interpreter.path}\n{interpreter.full_version}\n{lock_key}\n{envs.FORMAT}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def nox_spec(task: CellTask) -> dict[str, object]:
@@ -197,7 +216,13 @@ def _nox(
     token: str,
 ) -> proc.Completed:
     """One nox invocation for this cell (appending to the cell log)."""
-    env = {**task.env, protocol.ENV_OUT: str(task.out_dir), protocol.ENV_ATTEMPT: str(attempt), proc.TOKEN: token}
+    env = {
+        **task.env,
+        protocol.ENV_OUT: str(task.out_dir),
+        protocol.ENV_ATTEMPT: str(attempt),
+        protocol.ENV_PREPARED: str(task.environment.location),
+        proc.TOKEN: token,
+    }
     argv = [
         *_nox_command(),
         "-f",
@@ -207,9 +232,8 @@ def _nox(
         "--envdir",
         str(task.env_dir),
         "--no-color",
+        "--no-install",  # curator prepared the environment (`envs.prepare`): nox only runs the suites in it
     ]
-    if attempt > 1:
-        argv.append("--no-install")
     if only:
         argv += ["--", *only]
     log = task.out_dir / protocol.CELL_LOG
@@ -344,29 +368,33 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
     deadline = started + task.timeout
     shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
     task.out_dir.mkdir(parents=True)
-    first = _nox(task, attempt=1, only=(), timeout=task.timeout, cancel=cancel, lock=lock, token=token)
+    first = _prepare(task, cancel=cancel, token=token)
+    if first is None:
+        first = _nox(
+            task, attempt=1, only=(), timeout=deadline - time.monotonic(), cancel=cancel, lock=lock, token=token
+        )
     if first.interrupted:
         raise Interrupted(task.cell.id)
     installed = (task.out_dir / protocol.INSTALLED).exists()
     attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
-    for spec in task.suites:
-        for number in range(2, task.retries + 2):
-            status, _ = settle(attempts[spec.name][-1:], timeout=task.timeout)
-            remaining = deadline - time.monotonic()
-            if not installed or not status.retryable or remaining <= 1:
-                break
-            again = _nox(
-                task, attempt=number, only=(spec.name,), timeout=remaining, cancel=cancel, lock=lock, token=token
-            )
-            if again.interrupted:
-                raise Interrupted(task.cell.id)
-            attempts[spec.name].append(_attempt(task, spec, number, again.timed_out))
+    held = deterministic({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout) if task.retries else {}
+    specs: dict[str, SuiteSpec] = {spec.name: spec for spec in task.suites}
+    for number in range(2, task.retries + 2):  # every suite worth it again, in one nox session per round
+        again_names = to_retry({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout, held=held)
+        remaining = deadline - time.monotonic()
+        if not installed or not again_names or remaining <= 1:
+            break
+        again = _nox(task, attempt=number, only=again_names, timeout=remaining, cancel=cancel, lock=lock, token=token)
+        if again.interrupted:
+            raise Interrupted(task.cell.id)
+        for name in again_names:
+            attempts[name].append(_attempt(task, specs[name], number, again.timed_out))
     duration = time.monotonic() - started
     log = task.layout.relative(task.out_dir / protocol.CELL_LOG)
     if not installed:
         suites = _not_installed(task, first, log)
     else:
-        suites = tuple(_suite_outcome(task, spec, attempts[spec.name]) for spec in task.suites)
+        suites = tuple(_suite_outcome(task, spec, attempts[spec.name], held.get(spec.name)) for spec in task.suites)
         if not task.suites:
             suites = (SuiteOutcome(INSTALL_SUITE, Status.PASSED, Status.PASSED, "the environment installed", log=log),)
     return CellOutcome(
@@ -378,6 +406,29 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
         log=log,
         reproduce=task.reproduce(),
     )
+
+
+def _prepare(task: CellTask, *, cancel: threading.Event | None, token: str) -> proc.Completed | None:
+    """Build (or check) the cell's environment; what failed when it could not be, else None.
+
+    How it was made and what each step took go into the cell's log and `environment.json`.
+    """
+    prepared = envs.prepare(
+        task.environment,
+        env={**task.env, proc.TOKEN: token},
+        log=task.out_dir / protocol.CELL_LOG,
+        timeout=task.timeout,
+        cancel=cancel,
+    )
+    facts = {"how": prepared.how, "ok": prepared.ok, "seconds": {k: round(v, 3) for k, v in prepared.seconds.items()}}
+    atomic_write(task.out_dir / ENVIRONMENT_FILE, json.dumps(facts))
+    if prepared.interrupted:
+        raise Interrupted(task.cell.id)
+    return None if prepared.ok else prepared.failure
+
+
+ENVIRONMENT_FILE = "environment.json"
+"""In a cell's log folder: how its environment was made (reused, copied, created) and each step's seconds."""
 
 
 def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> Attempt:
@@ -393,8 +444,10 @@ def _attempt(task: CellTask, spec: SuiteSpec, number: int, timed_out: bool) -> A
     return Attempt(int(result["returncode"]), float(result["duration"]), spec.junit, cases, tail=tail)
 
 
-def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> SuiteOutcome:
+def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt], held: str | None) -> SuiteOutcome:
     status, reason = settle(attempts, timeout=task.timeout)
+    if held:
+        reason = f"{reason} ({held})"
     last = attempts[-1]
     log_path = protocol.artefacts(task.out_dir, spec.name, len(attempts))["log"]
     log = task.layout.relative(log_path if log_path.exists() else task.out_dir / protocol.CELL_LOG)
@@ -405,8 +458,7 @@ def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt]) -> 
     elif status is Status.TIMEOUT:
         sig = "timeout"
     elif status is not Status.PASSED:
-        messages = "\n".join(c.message for c in failing.cases if c.outcome in ("failed", "error"))
-        sig = signature(failing.tail) or signature(messages) or reason
+        sig = failure_signature(failing) or reason
     return SuiteOutcome(
         spec.name,
         status,
@@ -453,8 +505,17 @@ def write_nox_files(layout: RunLayout, tasks: Sequence[CellTask]) -> None:
         (layout.root / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
     layout.pytest_ini.write_text("[pytest]\n", encoding="utf-8")
     layout.scratch.mkdir(exist_ok=True)
+    add_nox_cells(layout, tasks, always=True)
+
+
+def add_nox_cells(layout: RunLayout, tasks: Sequence[CellTask], *, always: bool = False) -> None:
+    """Add cells to the run's nox-cells.json (written whole, through a rename: a nox starting meanwhile
+    reads the cells before or after, never half of them); the cells already there stay (a resumed
+    run's, an earlier batch's)."""
+    if not tasks and not always:
+        return
     cells: dict[str, dict[str, object]] = {}
-    if layout.nox_cells.exists():  # a resumed run: keep the cells already written
+    if layout.nox_cells.exists():
         cells.update(protocol.validate_cells_file(json.loads(layout.nox_cells.read_text(encoding="utf-8"))))
     cells.update({task.cell.id: nox_spec(task) for task in tasks})
     atomic_write(layout.nox_cells, json.dumps(protocol.cells_file(cells), indent=1))

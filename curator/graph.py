@@ -309,6 +309,11 @@ def _reduce_crossings(graph: nx.DiGraph, layers: list[list[str]], sweeps: int = 
     return ordered
 
 
+def baseline_requirements(distribution: Distribution) -> list[str]:
+    """What the graph resolves: every manifest package at its blessed version."""
+    return [f"{name}=={version}" for name, version in distribution.blessed.items()]
+
+
 def resolve_graph(
     distribution: Distribution,
     interpreter: Interpreter,
@@ -319,7 +324,7 @@ def resolve_graph(
 
     A baseline the resolver refuses is bad input: the blessed versions cannot ship together.
     """
-    requirements = [f"{name}=={version}" for name, version in distribution.blessed.items()]
+    requirements = baseline_requirements(distribution)
     lock = resolver.resolve(requirements, interpreter)
     if isinstance(lock, Unresolvable):
         raise UsageError(

@@ -12,7 +12,8 @@ import datetime as dt
 import enum
 import re
 import signal as signals
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import assert_never
 
@@ -270,6 +271,40 @@ def settle(attempts: Sequence[Attempt], *, timeout: float) -> tuple[Status, str]
         first_status, first_reason = next((s, r) for s, r in statuses if s.is_failure)
         return Status.FLAKY, f"{first_status} on attempt 1 ({first_reason}), passed on attempt {len(attempts)}"
     return last, reason
+
+
+def failure_signature(attempt: Attempt) -> str:
+    """The signature of a failed attempt: its output's last error line, else its failing tests'."""
+    messages = "\n".join(c.message for c in attempt.cases if c.outcome in ("failed", "error"))
+    return signature(attempt.tail) or signature(messages)
+
+
+def deterministic(last: Mapping[str, Attempt], *, timeout: float) -> dict[str, str]:
+    """The suites of one cell whose failure a retry would only repeat, each with why.
+
+    An `error` (a suite stopped at import or collection, before its tests ran) whose signature
+    another suite of the same cell shares is the environment failing to import, not a test
+    being unlucky: the same exception stops every suite that imports the package. Test failures,
+    crashes and errors of their own are still retried.
+    """
+    errors = {}
+    for name, attempt in last.items():
+        status, _ = raw_status(attempt, timeout=timeout)
+        if status is Status.ERROR and attempt.returncode is not None and (sig := failure_signature(attempt)):
+            errors[name] = sig
+    shared = Counter(errors.values())
+    return {
+        name: f"not retried: the same error stops {shared[sig]} suites of this cell before their tests run"
+        for name, sig in errors.items()
+        if shared[sig] > 1
+    }
+
+
+def to_retry(last: Mapping[str, Attempt], *, timeout: float, held: Collection[str] = ()) -> list[str]:
+    """The suites worth another attempt, in order: a failure (`Status.retryable`) not `held` back."""
+    return [
+        name for name, attempt in last.items() if name not in held and raw_status(attempt, timeout=timeout)[0].retryable
+    ]
 
 
 def applies(rule: ExpectedFailure, suite: str, suite_requires: frozenset[str]) -> bool:

@@ -380,7 +380,8 @@ class _Builder:
             raise _Over
         changes = Pins((n, v) for n, v in pins.items() if v != self.blessed[n])
         minimal = minimal and len(pins) < len(dist.packages)  # holding everything, it is an ordinary cell
-        suites = _cell_suites(dist, set(pins), minimal=minimal)
+        involved = dist.matrix.scope is Scope.INVOLVED and bool(changes) and not minimal
+        suites = _cell_suites(dist, set(pins), minimal=minimal, changed=set(changes) if involved else None)
         key = plan_key(self.inputs, python, pins, suites)
         ident_text = (
             minimal_cell_id(python, tuple(pins.items())) if minimal else cell_id(python, tuple(changes.items()))
@@ -425,10 +426,25 @@ def _minimal_packages(dist: Distribution, held: set[NormalizedName]) -> list[set
     return groups or [held]
 
 
-def _cell_suites(dist: Distribution, packages: set[NormalizedName], *, minimal: bool = False) -> tuple[SuiteName, ...]:
+def _cell_suites(
+    dist: Distribution,
+    packages: set[NormalizedName],
+    *,
+    minimal: bool = False,
+    changed: set[NormalizedName] | None = None,
+) -> tuple[SuiteName, ...]:
     """Suites whose requirements the cell holds, then the own tests of its packages. A suite that
-    names no requirement runs everywhere, except in a minimal cell (it may need anything)."""
-    suites = [s.name for s in dist.suites if s.requires <= packages and (s.requires or not minimal)]
+    names no requirement runs everywhere, except in a minimal cell (it may need anything). With
+    `changed` (a changed cell under `scope: involved`), only the suites the changes can affect: those
+    that name a changed package (or none at all); the own tests of the packages it holds stay, since
+    it holds only packages a suite names beside a change."""
+    suites = [
+        s.name
+        for s in dist.suites
+        if s.requires <= packages
+        and (s.requires or not minimal)
+        and (changed is None or not s.requires or s.requires & changed)
+    ]
     suites += [p.suite_name for p in dist.packages if p.tests and p.name in packages]
     return tuple(suites) or (INSTALL_SUITE,)
 

@@ -9,13 +9,16 @@ exception.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import networkx as nx
 from packaging.utils import NormalizedName, canonicalize_name
@@ -60,9 +63,9 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     """curator's own cache: environments, metadata (`CURATOR_CACHE_DIR` overrides)."""
     env = os.environ if env is None else env
     if env.get("CURATOR_CACHE_DIR"):
-        return Path(env["CURATOR_CACHE_DIR"])
+        return Path(env["CURATOR_CACHE_DIR"]).absolute()
     base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "curator"
+    return (base / "curator").absolute()
 
 
 def index_args(index: Index) -> list[str]:
@@ -192,18 +195,61 @@ def parse_requirements(python: str, text: str) -> Lock:
     return Lock(python, tuple(pins), text)
 
 
-class Resolver:
-    """Runs `uv pip compile` for one manifest's package sources.
+class IndexState(Protocol):
+    """What the index says now about some projects (see `upstream.ReleaseLog`): has anything changed
+    since a moment that could change a resolution made then?"""
 
-    When the sources are frozen in time (`exclude_newer`), a resolution is a pure function
-    of its inputs, so its lock is kept in `cache` and reused; otherwise every call asks uv,
-    so a new upstream release is always seen.
+    def changed(self, watched: Sequence[str], since: float) -> bool:
+        """Whether, for any entry of `watched` (`name` or `name==version`), the index lists a file
+        uploaded after `since` (or one it gives no upload time), or a file of that version yanked."""
+        ...
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Beside an answer cached from sources not frozen in time: when it was made (a little before
+    uv was asked) and what a new release of would change it (`IndexState.changed`)."""
+
+    made: float
+    watched: tuple[str, ...]
+
+    def to_json(self) -> str:
+        """The `.watch` file's text."""
+        return json.dumps({"made": self.made, "watched": list(self.watched)})
+
+    @classmethod
+    def read(cls, path: Path) -> Watch | None:
+        """A `.watch` file, or None when there is none (or it cannot be read)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(float(data["made"]), tuple(str(w) for w in data["watched"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+
+CLOCK_MARGIN = 600.0
+"""Seconds an answer is taken to be older than it is: a file the index lists as uploaded up to ten
+minutes before uv was asked (clocks differ; an index's pages lag) still counts as new after it."""
+
+
+class Resolver:
+    """Runs `uv pip compile` for one manifest's package sources, and keeps what it said in `cache`.
+
+    When the sources are frozen in time (`exclude_newer`), a resolution is a pure function of its
+    inputs: a cached lock (or refusal) is used again as it is. Otherwise a cached answer is used
+    again only when the index shows nothing new since it was made for any package it depends on
+    — every package of a lock, every package a refusal names — as told by `index_state`, which the
+    coordinator sets after asking the index once for all of them (`watched`); without it, uv is
+    asked every time, so a new upstream release is always seen.
     """
 
     def __init__(self, index: Index, *, env: Mapping[str, str] | None = None, cache: Path | None = None) -> None:
         self.index = index
         self.env = proc.clean_env(os.environ if env is None else env)
-        self.cache = cache if index.exclude_newer else None
+        self.cache = cache
+        self.frozen = bool(index.exclude_newer)
+        self.index_state: IndexState | None = None
+        self.asked = 0  # how many times uv was asked (the rest came from the cache)
 
     def _cache_entry(self, requirements: Sequence[str], interpreter: Interpreter) -> Path | None:
         if self.cache is None:
@@ -218,7 +264,41 @@ class Resolver:
                 digest.update(f"{wheel.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         return self.cache / "locks" / f"{digest.hexdigest()[:32]}.txt"
 
+    def watched(self, requirements: Sequence[str], interpreter: Interpreter) -> tuple[str, ...]:
+        """What the index must be asked about before the cached answers for these requirements can
+        be used again (nothing when the sources are frozen or nothing is cached)."""
+        entry = self._cache_entry(requirements, interpreter)
+        if entry is None or self.frozen:
+            return ()
+        answers = (entry, entry.with_suffix(".refused"), entry.with_suffix(".pylock.toml"))
+        found = [Watch.read(_watch_path(answer)) for answer in answers]
+        return tuple(w for watch in found if watch is not None for w in watch.watched)
+
+    def _cached(self, answer: Path) -> str | None:
+        """The text of a cached answer that may be used again, else None."""
+        try:
+            text = answer.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        if self.frozen:
+            return text
+        made = Watch.read(_watch_path(answer))
+        if made is None or self.index_state is None or self.index_state.changed(made.watched, made.made):
+            return None
+        return text
+
+    def _keep(self, answer: Path, text: str, watched: Sequence[str], made: float, *, instead_of: Path | None) -> None:
+        """Cache an answer (with what it is watched for, unless the sources are frozen); the other
+        kind of answer for the same question (a lock for a refusal) goes, so only the newest counts."""
+        if instead_of is not None:
+            instead_of.unlink(missing_ok=True)
+            _watch_path(instead_of).unlink(missing_ok=True)
+        if not self.frozen:
+            atomic_write(_watch_path(answer), Watch(made - CLOCK_MARGIN, tuple(watched)).to_json())
+        atomic_write(answer, text)
+
     def _compile(self, requirements: Sequence[str], interpreter: Interpreter, *extra: str) -> proc.Completed:
+        self.asked += 1
         with tempfile.TemporaryDirectory(prefix="curator-resolve-") as tmp:
             infile = Path(tmp) / "requirements.in"
             infile.write_text("\n".join(requirements) + "\n")
@@ -243,25 +323,29 @@ class Resolver:
     def resolve(self, requirements: Sequence[str], interpreter: Interpreter) -> Lock | Unresolvable:
         """Resolve `requirements` for `interpreter` with hashes.
 
-        With the sources frozen in time, a refusal is as much a pure function of the inputs as a
-        lock: it is cached beside the locks (`<key>.refused`, uv's explanation) and returned again
-        without asking uv.
+        A refusal is cached like a lock (`<key>.refused`, uv's explanation) and returned again
+        without asking uv, on the same terms (see the class).
         """
         entry = self._cache_entry(requirements, interpreter)
         refused = entry.with_suffix(".refused") if entry is not None else None
-        if entry is not None and entry.exists():
-            return parse_requirements(interpreter.version, entry.read_text())
-        if refused is not None and refused.exists():
-            return Unresolvable(interpreter.version, tuple(requirements), refused.read_text(encoding="utf-8"))
+        if entry is not None and refused is not None:
+            if (text := self._cached(entry)) is not None:
+                return parse_requirements(interpreter.version, text)
+            if (reason := self._cached(refused)) is not None:
+                return Unresolvable(interpreter.version, tuple(requirements), reason)
+        made = time.time()
         done = self._compile(requirements, interpreter, "--generate-hashes")
         if done.ok:
+            lock = parse_requirements(interpreter.version, done.stdout)
             if entry is not None:
-                atomic_write(entry, done.stdout)
-            return parse_requirements(interpreter.version, done.stdout)
+                watched = [f"{pin.name}=={pin.version}" for pin in lock.pins]
+                self._keep(entry, done.stdout, watched, made, instead_of=refused)
+            return lock
         if "No solution found" in done.stderr or "unsatisfiable" in done.stderr:
             refusal = Unresolvable(interpreter.version, tuple(requirements), explain(done.stderr))
-            if refused is not None:
-                atomic_write(refused, refusal.reason)
+            if entry is not None and refused is not None:
+                watched = sorted({*(_requirement_name(r) for r in requirements), *named_in(refusal.reason)})
+                self._keep(refused, refusal.reason, watched, made, instead_of=entry)
             return refusal
         raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
 
@@ -280,8 +364,37 @@ class Resolver:
         return done.stdout
 
     def files(self, requirements: Sequence[str], interpreter: Interpreter) -> dict[NormalizedName, str]:
-        """For each resolved package, the URL of the file uv would install on this machine."""
-        return {name: file.url for name, file in pylock_files(self.pylock(requirements, interpreter)).items()}
+        """For each resolved package, the URL of the file uv would install on this machine (cached
+        like a lock)."""
+        entry = self._cache_entry(requirements, interpreter)
+        answer = entry.with_suffix(".pylock.toml") if entry is not None else None
+        text = self._cached(answer) if answer is not None else None
+        if text is None:
+            made = time.time()
+            text = self.pylock(requirements, interpreter)
+            if answer is not None:
+                watched = [f"{name}=={file.version}" for name, file in pylock_files(text).items() if file.version]
+                self._keep(answer, text, watched, made, instead_of=None)
+        return {name: file.url for name, file in pylock_files(text).items()}
+
+
+def _watch_path(answer: Path) -> Path:
+    return answer.with_name(answer.name + ".watch")
+
+
+def _requirement_name(requirement: str) -> str:
+    return canonicalize_name(re.split(r"[\s\[<>=!~;@]", requirement.strip(), maxsplit=1)[0])
+
+
+_NAMED = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9._-]*?)(?:\[[^\]]*\])?\s*(?:==|>=|<=|!=|~=|<|>)\s*\d")
+_ALL_OF = re.compile(r"(?:versions of|of package|package)\s+([A-Za-z0-9][A-Za-z0-9._-]*)", re.IGNORECASE)
+
+
+def named_in(reason: str) -> set[str]:
+    """The packages a resolver's explanation names with a version (`flask==3.0.3 depends on
+    jinja2>=3.1.2`) or as a whole (`all versions of cfx-base`): what a refusal is watched for."""
+    names = {m.group(1) for m in _NAMED.finditer(reason)} | {m.group(1) for m in _ALL_OF.finditer(reason)}
+    return {canonicalize_name(n.rstrip(".-_")) for n in names if n}
 
 
 @dataclass(frozen=True)
@@ -290,6 +403,7 @@ class LockedFile:
 
     url: str
     sha256: str | None
+    version: str = ""
 
 
 def pylock_files(text: str) -> dict[NormalizedName, LockedFile]:
@@ -306,7 +420,9 @@ def pylock_files(text: str) -> dict[NormalizedName, LockedFile]:
         for file in files:
             location = file.get("url") or (Path(file["path"]).resolve().as_uri() if "path" in file else None)
             if location:
-                found[canonicalize_name(package["name"])] = LockedFile(location, file.get("hashes", {}).get("sha256"))
+                found[canonicalize_name(package["name"])] = LockedFile(
+                    location, file.get("hashes", {}).get("sha256"), str(package.get("version", ""))
+                )
                 break
     return found
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from curator import cell as cells
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
-from curator.executors.interface import Broken, Executor, Finished, Note, Started
-from curator.graph import resolve_graph
+from curator.executors.interface import WAIT, Broken, Executor, Feed, Finished, Note, Started
+from curator.graph import baseline_requirements, resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, default_runs
@@ -33,7 +33,9 @@ from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge,
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args, mentioned
+from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
+from curator.upstream import ReleaseLog
 
 
 @dataclass(frozen=True)
@@ -126,9 +128,18 @@ class Coordinator:
             strategy = request.strategy or dist.matrix.strategy
             graphs = None
             if strategy is Strategy.PAIRS:
-                graphs = {
-                    v: resolve_graph(dist, i, self.resolver, cache_dir()) for v, i in request.interpreters.items()
-                }
+                self._ask_index([(baseline_requirements(dist), i) for i in request.interpreters.values()])
+                with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-graph") as pool:
+                    graphs = dict(
+                        zip(
+                            request.interpreters,
+                            pool.map(
+                                lambda i: resolve_graph(dist, i, self.resolver, cache_dir()),
+                                request.interpreters.values(),
+                            ),
+                            strict=True,
+                        )
+                    )
             plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
         run_id = new_run_id()
         out_dir = (request.out_dir or default_runs(dist.root) / run_id).resolve()
@@ -176,62 +187,96 @@ class Coordinator:
 
     def _batch(self, batch: Sequence[Cell]) -> RunResult:
         """Resolve, reuse or run the cells of `batch` that the run has not recorded yet."""
-        store, record, plan = self.store, self.record, self.plan
+        store, record = self.store, self.record
         layout = RunLayout(Path(record.out_dir))
         done = store.recorded_cell_ids(record.id)
         pending = [c for c in batch if c.id not in done]
         if self.cancel.is_set():
             return RunResult(record.id, layout, interrupted=True)
-        resolutions = self._resolve_all(pending)
-        if self.request.split_unresolvable or self.dist.matrix.split_unresolvable:
-            added = self._split(plan, pending, resolutions)
-            if added:
-                self.plan = plan = replace(plan, cells=(*plan.cells, *added))
-                store.update_plan(record.id, json.dumps(plan.to_json()))
-                pending += added
-                resolutions.update(self._resolve_all(added))
-        tasks = {
-            cell.id: self._task(cell, lock, layout)
-            for cell in pending
-            if isinstance(lock := resolutions[cell.id], Lock)
-        }
-        cells.write_nox_files(layout, list(tasks.values()))
-        self.observer.phase("testing", len(pending))
-        to_run: list[cells.CellTask] = []
-        for cell in pending:
-            if self.cancel.is_set():
-                break
-            resolution = resolutions[cell.id]
-            if not isinstance(resolution, Lock):
-                self._record(record.id, cell, self._unbuildable(cell, resolution, layout), reused=False)
-                continue
-            task = tasks[cell.id]
-            if not self.request.rerun and self._reuse(record.id, task, resolution):
-                continue
-            to_run.append(task)
+        cells.write_nox_files(layout, [])  # the runner's files; each cell is added once its lock is made
+        resolutions: dict[CellId, Resolution] = {}
         try:
-            self._run_tasks(record.id, plan, to_run, {c.id: r for c, r in ((c, resolutions[c.id]) for c in pending)})
+            self._run_tasks(record.id, self._feed(pending, layout, resolutions), resolutions)
         except ExecutorLost as lost:
             return RunResult(record.id, layout, interrupted=True, lost=str(lost))
         return RunResult(record.id, layout, interrupted=self.cancel.is_set())
 
-    def _resolve_all(self, pending: Sequence[Cell]) -> dict[CellId, Resolution]:
-        """Resolve every pending cell's lock, a few at a time (uv is mostly waiting on I/O)."""
-        self.observer.phase("resolving", len(pending))
-        results: dict[CellId, Resolution] = {}
+    def _feed(self, pending: Sequence[Cell], layout: RunLayout, resolutions: dict[CellId, Resolution]) -> Feed:
+        """The cells to run, the longest first, each handed to the executor as soon as its lock is
+        made (`WAIT` while the next one is being resolved), so the first cells build and test while
+        the others resolve; cells refused or reused are recorded on the way."""
+        order = longest_first(pending, self.store.durations(self.dist.name))
+        self.observer.phase("resolving", len(order))
+        self.observer.phase("testing", len(order))
+        yield from self._resolved(order, layout, resolutions)
+        if self.cancel.is_set() or not (self.request.split_unresolvable or self.dist.matrix.split_unresolvable):
+            return
+        added = self._split(self.plan, order, resolutions)
+        if added:
+            self.plan = replace(self.plan, cells=(*self.plan.cells, *added))
+            self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
+            self.observer.phase("resolving", len(added))
+            yield from self._resolved(added, layout, resolutions)
 
-        def one(cell: Cell) -> tuple[CellId, Resolution]:
+    def _resolved(self, order: Sequence[Cell], layout: RunLayout, resolutions: dict[CellId, Resolution]) -> Feed:
+        """Resolve `order`'s locks a few at a time (uv is mostly waiting on I/O) and hand over, in
+        that order, the tasks of the cells to run."""
+        self._ask_index(
+            [(c.requirements(self.dist.runner_requires), self.request.interpreters[c.python]) for c in order]
+        )
+
+        def one(cell: Cell) -> Resolution:
             requirements = cell.requirements(self.dist.runner_requires)
             if self.cancel.is_set():
-                return cell.id, ResolveFailed(cell.python, tuple(requirements), "cancelled")
-            interpreter = self.request.interpreters[cell.python]
-            return cell.id, self.resolver.attempt(requirements, interpreter)
+                return ResolveFailed(cell.python, tuple(requirements), "cancelled")
+            return self.resolver.attempt(requirements, self.request.interpreters[cell.python])
 
-        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-resolve") as pool:
-            for cell_id, result in pool.map(one, pending):
-                results[cell_id] = result
-                self.observer.step("resolving", cell_id)
-        return results
+        pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-resolve")
+        unlisted: list[cells.CellTask] = []  # tasks not yet in nox-cells.json (reused ones too: reproducible)
+        ready: list[cells.CellTask] = []  # tasks to run, not yet handed over
+        listed = 0
+        try:
+            futures = [pool.submit(one, cell) for cell in order]
+            for cell, future in zip(order, futures, strict=True):
+                while not future.done():
+                    # hand over what is ready before waiting for more; nox-cells.json is written whole,
+                    # so in batches that grow with it (a few times per run however many cells, not once per cell)
+                    if ready and 2 * len(unlisted) >= listed:
+                        cells.add_nox_cells(layout, unlisted)
+                        listed += len(unlisted)
+                        yield from ready
+                        unlisted, ready = [], []
+                    if self.cancel.is_set():
+                        return
+                    yield WAIT
+                resolution = resolutions[cell.id] = future.result()
+                self.observer.step("resolving", cell.id)
+                if self.cancel.is_set():
+                    return
+                if not isinstance(resolution, Lock):
+                    self._record(self.record.id, cell, self._unbuildable(cell, resolution, layout), reused=False)
+                    continue
+                task = self._task(cell, resolution, layout)
+                unlisted.append(task)
+                if self.request.rerun or not self._reuse(self.record.id, task, resolution):
+                    ready.append(task)
+            cells.add_nox_cells(layout, unlisted)
+            yield from ready
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _ask_index(self, questions: Sequence[tuple[Sequence[str], Interpreter]]) -> None:
+        """Before cached answers from an index not frozen in time are used again: ask the index once,
+        a few projects at a time, about every package they depend on (`upstream.ReleaseLog`)."""
+        if self.resolver.frozen or self.resolver.cache is None:
+            return
+        watched = {
+            w for requirements, interpreter in questions for w in self.resolver.watched(requirements, interpreter)
+        }
+        if self.resolver.index_state is None:
+            self.resolver.index_state = ReleaseLog(self.dist.index)
+        if isinstance(self.resolver.index_state, ReleaseLog):
+            self.resolver.index_state.load(watched)
 
     def _split(self, plan: Plan, pending: Sequence[Cell], resolutions: Mapping[CellId, Resolution]) -> list[Cell]:
         """Minimal cells for the suites of every refused cell (`--split-unresolvable`), each
@@ -308,11 +353,11 @@ class Coordinator:
         self._record(run_id, task.cell, outcome, reused=True, lock=lock)
         return True
 
-    def _run_tasks(
-        self, run_id: RunId, plan: Plan, tasks: Sequence[cells.CellTask], resolutions: Mapping[CellId, Resolution]
-    ) -> None:
-        by_id = {c.id: c for c in plan.cells}
-        for event in self.executor.execute(tasks, self.cancel):
+    def _run_tasks(self, run_id: RunId, feed: Feed, resolutions: Mapping[CellId, Resolution]) -> None:
+        by_id = {c.id: c for c in self.plan.cells}
+        for event in self.executor.execute(feed, self.cancel):
+            if event.cell_id not in by_id:  # a cell split off while the run went on
+                by_id = {c.id: c for c in self.plan.cells}
             match event:
                 case Started(cell_id):
                     self.observer.cell_started(by_id[cell_id])

@@ -538,6 +538,15 @@ class Store:
         ).fetchone()
         return self._cell_record(row) if row is not None else None
 
+    def durations(self, distribution: str) -> dict[CellId, float]:
+        """How long each cell of a distribution took the last time it ran (reused cells did not run)."""
+        rows = self.db.execute(
+            "SELECT c.cell_id, c.duration FROM cells c JOIN runs r ON r.id = c.run_id"
+            " WHERE r.distribution = ? AND c.reused_from IS NULL AND c.duration > 0 ORDER BY c.recorded",
+            (distribution,),
+        )
+        return {CellId(cell_id): float(duration) for cell_id, duration in rows}
+
     def cells(self, run_id: RunId) -> list[CellRecord]:
         """Every recorded cell of a run, in the order they were recorded."""
         rows = self.db.execute("SELECT * FROM cells WHERE run_id = ? ORDER BY recorded, cell_id", (run_id,))

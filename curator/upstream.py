@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -46,7 +47,7 @@ from packaging.version import InvalidVersion, Version
 
 from curator.errors import UpstreamError, UsageError
 from curator.ids import PyVersion
-from curator.manifest import DEFAULT_INDEX_URL, Distribution, Package
+from curator.manifest import DEFAULT_INDEX_URL, Distribution, Index, Package
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPE = "application/vnd.pypi.simple.v1+html"
@@ -369,3 +370,72 @@ def newest_json(found: Mapping[PyVersion, Mapping[NormalizedName, Version | None
             best = merged.get(name)
             merged[name] = version if version is not None and (best is None or version > best) else best
     return {name: None if version is None else str(version) for name, version in merged.items()}
+
+
+class ReleaseLog:
+    """What the index lists now for some projects, asked once per project and a few at a time: the
+    `resolve.IndexState` a coordinator hands its resolver, so a lock cached from an index that is
+    not frozen in time (no `exclude_newer`) is used again only while none of its packages has a new
+    file and none of its versions was yanked. A project the index cannot tell about counts as
+    changed; so does an index that gives no upload times (PEP 700). Projects only in `find_links`
+    folders are not asked about: the cache's key already holds those folders' contents."""
+
+    def __init__(self, index: Index, *, fetch: Fetch = http_fetch, workers: int = 8) -> None:
+        self.url = None if index.no_index else (index.url or DEFAULT_INDEX_URL)
+        self.fetch = fetch
+        self.workers = workers
+        self.latest: dict[NormalizedName, float | None] = {}  # newest upload (POSIX time); None: unknown
+        self.yanked: dict[NormalizedName, frozenset[Version]] = {}
+        self._loading = threading.Lock()  # resolutions ask from several threads
+
+    @property
+    def asked(self) -> int:
+        """How many projects the index was asked about."""
+        return len(self.latest)
+
+    def load(self, watched: Iterable[str]) -> None:
+        """Ask the index about every project of `watched` (`name` or `name==version`) not asked yet."""
+        if self.url is None:
+            return
+        with self._loading:
+            self._load(self.url, sorted({canonicalize_name(w.partition("==")[0]) for w in watched}))
+
+    def _load(self, url: str, names: Sequence[NormalizedName]) -> None:
+        wanted = [name for name in names if name not in self.latest]
+
+        def one(name: NormalizedName) -> list[File] | None:
+            try:
+                return index_files(url, name, self.fetch)
+            except UpstreamError:
+                return None
+
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(wanted)))) as pool:
+            for name, files in zip(wanted, pool.map(one, wanted), strict=True):
+                if files is None or any(f.uploaded is None for f in files):
+                    self.latest[name] = None
+                else:
+                    self.latest[name] = max((f.uploaded.timestamp() for f in files if f.uploaded), default=0.0)
+                self.yanked[name] = frozenset(f.version for f in files or () if f.yanked)
+
+    def changed(self, watched: Sequence[str], since: float) -> bool:
+        """Whether a project of `watched` has a file uploaded after `since`, or a watched version of it
+        yanked (see `resolve.IndexState`)."""
+        if self.url is None:
+            return False
+        self.load(watched)
+        for entry in watched:
+            name, _, version = entry.partition("==")
+            key = canonicalize_name(name)
+            latest = self.latest.get(key)
+            if latest is None or latest > since:
+                return True
+            if version and _version(version) in self.yanked.get(key, frozenset()):
+                return True
+        return False
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,15 @@ import pytest
 from tests.ecosystem import build_ecosystem, download_runner_wheels, download_seed_wheels
 
 WriteManifest = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """curator's cache (environments, locks, metadata, pictures) per test session; uv's own cache
+    stays shared: it is content-addressed and safe to share."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CURATOR_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "curator-cache"))
+        yield
 
 
 @pytest.fixture

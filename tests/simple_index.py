@@ -46,6 +46,7 @@ class SimpleIndex:
         self.files: dict[str, list[Entry]] = {}
         self.url = ""
         self.requests: list[str] = []
+        self.agents: list[tuple[str, str]] = []  # (User-Agent, path) of every request: who asked for what
         self.fail = False  # answer every request with a 503, as a broken index would
 
     def publish(self, dist: FakeDist, when: dt.datetime) -> Path:
@@ -97,6 +98,7 @@ class SimpleIndex:
 
             def do_GET(self) -> None:
                 index.requests.append(self.path)
+                index.agents.append((self.headers.get("User-Agent", ""), self.path))
                 if index.fail:
                     self._send(503, "text/plain", b"index down")
                     return

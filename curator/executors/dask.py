@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from curator.cell import CellTask, Interrupted, execute, nox_env, write_nox_files
 from curator.cell import env_key as cell_env_key
 from curator.errors import ExecutorLost, InterpreterNotFound, UsageError
-from curator.executors.interface import Broken, Event, Finished, Started
+from curator.executors.interface import Broken, Event, Feed, Finished, Started
 from curator.executors.wire import (
     WireError,
     WireResult,
@@ -207,11 +207,12 @@ class DaskExecutor:
         """`{"kind": "dask", "scheduler": ADDRESS}` (and `"workers"` for a LocalCluster)."""
         return dict(self.description)
 
-    def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
-        """Submit every task; events arrive in the calling thread as workers report."""
-        if not tasks:
+    def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
+        """Submit every task (the whole feed first); events arrive in the calling thread as workers report."""
+        ready = [task for task in tasks if isinstance(task, CellTask)]
+        if not ready:
             return
-        batch = _Batch(self, tasks)
+        batch = _Batch(self, ready)
         try:
             while batch.pending:
                 if cancel.is_set():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -12,7 +12,7 @@ from curator.errors import ExecutorLost
 from curator.ids import CellId
 from curator.outcome import CellOutcome
 
-__all__ = ["Broken", "Event", "Executor", "ExecutorLost", "Finished", "Note", "Started"]
+__all__ = ["WAIT", "Broken", "Event", "Executor", "ExecutorLost", "Feed", "Finished", "Note", "Started", "Wait"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,16 @@ class Note:
 Event = Started | Finished | Broken | Note
 
 
+class Wait:
+    """What a stream of tasks yields while its next task is not ready (its lock is being resolved):
+    an executor then reports the events it has, and asks again."""
+
+
+WAIT = Wait()
+Feed = Iterable[CellTask | Wait]
+"""The cells to run, as the coordinator makes them ready (longest first), with `WAIT` in between."""
+
+
 class Executor(Protocol):
     """Runs cells; yields events in the order they happen, in the caller's thread.
 
@@ -61,6 +71,7 @@ class Executor(Protocol):
         """Where the cells run, as run.json records it: `{"kind": "local", "jobs": 2}`."""
         ...
 
-    def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
-        """Run every task."""
+    def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
+        """Run every task of the feed, starting each as it comes (an executor that wants them all at
+        once takes them all first); report events whenever the feed says `WAIT`."""
         ...

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from curator.cell import CellTask, Interrupted, execute
-from curator.executors.interface import Broken, Event, Finished, Note, Started
+from curator.executors.interface import Broken, Event, Feed, Finished, Note, Started
 
 
 class LocalExecutor:
@@ -26,8 +26,8 @@ class LocalExecutor:
         """`{"kind": "local", "jobs": N}`."""
         return {"kind": "local", "jobs": self.jobs}
 
-    def execute(self, tasks: Sequence[CellTask], cancel: threading.Event) -> Iterator[Event]:
-        """Run every task; events arrive in the calling thread."""
+    def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
+        """Run every task, each as soon as the feed hands it over; events arrive in the calling thread."""
         events: queue.Queue[Event | None] = queue.Queue()
 
         def work(task: CellTask) -> None:
@@ -47,13 +47,21 @@ class LocalExecutor:
                 events.put(Broken(task.cell.id, f"{type(exc).__name__}: {exc}"))
 
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="curator-cell")
-        remaining = len(tasks)
+        feed = iter(tasks)
+        feeding = True
+        remaining = 0  # submitted, not yet ended
         try:
-            for task in tasks:
-                pool.submit(work, task)
-            while remaining:
+            while feeding or remaining:
+                if feeding:
+                    item = next(feed, None) if not cancel.is_set() else None
+                    if item is None:
+                        feeding = False
+                    elif isinstance(item, CellTask):
+                        pool.submit(work, item)
+                        remaining += 1
+                        continue
                 try:
-                    event = events.get(timeout=0.5)
+                    event = events.get(timeout=0.1 if feeding else 0.5)
                 except queue.Empty:
                     continue
                 if not isinstance(event, Started | Note):

@@ -9,10 +9,15 @@ cue.
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import io
-from collections.abc import Iterator, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -60,6 +65,36 @@ def _svg(fig: Any) -> str:
     return buffer.getvalue()
 
 
+def memo(kind: str, inputs: object, draw: Callable[[], str]) -> str:
+    """The picture `draw` makes of `inputs`, drawn once: a picture is a pure function of its data
+    (see the module's doc), so it is kept in curator's cache under a hash of the data, the drawing
+    code and matplotlib's version, and a report of unchanged data draws nothing (nor imports
+    matplotlib)."""
+    from curator.layout import atomic_write
+    from curator.resolve import cache_dir
+
+    payload = json.dumps([kind, _drawing_version(), inputs], sort_keys=True, default=str)
+    path = cache_dir() / "charts" / f"{hashlib.sha256(payload.encode()).hexdigest()[:32]}.svg"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        pass
+    svg = draw()
+    with contextlib.suppress(OSError):  # a cache that cannot be written costs a redraw next time, nothing else
+        atomic_write(path, svg)
+    return svg
+
+
+@cache
+def _drawing_version() -> str:
+    from importlib import metadata
+
+    from curator import graph
+
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(graph.__file__).read_bytes())
+    return f"{digest.hexdigest()[:16]} matplotlib {metadata.version('matplotlib')}"
+
+
 def data_uri(svg: str) -> str:
     """An SVG as a `data:` URI, for an `<img>` that needs nothing from the network."""
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
@@ -87,6 +122,32 @@ def status_heatmap(
     `counts` (same shape) adds how many outcomes stand behind a square when more than one.
     Square size is fixed, so a 2 × 2 and a 15 × 15 matrix both stay legible.
     """
+    inputs = [
+        matrix.to_json(orient="split"),
+        None if counts is None else counts.to_json(orient="split"),
+        title,
+        salt,
+        None if row_labels is None else list(row_labels),
+        None if column_labels is None else list(column_labels),
+    ]
+    return memo(
+        "heatmap",
+        inputs,
+        lambda: _heatmap(
+            matrix, title=title, salt=salt, counts=counts, row_labels=row_labels, column_labels=column_labels
+        ),
+    )
+
+
+def _heatmap(
+    matrix: pd.DataFrame,
+    *,
+    title: str,
+    salt: str,
+    counts: pd.DataFrame | None,
+    row_labels: Sequence[str] | None,
+    column_labels: Sequence[str] | None,
+) -> str:
     rows = list(row_labels) if row_labels is not None else [str(v) for v in matrix.index]
     columns = list(column_labels) if column_labels is not None else [str(v) for v in matrix.columns]
     squares = []
@@ -188,6 +249,10 @@ class TrendPoint:
 
 def trend(points: Sequence[TrendPoint], *, title: str, salt: str) -> str:
     """Pass rate per run, oldest first; a failed run is a red cross, a passed one a green dot."""
+    return memo("trend", [[p.__dict__ for p in points], title, salt], lambda: _trend(points, title=title, salt=salt))
+
+
+def _trend(points: Sequence[TrendPoint], *, title: str, salt: str) -> str:
     width = min(11.0, max(5.0, 0.55 * len(points) + 2.5))
     with _figure(salt, width, 2.8) as fig:
         ax = fig.add_subplot()

@@ -17,12 +17,14 @@ import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import jinja2
 import pandas as pd
 
 from curator import __version__
+from curator.graph import DependencyGraph
 from curator.ids import SuiteName, python_key
 from curator.layout import REPORT_NAME, atomic_write
 from curator.matrix import pass_rate
@@ -174,8 +176,6 @@ def _candidates_image(data: RunData) -> str:
 def _graph_views(data: RunData, matrices: Sequence[MatrixView]) -> list[GraphView]:
     """The baseline graph of each Python (what the distribution ships: the test runner left out),
     with the edges whose matrix holds failures marked."""
-    import matplotlib
-
     views: list[GraphView] = []
     first: dict[str, str] = {}
     for python in sorted(data.baselines, key=python_key):
@@ -194,10 +194,16 @@ def _graph_views(data: RunData, matrices: Sequence[MatrixView]) -> list[GraphVie
         if nodes > GRAPH_NODES:
             views.append(GraphView(python, "", failing, differs, nodes))
             continue
-        with matplotlib.rc_context({"svg.hashsalt": f"graph-{python}", "svg.fonttype": "none"}):
-            svg = graph.to_svg(failing=failing)
+        svg = charts.memo("graph", [graph.to_json(), failing, python], partial(_graph_svg, graph, python, failing))
         views.append(GraphView(python, charts.data_uri(svg), failing, differs, nodes))
     return views
+
+
+def _graph_svg(graph: DependencyGraph, python: str, failing: Sequence[tuple[str, str]]) -> str:
+    import matplotlib
+
+    with matplotlib.rc_context({"svg.hashsalt": f"graph-{python}", "svg.fonttype": "none"}):
+        return graph.to_svg(failing=failing)
 
 
 def _untested(candidates: pd.DataFrame) -> list[str]:

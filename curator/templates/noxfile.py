@@ -54,10 +54,17 @@ def _define(cell_id: str, cell: dict[str, Any]) -> None:
         if not out:
             session.log(f"logs and JUnit files go to {folder}")
         attempt = int(os.environ.get(protocol.ENV_ATTEMPT, "1"))
-        session.run_install(
-            "uv", "pip", "sync", "--require-hashes", "--compile-bytecode", *cell["install_args"], cell["lock"]
-        )
+        location = session.virtualenv.location
+        prepared = os.environ.get(protocol.ENV_PREPARED)
+        if prepared and pathlib.Path(prepared).absolute() != pathlib.Path(location).absolute():
+            session.error(f"curator prepared the environment {prepared}, but nox uses {location}")
+        session.run_install("uv", "pip", "sync", "--require-hashes", *cell["install_args"], cell["lock"])
         (folder / protocol.INSTALLED).write_text("ok\n")
+        # bytecode is compiled as the suites import it, once per environment, into the environment itself
+        bytecode = {
+            "PYTHONPYCACHEPREFIX": str(pathlib.Path(location, protocol.PYCACHE)),
+            "PYTHONDONTWRITEBYTECODE": None,
+        }
         wanted = set(session.posargs)
         failed = []
         for suite in cell["suites"]:
@@ -70,7 +77,7 @@ def _define(cell_id: str, cell: dict[str, Any]) -> None:
             job = {"argv": argv, "cwd": suite["cwd"], "env": suite["env"], "log": str(files["log"])}
             job["result"] = str(files["result"])
             session.log(f"suite {suite['name']}")
-            session.run("python", RUNNER, json.dumps(protocol.validate_job(job)))
+            session.run("python", RUNNER, json.dumps(protocol.validate_job(job)), env=bytecode)
             result = protocol.read_result(files["result"])
             if result.get("returncode") != 0:
                 failed.append(f"{suite['name']} (exit {result.get('returncode')})")

@@ -27,6 +27,8 @@ ENV_OUT = "CURATOR_CELL_OUT"  # where a cell's logs, JUnit and result files go
 ENV_ATTEMPT = "CURATOR_ATTEMPT"  # 1 for the first run of the suites, 2… for retries
 INSTALLED = "installed"  # marker file: the environment was built (written by the noxfile)
 CELL_LOG = "cell.log"  # the nox session's own output
+ENV_PREPARED = "CURATOR_ENV"  # the environment curator built and verified for the session (nox must use it)
+PYCACHE = ".pycache"  # inside a cell's environment: where the suites' bytecode goes (PYTHONPYCACHEPREFIX)
 
 
 class ProtocolError(ValueError):

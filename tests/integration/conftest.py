@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,15 +11,6 @@ import pytest
 from tests.conftest import WriteManifest
 
 EcoManifest = Callable[..., Path]
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _isolated_caches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """curator's cache (environments, metadata) per test session; uv's own cache stays shared:
-    it is content-addressed and safe to share."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CURATOR_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "curator-cache"))
-        yield
 
 
 @pytest.fixture

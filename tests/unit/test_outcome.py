@@ -16,10 +16,12 @@ from curator.outcome import (
     SuiteOutcome,
     TestCase,
     applies,
+    deterministic,
     judge,
     raw_status,
     settle,
     signature,
+    to_retry,
     unexpected,
     worst,
 )
@@ -143,3 +145,48 @@ def test_signatures_mask_what_varies_between_cells() -> None:
         "ImportError: cannot import name 'x' from 'y' (<path>) <version>"
     )
     assert signature("all good\n") == ""
+
+
+ABI = (
+    "pandas/_libs/interval.pyx:1: in init pandas._libs.interval\n"
+    "E   ValueError: numpy.dtype size changed, may indicate binary incompatibility. Expected 96 from C header,"
+    " got 88 from PyObject\n"
+)
+
+
+def test_an_import_error_that_stops_several_suites_of_a_cell_is_not_retried() -> None:
+    """Three suites stopped at collection by the same exception: deterministic, reported as such; the
+    test failure beside them is still worth another attempt, and so is an error of its own."""
+    last = {
+        "pandas-numpy": Attempt(2, tail=ABI),
+        "pandas-matplotlib": Attempt(2, tail=ABI.replace("interval", "tslibs")),  # stopped elsewhere, same error
+        "networkx:tests": Attempt(4, tail=ABI),
+        "scipy-numpy": Attempt(1, cases=(FAILED_CASE,), tail="E   AssertionError: 1 != 2\n"),
+        "plotting": Attempt(2, tail="E   ImportError: cannot import name 'x' from 'y'\n"),
+        "fine": Attempt(0),
+    }
+    held = deterministic(last, timeout=60)
+    assert set(held) == {"pandas-numpy", "pandas-matplotlib", "networkx:tests"}
+    assert "the same error stops 3 suites of this cell" in held["pandas-numpy"]
+    assert to_retry(last, timeout=60, held=held) == ["scipy-numpy", "plotting"]
+    assert to_retry(last, timeout=60) == [
+        "pandas-numpy",
+        "pandas-matplotlib",
+        "networkx:tests",
+        "scipy-numpy",
+        "plotting",
+    ]
+
+
+def test_a_failure_of_tests_is_retried_even_when_shared() -> None:
+    """Two suites failing the same assertion ran their tests: that may be flaky, so both go again."""
+    tail = "E   AssertionError: assert 0.30000000000000004 == 0.3\n"
+    last = {"a": Attempt(1, cases=(FAILED_CASE,), tail=tail), "b": Attempt(1, cases=(FAILED_CASE,), tail=tail)}
+    assert deterministic(last, timeout=60) == {}
+    assert to_retry(last, timeout=60) == ["a", "b"]
+
+
+def test_timeouts_and_unfinished_suites_are_neither_retried_nor_held() -> None:
+    last = {"slow": Attempt(None, started=True, timed_out=True), "cut": Attempt(None, started=False, timed_out=True)}
+    assert to_retry(last, timeout=60) == []
+    assert deterministic(last, timeout=60) == {}

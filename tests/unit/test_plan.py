@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,23 @@ def test_plan_prints_each_cell_id_whole_on_a_narrow_terminal(
         assert any(cell.id in line for line in printed.splitlines()), cell.id  # copied whole into `nox -s`
     assert "py3.12-a-rather-long-package-name@1.0.0-another-long-name-indeed@1.0.0" in printed  # longer than 60
     assert "…" not in printed
+
+
+def test_involved_scope_runs_only_the_suites_a_cells_changes_can_affect(tmp_path: Path) -> None:
+    """The default distribution under `scope: involved`: a pandas cell runs the suites that name pandas,
+    not matplotlib × numpy beside them; a networkx cell its own tests and networkx × scipy, not scipy ×
+    numpy; the baseline everything. Upgrades on one Python: 24 suite runs under full scope, 16 here."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "distribution.yaml").read_text().replace("strategy: pairs", "strategy: pairs\n  scope: involved")
+    (tmp_path / "distribution.yaml").write_text(text)
+    shutil.copytree(root / "suites", tmp_path / "suites")
+    dist = manifest.load(tmp_path / "distribution.yaml")
+    cells: dict[str, plan.Cell] = {
+        c.id: c for c in plan.build(dist, Strategy.UPGRADES, pythons=[PyVersion("3.12")]).cells
+    }
+    assert cells["py3.12-pandas@2.1.1"].suites == ("pandas-numpy", "pandas-matplotlib")
+    assert cells["py3.12-networkx@3.3"].suites == ("networkx-scipy", "networkx:tests")
+    assert len(cells["py3.12-baseline"].suites) == 6
+    assert len(cells["py3.12-numpy@1.26.4"].suites) == 6  # every suite names numpy; networkx is held beside it
+    full = plan.build(manifest.load(root / "distribution.yaml"), Strategy.UPGRADES, pythons=[PyVersion("3.12")]).cells
+    assert sum(len(c.suites) for c in full) == 24 and sum(len(c.suites) for c in cells.values()) == 16

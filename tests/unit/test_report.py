@@ -197,17 +197,37 @@ def test_policy_and_timing(demo: manifest.Distribution) -> None:
     assert (spent.ran, spent.reused, dict(spent.reused_from)) == (4, 1, {"run-0": 1})
 
 
-def test_heatmap_marks_every_square_with_its_letter_and_draws_the_same_bytes() -> None:
+def test_heatmap_marks_every_square_with_its_letter_and_draws_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     matrix = pd.DataFrame(
         [["passed", "failed"], ["", "crashed"]],
         index=pd.Index(["1.0", "1.1"], name="user"),
         columns=pd.Index(["1.0", "2.0"], name="base"),
     )
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "first"))
     svg = charts.status_heatmap(matrix, title="user × base", salt="t")
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "second"))  # drawn again, not read back
     assert svg == charts.status_heatmap(matrix, title="user × base", salt="t")
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert texts.count("P") == 1 and texts.count("F") == 1 and texts.count("C") == 1 and "·" in texts
     assert {"P  passed", "F  failed", "C  crashed", "·  not tested"} <= set(texts)  # the legend, letter and name
+
+
+def test_a_picture_of_unchanged_data_is_drawn_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pictures are kept in curator's cache by their data: a report of a quiet rerun draws nothing."""
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path))
+    drawn: list[str] = []
+
+    def draw() -> str:
+        drawn.append("once more")
+        return "<svg/>"
+
+    assert charts.memo("heatmap", {"numpy": "passed"}, draw) == "<svg/>"
+    assert charts.memo("heatmap", {"numpy": "passed"}, draw) == "<svg/>"
+    assert len(drawn) == 1
+    charts.memo("heatmap", {"numpy": "failed"}, draw)
+    assert len(drawn) == 2
 
 
 def test_a_large_heatmap_keeps_its_squares_the_size_of_a_small_ones() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.version import Version
 
 from curator.manifest import Index
-from curator.resolve import ROOT, explain, index_args, parse_requirements
+from curator.resolve import ROOT, explain, index_args, named_in, parse_requirements
 
 OUTPUT = """\
 cfx-base==2.0 \\
@@ -55,3 +55,12 @@ def test_index_arguments() -> None:
     args = index_args(Index(url=None, find_links=(Path("/w"),), no_index=True, exclude_newer="2026-01-01"))
     assert args == ["--no-index", "--find-links", "/w", "--exclude-newer", "2026-01-01"]
     assert index_args(Index(url="https://mirror/simple")) == ["--default-index", "https://mirror/simple"]
+
+
+def test_a_refusal_is_watched_for_the_packages_its_explanation_names() -> None:
+    reason = (
+        "Because flask==3.0.3 depends on jinja2>=3.1.2 and you require jinja2==2.11.3, we can conclude that "
+        "your requirements are unsatisfiable. And because all versions of cfx_base.extra depend on "
+        "markupsafe[i18n]<2.1, …"
+    )
+    assert named_in(reason) == {"flask", "jinja2", "cfx-base-extra", "markupsafe"}

@@ -11,8 +11,8 @@ from packaging.utils import NormalizedName
 
 from curator.errors import UpstreamError, UsageError
 from curator.ids import PyVersion
-from curator.manifest import Distribution, parse
-from curator.upstream import JSON_TYPE, Newest, Target, newest_releases, parse_as_of
+from curator.manifest import Distribution, Index, parse
+from curator.upstream import JSON_TYPE, Newest, ReleaseLog, Target, newest_releases, parse_as_of
 
 AS_OF = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 LINUX = ["manylinux_2_17_x86_64", "linux_x86_64"]
@@ -162,3 +162,53 @@ def test_as_of_reads_dates_and_times_as_utc() -> None:
     assert parse_as_of("2026-11-24T03:00:00Z").hour == 3
     with pytest.raises(UsageError, match="--as-of 'tomorrow'"):
         parse_as_of("tomorrow")
+
+
+# --------------------------------------------------------------------- has anything changed since a lock was made
+
+
+def _moment(text: str) -> float:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_a_lock_is_stale_once_any_of_its_packages_has_a_newer_file() -> None:
+    pages = {
+        "numpy": [_file("numpy-2.1.3-cp312-cp312-manylinux_2_17_x86_64.whl", uploaded="2026-10-01T00:00:00Z")],
+        "pandas": [_file("pandas-2.2.3-cp312-cp312-manylinux_2_17_x86_64.whl", uploaded="2026-10-05T00:00:00Z")],
+    }
+    index = FakeIndex(pages)
+    log = ReleaseLog(Index(url="https://index.example/simple"), fetch=index)
+    log.load(["numpy==2.1.3", "pandas==2.2.3", "numpy"])
+    assert len(index.asked) == 2  # once per project, however often it is named
+    made = _moment("2026-11-01T00:00:00Z")
+    assert not log.changed(["numpy==2.1.3", "pandas==2.2.3"], made)
+    assert log.changed(["numpy==2.1.3", "pandas==2.2.3"], _moment("2026-10-03T00:00:00Z"))  # pandas came after
+    assert len(index.asked) == 2  # answered from what was asked once
+
+
+def test_a_yanked_locked_version_or_an_unreadable_page_counts_as_changed() -> None:
+    pages: dict[str, list[dict[str, object]]] = {
+        "lib": [
+            _file("lib-1.0-py3-none-any.whl", uploaded="2026-01-01T00:00:00Z", yanked="broken"),
+            _file("lib-2.0-py3-none-any.whl", uploaded="2026-02-01T00:00:00Z"),
+        ],
+        "old": [{"filename": "old-1.0-py3-none-any.whl", "url": "x", "hashes": {}}],  # no upload time (PEP 700)
+    }
+    log = ReleaseLog(Index(url="https://index.example/simple"), fetch=FakeIndex(pages))
+    made = _moment("2026-11-01T00:00:00Z")
+    assert log.changed(["lib==1.0"], made)  # the locked version was yanked
+    assert not log.changed(["lib==2.0"], made)
+    assert log.changed(["old==1.0"], made)  # no upload times: nothing can be told, so it is asked again
+    assert not log.changed(["missing==1.0"], made)  # not on the index (a find-links package): the key covers it
+
+    def broken(url: str) -> tuple[str, bytes] | None:
+        raise OSError("connection refused")
+
+    assert ReleaseLog(Index(url="https://index.example/simple"), fetch=broken).changed(["lib==2.0"], made)
+
+
+def test_without_an_index_nothing_is_asked() -> None:
+    index = FakeIndex({})
+    log = ReleaseLog(Index(no_index=True), fetch=index)
+    assert not log.changed(["lib==1.0"], 0.0)
+    assert index.asked == []

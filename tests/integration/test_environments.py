@@ -1,0 +1,123 @@
+"""Cell environments with real uv, nox and pytest: a cell that differs from a built environment in
+one package is copied from it and only that package moves; every environment holds exactly its
+lock; bytecode is written once, into the environment, never into the suites' folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from curator import envs
+from curator.cli import main
+from curator.resolve import cache_dir, uv_binary
+from curator.templates.protocol import PYCACHE
+from tests.integration.conftest import EcoManifest
+
+PACKAGES = """\
+  cfx-base: ["1.0", "2.0"]
+  cfx-user: ["1.0", "1.1"]
+  cfx-left: ["1.0"]
+"""
+SUITES = {
+    "user": (["cfx-user", "cfx-base"], "import cfx_user\n\ndef test_run():\n    assert cfx_user.run() == 2\n"),
+    "left": (["cfx-left"], "import cfx_left\n\ndef test_side():\n    assert cfx_left.SIDE == 'left'\n"),
+}
+
+
+def _environment(out: Path, cell: str) -> dict[str, object]:
+    facts = json.loads((out / "logs" / cell / "environment.json").read_text())
+    assert isinstance(facts, dict)
+    return facts
+
+
+def _location(out: Path, cell: str) -> Path:
+    """The environment nox ran the cell in (the run's nox-cells.json names its lock; curator's log its folder)."""
+    log = (out / "logs" / cell / "cell.log").read_text()
+    line = next(line for line in log.splitlines() if "Reusing existing virtual environment at" in line)
+    return Path(line.split(" at ", 1)[1].rstrip("."))
+
+
+def _frozen(env: Path) -> set[str]:
+    """What is installed, as uv itself lists it (not curator's own check)."""
+    done = subprocess.run(
+        [uv_binary(), "pip", "freeze", "--python", env / "bin" / "python"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
+    )
+    return {line.strip().lower() for line in done.stdout.splitlines() if "==" in line}
+
+
+def _locked(out: Path, cell: str) -> set[str]:
+    text = (out / "locks" / f"{cell}.txt").read_text()
+    return {
+        line.split()[0].rstrip("\\").lower() for line in text.splitlines() if "==" in line and not line.startswith("#")
+    }
+
+
+@pytest.fixture(scope="module")
+def upgrades(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, runner_wheels: Path) -> Path:
+    from tests.conftest import manifest_writer
+    from tests.integration.conftest import eco_manifest_factory
+
+    folder = tmp_path_factory.mktemp("environments")
+    manifest = eco_manifest_factory(manifest_writer(folder), wheelhouse, runner_wheels)(
+        PACKAGES, suites=SUITES, extra="matrix:\n  strategy: upgrades\npolicy:\n  retries: 0\n"
+    )
+    out = folder / "out"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # as on many CI machines: bytecode is still cached, in the env
+        patch.setenv("CURATOR_CACHE_DIR", str(folder / "cache"))  # no environment built by another test to start from
+        assert main(["run", str(manifest), "--out", str(out), "--jobs", "1", "--plain"]) == 1  # user 1.0 × base 2.0
+    return out
+
+
+def test_a_cell_one_package_away_is_copied_and_only_that_package_moves(upgrades: Path) -> None:
+    assert _environment(upgrades, "py3.12-baseline")["how"] == "created"
+    copied = _environment(upgrades, "py3.12-cfx-base@1.0")
+    assert copied["ok"] is True
+    assert str(copied["how"]).startswith("copied from ") and str(copied["how"]).endswith("(packages to change: 1)")
+    log = (upgrades / "logs" / "py3.12-cfx-base@1.0" / "cell.log").read_text()
+    assert "Uninstalled 1 package" in log and "Installed 1 package" in log  # uv's own words
+    assert " - cfx-base==2.0" in log and " + cfx-base==1.0" in log
+
+
+def test_every_environment_holds_exactly_its_lock_and_the_copied_one_is_untouched(upgrades: Path) -> None:
+    for cell in ("py3.12-baseline", "py3.12-cfx-base@1.0", "py3.12-cfx-user@1.0"):
+        assert _frozen(_location(upgrades, cell)) == _locked(upgrades, cell), cell
+    baseline = _location(upgrades, "py3.12-baseline")
+    assert "cfx-base==2.0" in _frozen(baseline)  # what a copy of it changed stayed in the copy
+
+
+def test_bytecode_goes_into_the_environment_once_and_never_into_the_suites(upgrades: Path) -> None:
+    env = _location(upgrades, "py3.12-baseline")
+    site = next(env.glob("lib/python*/site-packages"))
+    compiled = env / PYCACHE / site.relative_to(site.anchor)
+    assert list(compiled.glob("cfx_user/__init__.*.pyc"))  # what the suites imported, compiled once, kept
+    assert not list(site.rglob("__pycache__"))  # nothing beside the installed sources
+    suites = upgrades.parent / "suites"
+    assert not list(suites.rglob("__pycache__")) and not list(suites.rglob("*.pyc"))
+
+
+def test_a_rerun_reuses_the_environment_and_an_altered_one_is_built_again(
+    eco_manifest: EcoManifest, tmp_path: Path
+) -> None:
+    manifest = eco_manifest('  cfx-left: ["1.0"]\n', suites={"left": SUITES["left"]})
+    assert main(["run", str(manifest), "--out", str(tmp_path / "one"), "--plain"]) == 0
+    assert main(["run", str(manifest), "--out", str(tmp_path / "two"), "--plain", "--rerun"]) == 0
+    assert _environment(tmp_path / "two", "py3.12-baseline")["how"] == "reused"
+    env = _location(tmp_path / "two", "py3.12-baseline")
+    (next(env.glob("lib/python*/site-packages")) / "stray.py").write_text("")  # someone installed by hand
+    assert main(["run", str(manifest), "--out", str(tmp_path / "three"), "--plain", "--rerun"]) == 0
+    log = (tmp_path / "three" / "logs" / "py3.12-baseline" / "cell.log").read_text()
+    assert "site-packages/stray.py belongs to no installed distribution" in log
+    assert _environment(tmp_path / "three", "py3.12-baseline")["how"] != "reused"
+    assert (
+        envs.verify(env, envs.lock_packages((tmp_path / "three" / "locks" / "py3.12-baseline.txt").read_text())) == []
+    )
+    assert (cache_dir() / "envs").is_dir()
