@@ -208,7 +208,13 @@ def _copy(
     changed = {name for name in record.packages if record.packages[name] != packages.get(name)}
     forget_bytecode(spec.location, changed)
     seconds = {"copy": time.monotonic() - started}
-    synced = _sync(spec, packages, how, seconds, env=env, log=log, timeout=timeout, cancel=cancel)
+    # uv keeps an installed name==version whatever its hashes: the same version built differently
+    # (another index, a rebuilt local wheel) must be installed again from this lock's file
+    rebuilt = sorted(
+        name for name in changed if name in packages and _version(record.packages[name]) == _version(packages[name])
+    )
+    reinstall = [f"--reinstall-package={name}" for name in rebuilt]
+    synced = _sync(spec, packages, how, seconds, reinstall, env=env, log=log, timeout=timeout, cancel=cancel)
     if synced.failure is not None and synced.failure.argv == ("verify",):
         return dataclasses.replace(synced, fresh_may_help=True)
     return synced
@@ -233,7 +239,9 @@ def _fresh(
     seconds = {"venv": time.monotonic() - started}
     if not done.ok:
         return Prepared(False, "created", seconds, done, interrupted=done.interrupted)
-    return _sync(spec, packages, "created", seconds, env=env, log=log, timeout=timeout - done.duration, cancel=cancel)
+    return _sync(
+        spec, packages, "created", seconds, (), env=env, log=log, timeout=timeout - done.duration, cancel=cancel
+    )
 
 
 def _sync(
@@ -241,6 +249,7 @@ def _sync(
     packages: Mapping[str, str],
     how: str,
     seconds: dict[str, float],
+    extra: Sequence[str],
     *,
     env: Mapping[str, str],
     log: Path,
@@ -255,6 +264,7 @@ def _sync(
         "--python",
         python_of(spec.location),
         *spec.install_args,
+        *extra,
         spec.lock_path,
     ]
     done = proc.run(argv, cwd=spec.env_dir, env=env, timeout=max(timeout, 1.0), log_path=log, cancel=cancel)
@@ -352,6 +362,11 @@ def _holds_a_file(path: Path) -> bool:
     if not path.is_dir() or path.is_symlink():
         return True
     return any(files for _, _, files in os.walk(path))
+
+
+def _version(entry: str) -> str:
+    """The version of a `lock_packages` entry (`version sha256:… …`)."""
+    return entry.split(" ", 1)[0]
 
 
 def _same_version(want: str, have: str) -> bool:

@@ -121,3 +121,32 @@ def test_a_rerun_reuses_the_environment_and_an_altered_one_is_built_again(
         envs.verify(env, envs.lock_packages((tmp_path / "three" / "locks" / "py3.12-baseline.txt").read_text())) == []
     )
     assert (cache_dir() / "envs").is_dir()
+
+
+def test_a_package_rebuilt_at_the_same_version_is_installed_again_in_a_copy(
+    runner_wheels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two wheel folders hold cfx-same 1.0 built differently (a rebuilt local wheel, another index):
+    the second run's environment is copied from the first's, and must hold the second's files."""
+    from tests.conftest import manifest_writer
+    from tests.ecosystem import FakeDist, build_wheel
+    from tests.integration.conftest import eco_manifest_factory
+
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "cache"))
+    left = {"cfx_left/__init__.py": "SIDE = 'left'\n"}
+    suite = {"same": (["cfx-same"], "import cfx_same\n\ndef test_value():\n    assert cfx_same.VALUE == 2\n")}
+    outcomes = []
+    for value in (1, 2):
+        house = tmp_path / f"house-{value}"
+        build_wheel(FakeDist("cfx-left", "1.0", left), house)
+        build_wheel(FakeDist("cfx-same", "1.0", {"cfx_same/__init__.py": f"VALUE = {value}\n"}), house)
+        write = manifest_writer(tmp_path / f"manifest-{value}")
+        manifest = eco_manifest_factory(write, house, runner_wheels)(
+            '  cfx-same: ["1.0"]\n  cfx-left: ["1.0"]\n', suites=suite, extra="policy:\n  retries: 0\n"
+        )
+        outcomes.append(main(["run", str(manifest), "--out", str(tmp_path / f"out-{value}"), "--plain", "--jobs", "1"]))
+    assert outcomes == [1, 0]  # VALUE is 1, then 2: the second environment does not keep the first's cfx-same
+    copied = _environment(tmp_path / "out-2", "py3.12-baseline")
+    assert str(copied["how"]).startswith("copied from ")  # it was a copy: cfx-left and the runner came along
+    log = (tmp_path / "out-2" / "logs" / "py3.12-baseline" / "cell.log").read_text()
+    assert " ~ cfx-same==1.0" in log or (" - cfx-same==1.0" in log and " + cfx-same==1.0" in log)
