@@ -255,7 +255,9 @@ class Resolver:
         if self.cache is None:
             return None
         digest = hashlib.sha256()
-        parts = (*sorted(requirements), str(interpreter.path), interpreter.full_version, _uv_version())
+        # in the order given: uv's explanation of a refusal follows the order of its requirements, and
+        # a cached refusal must read as uv would have worded it for this request
+        parts = (*requirements, str(interpreter.path), interpreter.full_version, _uv_version())
         for part in (*parts, *index_args(self.index)):
             digest.update(part.encode() + b"\0")
         for folder in self.index.find_links:  # a changed wheelhouse is a different input
