@@ -36,6 +36,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -282,24 +283,69 @@ class Breakdown:
 
 
 def breakdown(out: Path, wall: float) -> Breakdown:
-    """curator's own records of a run folder: environment.json per cell, suite durations in cells.csv."""
+    """curator's own records of a run folder, for the cells that ran (not those reused by key):
+    environment.json per cell, suite durations in cells.csv."""
+    with (out / "cells.csv").open() as handle:
+        rows = [row for row in csv.DictReader(handle) if not row["reused_from"]]
+    ran = sorted({row["cell"] for row in rows})
     steps: dict[str, float] = {}
     how: dict[str, int] = {}
-    for facts_path in sorted(out.glob("logs/*/environment.json")):
+    for cell in ran:
+        facts_path = out / "logs" / cell / "environment.json"
+        if not facts_path.exists():  # refused: no environment
+            continue
         facts = json.loads(facts_path.read_text())
         for step, seconds in facts.get("seconds", {}).items():
             steps[step] = steps.get(step, 0.0) + float(seconds)
-        kind = str(facts.get("how", "")).split(" ")[0]
+        kind = str(facts.get("how", "")).split(" ", maxsplit=1)[0]
         how[kind] = how.get(kind, 0) + 1
-    with (out / "cells.csv").open() as handle:
-        rows = [row for row in csv.DictReader(handle) if not row["reused_from"]]
     suites = sum(float(row["duration_s"] or 0) for row in rows)
-    return Breakdown(wall, steps, suites, len({row["cell"] for row in rows}), how)
+    return Breakdown(wall, steps, suites, len(ran), how)
+
+
+@dataclass
+class CellTime:
+    """Where one cell's time went (seconds): its environment's steps, each suite, the rest."""
+
+    cell: str
+    how: str
+    wall: float
+    environment: dict[str, float]
+    suites: dict[str, float]
+
+    @property
+    def own(self) -> float:
+        return self.wall - sum(self.environment.values()) - sum(self.suites.values())
+
+
+def cell_times(out: Path, store: Path) -> list[CellTime]:
+    """Every cell that ran in the run folder `out`: the store's wall time of the cell, its
+    `environment.json` and its suites' durations (`cells.csv`)."""
+    run_id = json.loads((out / "run.json").read_text())["run_id"]
+    with sqlite3.connect(store) as db:
+        walls = dict(
+            db.execute("SELECT cell_id, duration FROM cells WHERE run_id = ? AND reused_from IS NULL", (run_id,))
+        )
+    suites: dict[str, dict[str, float]] = {}
+    with (out / "cells.csv").open() as handle:
+        for row in csv.DictReader(handle):
+            if row["cell"] in walls:
+                suites.setdefault(row["cell"], {})[row["suite"]] = float(row["duration_s"] or 0)
+    times = []
+    for cell, wall in walls.items():
+        facts_path = out / "logs" / cell / "environment.json"
+        facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
+        steps = {step: float(seconds) for step, seconds in facts.get("seconds", {}).items()}
+        how = str(facts.get("how", ""))
+        changed = re.search(r"packages to change: (\d+)", how)
+        how = how.split(" ", maxsplit=1)[0] + (f" ({changed[1]} packages to change)" if changed else "")
+        times.append(CellTime(cell, how, float(wall), steps, suites.get(cell, {})))
+    return times
 
 
 def measure(
     matrix: Matrix, work: Path, sides: Sequence[str], curator: Sequence[str]
-) -> tuple[list[Side], dict[str, Breakdown]]:
+) -> tuple[list[Side], dict[str, Breakdown], dict[str, list[CellTime]]]:
     """Every side through every scenario, in the order that keeps each scenario's premise true."""
     from curator.resolve import uv_binary
 
@@ -322,6 +368,7 @@ def measure(
     write_plain(matrix, plain)
     result: list[Side] = []
     runs: dict[str, Breakdown] = {}
+    cells: dict[str, list[CellTime]] = {}
     outs: dict[str, Path] = {}
 
     def curator_side(name: str, jobs: str, scenarios: Sequence[str]) -> Side:
@@ -403,22 +450,45 @@ def measure(
             key = f"{side.name} {scenario}"
             if key in outs and (outs[key] / "cells.csv").exists():
                 runs[key] = breakdown(outs[key], side.times[scenario])
-    return result, runs
+                if side.name == "curator --jobs 1":
+                    cells[scenario] = cell_times(outs[key], work / f"{side.name}.sqlite")
+    return result, runs, cells
 
 
 def ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}×" if a and b else "—"
 
 
-def table(matrix: Matrix, sides: Sequence[Side], runs: Mapping[str, Breakdown]) -> Iterator[str]:
+def cell_table(title: str, times: Sequence[CellTime]) -> Iterator[str]:
+    """A cell made afresh and one copied (or reused), each step in seconds."""
+    picked: dict[str, CellTime] = {}
+    for time_ in times:
+        picked.setdefault(time_.how.split(" ")[0], time_)
+    if not picked:
+        return
+    suites = sorted({suite for time_ in picked.values() for suite in time_.suites})
+    yield f"{title}:"
+    yield ""
+    yield "| cell | environment | wall | " + " | ".join(suites) + " | curator and nox |"
+    yield "|---|---|---:|" + "---:|" * (len(suites) + 1)
+    for time_ in picked.values():
+        steps = ", ".join(f"{step} {seconds:.2f}" for step, seconds in time_.environment.items())
+        durations = " | ".join(f"{time_.suites[suite]:.2f}" if suite in time_.suites else "—" for suite in suites)
+        yield f"| {time_.cell} | {time_.how}: {steps} | {time_.wall:.2f} | {durations} | {time_.own:.2f} |"
+    yield ""
+
+
+def table(
+    matrix: Matrix, sides: Sequence[Side], runs: Mapping[str, Breakdown], cells: Mapping[str, list[CellTime]]
+) -> Iterator[str]:
     """The Markdown results of one matrix: seconds per side and scenario, the ratios, curator's breakdown."""
     yield f"### {matrix.name}"
     yield ""
     yield "| scenario | " + " | ".join(side.name for side in sides) + " |"
     yield "|---|" + "---:|" * len(sides)
     for scenario in SCENARIOS:
-        cells = [f"{side.times[scenario]:.1f} s" if scenario in side.times else "—" for side in sides]
-        yield f"| {scenario} | " + " | ".join(cells) + " |"
+        seconds = [f"{side.times[scenario]:.1f} s" if scenario in side.times else "—" for side in sides]
+        yield f"| {scenario} | " + " | ".join(seconds) + " |"
     yield ""
     by = {side.name: side.times for side in sides}
     mine = by.get("curator --jobs 1", {})
@@ -452,11 +522,14 @@ def table(matrix: Matrix, sides: Sequence[Side], runs: Mapping[str, Breakdown]) 
         made = ", ".join(f"{kind} {count}" for kind, count in sorted(run.how.items()))
         steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in run.environments.items())
         per_suite = f"{run.wall / run.suites:.2f}" if run.suites else "—"
+        made = f" ({made})" if made else ""
         yield (
-            f"| {scenario} | {run.wall:.1f} | {run.cells} | {sum(run.environments.values()):.1f} ({made}) | "
+            f"| {scenario} | {run.wall:.1f} | {run.cells} | {sum(run.environments.values()):.1f}{made} | "
             f"{steps} | {run.suites:.1f} | {run.overhead:.1f} | {per_suite} |"
         )
     yield ""
+    for scenario in ("cold", "warm"):
+        yield from cell_table(f"One cell of the {scenario} run, `--jobs 1` (seconds)", cells.get(scenario, []))
 
 
 def write_into(path: Path, text: str) -> None:
@@ -505,8 +578,8 @@ def main() -> None:
         matrix = makers[name](folder)
         describe(matrix, curator)
         print(f"{matrix.name}: {len(matrix.cells)} cells", flush=True)
-        measured, runs = measure(matrix, folder, args.side or sides, curator)
-        text += list(table(matrix, measured, runs))
+        measured, runs, cells = measure(matrix, folder, args.side or sides, curator)
+        text += list(table(matrix, measured, runs, cells))
     output = "\n".join(text)
     print()
     print(output)

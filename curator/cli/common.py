@@ -97,6 +97,28 @@ def output_args(parser: argparse.ArgumentParser, json_help: str) -> None:
     ci.add_arguments(parser)
 
 
+# what writing a run's report imports (pandas, jinja2, matplotlib: about 1.5 s on a small machine)
+REPORT_MODULES = ("curator.report.publish", "matplotlib.figure", "matplotlib.backends.backend_svg")
+
+
+@contextlib.contextmanager
+def preloading(modules: Sequence[str] = REPORT_MODULES) -> Iterator[None]:
+    """Import `modules` on a thread of their own while the body runs — a run's coordinator mostly
+    waits for its cells — so the report after it starts warm. On a normal exit the imports are
+    waited for; an exception leaves them to finish (or not) behind it."""
+    import importlib
+
+    def load() -> None:
+        for name in modules:
+            with contextlib.suppress(Exception):  # the importer after us reports its own error
+                importlib.import_module(name)
+
+    thread = threading.Thread(target=load, name="curator-preload", daemon=True)
+    thread.start()
+    yield
+    thread.join()
+
+
 @contextlib.contextmanager
 def observed(args: argparse.Namespace, console: Console) -> Iterator[Observer]:
     """How a run shows its progress: a live display on a terminal, plain lines otherwise (`--plain`),

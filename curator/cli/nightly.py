@@ -26,6 +26,7 @@ from curator.cli.common import (
     open_executor,
     output_args,
     positive_int,
+    preloading,
     python_arg,
     python_axis,
     shown,
@@ -75,7 +76,6 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     from curator.layout import default_store
     from curator.nightly import runner
     from curator.report.markdown import night_markdown
-    from curator.report.publish import publish
     from curator.store import Store
     from curator.upstream import parse_as_of
 
@@ -105,8 +105,10 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
             resume=args.resume,
             max_probes=args.max_probes,
         )
-        with observed(args, console) as observer:
+        with observed(args, console) as observer, preloading():
             result = runner.run(request, store, executor, observer, cancel, held=held)
+        from curator.report.publish import publish
+
         data = publish(store, result.run_id, distribution, today=request.today, interrupted=result.interrupted)
     ci.publish(args, data, sections=[night_markdown(result.night)] if result.night is not None else [])
     if args.format == "json":

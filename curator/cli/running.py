@@ -30,6 +30,7 @@ from curator.cli.common import (
     observed,
     open_executor,
     output_args,
+    preloading,
     python_arg,
     python_axis,
     store_file,
@@ -77,8 +78,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
     from curator.interpreters import Finder
     from curator.layout import default_store
-    from curator.report.data import summary_json
-    from curator.report.publish import publish
     from curator.run import Coordinator, RunRequest
     from curator.store import Store
 
@@ -110,8 +109,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         Store(store, accept_lost_runs=args.accept_lost_runs) as results,
         contextlib.ExitStack() as held,
     ):
-        with observed(args, console) as observer:
+        with observed(args, console) as observer, preloading():
             result = held.enter_context(Coordinator(request, results, executor, observer, cancel)).execute()
+        from curator.report.data import summary_json
+        from curator.report.publish import publish
+
         data = publish(results, result.run_id, distribution, today=dt.date.today(), interrupted=result.interrupted)
     summary = data.summary
     ci.publish(args, data)
