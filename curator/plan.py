@@ -221,11 +221,14 @@ def estimate(
     `scope: minimal` is built (past `MAX_ENUMERATED` combinations, the product is returned).
     """
     matrix = distribution.matrix
+    shaped = matrix.include or matrix.exclude or matrix.scope is Scope.MINIMAL
     if strategy in _COUNTABLE:
         count = _count(distribution, strategy) * len(pythons)
-        shaped = matrix.include or matrix.exclude or matrix.scope is Scope.MINIMAL
         if not shaped or count > MAX_ENUMERATED:
             return count
+    if strategy is Strategy.COVER and not shaped:  # the distinct rows of the array, without making cells of them
+        rows = {frozenset(assignment.items()) for assignment, _ in _assignments(distribution, strategy, None)}
+        return len(rows) * len(pythons)
     return len(build(distribution, strategy, pythons=pythons, graphs=graphs, enforce_limit=False).cells)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,6 +62,42 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     plan.set_defaults(handler=cmd_plan)
 
 
+def _shown(count: int) -> str:
+    """A cell count as a person reads it: exact up to a trillion, then its order of magnitude."""
+    return str(count) if count < 10**12 else f"about 10^{math.floor(math.log10(count))}"
+
+
+TABLE_ROWS = 60  # past this many packages, a plain listing: a rich table of 1,000 rows takes half a second
+
+
+def _print_packages(console: Console, distribution: Distribution) -> None:
+    """The manifest's packages: candidates, blessed version, own tests."""
+    rows = [
+        (
+            package.name,
+            ", ".join(str(v) for v in package.versions),
+            str(package.blessed),
+            "; ".join(package.tests) or "—",
+        )
+        for package in distribution.packages
+    ]
+    if len(rows) > TABLE_ROWS:
+        width = max(len(row[0]) for row in rows)
+        lines = [f"Packages ({len(rows)}): package, candidates, blessed, own tests"]
+        lines += [
+            f"  {name:<{width}}  {candidates}  (blessed {blessed})  {tests}"
+            for name, candidates, blessed, tests in rows
+        ]
+        console.out("\n".join(lines), highlight=False)
+        return
+    table = Table(title="Packages", title_justify="left")
+    for column in ("package", "candidates", "blessed", "own tests"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)
+
+
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """`curator check`: validate, find the interpreters, say what the manifest means."""
     from curator import plan as planning
@@ -84,17 +121,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             f"  Python {version}: {escape(str(interpreter.path))} ({interpreter.full_version}, {interpreter.source})"
         )
 
-    table = Table(title="Packages", title_justify="left")
-    for column in ("package", "candidates", "blessed", "own tests"):
-        table.add_column(column)
-    for package in distribution.packages:
-        table.add_row(
-            escape(package.name),
-            escape(", ".join(str(v) for v in package.versions)),
-            escape(str(package.blessed)),
-            escape("; ".join(package.tests)) or "—",
-        )
-    console.print(table)
+    _print_packages(console, distribution)
     if distribution.suites:
         console.print("Suites:")
         for suite in distribution.suites:
@@ -131,7 +158,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
     )
     for strategy, count in counts.items():
-        shown = str(count) if count is not None else "needs the graph (curator check --resolve)"
+        shown = _shown(count) if count is not None else "needs the graph (curator check --resolve)"
         if count is None and strategy is Strategy.COVER:
             shown = "too large to build (list fewer candidates)"
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""

@@ -255,3 +255,12 @@ def test_involved_scope_runs_only_the_suites_a_cells_changes_can_affect(tmp_path
     assert len(cells["py3.12-numpy@1.26.4"].suites) == 6  # every suite names numpy; networkx is held beside it
     full = plan.build(manifest.load(root / "distribution.yaml"), Strategy.UPGRADES, pythons=[PyVersion("3.12")]).cells
     assert sum(len(c.suites) for c in full) == 24 and sum(len(c.suites) for c in cells.values()) == 16
+
+
+def test_every_count_check_prints_is_the_number_of_cells_a_run_would_plan(dist: manifest.Distribution) -> None:
+    """`curator check` counts `cover` from the covering array without making cells of it; the
+    count must still be what building the plan gives (the baseline row counted once)."""
+    pythons = [PyVersion("3.11"), PyVersion("3.12")]
+    for strategy in (Strategy.BASELINE, Strategy.UPGRADES, Strategy.FULL, Strategy.COVER):
+        built = plan.build(dist, strategy, pythons=pythons, enforce_limit=False)
+        assert plan.estimate(dist, strategy, pythons) == len(built.cells), strategy
