@@ -40,7 +40,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.ecosystem import build_ecosystem, download_runner_wheels  # noqa: E402
+from tests.ecosystem import fixture_manifest  # noqa: E402
 
 SCENARIOS = ("cold", "warm", "edited", "unchanged")
 MARKERS = ("<!-- bench_alternatives:start -->", "<!-- bench_alternatives:end -->")
@@ -97,35 +96,8 @@ class Matrix:
 
 def fixture_matrix(folder: Path) -> Matrix:
     """Three fixture packages (local wheels, no index), `full`: every combination, 2 suites."""
-    wheels = build_ecosystem(folder / "wheels")[0].parent
-    runner = download_runner_wheels(Path.home() / ".cache" / "curator-tests" / "runner-wheels")
-    for name, (_, source) in FIXTURE_SUITES.items():
-        (folder / "suites" / name).mkdir(parents=True, exist_ok=True)
-        (folder / "suites" / name / "test_suite.py").write_text(source)
-    suites = "".join(
-        f"  {name}:\n    path: suites/{name}\n    requires: [{', '.join(req)}]\n"
-        for name, (req, _) in FIXTURE_SUITES.items()
-    )
-    manifest = folder / "distribution.yaml"
-    manifest.write_text(
-        textwrap.dedent(
-            f"""\
-            distribution: bench-fixture
-            version: "1"
-            python: ["3.12"]
-            index:
-              find_links: [{wheels}, {runner}]
-              no_index: true
-            packages:
-              cfx-base: ["1.0", "2.0"]
-              cfx-user: ["1.0", "1.1"]
-              cfx-top: ["1.0"]
-            suites:
-            """
-        )
-        + suites
-        + "matrix:\n  strategy: full\npolicy:\n  retries: 0\n"
-    )
+    packages = '  cfx-base: ["1.0", "2.0"]\n  cfx-user: ["1.0", "1.1"]\n  cfx-top: ["1.0"]\n'
+    manifest = fixture_manifest(folder, name="bench-fixture", python=["3.12"], packages=packages, suites=FIXTURE_SUITES)
     return Matrix(
         "fixture ecosystem (full, 4 cells × 2 suites)",
         manifest,

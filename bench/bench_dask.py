@@ -19,14 +19,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.ecosystem import build_ecosystem, download_runner_wheels  # noqa: E402
+from tests.ecosystem import fixture_manifest  # noqa: E402
 
 SUITES = {
     "user": (["cfx-user", "cfx-base"], "import cfx_user\n\ndef test_run():\n    assert cfx_user.run() == 2\n"),
@@ -36,34 +35,10 @@ SUITES = {
 
 def manifest(folder: Path) -> Path:
     """12 cells: cfx-base × cfx-user on Python 3.11, 3.12 and 3.13."""
-    wheels = build_ecosystem(folder / "wheels")[0].parent
-    runner = download_runner_wheels(Path.home() / ".cache" / "curator-tests" / "runner-wheels")
-    for name, (_, source) in SUITES.items():
-        (folder / "suites" / name).mkdir(parents=True, exist_ok=True)
-        (folder / "suites" / name / "test_suite.py").write_text(source)
-    suites = "".join(
-        f"  {name}:\n    path: suites/{name}\n    requires: [{', '.join(req)}]\n" for name, (req, _) in SUITES.items()
+    packages = '  cfx-base: ["1.0", "2.0"]\n  cfx-user: ["1.0", "1.1"]\n'
+    return fixture_manifest(
+        folder, name="bench-dask", python=["3.11", "3.12", "3.13"], packages=packages, suites=SUITES
     )
-    path = folder / "distribution.yaml"
-    path.write_text(
-        textwrap.dedent(
-            f"""\
-            distribution: bench-dask
-            version: "1"
-            python: ["3.11", "3.12", "3.13"]
-            index:
-              find_links: [{wheels}, {runner}]
-              no_index: true
-            packages:
-              cfx-base: ["1.0", "2.0"]
-              cfx-user: ["1.0", "1.1"]
-            suites:
-            """
-        )
-        + suites
-        + "matrix:\n  strategy: full\npolicy:\n  retries: 0\n"
-    )
-    return path
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

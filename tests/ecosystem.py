@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import subprocess
 import sys
 import textwrap
@@ -334,3 +335,26 @@ def download_seed_wheels(folder: Path) -> Path:
     )
     marker.write_text("ok\n")
     return folder
+
+
+def fixture_manifest(
+    folder: Path, *, name: str, python: Sequence[str], packages: str, suites: Mapping[str, tuple[Sequence[str], str]]
+) -> Path:
+    """A manifest over the fixture ecosystem (its wheels built into `folder`, the runner's wheels
+    from the shared cache; no index), `full` with no retries: for the benchmarks in bench/.
+    `packages` is YAML lines; `suites` maps a name to (requires, test source)."""
+    wheels = build_ecosystem(folder / "wheels")[0].parent
+    runner = download_runner_wheels(Path.home() / ".cache" / "curator-tests" / "runner-wheels")
+    lines = []
+    for suite, (requires, source) in suites.items():
+        (folder / "suites" / suite).mkdir(parents=True, exist_ok=True)
+        (folder / "suites" / suite / "test_suite.py").write_text(source)
+        lines.append(f"  {suite}:\n    path: suites/{suite}\n    requires: [{', '.join(requires)}]\n")
+    path = folder / "distribution.yaml"
+    path.write_text(
+        f'distribution: {name}\nversion: "1"\npython: {json.dumps(list(python))}\n'
+        f"index:\n  find_links: [{wheels}, {runner}]\n  no_index: true\n"
+        f"packages:\n{packages.rstrip()}\nsuites:\n{''.join(lines)}"
+        "matrix:\n  strategy: full\npolicy:\n  retries: 0\n"
+    )
+    return path
