@@ -245,6 +245,12 @@ def counts(
     return out
 
 
+def counted(count: int) -> str:
+    """A cell count as a person reads it: exact up to a trillion, then its order of magnitude
+    (the product of 20,000 packages' candidates has more digits than Python will print)."""
+    return str(count) if count < 10**12 else f"about 10^{math.floor(math.log10(count))}"
+
+
 def _too_large(
     distribution: Distribution,
     strategy: Strategy,
@@ -264,7 +270,7 @@ def _too_large(
         if n <= limit:
             fitting.append(f"'{other}' ({n} cells)")
     hint = f"; {' or '.join(fitting[:2])} would fit" if fitting else ""
-    size = f"{count} cells, more than" if count is not None else "more cells than"
+    size = f"{counted(count)} cells, more than" if count is not None else "more cells than"
     return PlanTooLarge(
         f"{distribution.where('matrix.max_cells')}: the '{strategy}' plan has {size} "
         f"max_cells {limit}{hint}, or raise max_cells"

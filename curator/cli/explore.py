@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,11 +59,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     strategy_arg(plan)
     plan.add_argument("--format", choices=("text", "json"), default="text")
     plan.set_defaults(handler=cmd_plan)
-
-
-def _shown(count: int) -> str:
-    """A cell count as a person reads it: exact up to a trillion, then its order of magnitude."""
-    return str(count) if count < 10**12 else f"about 10^{math.floor(math.log10(count))}"
 
 
 TABLE_ROWS = 60  # past this many packages, a plain listing: a rich table of 1,000 rows takes half a second
@@ -158,7 +152,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
     )
     for strategy, count in counts.items():
-        shown = _shown(count) if count is not None else "needs the graph (curator check --resolve)"
+        shown = planning.counted(count) if count is not None else "needs the graph (curator check --resolve)"
         if count is None and strategy is Strategy.COVER:
             shown = "too large to build (list fewer candidates)"
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
@@ -173,6 +167,8 @@ def _check_json(
     counts: Mapping[Strategy, int | None],
 ) -> dict[str, object]:
     """`curator check --format json` (docs/json.md)."""
+    from curator.plan import counted
+
     return {
         "manifest": {"path": str(distribution.path), "sha256": distribution.sha256},
         "distribution": distribution.name,
@@ -199,7 +195,8 @@ def _check_json(
         "edges": None
         if graphs is None
         else {v: [[e.dependent, e.dependency] for e in g.manifest_edges()] for v, g in graphs.items()},
-        "cells": {str(strategy): count for strategy, count in counts.items()},
+        # exact while JSON can carry it; past 4,000 digits, its order of magnitude as text
+        "cells": {str(s): n if n is None or n < 10**4000 else counted(n) for s, n in counts.items()},
         "max_cells": distribution.matrix.max_cells,
         "default_strategy": str(distribution.matrix.strategy),
     }

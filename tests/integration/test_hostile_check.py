@@ -206,3 +206,16 @@ def test_fuzzed_manifests_give_exit_0_or_one_located_line(
         assert captured.err.startswith(f"curator: error: {path}:"), captured.err[:500]
         assert len(captured.err) < 700, captured.err[:700]
     assert elapsed < SECONDS_PER_CASE, f"{elapsed:.1f}s for {sorted(mutation)}"
+
+
+def test_a_product_past_pythons_digit_limit_is_said_as_its_order_of_magnitude(
+    write_manifest: WriteManifest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """4,400 packages of ten candidates: `full` has 10^4400 cells, more digits than Python prints."""
+    versions = ", ".join(f'"{v}.0"' for v in range(1, 11))
+    packages = "".join(f"  p{i}: {{versions: [{versions}]}}\n" for i in range(4400))
+    path = write_manifest(f'distribution: big\nversion: "1"\npython: ["3.11"]\npackages:\n{packages}')
+    assert main(["plan", str(path), "--strategy", "full"]) == 2
+    assert "the 'full' plan has about 10^4400 cells, more than max_cells" in capsys.readouterr().err
+    assert main(["check", str(path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["cells"]["full"] == "about 10^4400"
