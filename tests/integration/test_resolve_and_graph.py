@@ -104,3 +104,21 @@ def test_svg_graph_is_written_to_a_file(eco_manifest: EcoManifest, tmp_path: Pat
     assert main(["graph", str(path), "--format", "svg", "-o", str(target)]) == 0
     svg = target.read_text()
     assert svg.lstrip().startswith("<?xml") and "cfx-top" in svg
+
+
+def test_a_cached_refusal_reads_as_uv_words_it_for_the_order_asked(
+    wheelhouse: Path, runner_wheels: Path, tmp_path: Path
+) -> None:
+    """uv explains a refusal after the order of its requirements; a refusal cached for one order
+    must not stand in for another (the report would split one conflict into two findings)."""
+    from curator.manifest import Index
+
+    index = Index(find_links=(wheelhouse, runner_wheels), no_index=True, exclude_newer="2026-11-01")
+    python = Finder().find("3.12")
+    one, other = ["cfx-esc==1.0", "cfx-tmpl==3.0", "pytest"], ["cfx-tmpl==3.0", "cfx-esc==1.0", "pytest"]
+    fresh = Resolver(index).resolve(other, python)  # no cache: uv's own words for this order
+    cached = Resolver(index, cache=tmp_path)
+    cached.resolve(one, python)
+    again = cached.resolve(other, python)
+    assert isinstance(fresh, Unresolvable) and isinstance(again, Unresolvable)
+    assert again.reason == fresh.reason
