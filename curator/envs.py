@@ -152,10 +152,26 @@ class Spec:
         return self.env_dir / RECORD_NAME
 
 
+@dataclass(frozen=True)
+class _Steps:
+    """What every step of one preparation shares: its variables, its log, its time and its stop."""
+
+    env: Mapping[str, str]
+    log: Path
+    timeout: float
+    cancel: threading.Event | None
+
+    def run(self, argv: Sequence[str | os.PathLike[str]], cwd: Path, *, spent: float = 0.0) -> proc.Completed:
+        """One tool's run, logged, within what is left of the time after `spent` seconds."""
+        left = max(self.timeout - spent, 1.0)
+        return proc.run(argv, cwd=cwd, env=self.env, timeout=left, log_path=self.log, cancel=self.cancel)
+
+
 def prepare(
     spec: Spec, *, env: Mapping[str, str], log: Path, timeout: float, cancel: threading.Event | None
 ) -> Prepared:
     """Make `spec.location` hold exactly the lock, at the least cost (see the module's doc)."""
+    steps = _Steps(env, log, timeout, cancel)
     packages = lock_packages(spec.lock_path.read_text(encoding="utf-8"))
     seconds: dict[str, float] = {}
     record = Record.read(spec.record_path)
@@ -170,29 +186,25 @@ def prepare(
     spec.record_path.unlink(missing_ok=True)
     source = nearest(spec.env_dir.parent, spec.interpreter, packages, exclude=spec.env_dir)
     if source is not None:
-        copied = _copy(spec, source, packages, env=env, log=log, timeout=timeout, cancel=cancel)
+        copied = _copy(spec, source, packages, steps)
         if not copied.fresh_may_help:
             return copied
         _note(log, "building the environment afresh instead")
-    return _fresh(spec, packages, env=env, log=log, timeout=timeout, cancel=cancel)
+    return _fresh(spec, packages, steps)
 
 
 def _copy(
     spec: Spec,
     source: Path,
     packages: Mapping[str, str],
-    *,
-    env: Mapping[str, str],
-    log: Path,
-    timeout: float,
-    cancel: threading.Event | None,
+    steps: _Steps,
 ) -> Prepared:
     record = Record.read(source / RECORD_NAME)
     assert record is not None
     origin = source / record.location
     differ = distance(record.packages, packages)
     how = f"copied from {source.name}/{record.location} (packages to change: {differ})"
-    _note(log, f"environment: {how}")
+    _note(steps.log, f"environment: {how}")
     started = time.monotonic()
     _remove(spec.location)
     partial = spec.location.with_name(spec.location.name + ".partial")
@@ -213,8 +225,7 @@ def _copy(
     rebuilt = sorted(
         name for name in changed if name in packages and _version(record.packages[name]) == _version(packages[name])
     )
-    reinstall = [f"--reinstall-package={name}" for name in rebuilt]
-    synced = _sync(spec, packages, how, seconds, reinstall, env=env, log=log, timeout=timeout, cancel=cancel)
+    synced = _sync(spec, packages, how, seconds, steps, reinstall=rebuilt)
     if synced.failure is not None and synced.failure.argv == ("verify",):
         return dataclasses.replace(synced, fresh_may_help=True)
     return synced
@@ -223,25 +234,19 @@ def _copy(
 def _fresh(
     spec: Spec,
     packages: Mapping[str, str],
-    *,
-    env: Mapping[str, str],
-    log: Path,
-    timeout: float,
-    cancel: threading.Event | None,
+    steps: _Steps,
 ) -> Prepared:
-    _note(log, "environment: created")
+    _note(steps.log, "environment: created")
     started = time.monotonic()
     _remove(spec.location)
     spec.env_dir.mkdir(parents=True, exist_ok=True)
     argv: list[str | os.PathLike[str]] = ["venv", "--relocatable", "--quiet", "--python", spec.interpreter.path]
     argv = [uv_binary(), *argv, spec.location]
-    done = proc.run(argv, cwd=spec.env_dir, env=env, timeout=timeout, log_path=log, cancel=cancel)
+    done = steps.run(argv, spec.env_dir)
     seconds = {"venv": time.monotonic() - started}
     if not done.ok:
         return Prepared(False, "created", seconds, done, interrupted=done.interrupted)
-    return _sync(
-        spec, packages, "created", seconds, (), env=env, log=log, timeout=timeout - done.duration, cancel=cancel
-    )
+    return _sync(spec, packages, "created", seconds, steps)
 
 
 def _sync(
@@ -249,12 +254,9 @@ def _sync(
     packages: Mapping[str, str],
     how: str,
     seconds: dict[str, float],
-    extra: Sequence[str],
+    steps: _Steps,
     *,
-    env: Mapping[str, str],
-    log: Path,
-    timeout: float,
-    cancel: threading.Event | None,
+    reinstall: Sequence[str] = (),
 ) -> Prepared:
     argv: list[str | os.PathLike[str]] = [
         uv_binary(),
@@ -264,10 +266,10 @@ def _sync(
         "--python",
         python_of(spec.location),
         *spec.install_args,
-        *extra,
+        *(f"--reinstall-package={name}" for name in reinstall),
         spec.lock_path,
     ]
-    done = proc.run(argv, cwd=spec.env_dir, env=env, timeout=max(timeout, 1.0), log_path=log, cancel=cancel)
+    done = steps.run(argv, spec.env_dir, spent=sum(seconds.values()))
     seconds["sync"] = done.duration
     if not done.ok:
         return Prepared(False, how, seconds, done, interrupted=done.interrupted)
@@ -276,14 +278,14 @@ def _sync(
     seconds["verify"] = time.monotonic() - started
     if problems:
         text = "error: the environment does not hold exactly its lock: " + "; ".join(problems[:10])
-        _note(log, text)
+        _note(steps.log, text)
         return Prepared(False, how, seconds, proc.Completed(("verify",), 1, text, "", 0.0))
     prune_bytecode(spec.location)
     record = Record(
         str(spec.interpreter.path), spec.interpreter.full_version, spec.lock_key, spec.location.name, dict(packages)
     )
     atomic_write(spec.record_path, record.to_json())
-    return _said(log, Prepared(True, how, seconds))
+    return _said(steps.log, Prepared(True, how, seconds))
 
 
 def _unrecorded(env: Path) -> Callable[[str, list[str]], set[str]]:
@@ -327,7 +329,7 @@ def verify(env: Path, packages: Mapping[str, str]) -> list[str]:
     if site is None or not (env / "pyvenv.cfg").is_file():
         return [f"{env} is not an environment"]
     problems: list[str] = []
-    wanted = {canonicalize_name(name): spec.split()[0] for name, spec in packages.items()}
+    wanted = {canonicalize_name(name): _version(spec) for name, spec in packages.items()}
     installed: dict[NormalizedName, str] = {}
     claimed: set[str] = set()
     entries = sorted(entry.name for entry in site.iterdir())
