@@ -30,7 +30,6 @@ durations in `cells.csv`; curator's own overhead is the rest of the wall time.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
@@ -48,6 +47,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from curator.results import read_cells_csv  # noqa: E402
 from tests.ecosystem import fixture_manifest  # noqa: E402
 
 SCENARIOS = ("cold", "warm", "edited", "unchanged")
@@ -254,27 +254,6 @@ class Breakdown:
         return self.wall - sum(self.environments.values()) - self.suites
 
 
-def breakdown(out: Path, wall: float) -> Breakdown:
-    """curator's own records of a run folder, for the cells that ran (not those reused by key):
-    environment.json per cell, suite durations in cells.csv."""
-    with (out / "cells.csv").open() as handle:
-        rows = [row for row in csv.DictReader(handle) if not row["reused_from"]]
-    ran = sorted({row["cell"] for row in rows})
-    steps: dict[str, float] = {}
-    how: dict[str, int] = {}
-    for cell in ran:
-        facts_path = out / "logs" / cell / "environment.json"
-        if not facts_path.exists():  # refused: no environment
-            continue
-        facts = json.loads(facts_path.read_text())
-        for step, seconds in facts.get("seconds", {}).items():
-            steps[step] = steps.get(step, 0.0) + float(seconds)
-        kind = str(facts.get("how", "")).split(" ", maxsplit=1)[0]
-        how[kind] = how.get(kind, 0) + 1
-    suites = sum(float(row["duration_s"] or 0) for row in rows)
-    return Breakdown(wall, steps, suites, len(ran), how)
-
-
 @dataclass
 class CellTime:
     """Where one cell's time went (seconds): its environment's steps, each suite, the rest."""
@@ -299,10 +278,9 @@ def cell_times(out: Path, store: Path) -> list[CellTime]:
             db.execute("SELECT cell_id, duration FROM cells WHERE run_id = ? AND reused_from IS NULL", (run_id,))
         )
     suites: dict[str, dict[str, float]] = {}
-    with (out / "cells.csv").open() as handle:
-        for row in csv.DictReader(handle):
-            if row["cell"] in walls:
-                suites.setdefault(row["cell"], {})[row["suite"]] = float(row["duration_s"] or 0)
+    for row in read_cells_csv((out / "cells.csv").read_text(), str(out / "cells.csv")):
+        if row.cell in walls:
+            suites.setdefault(row.cell, {})[row.suite] = row.duration_s
     times = []
     for cell, wall in walls.items():
         facts_path = out / "logs" / cell / "environment.json"
@@ -313,6 +291,20 @@ def cell_times(out: Path, store: Path) -> list[CellTime]:
         how = how.split(" ", maxsplit=1)[0] + (f" ({changed[1]} packages to change)" if changed else "")
         times.append(CellTime(cell, how, float(wall), steps, suites.get(cell, {})))
     return times
+
+
+def breakdown(times: Sequence[CellTime], wall: float) -> Breakdown:
+    """A run's totals over the cells that ran in it (`cell_times`)."""
+    steps: dict[str, float] = {}
+    how: dict[str, int] = {}
+    for cell in times:
+        for step, seconds in cell.environment.items():
+            steps[step] = steps.get(step, 0.0) + seconds
+        if cell.how:
+            kind = cell.how.split(" ", maxsplit=1)[0]
+            how[kind] = how.get(kind, 0) + 1
+    suites = sum(sum(cell.suites.values()) for cell in times)
+    return Breakdown(wall, steps, suites, len(times), how)
 
 
 def measure(
@@ -421,9 +413,10 @@ def measure(
             print(f"{side.times[scenario]:8.1f} s", flush=True)
             key = f"{side.name} {scenario}"
             if key in outs and (outs[key] / "cells.csv").exists():
-                runs[key] = breakdown(outs[key], side.times[scenario])
+                times = cell_times(outs[key], work / f"{side.name}.sqlite")
+                runs[key] = breakdown(times, side.times[scenario])
                 if side.name == "curator --jobs 1":
-                    cells[scenario] = cell_times(outs[key], work / f"{side.name}.sqlite")
+                    cells[scenario] = times
     return result, runs, cells
 
 
