@@ -15,7 +15,7 @@ import shutil
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +36,8 @@ from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolva
 from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
 from curator.upstream import ReleaseLog
+
+FEED_WAIT = 0.05  # seconds the feed waits for the next lock before it lets the executor report events
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,10 @@ class Coordinator:
                         unlisted, ready = [], []
                     if self.cancel.is_set():
                         return
-                    yield WAIT
+                    # the feed waits for the resolution itself, briefly, so that the executor neither polls
+                    # (a cached lock is ready in a millisecond) nor spins; WAIT lets it report its events
+                    if not wait([future], timeout=FEED_WAIT).done:
+                        yield WAIT
                 resolution = resolutions[cell.id] = future.result()
                 self.observer.step("resolving", cell.id)
                 if self.cancel.is_set():

@@ -56,12 +56,13 @@ class LocalExecutor:
                     item = next(feed, None) if not cancel.is_set() else None
                     if item is None:
                         feeding = False
-                    elif isinstance(item, CellTask):
+                        continue  # nothing may be running: waiting for an event would only wait
+                    if isinstance(item, CellTask):
                         pool.submit(work, item)
                         remaining += 1
                         continue
-                try:
-                    event = events.get(timeout=0.1 if feeding else 0.5)
+                try:  # while feeding, the feed itself waits for its next task (`WAIT`): only report what came
+                    event = events.get_nowait() if feeding else events.get(timeout=0.5)
                 except queue.Empty:
                     continue
                 if not isinstance(event, Started | Note):

@@ -41,3 +41,24 @@ def test_the_resume_command_repeats_where_cells_ran() -> None:
     assert executor_words(_args("local")) == []
     assert executor_words(_args("dask")) == ["--executor", "dask"]
     assert executor_words(_args("dask", "tcp://h:8786")) == ["--executor", "dask", "--scheduler", "tcp://h:8786"]
+
+
+def test_a_feed_of_nothing_to_run_ends_without_waiting_for_events(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every cell of an unchanged rerun is reused on the way: the feed hands the executor nothing,
+    # and the executor used to wait half a second for events no cell would ever send
+    import queue
+    import threading
+
+    from curator.executors.interface import WAIT
+
+    waited: list[object] = []
+    real_get = queue.Queue.get
+
+    def get(self: queue.Queue[object], block: bool = True, timeout: float | None = None) -> object:
+        if block:
+            waited.append(timeout)
+        return real_get(self, block, timeout)
+
+    monkeypatch.setattr(queue.Queue, "get", get)
+    events = list(LocalExecutor(2).execute([WAIT, WAIT], threading.Event()))
+    assert events == [] and waited == []
