@@ -246,6 +246,9 @@ def _fresh(
     seconds = {"venv": time.monotonic() - started}
     if not done.ok:
         return Prepared(False, "created", seconds, done, interrupted=done.interrupted)
+    started = time.monotonic()
+    seed_library_bytecode(spec.location, steps)
+    seconds["library bytecode"] = time.monotonic() - started
     return _sync(spec, packages, "created", seconds, steps)
 
 
@@ -443,6 +446,40 @@ def forget_bytecode(env: Path, names: Iterable[str]) -> None:
             _remove(cache / top)
             for compiled in cache.glob(f"{stem}.*.pyc") if stem != top else ():
                 compiled.unlink(missing_ok=True)
+
+
+_LIBRARY = "import os, sys; print(sys.implementation.cache_tag); print(os.path.dirname(os.__file__))"
+# folders of the standard library no suite imports from an environment (and the base's own packages)
+_NOT_LIBRARY = frozenset({"__pycache__", "site-packages", "dist-packages", "test", "idlelib", "turtledemo", "tkinter"})
+
+
+def seed_library_bytecode(env: Path, steps: _Steps) -> None:
+    """Give a new environment its interpreter's compiled standard library.
+
+    The suites run with the pycache prefix inside the environment, where Python looks for the
+    bytecode of every module, the standard library's too: without this, each interpreter's first
+    environment compiled the hundred-odd modules that pytest imports from the standard library
+    (half a second). The interpreter's own `.pyc` files are linked into the prefix instead; they are
+    checked against their sources as always, and one that is stale is written anew under the prefix
+    (a new file: the interpreter's is never changed). Where they cannot be linked (another file
+    system, no bytecode installed), nothing is seeded and the modules are compiled on first use."""
+    done = steps.run([python_of(env), "-I", "-c", _LIBRARY], env)
+    tag, _, where = done.stdout.strip().partition("\n")
+    library = Path(where.strip())
+    if not done.ok or not tag or not library.is_absolute() or not library.is_dir():
+        return
+    with contextlib.suppress(OSError):
+        for folder, children, names in os.walk(library):
+            children[:] = [c for c in children if c not in _NOT_LIBRARY]
+            compiled = Path(folder, "__pycache__")
+            if not compiled.is_dir():
+                continue
+            mirror = _prefix_of(env, Path(folder))
+            mirror.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                pyc = f"{name[:-3]}.{tag}.pyc"
+                if name.endswith(".py") and (compiled / pyc).is_file() and not (mirror / pyc).exists():
+                    os.link(compiled / pyc, mirror / pyc)
 
 
 def prune_bytecode(env: Path) -> None:

@@ -9,13 +9,16 @@ name that lies is never trusted.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import ClassVar
 
 from packaging.version import InvalidVersion, Version
 
@@ -55,19 +58,142 @@ ProbeFn = Callable[[Path], "Probe | str"]
 
 @cache
 def probe(path: Path) -> Probe | str:
-    """Ask an executable which Python it is; a string is the reason it could not answer."""
+    """Which Python an executable is; a string is the reason it could not answer.
+
+    Asked once per process, and remembered across processes (`Answers`) while nothing it depends on
+    has changed: asking costs a process each, and a pyenv shim is a shell script that runs pyenv."""
+    answers = Answers.load()
+    stamp = stamp_of(path, os.environ)
+    if stamp is not None and (known := answers.get(stamp)) is not None:
+        return known
+    answer, lasting = _ask(path)
+    if stamp is not None and lasting:
+        answers.put(stamp, answer)
+    return answer
+
+
+def _ask(path: Path) -> tuple[Probe | str, bool]:
+    """The candidate's answer, and whether it lasts (a timeout may not happen again)."""
     try:
         done = proc.run([path, "-I", "-c", _PROBE], cwd=Path.cwd(), env=proc.clean_env(os.environ), timeout=30)
     except OSError as exc:
-        return exc.strerror or str(exc)
+        return exc.strerror or str(exc), False
     if not done.ok:
         lines = done.tail(5).strip().splitlines()
-        return lines[0] if lines else f"exit status {done.returncode}"
+        return (lines[0] if lines else f"exit status {done.returncode}"), not (done.timed_out or done.interrupted)
     try:
         (major, minor, micro), executable, implementation, build = json.loads(done.stdout.strip())
     except (ValueError, TypeError):
-        return "did not answer like a Python interpreter"
-    return Probe(f"{major}.{minor}.{micro}", Path(executable), implementation, str(build))
+        return "did not answer like a Python interpreter", True
+    return Probe(f"{major}.{minor}.{micro}", Path(executable), implementation, str(build)), True
+
+
+def stamp_of(path: Path, env: Mapping[str, str]) -> str | None:
+    """What a candidate's answer depends on, as text; None when that cannot be told (ask every time).
+
+    An executable answers by what it is: its file (followed through links). A pyenv shim answers by
+    the version pyenv selects: `PYENV_VERSION`, the `.python-version` files from the current folder
+    up, pyenv's global `version` file, and the versions installed. Any other script may answer
+    anything, and is asked every time."""
+    try:
+        real = path.resolve()
+        facts = real.stat()
+        with real.open("rb") as handle:
+            script = handle.read(2) == b"#!"
+    except OSError:
+        return None
+    parts: list[object] = [str(path), str(real), facts.st_ino, facts.st_size, facts.st_mtime_ns]
+    if script:
+        selection = _pyenv_selection(real, env)
+        if selection is None:
+            return None
+        parts.append(selection)
+    return json.dumps(parts)
+
+
+def _pyenv_selection(shim: Path, env: Mapping[str, str]) -> list[object] | None:
+    """The inputs of pyenv's version selection, when `shim` is one of pyenv's shims."""
+    root = shim.parent.parent
+    if shim.parent.name != "shims" or not (root / "libexec" / "pyenv").exists():
+        return None
+    start = Path(env.get("PYENV_DIR") or Path.cwd())
+    files = [folder / ".python-version" for folder in (start, *start.parents)] + [root / "version"]
+    chosen: list[object] = [env.get("PYENV_VERSION", ""), env.get("PATH", "")]
+    for file in files:
+        with contextlib.suppress(OSError):
+            chosen.append([str(file), file.read_text(encoding="utf-8", errors="replace")])
+    try:
+        chosen.append(sorted(entry.name for entry in os.scandir(root / "versions")))
+    except OSError:
+        chosen.append(None)
+    return chosen
+
+
+class Answers:
+    """What candidates answered, kept in curator's cache (`interpreters.json`) by their stamp.
+
+    A remembered answer naming an executable holds only while that executable is the same file."""
+
+    NAME = "interpreters.json"
+    _loaded: ClassVar[dict[Path, Answers]] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, path: Path, known: dict[str, object]) -> None:
+        self.path = path
+        self.known = known
+
+    @classmethod
+    def load(cls) -> Answers:
+        from curator.layout import cache_dir
+
+        path = cache_dir() / cls.NAME
+        with cls._lock:
+            if path not in cls._loaded:
+                known: dict[str, object] = {}
+                with contextlib.suppress(OSError, ValueError):
+                    data = json.loads(path.read_text(encoding="utf-8"))
+                    known = data if isinstance(data, dict) else {}
+                cls._loaded[path] = cls(path, known)
+            return cls._loaded[path]
+
+    def get(self, stamp: str) -> Probe | str | None:
+        entry = self.known.get(stamp)
+        if isinstance(entry, str):
+            return entry
+        if not isinstance(entry, dict):
+            return None
+        try:
+            answer = Probe(entry["full_version"], Path(entry["executable"]), entry["implementation"], entry["build"])
+            if _file_facts(answer.executable) != entry["executable_facts"]:
+                return None
+        except (KeyError, TypeError):
+            return None
+        return answer
+
+    def put(self, stamp: str, answer: Probe | str) -> None:
+        from curator.layout import atomic_write
+
+        entry: object = answer
+        if isinstance(answer, Probe):
+            entry = {
+                "full_version": answer.full_version,
+                "executable": str(answer.executable),
+                "implementation": answer.implementation,
+                "build": answer.build,
+                "executable_facts": _file_facts(answer.executable),
+            }
+        with self._lock:
+            self.known[stamp] = entry
+            with contextlib.suppress(OSError):  # a cache that cannot be written: ask again next time
+                atomic_write(self.path, json.dumps(self.known, indent=0, sort_keys=True))
+
+
+def _file_facts(path: Path) -> list[int] | None:
+    try:
+        facts = path.stat()
+    except OSError:
+        return None
+    return [facts.st_ino, facts.st_size, facts.st_mtime_ns]
 
 
 def parse_overrides(values: Sequence[str]) -> dict[str, Path]:

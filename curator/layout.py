@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,15 @@ def default_store(manifest_root: Path) -> Path:
 def default_runs(manifest_root: Path) -> Path:
     """Where new run folders go: `reports/` beside the manifest."""
     return manifest_root / REPORTS
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    """curator's own cache: environments, metadata (`CURATOR_CACHE_DIR` overrides)."""
+    env = os.environ if env is None else env
+    if env.get("CURATOR_CACHE_DIR"):
+        return Path(env["CURATOR_CACHE_DIR"]).absolute()
+    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return (base / "curator").absolute()
 
 
 def atomic_write(path: Path, text: str) -> None:

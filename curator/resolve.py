@@ -59,15 +59,6 @@ def _uv_version() -> str:
         return str(uv_binary())
 
 
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """curator's own cache: environments, metadata (`CURATOR_CACHE_DIR` overrides)."""
-    env = os.environ if env is None else env
-    if env.get("CURATOR_CACHE_DIR"):
-        return Path(env["CURATOR_CACHE_DIR"]).absolute()
-    base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return (base / "curator").absolute()
-
-
 def index_args(index: Index) -> list[str]:
     """uv options that make it use exactly the manifest's package sources."""
     args: list[str] = []

@@ -26,13 +26,13 @@ from curator.executors.interface import WAIT, Broken, Executor, Feed, Finished, 
 from curator.graph import baseline_requirements, resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
-from curator.layout import RunLayout, default_runs
+from curator.layout import RunLayout, cache_dir, default_runs
 from curator.locking import LOCK_NAME, FolderLock
 from curator.manifest import Distribution, Strategy
 from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
-from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, cache_dir, index_args, mentioned
+from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, index_args, mentioned
 from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
 from curator.upstream import ReleaseLog

@@ -97,23 +97,28 @@ def output_args(parser: argparse.ArgumentParser, json_help: str) -> None:
     ci.add_arguments(parser)
 
 
-# what writing a run's report imports (pandas, jinja2, matplotlib: about 1.5 s on a small machine)
-REPORT_MODULES = ("curator.report.publish", "matplotlib.figure", "matplotlib.backends.backend_svg")
+def ready_to_report() -> None:
+    """Import what writing a run's report needs (pandas, jinja2, matplotlib: about 1 s on a small
+    machine) and compile its templates."""
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure  # noqa: F401
+
+    from curator.report import html
+
+    html.warm()
 
 
 @contextlib.contextmanager
-def preloading(modules: Sequence[str] = REPORT_MODULES) -> Iterator[None]:
-    """Import `modules` on a thread of their own while the body runs — a run's coordinator mostly
-    waits for its cells — so the report after it starts warm. On a normal exit the imports are
-    waited for; an exception leaves them to finish (or not) behind it."""
-    import importlib
+def preloading(load: Callable[[], object] = ready_to_report) -> Iterator[None]:
+    """Run `load` on a thread of its own while the body runs — a run's coordinator mostly waits for
+    its cells — so the report after it starts warm. On a normal exit it is waited for; an exception
+    leaves it to finish (or not) behind it."""
 
-    def load() -> None:
-        for name in modules:
-            with contextlib.suppress(Exception):  # the importer after us reports its own error
-                importlib.import_module(name)
+    def quietly() -> None:
+        with contextlib.suppress(Exception):  # what fails here fails again, and is reported, where it is needed
+            load()
 
-    thread = threading.Thread(target=load, name="curator-preload", daemon=True)
+    thread = threading.Thread(target=quietly, name="curator-preload", daemon=True)
     thread.start()
     yield
     thread.join()
@@ -239,7 +244,8 @@ def resolve_graphs(
     `with_runner`, the baseline is also resolved as a run resolves it (`graph.check_runner`)."""
     from curator.graph import check_runner, resolve_graph
     from curator.interpreters import Finder
-    from curator.resolve import Resolver, cache_dir
+    from curator.layout import cache_dir
+    from curator.resolve import Resolver
 
     selected, overrides = python_axis(args, distribution)
     finder = Finder(overrides)

@@ -116,9 +116,8 @@ def source_date_epoch(value: str | None) -> int | None:
 def cmd_release(args: argparse.Namespace, console: Console) -> int:
     """`curator release`: cut the signed bundle of a run whose gate holds."""
     from curator.interpreters import Finder, parse_overrides
-    from curator.layout import default_store
+    from curator.layout import cache_dir, default_store
     from curator.release.bundle import ReleaseRequest, cut
-    from curator.resolve import cache_dir
 
     epoch = source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
     distribution = load_manifest(args)

@@ -51,10 +51,9 @@ from curator.executors.wire import (
 )
 from curator.ids import CellId, SuiteName
 from curator.interpreters import Finder
-from curator.layout import RunLayout
+from curator.layout import RunLayout, cache_dir
 from curator.outcome import CellOutcome, Status, SuiteOutcome
 from curator.plan import INSTALL_SUITE
-from curator.resolve import cache_dir
 
 if TYPE_CHECKING:
     import distributed

@@ -70,8 +70,7 @@ def memo(kind: str, inputs: object, draw: Callable[[], str]) -> str:
     (see the module's doc), so it is kept in curator's cache under a hash of the data, the drawing
     code and matplotlib's version, and a report of unchanged data draws nothing (nor imports
     matplotlib)."""
-    from curator.layout import atomic_write
-    from curator.resolve import cache_dir
+    from curator.layout import atomic_write, cache_dir
 
     payload = json.dumps([kind, _drawing_version(), inputs], sort_keys=True, default=str)
     path = cache_dir() / "charts" / f"{hashlib.sha256(payload.encode()).hexdigest()[:32]}.svg"

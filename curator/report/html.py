@@ -10,6 +10,7 @@ or on an air-gapped machine exactly as it does here.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -17,7 +18,7 @@ import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import jinja2
@@ -62,8 +63,27 @@ class GraphView:
 
 
 def _environment() -> jinja2.Environment:
+    """The report's Jinja environment, one per process and cache folder: each template is compiled
+    once, and its compiled code is kept in curator's cache (Jinja checks it against the template's
+    source), so a run's report does not compile its templates again. The folder is named for
+    this file and Jinja's version: code compiled with other options is never read back."""
+    from curator.layout import cache_dir
+
+    return _environment_in(cache_dir() / "templates" / _compiled_by())
+
+
+@cache
+def _compiled_by() -> str:
+    from importlib import metadata
+
+    return hashlib.sha256(Path(__file__).read_bytes() + metadata.version("jinja2").encode()).hexdigest()[:16]
+
+
+@cache
+def _environment_in(compiled: Path) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("curator.report", "templates"),
+        bytecode_cache=_CompiledTemplates(str(compiled)),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -80,6 +100,26 @@ def _environment() -> jinja2.Environment:
         percent=lambda rate: "—" if rate is None or pd.isna(rate) else f"{100 * rate:.0f}%",
     )
     return env
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's folder of compiled templates; one that cannot be read or written costs a compile, nothing else."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+
+
+def warm() -> None:
+    """Compile the report's templates ahead (while a run's cells run, `cli.common.preloading`)."""
+    environment = _environment()
+    for name in environment.list_templates(extensions=["j2"]):
+        environment.get_template(name)
 
 
 def _script() -> tuple[str, str]:

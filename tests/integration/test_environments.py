@@ -13,7 +13,8 @@ import pytest
 
 from curator import envs
 from curator.cli import main
-from curator.resolve import cache_dir, uv_binary
+from curator.layout import cache_dir
+from curator.resolve import uv_binary
 from curator.templates.protocol import PYCACHE
 from tests.integration.conftest import EcoManifest
 

@@ -13,7 +13,7 @@ import pytest
 
 from curator import resolve
 from curator.cli import main
-from curator.resolve import cache_dir
+from curator.layout import cache_dir
 from tests.integration.conftest import EcoManifest
 from tests.integration.test_run import _rows
 

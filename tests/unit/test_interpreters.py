@@ -117,3 +117,102 @@ def test_a_worker_finds_the_exact_build_the_key_was_computed_with(tmp_path: Path
     with pytest.raises(InterpreterNotFound, match=r"Python 3\.12\.1 \(a build\) not found: looked in PATH") as caught:
         finder.find_exact("3.12", "3.12.1", "a build")
     assert f"{on_path}: is 3.12.3 (3.12.3 (main) linux)" in str(caught.value)
+
+
+class _Asked:
+    """A stand-in for asking a candidate (a process): counts the questions."""
+
+    def __init__(self, answer: Probe | str, lasting: bool = True) -> None:
+        self.answer, self.lasting, self.times = answer, lasting, 0
+
+    def __call__(self, path: Path) -> tuple[Probe | str, bool]:
+        self.times += 1
+        return self.answer, self.lasting
+
+
+def _answers_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: _Asked) -> None:
+    from curator import interpreters
+
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(interpreters, "_ask", asked)
+    monkeypatch.setattr(interpreters.Answers, "_loaded", {})
+
+
+def _again(path: Path) -> Probe | str:
+    """`probe` as a new process would call it (its in-process memory cleared; the cache kept)."""
+    from curator import interpreters
+
+    interpreters.probe.cache_clear()
+    interpreters.Answers._loaded.clear()
+    return interpreters.probe(path)
+
+
+def test_an_interpreters_answer_is_remembered_until_its_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = tmp_path / "bin" / "python3.12"
+    binary.parent.mkdir()
+    binary.write_bytes(b"\x7fELF one build")
+    asked = _Asked(Probe("3.12.1", binary, "cpython", "3.12.1 (main) linux"))
+    _answers_in(tmp_path, monkeypatch, asked)
+    assert _again(binary) == _again(binary) == asked.answer
+    assert asked.times == 1  # the second process read the answer from curator's cache
+    binary.write_bytes(b"\x7fELF another build, rebuilt in place")
+    assert _again(binary) == asked.answer and asked.times == 2
+
+
+def test_a_pyenv_shim_is_asked_again_when_pyenvs_selection_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "pyenv"
+    shim = _exe(root / "shims" / "python3.12")
+    _exe(root / "libexec" / "pyenv")
+    (root / "versions" / "3.12.1").mkdir(parents=True)
+    real = _exe(root / "versions" / "3.12.1" / "bin" / "python3.12")
+    asked = _Asked(Probe("3.12.1", real, "cpython"))
+    _answers_in(tmp_path, monkeypatch, asked)
+    monkeypatch.chdir(tmp_path)
+    _again(shim)
+    _again(shim)
+    assert asked.times == 1
+    (tmp_path / ".python-version").write_text("3.12.1\n")  # `pyenv local` in the current folder
+    _again(shim)
+    monkeypatch.setenv("PYENV_VERSION", "system")
+    _again(shim)
+    (root / "versions" / "3.12.2").mkdir()  # another version installed
+    _again(shim)
+    assert asked.times == 4
+
+
+def test_scripts_that_are_not_pyenv_shims_and_timeouts_are_asked_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrapper = _exe(tmp_path / "bin" / "python3.12")  # a shell script: it may answer anything
+    asked = _Asked(Probe("3.12.1", wrapper, "cpython"))
+    _answers_in(tmp_path, monkeypatch, asked)
+    _again(wrapper)
+    _again(wrapper)
+    binary = tmp_path / "bin" / "python3.13"
+    binary.write_bytes(b"\x7fELF")
+    slow = _Asked("timed out", lasting=False)
+    _answers_in(tmp_path, monkeypatch, slow)
+    _again(binary)
+    _again(binary)
+    assert (asked.times, slow.times) == (2, 2)
+
+
+def test_a_remembered_interpreter_that_was_replaced_is_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link = tmp_path / "bin" / "python3"
+    target = tmp_path / "opt" / "python3.12"
+    target.parent.mkdir()
+    target.write_bytes(b"\x7fELF")
+    link.parent.mkdir()
+    link.write_bytes(b"\x7fELF launcher")  # the candidate stays as it was; what it runs is replaced
+    asked = _Asked(Probe("3.12.1", target, "cpython"))
+    _answers_in(tmp_path, monkeypatch, asked)
+    _again(link)
+    target.write_bytes(b"\x7fELF 3.12.2 now")
+    _again(link)
+    assert asked.times == 2

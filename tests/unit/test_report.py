@@ -388,3 +388,27 @@ def test_a_square_shows_the_pairs_own_verdict_over_a_refusal_caused_by_other_pac
     assert matrix(both, "3.12", "tmpl", "esc").loc["2.0", "1.0"] == "passed"
     failing = pd.DataFrame([refused, split, row(pair, pair, Status.FAILED)])
     assert matrix(failing, "3.12", "tmpl", "esc").loc["2.0", "1.0"] == "failed"  # the worst of what ran
+
+
+def test_templates_compiled_by_an_earlier_report_render_the_same_page(
+    hostile_store: Store, demo: manifest.Distribution, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curator.report import html
+
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "cache"))
+    data = build(hostile_store, "run-1", demo, today=dt.date(2026, 1, 1))
+    first = render_run(data).read_text()
+    compiled = list((tmp_path / "cache" / "templates").rglob("*.cache"))
+    assert len(compiled) >= 2  # the page's templates and what they include, kept for the next run
+    html._environment_in.cache_clear()  # as a new process: the templates come from the cache
+    assert render_run(data).read_text() == first
+
+
+def test_a_cache_that_cannot_be_written_costs_only_a_compile(
+    hostile_store: Store, demo: manifest.Distribution, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(blocked))
+    page = render_run(build(hostile_store, "run-1", demo, today=dt.date(2026, 1, 1))).read_text()
+    assert "base stays at 1.0 because 2.0 is refused by the resolver" in page
