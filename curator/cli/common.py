@@ -99,13 +99,11 @@ def output_args(parser: argparse.ArgumentParser, json_help: str) -> None:
 
 def ready_to_report() -> None:
     """Import what writing a run's report needs (pandas, jinja2, matplotlib: about 1 s on a small
-    machine) and compile its templates."""
-    import matplotlib.backends.backend_svg
-    import matplotlib.figure  # noqa: F401
-
-    from curator.report import html
+    machine), compile its templates and draw a first picture."""
+    from curator.report import charts, html
 
     html.warm()
+    charts.warm()
 
 
 @contextlib.contextmanager

@@ -65,6 +65,14 @@ def _svg(fig: Any) -> str:
     return buffer.getvalue()
 
 
+def warm() -> None:
+    """Draw a small heatmap and throw it away: matplotlib's first picture loads fonts and builds
+    caches (a tenth of a second, more on a machine without matplotlib's font cache), which is
+    better spent while a run's cells run (`cli.common.preloading`) than after them."""
+    square = pd.DataFrame([[str(Status.PASSED)]], index=pd.Index(["1"], name="a"), columns=pd.Index(["1"], name="b"))
+    _heatmap(square, title="warm", salt="warm", counts=None, row_labels=None, column_labels=None)
+
+
 def memo(kind: str, inputs: object, draw: Callable[[], str]) -> str:
     """The picture `draw` makes of `inputs`, drawn once: a picture is a pure function of its data
     (see the module's doc), so it is kept in curator's cache under a hash of the data, the drawing
