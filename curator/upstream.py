@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any, TypeVar
 
 from packaging import tags
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -237,6 +238,41 @@ def _admits(requires_python: str | None, version: Version) -> bool:
 
 def index_files(index_url: str, name: NormalizedName, fetch: Fetch) -> list[File]:
     """The files the index lists for project `name` (PEP 691 JSON, else PEP 503 HTML)."""
+    return _read_page(
+        index_url,
+        name,
+        fetch,
+        json_page=lambda body: _json_files(body, name),
+        html_page=lambda text: _html_files(text, name),
+        missing=[],
+    )
+
+
+T = TypeVar("T")
+Summary = tuple[float | None, frozenset[Version]]
+"""A project's newest upload (POSIX time; None when the index does not date every file) and its
+yanked versions."""
+
+
+def index_summary(index_url: str, name: NormalizedName, fetch: Fetch) -> Summary:
+    """What `ReleaseLog` needs of project `name`'s page, without reading each file's name into a
+    `File` (wheel tags and all: a quarter of a second for the pages of a PyData stack)."""
+    undated: Summary = (None, frozenset())  # PEP 503 HTML has no upload times
+    nothing: Summary = (0.0, frozenset())
+    return _read_page(index_url, name, fetch, json_page=_json_summary, html_page=lambda _text: undated, missing=nothing)
+
+
+def _read_page(
+    index_url: str,
+    name: NormalizedName,
+    fetch: Fetch,
+    *,
+    json_page: Callable[[bytes], T],
+    html_page: Callable[[str], T],
+    missing: T,
+) -> T:
+    """Project `name`'s page read by `json_page` (PEP 691) or `html_page` (PEP 503); `missing` for a
+    project the index does not have."""
     page = project_url(index_url, name)
     try:
         answer = fetch(page)
@@ -244,14 +280,14 @@ def index_files(index_url: str, name: NormalizedName, fetch: Fetch) -> list[File
         reason = getattr(exc, "reason", None) or exc
         raise UpstreamError(f"{index_url}: cannot read the page of {name} ({page}): {reason}") from None
     if answer is None:
-        return []
+        return missing
     content_type, body = answer
     kind = content_type.split(";")[0].strip().lower()
     try:
         if kind in (JSON_TYPE, "application/json"):
-            return _json_files(body, name)
+            return json_page(body)
         if kind in (HTML_TYPE, "text/html", ""):
-            return _html_files(body.decode("utf-8", "replace"), name)
+            return html_page(body.decode("utf-8", "replace"))
     except (ValueError, KeyError, TypeError) as exc:
         raise UpstreamError(f"{index_url}: the page of {name} is not a simple API page: {exc}") from None
     raise UpstreamError(f"{index_url}: the page of {name} came back as {content_type!r}, not a simple API page")
@@ -265,13 +301,43 @@ def project_url(index_url: str, name: NormalizedName) -> str:
     return f"{base}/{name}/"
 
 
-def _json_files(body: bytes, name: NormalizedName) -> list[File]:
+def _json_entries(body: bytes) -> list[dict[str, Any]]:
     data = json.loads(body)
     version = str(data.get("meta", {}).get("api-version", "1.0"))
     if not version.startswith("1."):
         raise ValueError(f"simple API version {version}, this curator reads 1.x")
+    return list(data["files"])
+
+
+def _json_summary(body: bytes) -> Summary:
+    newest = 0.0
+    yanked: set[Version] = set()
+    for entry in _json_entries(body):
+        filename = str(entry["filename"])
+        if not filename.endswith((".whl", *_SDIST_SUFFIXES)):
+            continue  # a format uv ignores
+        uploaded = entry.get("upload-time")
+        moment = _timestamp(uploaded) if isinstance(uploaded, str) else None
+        if moment is None:
+            return None, frozenset()
+        newest = max(newest, moment.timestamp())
+        if entry.get("yanked") and (version := _filename_version(filename)) is not None:
+            yanked.add(version)
+    return newest, frozenset(yanked)
+
+
+def _filename_version(filename: str) -> Version | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[1]
+        return parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+
+
+def _json_files(body: bytes, name: NormalizedName) -> list[File]:
     found = []
-    for entry in data["files"]:
+    for entry in _json_entries(body):
         uploaded = entry.get("upload-time")
         file = _file(
             str(entry["filename"]),
@@ -403,19 +469,16 @@ class ReleaseLog:
     def _load(self, url: str, names: Sequence[NormalizedName]) -> None:
         wanted = [name for name in names if name not in self.latest]
 
-        def one(name: NormalizedName) -> list[File] | None:
+        def one(name: NormalizedName) -> Summary:
             try:
-                return index_files(url, name, self.fetch)
+                return index_summary(url, name, self.fetch)
             except UpstreamError:
-                return None
+                return None, frozenset()
 
         with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(wanted)))) as pool:
-            for name, files in zip(wanted, pool.map(one, wanted), strict=True):
-                if files is None or any(f.uploaded is None for f in files):
-                    self.latest[name] = None
-                else:
-                    self.latest[name] = max((f.uploaded.timestamp() for f in files if f.uploaded), default=0.0)
-                self.yanked[name] = frozenset(f.version for f in files or () if f.yanked)
+            for name, (latest, yanked) in zip(wanted, pool.map(one, wanted), strict=True):
+                self.latest[name] = latest
+                self.yanked[name] = yanked
 
     def changed(self, watched: Sequence[str], since: float) -> bool:
         """Whether a project of `watched` has a file uploaded after `since`, or a watched version of it

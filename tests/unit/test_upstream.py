@@ -205,6 +205,8 @@ def test_a_yanked_locked_version_or_an_unreadable_page_counts_as_changed() -> No
         raise OSError("connection refused")
 
     assert ReleaseLog(Index(url="https://index.example/simple"), fetch=broken).changed(["lib==2.0"], made)
+    html = FakeIndex({"lib": [_file("lib-2.0-py3-none-any.whl", uploaded="2026-02-01T00:00:00Z")]}, html=True)
+    assert ReleaseLog(Index(url="https://index.example/simple"), fetch=html).changed(["lib==2.0"], made)  # undated
 
 
 def test_without_an_index_nothing_is_asked() -> None:
