@@ -42,11 +42,12 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
     return (base / "curator").absolute()
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename: all of it or nothing."""
+def atomic_write(path: Path, content: str | bytes) -> None:
+    """Write `content` (text: UTF-8) to `path` through a temporary file and a rename: all of it or
+    nothing, and the temporary file is this thread's own, so writers of the same path never meet."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")  # unique across threads too
-    tmp.write_text(text, encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     tmp.replace(path)
 
 

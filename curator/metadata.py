@@ -19,6 +19,7 @@ from packaging.metadata import Metadata
 from packaging.requirements import Requirement
 
 from curator import __version__
+from curator.layout import atomic_write
 
 USER_AGENT = f"curator/{__version__}"
 
@@ -46,10 +47,7 @@ def _cached_metadata(url: str, cache: Path) -> bytes | None:
         return entry.read_bytes()
     raw = _fetch_metadata(url)
     if raw is not None:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_suffix(".tmp")
-        tmp.write_bytes(raw)
-        tmp.replace(entry)
+        atomic_write(entry, raw)  # the graphs of several Pythons may fetch the same file's metadata at once
     return raw
 
 

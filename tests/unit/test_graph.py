@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -108,3 +109,29 @@ def test_root_annotations_are_not_edges() -> None:
     lock = parse_requirements("3.12", LOCK)
     assert (ROOT, "top") in lock.edges()
     assert lock.closure(["left"]).versions == {"left": lock.versions["left"], "base": lock.versions["base"]}
+
+
+def test_the_graphs_of_several_pythons_may_fetch_the_same_metadata_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the graphs of 3.11 and 3.12 resolve in parallel and share every pure-Python wheel: both
+    # threads wrote the same temporary file, and the second rename found it gone (a crashed run)
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from curator import metadata
+
+    together = threading.Barrier(4)
+    raw = b"Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n"
+
+    def fetch(url: str) -> bytes:
+        together.wait(timeout=10)
+        return raw
+
+    monkeypatch.setattr(metadata, "_fetch_metadata", fetch)
+    url = "https://files.example/six-1.16.0-py2.py3-none-any.whl"
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: metadata._cached_metadata(url, tmp_path), range(4)))
+    assert answers == [raw] * 4
+    left = sorted(p.name for p in (tmp_path / "metadata").iterdir())
+    assert len(left) == 1 and left[0].endswith(".METADATA")  # no temporary file left behind
