@@ -344,10 +344,36 @@ def _silent(_message: str) -> None:
     """Where notes go when nobody listens."""
 
 
+@dataclass(frozen=True)
+class Built:
+    """A cell's environment built ahead of its tests (`prepare`): `failure` is None when it is
+    ready, else what failed (the cell is then `install-error` without running a suite)."""
+
+    failure: proc.Completed | None
+
+
+def prepare(task: CellTask, cancel: threading.Event | None = None, notify: Callable[[str], None] = _silent) -> Built:
+    """Build the cell's environment now, so that `execute(task, ready=…)` only tests in it: the local
+    executor builds the next cells' environments while a cell's suites run."""
+    token = secrets.token_hex(8)
+    holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
+    with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify):
+        try:
+            _fresh_logs(task)
+            return Built(_prepare(task, cancel=cancel, token=token))
+        finally:
+            proc.sweep(token)
+
+
 def execute(
-    task: CellTask, cancel: threading.Event | None = None, notify: Callable[[str], None] = _silent
+    task: CellTask,
+    cancel: threading.Event | None = None,
+    notify: Callable[[str], None] = _silent,
+    *,
+    ready: Built | None = None,
 ) -> CellOutcome:
-    """Build the cell's environment, run its suites (with retries), and classify each one.
+    """Build the cell's environment (unless `ready`: built by `prepare`), run its suites (with
+    retries), and classify each one.
 
     Every process of the cell carries a token (`proc.TOKEN`); when the cell ends, whatever of it
     is still running — a daemon a test started, even in a session of its own — is killed.
@@ -357,18 +383,25 @@ def execute(
     holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
     with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify) as lock:
         try:
-            return _execute(task, cancel, lock, token)
+            return _execute(task, cancel, lock, token, ready)
         finally:
             proc.sweep(token)
 
 
-def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: str) -> CellOutcome:
+def _fresh_logs(task: CellTask) -> None:
+    shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
+    task.out_dir.mkdir(parents=True)
+
+
+def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: str, ready: Built | None) -> CellOutcome:
     """`execute` with the environment held."""
     started = time.monotonic()
     deadline = started + task.timeout
-    shutil.rmtree(task.out_dir, ignore_errors=True)  # what an interrupted earlier attempt left
-    task.out_dir.mkdir(parents=True)
-    first = _prepare(task, cancel=cancel, token=token)
+    if ready is None:
+        _fresh_logs(task)
+        first = _prepare(task, cancel=cancel, token=token)
+    else:  # built ahead; checked again, as the environment's lock was let go in between
+        first = ready.failure or _prepare(task, cancel=cancel, token=token, again=True)
     if first is None:
         first = _nox(
             task, attempt=1, only=(), timeout=deadline - time.monotonic(), cancel=cancel, lock=lock, token=token
@@ -408,10 +441,14 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
     )
 
 
-def _prepare(task: CellTask, *, cancel: threading.Event | None, token: str) -> proc.Completed | None:
+def _prepare(
+    task: CellTask, *, cancel: threading.Event | None, token: str, again: bool = False
+) -> proc.Completed | None:
     """Build (or check) the cell's environment; what failed when it could not be, else None.
 
-    How it was made and what each step took go into the cell's log and `environment.json`.
+    How it was made and what each step took go into the cell's log and `environment.json` (`again`:
+    a check of an environment built ahead, which leaves the record of how it was built alone
+    unless it had to be built anew).
     """
     prepared = envs.prepare(
         task.environment,
@@ -421,7 +458,8 @@ def _prepare(task: CellTask, *, cancel: threading.Event | None, token: str) -> p
         cancel=cancel,
     )
     facts = {"how": prepared.how, "ok": prepared.ok, "seconds": {k: round(v, 3) for k, v in prepared.seconds.items()}}
-    atomic_write(task.out_dir / ENVIRONMENT_FILE, json.dumps(facts))
+    if not (again and prepared.ok and prepared.how == envs.REUSED):
+        atomic_write(task.out_dir / ENVIRONMENT_FILE, json.dumps(facts))
     if prepared.interrupted:
         raise Interrupted(task.cell.id)
     return None if prepared.ok else prepared.failure

@@ -46,6 +46,8 @@ from curator.layout import atomic_write
 from curator.resolve import parse_requirements, uv_binary
 from curator.templates.protocol import PYCACHE
 
+REUSED = "reused"  # `Prepared.how` of an environment that already held its lock
+
 RECORD_NAME = "curator-env.json"  # beside the environment, in its key's folder: written once it is verified
 FORMAT = 2  # of environments and their records; part of the key's folder name (see `cell.env_key`)
 _UNCLAIMED_OK = frozenset({"__pycache__", "_virtualenv.pth", "_virtualenv.py"})
@@ -74,6 +76,7 @@ class Record:
     lock: str
     location: str  # the environment's folder name inside its key's folder
     packages: Mapping[str, str]
+    origin: str = ""  # the environment it was copied from (absolute), whose new bytecode it may take
 
     def to_json(self) -> str:
         """The record file's text."""
@@ -180,8 +183,10 @@ def prepare(
         problems = verify(spec.location, packages)
         seconds["verify"] = time.monotonic() - started
         if not problems:
+            if record.origin:
+                inherit_bytecode(spec.location, Path(record.origin))
             prune_bytecode(spec.location)
-            return _said(log, Prepared(True, "reused", seconds))
+            return _said(log, Prepared(True, REUSED, seconds))
         _note(log, f"the environment no longer holds its lock ({'; '.join(problems[:3])}): building it again")
     spec.record_path.unlink(missing_ok=True)
     source = nearest(spec.env_dir.parent, spec.interpreter, packages, exclude=spec.env_dir)
@@ -225,7 +230,7 @@ def _copy(
     rebuilt = sorted(
         name for name in changed if name in packages and _version(record.packages[name]) == _version(packages[name])
     )
-    synced = _sync(spec, packages, how, seconds, steps, reinstall=rebuilt)
+    synced = _sync(spec, packages, how, seconds, steps, reinstall=rebuilt, origin=origin)
     if synced.failure is not None and synced.failure.argv == ("verify",):
         return dataclasses.replace(synced, fresh_may_help=True)
     return synced
@@ -260,6 +265,7 @@ def _sync(
     steps: _Steps,
     *,
     reinstall: Sequence[str] = (),
+    origin: Path | None = None,
 ) -> Prepared:
     argv: list[str | os.PathLike[str]] = [
         uv_binary(),
@@ -285,7 +291,12 @@ def _sync(
         return Prepared(False, how, seconds, proc.Completed(("verify",), 1, text, "", 0.0))
     prune_bytecode(spec.location)
     record = Record(
-        str(spec.interpreter.path), spec.interpreter.full_version, spec.lock_key, spec.location.name, dict(packages)
+        str(spec.interpreter.path),
+        spec.interpreter.full_version,
+        spec.lock_key,
+        spec.location.name,
+        dict(packages),
+        origin=str(origin.absolute()) if origin is not None else "",
     )
     atomic_write(spec.record_path, record.to_json())
     return _said(steps.log, Prepared(True, how, seconds))
@@ -480,6 +491,40 @@ def seed_library_bytecode(env: Path, steps: _Steps) -> None:
                 pyc = f"{name[:-3]}.{tag}.pyc"
                 if name.endswith(".py") and (compiled / pyc).is_file() and not (mirror / pyc).exists():
                     os.link(compiled / pyc, mirror / pyc)
+
+
+def inherit_bytecode(env: Path, origin: Path) -> None:
+    """Link into `env`'s pycache prefix the bytecode that `origin`, the environment it was copied
+    from, has compiled since the copy, for every source file the two still share (the very same
+    file: a package the copy's sync replaced is not shared). An environment built ahead of its
+    tests (`executors.local`) is copied before its origin's suites have compiled anything; it
+    takes their bytecode here, when its own suites are about to run, instead of compiling it again.
+    What lies outside both environments is left to `prune_bytecode`, which runs after."""
+    theirs_prefix = origin / PYCACHE
+    if not theirs_prefix.is_dir():
+        return
+    theirs, ours = origin.absolute(), env.absolute()
+    with contextlib.suppress(OSError):
+        for folder, _, names in os.walk(theirs_prefix):
+            source = Path("/", Path(folder).relative_to(theirs_prefix))
+            inside = source == theirs or theirs in source.parents
+            mine = ours / source.relative_to(theirs) if inside else source
+            target = _prefix_of(env, mine)
+            for name in names:
+                if not name.endswith(".pyc") or (target / name).exists():
+                    continue
+                module = name.split(".", 1)[0] + ".py"
+                if inside and not _same_file(mine / module, source / module):
+                    continue
+                target.mkdir(parents=True, exist_ok=True)
+                os.link(Path(folder, name), target / name)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def prune_bytecode(env: Path) -> None:

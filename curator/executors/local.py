@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 
-from curator.cell import CellTask, Interrupted, execute
+from curator.cell import Built, CellTask, Interrupted, execute, prepare
 from curator.executors.interface import Broken, Event, Feed, Finished, Note, Started
 
 
@@ -27,25 +27,15 @@ class LocalExecutor:
         return {"kind": "local", "jobs": self.jobs}
 
     def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
-        """Run every task, each as soon as the feed hands it over; events arrive in the calling thread."""
-        events: queue.Queue[Event | None] = queue.Queue()
+        """Run every task, each as soon as the feed hands it over; events arrive in the calling thread.
 
-        def work(task: CellTask) -> None:
-            if cancel.is_set():
-                events.put(None)
-                return
-            events.put(Started(task.cell.id))
-
-            def note(text: str) -> None:
-                events.put(Note(task.cell.id, text))
-
-            try:
-                events.put(Finished(task.cell.id, execute(task, cancel, note)))
-            except Interrupted:
-                events.put(None)
-            except Exception as exc:
-                events.put(Broken(task.cell.id, f"{type(exc).__name__}: {exc}"))
-
+        A cell's environment is built (`cell.prepare`) as soon as the cell arrives, in the order
+        cells arrive, `jobs` at a time, and its suites run when a worker is free: while a cell's
+        suites run, the next cells' environments are built — with `--jobs 1`, on the core the
+        suites leave idle."""
+        cells = _Cells(cancel)
+        events = cells.events
+        builders = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="curator-build")
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="curator-cell")
         feed = iter(tasks)
         feeding = True
@@ -58,7 +48,7 @@ class LocalExecutor:
                         feeding = False
                         continue  # nothing may be running: waiting for an event would only wait
                     if isinstance(item, CellTask):
-                        pool.submit(work, item)
+                        pool.submit(cells.work, item, builders.submit(cells.build, item))
                         remaining += 1
                         continue
                 try:  # while feeding, the feed itself waits for its next task (`WAIT`): only report what came
@@ -73,3 +63,43 @@ class LocalExecutor:
             if remaining:  # the consumer stopped early (an interrupt): stop the cells still running
                 cancel.set()
             pool.shutdown(wait=True, cancel_futures=True)
+            builders.shutdown(wait=True, cancel_futures=True)
+
+
+class _Cells:
+    """What the threads of one `LocalExecutor.execute` share: the events they report, the cancel."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.events: queue.Queue[Event | None] = queue.Queue()
+
+    def noting(self, task: CellTask) -> Callable[[str], None]:
+        def note(text: str) -> None:
+            self.events.put(Note(task.cell.id, text))
+
+        return note
+
+    def build(self, task: CellTask) -> Built | None:
+        """On a builder thread: the cell's environment (None: cancelled)."""
+        if self.cancel.is_set():
+            return None
+        try:
+            return prepare(task, self.cancel, self.noting(task))
+        except Interrupted:
+            return None
+
+    def work(self, task: CellTask, built: Future[Built | None]) -> None:
+        """On a worker thread: the cell's suites, once its environment is built."""
+        if self.cancel.is_set():
+            self.events.put(None)
+            return
+        self.events.put(Started(task.cell.id))
+        try:
+            ready = built.result()
+            if ready is None:
+                raise Interrupted(task.cell.id)
+            self.events.put(Finished(task.cell.id, execute(task, self.cancel, self.noting(task), ready=ready)))
+        except (Interrupted, CancelledError):
+            self.events.put(None)
+        except Exception as exc:
+            self.events.put(Broken(task.cell.id, f"{type(exc).__name__}: {exc}"))

@@ -105,6 +105,25 @@ def test_bytecode_goes_into_the_environment_once_and_never_into_the_suites(upgra
     assert not list(suites.rglob("__pycache__")) and not list(suites.rglob("*.pyc"))
 
 
+def test_the_next_cells_environment_is_built_while_a_cell_runs_its_suites(upgrades: Path) -> None:
+    # --jobs 1: one cell's suites at a time, and the next cells' environments built meanwhile
+    ran = [json.loads(p.read_text()) for p in (upgrades / "logs" / "py3.12-baseline").glob("*.json")]
+    suites_ended = max(r["started"] + r["duration"] for r in ran if "duration" in r)
+    built = (upgrades / "logs" / "py3.12-cfx-base@1.0" / "environment.json").stat().st_mtime
+    assert built < suites_ended
+
+
+def test_a_copy_built_ahead_takes_the_bytecode_its_origin_compiled_meanwhile(upgrades: Path) -> None:
+    # the copy was made before the baseline's suites compiled pytest; it links their bytecode
+    # (the same files) instead of compiling pytest again
+    def compiled(cell: str) -> Path:
+        env = _location(upgrades, cell)
+        site = next(env.glob("lib/python*/site-packages"))
+        return next((env / PYCACHE / site.relative_to(site.anchor) / "_pytest").glob("main.*.pyc"))
+
+    assert compiled("py3.12-baseline").samefile(compiled("py3.12-cfx-base@1.0"))
+
+
 def test_a_rerun_reuses_the_environment_and_an_altered_one_is_built_again(
     eco_manifest: EcoManifest, tmp_path: Path
 ) -> None:
