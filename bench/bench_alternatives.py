@@ -36,6 +36,7 @@ import re
 import shlex
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -219,6 +220,26 @@ class Side:
     cwd: Path
     env: dict[str, str]
     times: dict[str, float] = field(default_factory=dict)
+    rounds: dict[str, list[float]] = field(default_factory=dict)  # every round's seconds, when there were several
+
+
+def medians(rounds: Sequence[Sequence[Side]]) -> list[Side]:
+    """Each side of the first round, its times the median over all rounds (each round kept too)."""
+    combined = []
+    for sides in zip(*rounds, strict=True):
+        first = sides[0]
+        seen = {scenario: [side.times[scenario] for side in sides] for scenario in first.times}
+        combined.append(
+            Side(
+                first.name,
+                first.argv,
+                first.cwd,
+                first.env,
+                {scenario: statistics.median(values) for scenario, values in seen.items()},
+                seen if len(sides) > 1 else {},
+            )
+        )
+    return combined
 
 
 def timed(argv: Sequence[str | os.PathLike[str]], env: Mapping[str, str], cwd: Path, log: Path) -> float:
@@ -455,6 +476,19 @@ def table(
         seconds = [f"{side.times[scenario]:.1f} s" if scenario in side.times else "—" for side in sides]
         yield f"| {scenario} | " + " | ".join(seconds) + " |"
     yield ""
+    several = [side for side in sides if side.rounds]
+    if several:
+        count = len(next(iter(several[0].rounds.values())))
+        yield f"Each figure is the median of {count} rounds, run one after another; every round (seconds):"
+        yield ""
+        for side in several:
+            each = "; ".join(
+                f"{scenario} " + " · ".join(f"{v:.1f}" for v in side.rounds[scenario])
+                for scenario in SCENARIOS
+                if scenario in side.rounds
+            )
+            yield f"- {side.name}: {each}"
+        yield ""
     by = {side.name: side.times for side in sides}
     mine = by.get("curator --jobs 1", {})
     defaults = by.get("curator (defaults)", {})
@@ -476,7 +510,8 @@ def table(
         lines.append(f"- curator unchanged ÷ cold: {100 * mine['unchanged'] / mine['cold']:.1f} %")
     yield from lines
     yield ""
-    yield "curator's own records, `--jobs 1` (seconds, summed over the cells that ran):"
+    last = " (the last round)" if several else ""
+    yield f"curator's own records, `--jobs 1`{last} (seconds, summed over the cells that ran):"
     yield ""
     yield "| run | wall | cells | environments | of which | suites | curator's own | wall ÷ suites |"
     yield "|---|---:|---:|---:|---|---:|---:|---:|"
@@ -510,6 +545,15 @@ def write_into(path: Path, text: str) -> None:
     path.write_text(current)
 
 
+def compiled_like_a_wheel() -> None:
+    """curator's own modules byte-compiled, as pip compiles a wheel it installs (nox and tox, the
+    peers, are installed from wheels): an editable install under PYTHONDONTWRITEBYTECODE=1 would
+    compile them again at every start, which no installed curator does."""
+    import compileall
+
+    compileall.compile_dir(ROOT / "curator", quiet=1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--matrix", choices=("fixture", "default", "all"), default="all")
@@ -519,9 +563,17 @@ def main() -> None:
     )
     parser.add_argument("--write", type=Path, metavar="FILE", help="also write the results table into FILE")
     parser.add_argument("--keep", action="store_true", help="keep the working folder (logs, run folders)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help="measure every side N times, one round after another, and report medians (default: 3 for the "
+        "fixture ecosystem, whose runs take seconds on a noisy machine; 1 for the default distribution)",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="curator-bench-"))
     curator = [sys.executable, "-m", "curator"]
+    compiled_like_a_wheel()
     makers = {"fixture": fixture_matrix, "default": default_matrix}
     chosen = list(makers) if args.matrix == "all" else [args.matrix]
     import platform
@@ -538,13 +590,17 @@ def main() -> None:
     )
     text = [header, ""]
     for name in chosen:
-        folder = work / name
-        folder.mkdir()
-        matrix = makers[name](folder)
-        describe(matrix, curator)
-        print(f"{matrix.name}: {len(matrix.cells)} cells", flush=True)
-        measured, runs, cells = measure(matrix, folder, args.side or sides, curator)
-        text += list(table(matrix, measured, runs, cells))
+        rounds = args.rounds or (3 if name == "fixture" else 1)
+        measured_rounds = []
+        for number in range(1, rounds + 1):
+            folder = work / name / f"round-{number}" if rounds > 1 else work / name
+            folder.mkdir(parents=True)
+            matrix = makers[name](folder)
+            describe(matrix, curator)
+            print(f"{matrix.name}: {len(matrix.cells)} cells, round {number} of {rounds}", flush=True)
+            measured, runs, cells = measure(matrix, folder, args.side or sides, curator)
+            measured_rounds.append(measured)
+        text += list(table(matrix, medians(measured_rounds), runs, cells))
     output = "\n".join(text)
     print()
     print(output)
