@@ -23,7 +23,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from curator.errors import PlanTooLarge
+from curator.errors import CoverTooLarge
 
 T = TypeVar("T")
 IntArray = npt.NDArray[np.int64]
@@ -40,10 +40,6 @@ and stops (keeping what it has) rather than fail."""
 _EVALUATION = 8  # fixed cost of one gain evaluation, in steps, on top of its words
 _MOVES_PER_REPAIR = 300  # a repair that needs more moves than this rarely succeeds at all
 _MOVE = 3000  # fixed cost of one move of the shrinking pass, in steps
-
-
-class CoverTooLarge(PlanTooLarge):
-    """The covering array would take more than its step budget to build."""
 
 
 def covering_array(

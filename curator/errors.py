@@ -40,6 +40,10 @@ class PlanTooLarge(UsageError):
     """A plan has more cells than `matrix.max_cells` allows."""
 
 
+class CoverTooLarge(PlanTooLarge):
+    """The covering array would take more than its step budget to build."""
+
+
 class UpstreamError(UsageError):
     """The package index (or a find-links folder) could not be read: the nightly cannot tell what is
     new, and says so instead of reporting "nothing new" (exit status 2, naming the index)."""

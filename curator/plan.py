@@ -21,17 +21,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import assert_never
+from typing import TYPE_CHECKING, assert_never
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator.cover import CoverTooLarge, covering_array
-from curator.errors import PlanTooLarge, UsageError
-from curator.graph import DependencyGraph
+from curator.errors import CoverTooLarge, PlanTooLarge, UsageError
 from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
 from curator.manifest import Distribution, Package, Scope, Strategy
 from curator.pins import Pins
+
+if TYPE_CHECKING:  # networkx, for the pairs strategy only: imported where a graph is made
+    from curator.graph import DependencyGraph
 
 INSTALL_SUITE = SuiteName("install")  # the one check of a cell that has no suites: does it install?
 SPLIT_FROM = "split from "  # the reason of a cell added because the cell it names was refused
@@ -302,6 +303,8 @@ def _assignments(
                 assignment = {p.name: v for p, v in zip(packages, combo, strict=True) if v != p.blessed}
                 out.append((assignment, "full"))
         case Strategy.COVER:
+            from curator.cover import covering_array  # NumPy: imported when a cover is planned
+
             varied = [p for p in packages if len(p.versions) > 1]
             try:
                 rows = covering_array([list(p.versions) for p in varied], start=[p.blessed for p in varied])

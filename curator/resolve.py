@@ -20,7 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
-import networkx as nx
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
@@ -110,6 +109,8 @@ class Lock:
 
     def closure(self, roots: Iterable[str]) -> Lock:
         """The part of the lock that `roots` need (drops the test runner from a shipped lock)."""
+        import networkx as nx
+
         graph: nx.DiGraph = nx.DiGraph()
         graph.add_nodes_from(pin.name for pin in self.pins)
         graph.add_edges_from((a, b) for a, b in self.edges() if a != ROOT)

@@ -23,7 +23,6 @@ from curator import cell as cells
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
 from curator.executors.interface import WAIT, Broken, Executor, Feed, Finished, Note, Started
-from curator.graph import baseline_requirements, resolve_graph
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, cache_dir, default_runs
@@ -130,6 +129,8 @@ class Coordinator:
             strategy = request.strategy or dist.matrix.strategy
             graphs = None
             if strategy is Strategy.PAIRS:
+                from curator.graph import baseline_requirements, resolve_graph  # networkx: only pairs need it
+
                 self._ask_index([(baseline_requirements(dist), i) for i in request.interpreters.values()])
                 with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-graph") as pool:
                     graphs = dict(

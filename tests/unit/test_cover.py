@@ -10,8 +10,8 @@ import pytest
 
 from curator import manifest, plan
 from curator.cli import main
-from curator.cover import BUDGET, CoverTooLarge, covering_array
-from curator.errors import PlanTooLarge
+from curator.cover import BUDGET, covering_array
+from curator.errors import CoverTooLarge, PlanTooLarge
 from curator.manifest import Strategy
 from tests.conftest import WriteManifest
 
