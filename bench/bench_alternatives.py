@@ -270,9 +270,11 @@ class Breakdown:
     cells: int
     how: dict[str, int]  # created / copied / reused: how many cells
 
+    ahead: float = 0.0  # environment seconds spent ahead of the cells' turns, beside other cells' suites
+
     @property
     def overhead(self) -> float:
-        return self.wall - sum(self.environments.values()) - self.suites
+        return self.wall - (sum(self.environments.values()) - self.ahead) - self.suites
 
 
 @dataclass
@@ -284,10 +286,12 @@ class CellTime:
     wall: float
     environment: dict[str, float]
     suites: dict[str, float]
+    ahead: bool = False  # built before the cell's turn (`environment.json`): outside its wall time
 
     @property
     def own(self) -> float:
-        return self.wall - sum(self.environment.values()) - sum(self.suites.values())
+        spent = 0.0 if self.ahead else sum(self.environment.values())
+        return self.wall - spent - sum(self.suites.values())
 
 
 def cell_times(out: Path, store: Path) -> list[CellTime]:
@@ -310,7 +314,7 @@ def cell_times(out: Path, store: Path) -> list[CellTime]:
         how = str(facts.get("how", ""))
         changed = re.search(r"packages to change: (\d+)", how)
         how = how.split(" ", maxsplit=1)[0] + (f" ({changed[1]} packages to change)" if changed else "")
-        times.append(CellTime(cell, how, float(wall), steps, suites.get(cell, {})))
+        times.append(CellTime(cell, how, float(wall), steps, suites.get(cell, {}), bool(facts.get("ahead"))))
     return times
 
 
@@ -325,7 +329,8 @@ def breakdown(times: Sequence[CellTime], wall: float) -> Breakdown:
             kind = cell.how.split(" ", maxsplit=1)[0]
             how[kind] = how.get(kind, 0) + 1
     suites = sum(sum(cell.suites.values()) for cell in times)
-    return Breakdown(wall, steps, suites, len(times), how)
+    ahead = sum(sum(cell.environment.values()) for cell in times if cell.ahead)
+    return Breakdown(wall, steps, suites, len(times), how, ahead)
 
 
 def measure(
@@ -460,7 +465,8 @@ def cell_table(title: str, times: Sequence[CellTime]) -> Iterator[str]:
     for time_ in picked.values():
         steps = ", ".join(f"{step} {seconds:.2f}" for step, seconds in time_.environment.items())
         durations = " | ".join(f"{time_.suites[suite]:.2f}" if suite in time_.suites else "—" for suite in suites)
-        yield f"| {time_.cell} | {time_.how}: {steps} | {time_.wall:.2f} | {durations} | {time_.own:.2f} |"
+        ahead = ", built ahead" if time_.ahead else ""
+        yield f"| {time_.cell} | {time_.how}{ahead}: {steps} | {time_.wall:.2f} | {durations} | {time_.own:.2f} |"
     yield ""
 
 
@@ -523,6 +529,8 @@ def table(
         steps = ", ".join(f"{step} {seconds:.1f}" for step, seconds in run.environments.items())
         per_suite = f"{run.wall / run.suites:.2f}" if run.suites else "—"
         made = f" ({made})" if made else ""
+        if run.ahead:
+            made += f"; {run.ahead:.1f} of it built ahead, beside other cells' suites"
         yield (
             f"| {scenario} | {run.wall:.1f} | {run.cells} | {sum(run.environments.values()):.1f}{made} | "
             f"{steps} | {run.suites:.1f} | {run.overhead:.1f} | {per_suite} |"

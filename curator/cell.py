@@ -360,7 +360,7 @@ def prepare(task: CellTask, cancel: threading.Event | None = None, notify: Calla
     with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify):
         try:
             _fresh_logs(task)
-            return Built(_prepare(task, cancel=cancel, token=token))
+            return Built(_prepare(task, cancel=cancel, token=token, ahead=True))
         finally:
             proc.sweep(token)
 
@@ -442,13 +442,13 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
 
 
 def _prepare(
-    task: CellTask, *, cancel: threading.Event | None, token: str, again: bool = False
+    task: CellTask, *, cancel: threading.Event | None, token: str, again: bool = False, ahead: bool = False
 ) -> proc.Completed | None:
     """Build (or check) the cell's environment; what failed when it could not be, else None.
 
     How it was made and what each step took go into the cell's log and `environment.json` (`again`:
     a check of an environment built ahead, which leaves the record of how it was built alone
-    unless it had to be built anew).
+    unless it had to be built anew; `ahead`: built before the cell's turn, outside its duration).
     """
     prepared = envs.prepare(
         task.environment,
@@ -457,7 +457,13 @@ def _prepare(
         timeout=task.timeout,
         cancel=cancel,
     )
-    facts = {"how": prepared.how, "ok": prepared.ok, "seconds": {k: round(v, 3) for k, v in prepared.seconds.items()}}
+    facts: dict[str, object] = {
+        "how": prepared.how,
+        "ok": prepared.ok,
+        "seconds": {k: round(v, 3) for k, v in prepared.seconds.items()},
+    }
+    if ahead:
+        facts["ahead"] = True
     if not (again and prepared.ok and prepared.how == envs.REUSED):
         atomic_write(task.out_dir / ENVIRONMENT_FILE, json.dumps(facts))
     if prepared.interrupted:
