@@ -48,6 +48,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from curator.cell import ENVIRONMENT_FILE  # noqa: E402
+from curator.cli.common import positive_int  # noqa: E402
+from curator.ids import CellId  # noqa: E402
+from curator.layout import RunLayout  # noqa: E402
 from curator.results import read_cells_csv  # noqa: E402
 from tests.ecosystem import fixture_manifest  # noqa: E402
 
@@ -308,7 +312,7 @@ def cell_times(out: Path, store: Path) -> list[CellTime]:
             suites.setdefault(row.cell, {})[row.suite] = row.duration_s
     times = []
     for cell, wall in walls.items():
-        facts_path = out / "logs" / cell / "environment.json"
+        facts_path = RunLayout(out).log_dir(CellId(cell)) / ENVIRONMENT_FILE
         facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
         steps = {step: float(seconds) for step, seconds in facts.get("seconds", {}).items()}
         how = str(facts.get("how", ""))
@@ -573,7 +577,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the working folder (logs, run folders)")
     parser.add_argument(
         "--rounds",
-        type=int,
+        type=positive_int,
         metavar="N",
         help="measure every side N times, one round after another, and report medians (default: 3 for the "
         "fixture ecosystem, whose runs take seconds on a noisy machine; 1 for the default distribution)",

@@ -352,17 +352,28 @@ class Built:
     failure: proc.Completed | None
 
 
+@contextmanager
+def _holding(
+    task: CellTask, cancel: threading.Event | None, notify: Callable[[str], None]
+) -> Iterator[tuple[int, str]]:
+    """The cell's environment held (`_env_lock`), and the token every process of this hold carries:
+    whatever of them is still running when the hold ends — a daemon a test started, even in a
+    session of its own — is killed."""
+    token = secrets.token_hex(8)
+    holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
+    with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify) as lock:
+        try:
+            yield lock, token
+        finally:
+            proc.sweep(token)
+
+
 def prepare(task: CellTask, cancel: threading.Event | None = None, notify: Callable[[str], None] = _silent) -> Built:
     """Build the cell's environment now, so that `execute(task, ready=…)` only tests in it: the local
     executor builds the next cells' environments while a cell's suites run."""
-    token = secrets.token_hex(8)
-    holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
-    with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify):
-        try:
-            _fresh_logs(task)
-            return Built(_prepare(task, cancel=cancel, token=token, ahead=True))
-        finally:
-            proc.sweep(token)
+    with _holding(task, cancel, notify) as (_, token):
+        _fresh_logs(task)
+        return Built(_prepare(task, cancel=cancel, token=token, ahead=True))
 
 
 def execute(
@@ -376,16 +387,10 @@ def execute(
     retries), and classify each one.
 
     Every process of the cell carries a token (`proc.TOKEN`); when the cell ends, whatever of it
-    is still running — a daemon a test started, even in a session of its own — is killed.
-    `notify` hears what the cell waits for before it can start.
+    is still running is killed (`_holding`). `notify` hears what the cell waits for before it can start.
     """
-    token = secrets.token_hex(8)
-    holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
-    with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify) as lock:
-        try:
-            return _execute(task, cancel, lock, token, ready)
-        finally:
-            proc.sweep(token)
+    with _holding(task, cancel, notify) as (lock, token):
+        return _execute(task, cancel, lock, token, ready)
 
 
 def _fresh_logs(task: CellTask) -> None:

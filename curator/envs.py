@@ -76,7 +76,7 @@ class Record:
     lock: str
     location: str  # the environment's folder name inside its key's folder
     packages: Mapping[str, str]
-    origin: str = ""  # the environment it was copied from (absolute), whose new bytecode it may take
+    origin: str = ""  # the environment it was copied from (absolute), until its first use takes its new bytecode
 
     def to_json(self) -> str:
         """The record file's text."""
@@ -183,8 +183,9 @@ def prepare(
         problems = verify(spec.location, packages)
         seconds["verify"] = time.monotonic() - started
         if not problems:
-            if record.origin:
+            if record.origin:  # first use since it was copied: what its origin compiled meanwhile, once
                 inherit_bytecode(spec.location, Path(record.origin))
+                atomic_write(spec.record_path, dataclasses.replace(record, origin="").to_json())
             prune_bytecode(spec.location)
             return _said(log, Prepared(True, REUSED, seconds))
         _note(log, f"the environment no longer holds its lock ({'; '.join(problems[:3])}): building it again")
@@ -474,23 +475,25 @@ def seed_library_bytecode(env: Path, steps: _Steps) -> None:
     checked against their sources as always, and one that is stale is written anew under the prefix
     (a new file: the interpreter's is never changed). Where they cannot be linked (another file
     system, no bytecode installed), nothing is seeded and the modules are compiled on first use."""
-    done = steps.run([python_of(env), "-I", "-c", _LIBRARY], env)
+    # asked apart from the log: a logged run's `stdout` is the log's tail, not the answer alone
+    done = proc.run([python_of(env), "-I", "-c", _LIBRARY], cwd=env, env=steps.env, timeout=30, cancel=steps.cancel)
     tag, _, where = done.stdout.strip().partition("\n")
     library = Path(where.strip())
     if not done.ok or not tag or not library.is_absolute() or not library.is_dir():
         return
+    suffix = f".{tag}.pyc"  # not the -O and -OO files beside them
     with contextlib.suppress(OSError):
-        for folder, children, names in os.walk(library):
+        for folder, children, _ in os.walk(library):
+            compiled = "__pycache__" in children
             children[:] = [c for c in children if c not in _NOT_LIBRARY]
-            compiled = Path(folder, "__pycache__")
-            if not compiled.is_dir():
+            if not compiled:
                 continue
             mirror = _prefix_of(env, Path(folder))
             mirror.mkdir(parents=True, exist_ok=True)
-            for name in names:
-                pyc = f"{name[:-3]}.{tag}.pyc"
-                if name.endswith(".py") and (compiled / pyc).is_file() and not (mirror / pyc).exists():
-                    os.link(compiled / pyc, mirror / pyc)
+            for entry in os.scandir(Path(folder, "__pycache__")):
+                if entry.name.endswith(suffix):
+                    with contextlib.suppress(FileExistsError):
+                        os.link(entry.path, mirror / entry.name)
 
 
 def inherit_bytecode(env: Path, origin: Path) -> None:
@@ -498,7 +501,8 @@ def inherit_bytecode(env: Path, origin: Path) -> None:
     from, has compiled since the copy, for every source file the two still share (the very same
     file: a package the copy's sync replaced is not shared). An environment built ahead of its
     tests (`executors.local`) is copied before its origin's suites have compiled anything; it
-    takes their bytecode here, when its own suites are about to run, instead of compiling it again.
+    takes their bytecode here, when its own suites are about to run (once: later uses find their
+    own), instead of compiling it again.
     What lies outside both environments is left to `prune_bytecode`, which runs after."""
     theirs_prefix = origin / PYCACHE
     if not theirs_prefix.is_dir():

@@ -97,12 +97,14 @@ def stamp_of(path: Path, env: Mapping[str, str]) -> str | None:
     anything, and is asked every time."""
     try:
         real = path.resolve()
-        facts = real.stat()
         with real.open("rb") as handle:
             script = handle.read(2) == b"#!"
     except OSError:
         return None
-    parts: list[object] = [str(path), str(real), facts.st_ino, facts.st_size, facts.st_mtime_ns]
+    facts = _file_facts(real)
+    if facts is None:
+        return None
+    parts: list[object] = [str(path), str(real), *facts]
     if script:
         selection = _pyenv_selection(real, env)
         if selection is None:
@@ -152,7 +154,7 @@ class Answers:
                 known: dict[str, object] = {}
                 with contextlib.suppress(OSError, ValueError):
                     data = json.loads(path.read_text(encoding="utf-8"))
-                    known = data if isinstance(data, dict) else {}
+                    known = {k: v for k, v in data.items() if _still_there(k)} if isinstance(data, dict) else {}
                 cls._loaded[path] = cls(path, known)
             return cls._loaded[path]
 
@@ -188,7 +190,17 @@ class Answers:
                 atomic_write(self.path, json.dumps(self.known, indent=0, sort_keys=True))
 
 
+def _still_there(stamp: str) -> bool:
+    """Whether the candidate a remembered answer is for still exists: the answers of removed
+    environments and interpreters are not carried from run to run (written again without them)."""
+    try:
+        return Path(json.loads(stamp)[0]).exists()
+    except (ValueError, TypeError, IndexError):
+        return False
+
+
 def _file_facts(path: Path) -> list[int] | None:
+    """What tells one file from another, or from itself rewritten: inode, size, modification time."""
     try:
         facts = path.stat()
     except OSError:

@@ -51,7 +51,9 @@ Event = Started | Finished | Broken | Note
 
 class Wait:
     """What a stream of tasks yields while its next task is not ready (its lock is being resolved):
-    an executor then reports the events it has, and asks again."""
+    an executor then reports the events it has, and asks again at once. The stream does the waiting
+    (the coordinator waits up to `run.FEED_WAIT` for the next lock before each `WAIT`), so an
+    executor neither sleeps on a ready task nor spins on one that is not."""
 
 
 WAIT = Wait()

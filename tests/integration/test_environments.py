@@ -124,6 +124,17 @@ def test_a_copy_built_ahead_takes_the_bytecode_its_origin_compiled_meanwhile(upg
     assert compiled("py3.12-baseline").samefile(compiled("py3.12-cfx-base@1.0"))
 
 
+def test_a_new_environment_takes_its_interpreters_compiled_standard_library(upgrades: Path) -> None:
+    # the suites run with the pycache prefix inside the environment, where Python looks for the
+    # standard library's bytecode too: it is the interpreter's own files, linked, not compiled again
+    env = _location(upgrades, "py3.12-baseline")
+    probe = "import importlib.util, json; print(json.__file__); print(importlib.util.cache_from_source(json.__file__))"
+    done = subprocess.run([env / "bin" / "python", "-I", "-c", probe], capture_output=True, text=True, check=True)
+    source, installed = (Path(line) for line in done.stdout.split())
+    seeded = env / PYCACHE / source.parent.relative_to(source.anchor) / installed.name
+    assert seeded.samefile(installed)
+
+
 def test_a_rerun_reuses_the_environment_and_an_altered_one_is_built_again(
     eco_manifest: EcoManifest, tmp_path: Path
 ) -> None:

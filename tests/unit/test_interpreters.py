@@ -216,3 +216,25 @@ def test_a_remembered_interpreter_that_was_replaced_is_asked_again(
     target.write_bytes(b"\x7fELF 3.12.2 now")
     _again(link)
     assert asked.times == 2
+
+
+def test_the_answers_of_candidates_that_are_gone_are_not_carried_along(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from curator import interpreters
+
+    kept, gone = tmp_path / "bin" / "python3.12", tmp_path / "old-venv" / "bin" / "python3.12"
+    for binary in (kept, gone):
+        binary.parent.mkdir(parents=True)
+        binary.write_bytes(b"\x7fELF")
+    asked = _Asked(Probe("3.12.1", kept, "cpython"))
+    _answers_in(tmp_path, monkeypatch, asked)
+    _again(kept)
+    _again(gone)
+    gone.unlink()  # an environment removed since
+    cache = tmp_path / "cache" / interpreters.Answers.NAME
+    assert str(gone) in cache.read_text()
+    other = kept.with_name("python3")
+    other.write_bytes(b"\x7fELF another")
+    _again(other)  # a new answer: the file is written again
+    assert str(gone) not in cache.read_text() and str(kept) in cache.read_text()
