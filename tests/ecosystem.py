@@ -269,6 +269,86 @@ NIGHTLY: dict[str, FakeDist] = {
 """Fixture releases for nightly stories, published to a local simple index night by night."""
 
 
+# Flask's web stack in small, with the breaks it really had: Jinja2 2.11 imports MarkupSafe's
+# `soft_unicode`, which MarkupSafe 2.1 removed; Flask 1.1 imports Werkzeug's `url_quote`, which
+# Werkzeug 3.0 removed. Flask 2.2 and 3.0 need newer Jinja2, itsdangerous and click (the pairs with
+# the older ones cannot be installed); Werkzeug 3.0 needs MarkupSafe 2.1.
+FLASK_STACK: tuple[FakeDist, ...] = (
+    _simple("cfx-markupsafe", "1.1", "def escape(s):\n    return s.replace('<', '&lt;')\n\nsoft_unicode = str\n"),
+    _simple("cfx-markupsafe", "2.1", "def escape(s):\n    return s.replace('<', '&lt;')\n"),
+    _simple(
+        "cfx-jinja",
+        "2.11",
+        "from cfx_markupsafe import escape, soft_unicode\n\ndef render(s):\n    return escape(soft_unicode(s))\n",
+        ("cfx-markupsafe>=1.0",),
+    ),
+    _simple(
+        "cfx-jinja",
+        "3.1",
+        "from cfx_markupsafe import escape\n\ndef render(s):\n    return escape(s)\n",
+        ("cfx-markupsafe>=2.0",),
+    ),
+    _simple(
+        "cfx-werkzeug",
+        "2.3",
+        "from cfx_markupsafe import escape\n\ndef url_quote(s):\n    return s.replace(' ', '%20')\n",
+        ("cfx-markupsafe>=1.1",),
+    ),
+    _simple("cfx-werkzeug", "3.0", "from cfx_markupsafe import escape\n", ("cfx-markupsafe>=2.1",)),
+    _simple("cfx-itsdangerous", "1.1", "def sign(s):\n    return s + '.sig'\n"),
+    _simple("cfx-itsdangerous", "2.2", "def sign(s):\n    return s + '.sig'\n"),
+    _simple("cfx-click", "7.1", "def command(f):\n    return f\n"),
+    _simple("cfx-click", "8.1", "def command(f):\n    return f\n"),
+    _simple(
+        "cfx-flask",
+        "1.1",
+        "from cfx_werkzeug import url_quote\nimport cfx_jinja, cfx_itsdangerous, cfx_click\n\n"
+        "def page(s):\n    return cfx_jinja.render(s)\n",
+        ("cfx-werkzeug>=0.15", "cfx-jinja>=2.10", "cfx-itsdangerous>=0.24", "cfx-click>=5.1"),
+    ),
+    _simple(
+        "cfx-flask",
+        "2.2",
+        "import cfx_werkzeug, cfx_jinja, cfx_itsdangerous, cfx_click\n\ndef page(s):\n    return cfx_jinja.render(s)\n",
+        ("cfx-werkzeug>=2.2", "cfx-jinja>=3.0", "cfx-itsdangerous>=2.0", "cfx-click>=8.0"),
+    ),
+    _simple(
+        "cfx-flask",
+        "3.0",
+        "import cfx_werkzeug, cfx_jinja, cfx_itsdangerous, cfx_click\n\ndef page(s):\n    return cfx_jinja.render(s)\n",
+        ("cfx-werkzeug>=3.0", "cfx-jinja>=3.1", "cfx-itsdangerous>=2.1", "cfx-click>=8.1"),
+    ),
+)
+FLASK_PACKAGES = """\
+  cfx-flask: ["1.1", "2.2", "3.0"]
+  cfx-werkzeug: ["2.3", "3.0"]
+  cfx-jinja: ["2.11", "3.1"]
+  cfx-markupsafe: ["1.1", "2.1"]
+  cfx-itsdangerous: ["1.1", "2.2"]
+  cfx-click: ["7.1", "8.1"]
+"""
+FLASK_SUITES: dict[str, tuple[list[str], str]] = {
+    "flask-app": (
+        ["cfx-flask"],
+        "import cfx_flask\n\ndef test_page():\n    assert cfx_flask.page('<b>') == '&lt;b>'\n",
+    ),
+    "flask-werkzeug": (
+        ["cfx-flask", "cfx-werkzeug"],
+        "import cfx_flask, cfx_werkzeug\n\ndef test_escape():\n    assert cfx_werkzeug.escape('<') == '&lt;'\n",
+    ),
+    "jinja-markupsafe": (
+        ["cfx-jinja", "cfx-markupsafe"],
+        "import cfx_jinja\n\ndef test_render():\n    assert cfx_jinja.render('<i>') == '&lt;i>'\n",
+    ),
+    "itsdangerous": (
+        ["cfx-itsdangerous"],
+        "import cfx_itsdangerous\n\ndef test_sign():\n    assert cfx_itsdangerous.sign('a')\n",
+    ),
+    "click": (["cfx-click"], "import cfx_click\n\ndef test_command():\n    assert cfx_click.command(len)('ab') == 2\n"),
+}
+"""Five suites over the stack: what each requires, and its test."""
+
+
 def build_ecosystem(folder: Path, dists: Sequence[FakeDist] = ECOSYSTEM) -> list[Path]:
     """Build every fixture wheel into `folder` (a find-links folder index)."""
     return [build_wheel(dist, folder) for dist in dists]
