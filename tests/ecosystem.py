@@ -390,10 +390,10 @@ def wheel_from_installed(name: str, folder: Path) -> Path:
     target = folder / f"{info.removesuffix('.dist-info')}-{tags[0]}.whl"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in sorted(files.items(), key=lambda item: item[0].startswith(info)):  # dist-info last
-            entry = zipfile.ZipInfo(path, _EPOCH)
-            entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(entry, data)
+            member = zipfile.ZipInfo(path, _EPOCH)
+            member.external_attr = 0o644 << 16
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, data)
     return target
 
 
