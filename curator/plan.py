@@ -124,6 +124,26 @@ class Plan:
 
 
 Assignment = dict[NormalizedName, Version]
+Closure = Mapping[NormalizedName, frozenset[NormalizedName]]
+"""Each manifest package → the manifest packages it needs installed, itself included (one Python)."""
+
+
+def closure(distribution: Distribution, graph: DependencyGraph) -> dict[NormalizedName, frozenset[NormalizedName]]:
+    """What each manifest package pulls in of the manifest, through the resolved baseline's graph."""
+    names = set(distribution.package_names)
+    return {
+        name: frozenset({name, *(NormalizedName(n) for n in graph.dependencies(name) if n in names)})
+        for name in distribution.package_names
+    }
+
+
+def needs_graphs(distribution: Distribution, strategy: Strategy) -> bool:
+    """Whether planning `strategy` needs each Python's dependency graph: `pairs` for its edges,
+    `scope: minimal` for what each suite's `requires` pull in (unless nothing changes from blessed)."""
+    if strategy is Strategy.PAIRS:
+        return True
+    changing = strategy is not Strategy.BASELINE or bool(distribution.matrix.include)
+    return distribution.matrix.scope is Scope.MINIMAL and changing
 
 
 def build(
@@ -148,12 +168,19 @@ def build(
         if count > limit and (not distribution.matrix.exclude or count > MAX_ENUMERATED):
             raise _too_large(distribution, strategy, count, pythons, graphs)
         walk_limit = limit if count > limit else None
-    builder = _Builder(distribution, limit=walk_limit)
+    closures: dict[PyVersion, Closure] = {}
+    for python in pythons:
+        graph = graphs.get(python) if graphs else None
+        if graph is not None:
+            closures[python] = closure(distribution, graph)
+        elif strategy is Strategy.PAIRS:
+            raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
+        elif needs_graphs(distribution, strategy):
+            raise UsageError(f"scope: minimal needs the dependency graph for Python {python}")
+    builder = _Builder(distribution, limit=walk_limit, closures=closures)
     try:
         for python in pythons:
             graph = graphs.get(python) if graphs else None
-            if strategy is Strategy.PAIRS and graph is None:
-                raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
             for assignment, reason in _assignments(distribution, strategy, graph):
                 builder.add(python, assignment, reason)
             for include in distribution.matrix.include:
@@ -167,20 +194,24 @@ def build(
     return plan
 
 
-def split(distribution: Distribution, cell: Cell, conflicts: Sequence[str] = ()) -> tuple[Cell, ...]:
+def split(
+    distribution: Distribution, cell: Cell, graph: DependencyGraph, conflicts: Sequence[str] = ()
+) -> tuple[Cell, ...]:
     """Minimal cells for the suites of a cell the resolver refused (`--split-unresolvable`).
 
     Each suite that involves the cell's changes gets the smallest environment holding its
-    `requires` and those changes (`matrix.scope: minimal`), so a pair refused only because of a
-    bystander still gets its own verdict. `conflicts` (the manifest packages the resolver named)
-    go into the new cells' reason. The baseline is never split: it is the release as it ships.
+    `requires` and those of the changes they pull in (`matrix.scope: minimal`; `graph` is the
+    cell's Python's), so a pair refused only because of a bystander still gets its own verdict.
+    `conflicts` (the manifest packages the resolver named) go into the new cells' reason. The
+    baseline is never split: it is the release as it ships.
     """
     if cell.is_baseline or cell.minimal:
         return ()
     why = f"{SPLIT_FROM}{cell.id}" + (f" (refused: {', '.join(conflicts)})" if conflicts else "")
-    builder = _Builder(distribution)
+    reach = closure(distribution, graph)
+    builder = _Builder(distribution, closures={cell.python: reach})
     held = dict(cell.changes.items())
-    for names in _minimal_packages(distribution, set(held)):
+    for names in _minimal_packages(distribution, set(held), reach):
         pins = builder.pins(names, held)
         if pins != cell.pins:
             builder.add_cell(cell.python, pins, why, excludable=True, minimal=True)
@@ -236,11 +267,11 @@ def estimate(
 def counts(
     distribution: Distribution, graphs: Mapping[PyVersion, DependencyGraph] | None = None
 ) -> dict[Strategy, int | None]:
-    """Cells per strategy over every Python of the manifest (None: `pairs` needs the graph, or
-    `cover` is too large to build)."""
+    """Cells per strategy over every Python of the manifest (None: it needs the graphs — `pairs`, or
+    any change under `scope: minimal` — or `cover` is too large to build)."""
     out: dict[Strategy, int | None] = dict.fromkeys(Strategy)
     for strategy in Strategy:
-        if strategy is not Strategy.PAIRS or graphs is not None:
+        if graphs is not None or not needs_graphs(distribution, strategy):
             with contextlib.suppress(CoverTooLarge):
                 out[strategy] = estimate(distribution, strategy, distribution.python, graphs)
     return out
@@ -262,7 +293,7 @@ def _too_large(
     limit = distribution.matrix.max_cells
     fitting = []
     for other in (Strategy.PAIRS, Strategy.COVER, Strategy.UPGRADES, Strategy.BASELINE):
-        if other is strategy or (other is Strategy.PAIRS and graphs is None):
+        if other is strategy or (graphs is None and needs_graphs(distribution, other)):
             continue
         try:
             n = estimate(distribution, other, pythons, graphs)
@@ -351,8 +382,15 @@ def cells_for(
 class _Builder:
     """Turns (python, pins a cell holds) into cells, merging duplicates and keeping first-seen order."""
 
-    def __init__(self, distribution: Distribution, *, limit: int | None = None) -> None:
+    def __init__(
+        self,
+        distribution: Distribution,
+        *,
+        limit: int | None = None,
+        closures: Mapping[PyVersion, Closure] | None = None,
+    ) -> None:
         self.distribution = distribution
+        self.closures = closures or {}
         self.inputs = KeyInputs.of(distribution)
         self.blessed = distribution.blessed
         self.limit = limit
@@ -366,7 +404,7 @@ class _Builder:
         dist = self.distribution
         changed = any(version != self.blessed[name] for name, version in held.items())
         if dist.matrix.scope is Scope.MINIMAL and changed:
-            for names in _minimal_packages(dist, set(held)):
+            for names in _minimal_packages(dist, set(held), self.closures.get(python)):
                 self.add_cell(python, self.pins(names, held), reason, excludable=excludable, minimal=True)
             return
         names = _cell_packages(dist, set(held))
@@ -393,7 +431,10 @@ class _Builder:
         changes = Pins((n, v) for n, v in pins.items() if v != self.blessed[n])
         minimal = minimal and len(pins) < len(dist.packages)  # holding everything, it is an ordinary cell
         involved = dist.matrix.scope is Scope.INVOLVED and bool(changes) and not minimal
-        suites = _cell_suites(dist, set(pins), minimal=minimal, changed=set(changes) if involved else None)
+        closure = self.closures.get(python) if minimal else None
+        suites = _cell_suites(
+            dist, set(pins), minimal=minimal, changed=set(changes) if involved else None, closure=closure
+        )
         key = plan_key(self.inputs, python, pins, suites)
         ident_text = (
             minimal_cell_id(python, tuple(pins.items())) if minimal else cell_id(python, tuple(changes.items()))
@@ -428,12 +469,19 @@ def _suite_needs(dist: Distribution) -> list[frozenset[NormalizedName]]:
     return needs + [frozenset({p.name}) for p in dist.packages if p.tests]
 
 
-def _minimal_packages(dist: Distribution, held: set[NormalizedName]) -> list[set[NormalizedName]]:
-    """scope: minimal — for each suite that needs a held package, the held packages and what the
-    suite needs; just the held packages when no suite needs any (an install check)."""
+def _minimal_packages(
+    dist: Distribution, held: set[NormalizedName], closure: Closure | None
+) -> list[set[NormalizedName]]:
+    """scope: minimal — for each suite that needs a held package, what the suite needs and the held
+    packages among what that pulls in (`closure`; the suite's test of them would not see the others);
+    just the held packages when no suite needs any (an install check). Without a closure (a nightly,
+    planned before anything is resolved), every held package goes in."""
     groups: list[set[NormalizedName]] = []
     for needs in _suite_needs(dist):
-        if needs & held and (names := held | needs) not in groups:
+        if not needs & held:
+            continue
+        reach = held if closure is None else set().union(*(closure.get(n, {n}) for n in needs))
+        if (names := set(needs) | (held & reach)) not in groups:
             groups.append(names)
     return groups or [held]
 
@@ -444,20 +492,28 @@ def _cell_suites(
     *,
     minimal: bool = False,
     changed: set[NormalizedName] | None = None,
+    closure: Closure | None = None,
 ) -> tuple[SuiteName, ...]:
     """Suites whose requirements the cell holds, then the own tests of its packages. A suite that
     names no requirement runs everywhere, except in a minimal cell (it may need anything). With
     `changed` (a changed cell under `scope: involved`), only the suites the changes can affect: those
     that name a changed package (or none at all); the own tests of the packages it holds stay, since
-    it holds only packages a suite names beside a change."""
+    it holds only packages a suite names beside a change. With `closure` (a minimal cell), only the
+    suites that pull in everything the cell holds: a suite beside a pin it never uses would be judged
+    by a conflict that is not its own."""
+
+    def reaches(requires: frozenset[NormalizedName]) -> bool:
+        return closure is None or packages <= set().union(*(closure.get(n, {n}) for n in requires))
+
     suites = [
         s.name
         for s in dist.suites
         if s.requires <= packages
         and (s.requires or not minimal)
         and (changed is None or not s.requires or s.requires & changed)
+        and reaches(s.requires)
     ]
-    suites += [p.suite_name for p in dist.packages if p.tests and p.name in packages]
+    suites += [p.suite_name for p in dist.packages if p.tests and p.name in packages and reaches(frozenset({p.name}))]
     return tuple(suites) or (INSTALL_SUITE,)
 
 

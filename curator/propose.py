@@ -9,7 +9,8 @@ a date (`index.exclude_newer`), that date moves to the nightly's as-of time, or 
 not see the releases it now blesses.
 
 The manifest is edited through ruamel.yaml's round trip, never as text: comments, key order,
-quoting and layout stay as they were (the indentation is found by reproducing the file).
+quoting and layout stay as they were (the indentation is found by reproducing the file). The
+pull-request text shows what suites and resolvers said as text (`curator.markup`), never as markup.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.manifest import Distribution
+from curator.markup import code, text
 from curator.nightly.model import GOOD, Category, Night, working
 from curator.outcome import Status
 from curator.store import CellRecord
@@ -151,7 +153,7 @@ def _evidence(
             return [], f"alone on the blessed set, Python {python} ({cell.cell_id}): {', '.join(bad)}"
         suites = cell.outcome.suites
         reused = f", reused from run {cell.outcome.reused_from}" if cell.outcome.reused_from else ""
-        lines.append(f"Python {python}: {len(suites)} suite(s) work in `{cell.cell_id}`{reused}")
+        lines.append(f"Python {python}: {len(suites)} suite(s) work in {cell.cell_id}{reused}")
     return lines, ""
 
 
@@ -224,16 +226,24 @@ def _summary(
     held: Sequence[Held],
     exclude: tuple[str, str] | None,
 ) -> str:
-    lines = [f"## {distribution.name} {distribution.version}: newest releases as of {night.as_of}", ""]
+    title = f"{distribution.name} {distribution.version}: newest releases as of {night.as_of}"
+    lines = [f"## {text(title)}", ""]
     lines.append(
-        f"Evidence: nightly `{night.run}` (as of `{night.as_of}`) tested each newest release alone on the blessed "
-        "set and all of them together (its latest cell); "
-        + (f"compared with nightly `{night.compared_to_nightly}`." if night.compared_to_nightly else "its first night.")
+        f"Evidence: nightly {code(night.run)} (as of {code(night.as_of)}) tested each newest release alone on the "
+        "blessed set and all of them together (its latest cell); "
+        + (
+            f"compared with nightly {code(night.compared_to_nightly)}."
+            if night.compared_to_nightly
+            else "its first night."
+        )
     )
     lines.append("")
     if moves:
         lines += ["### What moves", "", "| package | from | to | evidence |", "|---|---|---|---|"]
-        lines += [f"| {m.package} | {m.old} | **{m.new}** | {'<br>'.join(m.evidence)} |" for m in moves]
+        lines += [
+            f"| {text(m.package)} | {text(m.old)} | **{text(m.new)}** | {'<br>'.join(map(text, m.evidence))} |"
+            for m in moves
+        ]
         lines.append("")
         if held:
             lines.append(
@@ -250,22 +260,23 @@ def _summary(
     else:
         lines += ["Nothing moves: no newer release has clean evidence.", ""]
     if exclude is not None:
-        lines += [f"`index.exclude_newer` moves from `{exclude[0]}` to `{exclude[1]}`, so runs see these releases.", ""]
+        moved = f"moves from {code(exclude[0])} to {code(exclude[1])}"
+        lines += [f"`index.exclude_newer` {moved}, so runs see these releases.", ""]
     if held:
         lines += ["### Held back", "", "| package | newest | why |", "|---|---|---|"]
-        lines += [f"| {h.package} | {h.newest} | {h.why} |" for h in held]
+        lines += [f"| {text(h.package)} | {text(h.newest)} | {text(h.why)} |" for h in held]
         lines.append("")
     notes = [
-        f"- {r.category}: {r.suite} on Python {r.python} — {r.reason}"
+        f"- {r.category}: {code(r.suite)} on Python {text(r.python)} — {text(r.reason)}"
         for r in night.results
         if r.category in (Category.SPURIOUS, Category.FIXED)
     ]
     notes += [
-        f"- flaky: {f.suite} on Python {f.python} failed on {f.failing_nights} of {f.nights} nights"
+        f"- flaky: {code(f.suite)} on Python {text(f.python)} failed on {f.failing_nights} of {f.nights} nights"
         for f in night.flaky
     ]
-    notes += [f"- stale exception `{s.rule}` (line {s.line}): {s.why}" for s in night.stale_exceptions]
+    notes += [f"- stale exception {code(s.rule)} (line {s.line}): {text(s.why)}" for s in night.stale_exceptions]
     if notes:
         lines += ["### Also seen tonight", "", *notes, ""]
-    lines.append(f"Replay the evidence: `curator nightly --as-of {night.as_of}`.")
+    lines.append(f"Replay the evidence: {code(f'curator nightly --as-of {night.as_of}')}.")
     return "\n".join(lines) + "\n"

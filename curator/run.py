@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from curator import cell as cells
 from curator import plan as planning
@@ -35,6 +36,9 @@ from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolva
 from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
 from curator.upstream import ReleaseLog
+
+if TYPE_CHECKING:  # networkx: imported where a graph is made
+    from curator.graph import DependencyGraph
 
 FEED_WAIT = 0.05  # seconds the feed waits for the next lock before it lets the executor report events
 
@@ -91,6 +95,7 @@ class Coordinator:
             p.suite_name: frozenset({p.name}) for p in self.dist.packages
         }
         self.folder_lock: FolderLock | None = None
+        self.graphs: dict[PyVersion, DependencyGraph] = {}  # each Python's, once planning or a split needed it
 
     def __enter__(self) -> Coordinator:
         return self
@@ -128,8 +133,8 @@ class Coordinator:
         if plan is None:
             strategy = request.strategy or dist.matrix.strategy
             graphs = None
-            if strategy is Strategy.PAIRS:
-                from curator.graph import baseline_requirements, resolve_graph  # networkx: only pairs need it
+            if planning.needs_graphs(dist, strategy):
+                from curator.graph import baseline_requirements, resolve_graph  # networkx: pairs, scope minimal
 
                 self._ask_index([(baseline_requirements(dist), i) for i in request.interpreters.values()])
                 with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-graph") as pool:
@@ -143,6 +148,7 @@ class Coordinator:
                             strict=True,
                         )
                     )
+                self.graphs.update(graphs)
             plan = planning.build(dist, strategy, pythons=pythons, graphs=graphs)
         run_id = new_run_id()
         out_dir = (request.out_dir or default_runs(dist.root) / run_id).resolve()
@@ -294,7 +300,8 @@ class Coordinator:
             if not isinstance(refusal, Unresolvable):
                 continue
             conflicts = mentioned(refusal.reason, self.dist.package_names)
-            new = [c for c in planning.split(self.dist, cell, conflicts) if (c.python, c.pins) not in planned]
+            graph = self._graph(cell.python)
+            new = [c for c in planning.split(self.dist, cell, graph, conflicts) if (c.python, c.pins) not in planned]
             planned |= {(c.python, c.pins) for c in new}
             if new:
                 splits.append((cell, conflicts, new))
@@ -308,6 +315,15 @@ class Coordinator:
                 f"minimal cell{'s' if len(new) != 1 else ''}: {', '.join(c.id for c in new)}",
             )
         return [c for _, _, new in splits for c in new]
+
+    def _graph(self, python: PyVersion) -> DependencyGraph:
+        """The dependency graph of `python`'s resolved baseline (what a split cell's suites pull in)."""
+        if python not in self.graphs:
+            from curator.graph import resolve_graph  # networkx: only when a refused cell is split
+
+            interpreter = self.request.interpreters[python]
+            self.graphs[python] = resolve_graph(self.dist, interpreter, self.resolver, cache_dir())
+        return self.graphs[python]
 
     def _task(self, cell: Cell, lock: Lock, layout: RunLayout) -> cells.CellTask:
         interpreter = self.request.interpreters[cell.python]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.ecosystem import build_ecosystem, download_runner_wheels, download_seed_wheels
+from tests.ecosystem import build_ecosystem
+from tests.ecosystem import runner_wheels as pack_runner_wheels
+from tests.ecosystem import seed_wheels as pack_seed_wheels
 
 WriteManifest = Callable[..., Path]
 
@@ -53,14 +54,13 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def runner_wheels() -> Path:
-    """pytest and its requirements as wheels, fetched at most once and kept between sessions."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return download_runner_wheels(base / "curator-tests" / "runner-wheels")
+def runner_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pytest and its requirements as wheels, packed once per session from the test environment
+    (tests/ecosystem.py): fixture manifests resolve with no index, and the tests ask none."""
+    return pack_runner_wheels(tmp_path_factory.mktemp("runner-wheels"))
 
 
 @pytest.fixture(scope="session")
-def seed_wheels() -> Path:
-    """pip, setuptools and wheel as wheels, fetched at most once and kept between sessions."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return download_seed_wheels(base / "curator-tests" / "seed-wheels")
+def seed_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pip, setuptools and wheel as wheels, packed once per session from the test environment."""
+    return pack_seed_wheels(tmp_path_factory.mktemp("seed-wheels"))

@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.metadata
 import io
 import json
-import subprocess
-import sys
 import textwrap
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 _EPOCH = (2020, 1, 1, 0, 0, 0)
 
@@ -269,82 +271,174 @@ NIGHTLY: dict[str, FakeDist] = {
 """Fixture releases for nightly stories, published to a local simple index night by night."""
 
 
+# Flask's web stack in small, with the breaks it really had: Jinja2 2.11 imports MarkupSafe's
+# `soft_unicode`, which MarkupSafe 2.1 removed; Flask 1.1 imports Werkzeug's `url_quote`, which
+# Werkzeug 3.0 removed. Flask 2.2 and 3.0 need newer Jinja2, itsdangerous and click (the pairs with
+# the older ones cannot be installed); Werkzeug 3.0 needs MarkupSafe 2.1.
+FLASK_STACK: tuple[FakeDist, ...] = (
+    _simple("cfx-markupsafe", "1.1", "def escape(s):\n    return s.replace('<', '&lt;')\n\nsoft_unicode = str\n"),
+    _simple("cfx-markupsafe", "2.1", "def escape(s):\n    return s.replace('<', '&lt;')\n"),
+    _simple(
+        "cfx-jinja",
+        "2.11",
+        "from cfx_markupsafe import escape, soft_unicode\n\ndef render(s):\n    return escape(soft_unicode(s))\n",
+        ("cfx-markupsafe>=1.0",),
+    ),
+    _simple(
+        "cfx-jinja",
+        "3.1",
+        "from cfx_markupsafe import escape\n\ndef render(s):\n    return escape(s)\n",
+        ("cfx-markupsafe>=2.0",),
+    ),
+    _simple(
+        "cfx-werkzeug",
+        "2.3",
+        "from cfx_markupsafe import escape\n\ndef url_quote(s):\n    return s.replace(' ', '%20')\n",
+        ("cfx-markupsafe>=1.1",),
+    ),
+    _simple("cfx-werkzeug", "3.0", "from cfx_markupsafe import escape\n", ("cfx-markupsafe>=2.1",)),
+    _simple("cfx-itsdangerous", "1.1", "def sign(s):\n    return s + '.sig'\n"),
+    _simple("cfx-itsdangerous", "2.2", "def sign(s):\n    return s + '.sig'\n"),
+    _simple("cfx-click", "7.1", "def command(f):\n    return f\n"),
+    _simple("cfx-click", "8.1", "def command(f):\n    return f\n"),
+    _simple(
+        "cfx-flask",
+        "1.1",
+        "from cfx_werkzeug import url_quote\nimport cfx_jinja, cfx_itsdangerous, cfx_click\n\n"
+        "def page(s):\n    return cfx_jinja.render(s)\n",
+        ("cfx-werkzeug>=0.15", "cfx-jinja>=2.10", "cfx-itsdangerous>=0.24", "cfx-click>=5.1"),
+    ),
+    _simple(
+        "cfx-flask",
+        "2.2",
+        "import cfx_werkzeug, cfx_jinja, cfx_itsdangerous, cfx_click\n\ndef page(s):\n    return cfx_jinja.render(s)\n",
+        ("cfx-werkzeug>=2.2", "cfx-jinja>=3.0", "cfx-itsdangerous>=2.0", "cfx-click>=8.0"),
+    ),
+    _simple(
+        "cfx-flask",
+        "3.0",
+        "import cfx_werkzeug, cfx_jinja, cfx_itsdangerous, cfx_click\n\ndef page(s):\n    return cfx_jinja.render(s)\n",
+        ("cfx-werkzeug>=3.0", "cfx-jinja>=3.1", "cfx-itsdangerous>=2.1", "cfx-click>=8.1"),
+    ),
+)
+FLASK_PACKAGES = """\
+  cfx-flask: ["1.1", "2.2", "3.0"]
+  cfx-werkzeug: ["2.3", "3.0"]
+  cfx-jinja: ["2.11", "3.1"]
+  cfx-markupsafe: ["1.1", "2.1"]
+  cfx-itsdangerous: ["1.1", "2.2"]
+  cfx-click: ["7.1", "8.1"]
+"""
+FLASK_SUITES: dict[str, tuple[list[str], str]] = {
+    "flask-app": (
+        ["cfx-flask"],
+        "import cfx_flask\n\ndef test_page():\n    assert cfx_flask.page('<b>') == '&lt;b>'\n",
+    ),
+    "flask-werkzeug": (
+        ["cfx-flask", "cfx-werkzeug"],
+        "import cfx_flask, cfx_werkzeug\n\ndef test_escape():\n    assert cfx_werkzeug.escape('<') == '&lt;'\n",
+    ),
+    "jinja-markupsafe": (
+        ["cfx-jinja", "cfx-markupsafe"],
+        "import cfx_jinja\n\ndef test_render():\n    assert cfx_jinja.render('<i>') == '&lt;i>'\n",
+    ),
+    "itsdangerous": (
+        ["cfx-itsdangerous"],
+        "import cfx_itsdangerous\n\ndef test_sign():\n    assert cfx_itsdangerous.sign('a')\n",
+    ),
+    "click": (["cfx-click"], "import cfx_click\n\ndef test_command():\n    assert cfx_click.command(len)('ab') == 2\n"),
+}
+"""Five suites over the stack: what each requires, and its test."""
+
+
 def build_ecosystem(folder: Path, dists: Sequence[FakeDist] = ECOSYSTEM) -> list[Path]:
     """Build every fixture wheel into `folder` (a find-links folder index)."""
     return [build_wheel(dist, folder) for dist in dists]
 
 
-RUNNER_REQUIREMENTS = ("pytest==8.4.2", "exceptiongroup>=1", "tomli>=1")  # pip ignores markers here
-SEED_REQUIREMENTS = ("pip==25.2", "setuptools==80.9.0", "wheel==0.45.1")  # setuptools 80 still has pkg_resources
-RUNNER_PYTHONS = ("3.10", "3.11", "3.12", "3.13")
+RUNNER = ("pytest",)  # what a fixture manifest's cells resolve as the test runner (`test_requires` default)
+SEED = ("pip", "setuptools", "wheel")  # `environment.seed: true`; the `test` extra installs setuptools and wheel
 
 
-def download_runner_wheels(folder: Path) -> Path:
-    """The test runner's own wheels (pytest and what it needs), fetched once and kept.
+def wheel_from_installed(name: str, folder: Path) -> Path:
+    """The installed distribution `name` (of the Python running the tests) packed again as its wheel.
 
-    Cell environments of fixture manifests resolve with `no_index`, so pytest must be in a
-    find-links folder too. This is the one thing the hermetic tests take from the public
-    index, and `folder` keeps it across test sessions.
+    Well defined for a pure-Python distribution: its RECORD lists every file it installed, its WHEEL
+    file the tag; the scripts an installer generated (outside site-packages), bytecode it compiled
+    and the installer's own records (INSTALLER, REQUESTED, direct_url.json) are left out, RECORD is
+    written anew, and entries carry a fixed time, so the same installation gives the same bytes.
     """
-    marker = folder / ".complete"
-    if marker.exists():
-        return folder
+    dist = importlib.metadata.distribution(name)
+    info = next(p.parts[0] for p in dist.files or () if p.parts[0].endswith(".dist-info"))  # as installed
+    wheel = dist.read_text("WHEEL") or ""
+    tags = [line.split(":", 1)[1].strip() for line in wheel.splitlines() if line.startswith("Tag:")]
+    if "Root-Is-Purelib: true" not in wheel or not tags or any(not t.endswith("-none-any") for t in tags):
+        raise ValueError(f"{info}: not a pure-Python wheel installation ({tags})")
+    skipped = {f"{info}/{n}" for n in ("INSTALLER", "REQUESTED", "direct_url.json", "RECORD")}
+    files: dict[str, bytes] = {}
+    for entry in dist.files or ():
+        path = entry.as_posix()
+        if path.startswith("..") or path in skipped or "__pycache__/" in path or path.endswith((".pyc", ".pyo")):
+            continue
+        files[path] = Path(str(entry.locate())).read_bytes()
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},{len(data)}"
+        for path, data in sorted(files.items())
+    ]
+    files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
     folder.mkdir(parents=True, exist_ok=True)
-    for python in RUNNER_PYTHONS:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--only-binary=:all:",
-                "--python-version",
-                python,
-                "--dest",
-                str(folder),
-                *RUNNER_REQUIREMENTS,
-            ],
-            check=True,
-        )
-    marker.write_text("ok\n")
+    target = folder / f"{info.removesuffix('.dist-info')}-{tags[0]}.whl"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in sorted(files.items(), key=lambda item: item[0].startswith(info)):  # dist-info last
+            member = zipfile.ZipInfo(path, _EPOCH)
+            member.external_attr = 0o644 << 16
+            member.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(member, data)
+    return target
+
+
+def installed_closure(names: Sequence[str]) -> list[str]:
+    """`names` and every distribution they need on the Python running the tests, as installed."""
+    found: dict[str, None] = {}
+    todo = list(names)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in found:
+            continue
+        found[name] = None
+        for text in importlib.metadata.requires(name) or ():
+            requirement = Requirement(text)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    return sorted(found)
+
+
+def local_wheels(folder: Path, names: Sequence[str]) -> Path:
+    """Wheels of `names` and what they need, packed from the test environment into `folder` — no
+    index asked: the `test` extra installed them, so the default test run needs no network."""
+    for name in installed_closure(names):
+        wheel_from_installed(name, folder)
     return folder
 
 
-def download_seed_wheels(folder: Path) -> Path:
-    """pip, setuptools and wheel as wheels (`environment.seed: true` resolves them), fetched once
-    and kept, like `download_runner_wheels`; pure-Python wheels, so one download serves every Python."""
-    marker = folder / ".complete"
-    if marker.exists():
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--dest",
-            str(folder),
-            *SEED_REQUIREMENTS,
-        ],
-        check=True,
-    )
-    marker.write_text("ok\n")
-    return folder
+def runner_wheels(folder: Path) -> Path:
+    """pytest and what it needs, for cells of fixture manifests (which resolve with `no_index`)."""
+    return local_wheels(folder, RUNNER)
+
+
+def seed_wheels(folder: Path) -> Path:
+    """pip, setuptools and wheel, for `environment.seed: true` (pure Python: one wheel serves every Python)."""
+    return local_wheels(folder, SEED)
 
 
 def fixture_manifest(
     folder: Path, *, name: str, python: Sequence[str], packages: str, suites: Mapping[str, tuple[Sequence[str], str]]
 ) -> Path:
-    """A manifest over the fixture ecosystem (its wheels built into `folder`, the runner's wheels
-    from the shared cache; no index), `full` with no retries: for the benchmarks in bench/.
+    """A manifest over the fixture ecosystem (its wheels built into `folder`, the runner's packed
+    from the test environment beside them; no index), `full` with no retries: for the benchmarks in bench/.
     `packages` is YAML lines; `suites` maps a name to (requires, test source)."""
     wheels = build_ecosystem(folder / "wheels")[0].parent
-    runner = download_runner_wheels(Path.home() / ".cache" / "curator-tests" / "runner-wheels")
+    runner = runner_wheels(folder / "runner-wheels")
     lines = []
     for suite, (requires, source) in suites.items():
         (folder / "suites" / suite).mkdir(parents=True, exist_ok=True)

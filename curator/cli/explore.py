@@ -153,7 +153,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     )
     for strategy, count in counts.items():
         shown = planning.counted(count) if count is not None else "needs the graph (curator check --resolve)"
-        if count is None and strategy is Strategy.COVER:
+        unknown = graphs is None and planning.needs_graphs(distribution, strategy)
+        if count is None and strategy is Strategy.COVER and not unknown:
             shown = "too large to build (list fewer candidates)"
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
         console.print(f"  {strategy:<9} {shown}{flag}")
@@ -230,7 +231,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     distribution = load_manifest(args)
     strategy = args.strategy or distribution.matrix.strategy
     versions, _ = python_axis(args, distribution)
-    graphs = resolve_graphs(args, distribution, versions) if strategy is Strategy.PAIRS else None
+    graphs = resolve_graphs(args, distribution, versions) if planning.needs_graphs(distribution, strategy) else None
     result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
     if args.format == "json":
         emit_json("plan", result.to_json())

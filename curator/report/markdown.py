@@ -2,7 +2,8 @@
 
 Short on purpose: the verdict and the gate first, then whatever needs a person (unexpected
 outcomes with their signature and reproduce command), then the compact compatibility matrices,
-and a link to the full HTML report when one is published.
+and a link to the full HTML report when one is published. What suites print (signatures,
+reasons, commands) goes through `curator.markup`: it shows as text, never as markup.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from curator.markup import code, text
 from curator.outcome import Status
 from curator.report.data import RunData, matrix_items
 
@@ -20,11 +22,6 @@ if TYPE_CHECKING:
 
 MAX_UNEXPECTED = 25
 MAX_MATRICES = 12
-
-
-def _cell(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ").strip()
 
 
 def render(data: RunData, *, report_url: str | None = None, sections: Sequence[str] = ()) -> str:
@@ -43,16 +40,16 @@ def _head(data: RunData) -> list[str]:
     summary = data.summary
     mark = {"passed": "✅", "failed": "❌", "interrupted": "⏸️"}[str(summary.verdict)]
     out = [
-        f"### {mark} curator: {data.record.distribution} {data.record.version} — {summary.verdict}",
+        f"### {mark} curator: {text(data.record.distribution)} {text(data.record.version)} — {summary.verdict}",
         "",
-        f"Run `{data.record.id}`, strategy `{data.record.strategy}`, {summary.cells} cells "
-        f"({summary.reused_cells} reused), Python {', '.join(data.record.pythons)}.",
+        f"Run {code(data.record.id)}, strategy {code(data.record.strategy)}, {summary.cells} cells "
+        f"({summary.reused_cells} reused), Python {text(', '.join(data.record.pythons))}.",
         "",
     ]
     if summary.gate.holds:
         out.append("**Release gate:** holds — every baseline cell passed or failed as expected.")
     else:
-        out.append(f"**Release gate:** does not hold — {_cell('; '.join(summary.gate_problems))}.")
+        out.append(f"**Release gate:** does not hold — {text('; '.join(summary.gate_problems))}.")
     out.append("")
     out += ["| status | suites |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in summary.counts.items()]
@@ -67,17 +64,17 @@ def _unexpected(data: RunData) -> list[str]:
         out += [f"#### Unexpected ({len(summary.unexpected)})", "", "| cell | suite | status | signature |"]
         out.append("|---|---|---|---|")
         for item in summary.unexpected[:MAX_UNEXPECTED]:
-            cause = _cell(item.signature or item.reason)
-            out.append(f"| `{_cell(item.cell)}` | `{_cell(item.suite)}` | {item.status} | {cause} |")
+            cause = code((item.signature or item.reason).strip(), table=True)
+            out.append(f"| {code(item.cell, table=True)} | {code(item.suite, table=True)} | {item.status} | {cause} |")
         if len(summary.unexpected) > MAX_UNEXPECTED:
             out.append(f"| … | {len(summary.unexpected) - MAX_UNEXPECTED} more | | |")
         reproduce = {r.cell_id: r.outcome.reproduce for r in data.records if r.outcome.reproduce}
         first = next((reproduce[u.cell] for u in summary.unexpected if u.cell in reproduce), None)
         if first:
-            out += ["", f"Reproduce one: `{first}`"]
+            out += ["", f"Reproduce one: {code(first)}"]
         out.append("")
     for problem in summary.expired:
-        out.append(f"- ⚠️ expired policy exception: {_cell(problem)}")
+        out.append(f"- ⚠️ expired policy exception: {text(problem)}")
     if summary.expired:
         out.append("")
     return out
@@ -90,7 +87,7 @@ def _matrices(data: RunData) -> list[str]:
         out += ["#### Compatibility", ""]
         legend = ", ".join(f"{s.letter} {s}" for s in sorted(Status, key=lambda s: s.severity))
         for (python, row, column), result in matrices[:MAX_MATRICES]:
-            out += [f"**{row} × {column}**, Python {python}", "", *_table(result, row, column), ""]
+            out += [f"**{text(row)} × {text(column)}**, Python {python}", "", *_table(result, row, column), ""]
         if len(matrices) > MAX_MATRICES:
             out += [f"… and {len(matrices) - MAX_MATRICES} more matrices in the report.", ""]
         out += [f"<sub>{legend}; · not tested</sub>", ""]
@@ -98,11 +95,11 @@ def _matrices(data: RunData) -> list[str]:
 
 
 def _table(result: pd.DataFrame, row: str, column: str) -> list[str]:
-    header = f"| {row} \\ {column} | " + " | ".join(str(c) for c in result.columns) + " |"
+    header = f"| {text(row)} \\ {text(column)} | " + " | ".join(text(c) for c in result.columns) + " |"
     lines = [header, "|---|" + "---|" * len(result.columns)]
     for version in result.index:
         marks = [Status(s).letter if s else "·" for s in (str(result.loc[version, c]) for c in result.columns)]
-        lines.append(f"| {version} | " + " | ".join(marks) + " |")
+        lines.append(f"| {text(version)} | " + " | ".join(marks) + " |")
     return lines
 
 
@@ -111,8 +108,8 @@ def night_markdown(night: Night) -> str:
     from curator.nightly.model import Category
 
     moved = ", ".join(f"{name} {version}" for name, version in night.newest.items() if version is not None)
-    compared = f"nightly `{night.compared_to_nightly}`" if night.compared_to_nightly else "the blessed baseline"
-    out = [f"**Newest as of {night.as_of}:** {_cell(moved) or 'nothing'}; compared with {compared}.", ""]
+    compared = f"nightly {code(night.compared_to_nightly)}" if night.compared_to_nightly else "the blessed baseline"
+    out = [f"**Newest as of {text(night.as_of)}:** {text(moved) or 'nothing'}; compared with {compared}.", ""]
     out += ["| category | results |", "|---|---:|"]
     out += [f"| {category} | {count} |" for category, count in night.counts.items()]
     out.append("")
@@ -121,15 +118,13 @@ def night_markdown(night: Night) -> str:
     if rows:
         out += ["| category | Python | suite | culprit | reproduce |", "|---|---|---|---|---|"]
         for result in rows[:MAX_UNEXPECTED]:
-            culprits = " + ".join(f"`{c}`" for c in result.culprits) or "—"
-            reproduce = f"`{_cell(result.reproduce)}`" if result.reproduce else ""
-            out.append(
-                f"| **{result.category}** | {result.python} | `{_cell(result.suite)}` | {culprits} | {reproduce} |"
-            )
+            culprits = " + ".join(code(c, table=True) for c in result.culprits) or "—"
+            reproduce = code(result.reproduce, table=True) if result.reproduce else ""
+            suite = code(result.suite, table=True)
+            out.append(f"| **{result.category}** | {text(result.python)} | {suite} | {culprits} | {reproduce} |")
     for flaky in night.flaky:
-        out.append(
-            f"- flaky: `{flaky.suite}` on {flaky.python}, failed {flaky.failing_nights} of {flaky.nights} nights"
-        )
+        failed = f"failed {flaky.failing_nights} of {flaky.nights} nights"
+        out.append(f"- flaky: {code(flaky.suite)} on {text(flaky.python)}, {failed}")
     for stale in night.stale_exceptions:
-        out.append(f"- stale exception (line {stale.line}) `{_cell(stale.rule)}`: {_cell(stale.why)}")
+        out.append(f"- stale exception (line {stale.line}) {code(stale.rule)}: {text(stale.why)}")
     return "\n".join(out)

@@ -105,7 +105,7 @@ def test_the_step_summary_is_appended_with_verdict_gate_unexpected_and_matrix(ci
     assert text.startswith("earlier step\n")  # appended, not overwritten
     assert "### ❌ curator: eco 1.0 — failed" in text
     assert "**Release gate:** holds" in text
-    assert "| `py3.12-cfx-user@1.0` | `user` | failed | AttributeError: module 'cfx_base' has no attribute" in text
+    assert "| `py3.12-cfx-user@1.0` | `user` | failed | `AttributeError: module 'cfx_base' has no attribute" in text
     assert "| cfx-user \\ cfx-base | 1.0 | 2.0 |" in text and "| 1.0 | · | F |" in text
 
 
@@ -142,3 +142,27 @@ def test_run_json_on_stdout(ci_run: CiRun, capsys: pytest.CaptureFixture[str]) -
     assert (data["schema_version"], data["command"], data["verdict"]) == (1, "run", "failed")
     assert data["reused_cells"] == 3 and "testing 3 cells" in captured.err
     assert {u["cell"] for u in data["unexpected"]} == {"py3.12-cfx-user@1.0", "py3.12-cfx-base@1.0"}
+
+
+PAGE_SUITE = (
+    "def test_page():\n"
+    "    page = '<script>alert(1)</script><img src=x onerror=alert(1)> | `tick` **bold** [a](https://e.example/)'\n"
+    "    raise AssertionError(page)\n"
+)
+
+
+def test_the_step_summary_shows_html_a_suite_printed_as_text(eco_manifest: Callable[..., Path]) -> None:
+    from tests.rendered import kinds, raw_html, tables
+
+    path = eco_manifest(
+        '  cfx-base: ["2.0"]\n', suites={"page": (["cfx-base"], PAGE_SUITE)}, extra="matrix:\n  strategy: baseline\n"
+    )
+    out, summary = path.parent / "run", path.parent / "summary.md"
+    assert main(["run", str(path), "--out", str(out), "--plain", "--summary", str(summary)]) == 1
+    (row,) = read_cells_csv((out / "cells.csv").read_text(), "cells.csv")
+    assert row.status is Status.FAILED and "<script>alert(<n>)</script><img" in row.signature  # as the suite printed it
+    text = summary.read_text()
+    assert set(raw_html(text)) <= {"<sub>", "</sub>"}  # a legend's own at most, nothing of the suite's
+    assert not kinds(text) & {"image", "link_open", "em_open"}
+    (unexpected,) = [t for t in tables(text) if t[0] == ["cell", "suite", "status", "signature"]]
+    assert unexpected[1:] == [["py3.12-baseline", "page", "failed", row.signature]]  # 4 cells, the text as printed

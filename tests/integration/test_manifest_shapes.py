@@ -4,6 +4,7 @@ with `test_requires`, and refusals cached like locks."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import sqlite3
 import stat
@@ -14,6 +15,7 @@ import pytest
 from curator import resolve
 from curator.cli import main
 from curator.layout import cache_dir
+from tests.ecosystem import FLASK_PACKAGES, FLASK_STACK, FLASK_SUITES, build_ecosystem
 from tests.integration.conftest import EcoManifest
 from tests.integration.test_run import _rows
 
@@ -162,7 +164,8 @@ def test_a_package_that_needs_pkg_resources_passes_seeded_and_fails_unseeded(
     legacy = rows["py3.12-baseline", "legacy"]
     if seed:
         assert legacy["status"] == "passed"
-        assert "setuptools==80.9.0" in lock and "pip==25.2" in lock and "wheel==0.45.1" in lock
+        seeded = [f"{name}=={importlib.metadata.version(name)}" for name in ("pip", "setuptools", "wheel")]
+        assert all(pin in lock for pin in seeded), seeded  # the seed folder's wheels, as the test extra installed
     else:
         assert legacy["status"] == "failed"
         assert "No module named 'pkg_resources'" in legacy["signature"]
@@ -203,3 +206,56 @@ def test_check_says_what_the_matrix_and_environment_mean(
         "refused cells split into minimal cells" in printed
     )
     assert "Environment: seeded (pip, setuptools, wheel); test runner pytest; variables MPLBACKEND=pdf" in printed
+
+
+def _squares(out: Path) -> dict[tuple[str, str, str], str]:
+    """Every square of every matrix of a run: (matrix, row version, column version) → status."""
+    found: dict[tuple[str, str, str], str] = {}
+    for path in sorted((out / "matrices").glob("*.csv")):
+        head, *rows = [line.split(",") for line in path.read_text().splitlines()]
+        found |= {
+            (path.name, row[0], column): value for row in rows for column, value in zip(head[1:], row[1:], strict=True)
+        }
+    return {key: value for key, value in found.items() if value}
+
+
+def test_minimal_cells_of_a_flask_stack_pin_only_what_their_suites_pull_in(
+    eco_manifest: EcoManifest, tmp_path: Path
+) -> None:
+    links = (build_ecosystem(tmp_path / "flask-wheels", FLASK_STACK)[0].parent,)
+    runs = {}
+    for scope in ("minimal", "full"):
+        extra = f"matrix:\n  strategy: pairs\n  scope: {scope}\npolicy:\n  retries: 0\n"
+        path = eco_manifest(FLASK_PACKAGES, suites=FLASK_SUITES, extra=extra, links=links)
+        runs[scope] = path.parent / f"out-{scope}"
+        assert main(["run", str(path), "--out", str(runs[scope]), "--plain", "--jobs", "2"]) == 1
+    rows = list(_rows(runs["minimal"]).values())
+    # what each suite pulls in of the stack (cfx-flask needs all five others; jinja and werkzeug, markupsafe)
+    pulled = {
+        "flask-app": {p.split(":")[0].strip() for p in FLASK_PACKAGES.splitlines()},
+        "flask-werkzeug": {p.split(":")[0].strip() for p in FLASK_PACKAGES.splitlines()},
+        "jinja-markupsafe": {"cfx-jinja", "cfx-markupsafe"},
+        "itsdangerous": {"cfx-itsdangerous"},
+        "click": {"cfx-click"},
+    }
+    assert len({r["cell"] for r in rows}) == 30  # 35 when a cell held every package its combination changed
+    for row in rows:
+        held = {pin.split("==")[0] for pin in row["pins"].split()}
+        assert held <= pulled[row["suite"]] or row["cell"] == "py3.12-baseline", (row["cell"], row["suite"])
+    refused = {(r["suite"], r["pins"]) for r in rows if r["status"] == "unresolvable"}
+    assert len(refused) == 19  # 30 before, 11 of them only because a partner the suite never uses was pinned
+    assert {s for s, _ in refused} == {"flask-app", "flask-werkzeug", "jinja-markupsafe"}
+    # the real breaks, each in its pair's own square
+    minimal, full = _squares(runs["minimal"]), _squares(runs["full"])
+    jinja = "py3.12__cfx-jinja__cfx-markupsafe.csv"
+    assert {k[1:]: v for k, v in minimal.items() if k[0] == jinja} == {
+        ("2.11", "1.1"): "passed",
+        ("2.11", "2.1"): "error",  # soft_unicode is gone
+        ("3.1", "1.1"): "unresolvable",  # jinja 3.1 needs markupsafe 2
+        ("3.1", "2.1"): "passed",
+    }
+    werkzeug = "py3.12__cfx-flask__cfx-werkzeug.csv"
+    assert minimal[werkzeug, "1.1", "3.0"] == "error" and minimal[werkzeug, "2.2", "3.0"] == "passed"
+    # where both scopes could install a square, they agree: leaving packages out changed no verdict
+    both = {k for k in minimal.keys() & full.keys() if "unresolvable" not in (minimal[k], full[k])}
+    assert len(both) >= 10 and all(minimal[k] == full[k] for k in both), {k: (minimal[k], full[k]) for k in both}

@@ -166,7 +166,7 @@ def test_a_regression_writes_a_notice_for_the_maintainers(nights: dict[int, tupl
     assert notice.name == "01-py3.12-app.md"
     assert text.startswith("# Nightly regression: app on Python 3.12 with cfx-lib==1.1\n")
     # cfx-lib names nobody, so the notice goes to the maintainers of what the failing suite tests
-    assert "**For:** @app-team (maintainers of cfx-app, cfx-lib, which app tests)" in text
+    assert "**For:** @app-team (maintainers of cfx-app, cfx-lib, which `app` tests)" in text
     app = _result(document, "app")
     assert f"`{app['signature']}`" in text and str(app["reproduce"]) in text
     assert "AttributeError" in text.split("The end of the log:")[1]  # the log's excerpt

@@ -9,10 +9,15 @@ import junitparser
 import pytest
 
 from curator import manifest
-from curator.outcome import Status
+from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.markup import one_line
+from curator.nightly.model import Category, Night, Result, StaleException
+from curator.outcome import Status, Verdict
 from curator.report import github, junit, markdown
 from curator.report.data import build
 from tests.conftest import WriteManifest
+from tests.rendered import code_spans, kinds, raw_html, tables
+from tests.unit.test_markup import HOSTILE
 from tests.unit.test_report import CAPPED, MANIFEST, _record, _records, _store, _suite
 
 
@@ -57,18 +62,49 @@ def test_every_status_has_its_junit_form(demo: manifest.Distribution, tmp_path: 
     assert xml.errors == 3 + 1 and xml.failures == 1  # three refused suites and the crash; user 1.0's failure
 
 
-def test_markdown_escapes_table_cells_and_links_the_report(demo: manifest.Distribution, tmp_path: Path) -> None:
+def test_markdown_shows_what_suites_print_as_text_and_links_the_report(
+    demo: manifest.Distribution, tmp_path: Path
+) -> None:
     records = _records()
-    records[1] = _record("py3.12-user@1.0", {"user": "1.0"}, [_suite("use", Status.FAILED, signature="E | a\nb")])
+    records[1] = _record("py3.12-user@1.0", {"user": "1.0"}, [_suite("use", Status.FAILED, signature=HOSTILE)])
     with _store(tmp_path, records) as store:
         text = markdown.render(build(store, "run-1", demo, today=dt.date(2026, 1, 1)), report_url="https://r/x")
-    assert "| `py3.12-user@1.0` | `use` | failed | E \\| a b |" in text
+    assert raw_html(text) == ["<sub>", "</sub>"]  # the legend's own markup, and nothing a suite printed
+    assert not kinds(text) & {"image", "em_open", "s_open"}
+    unexpected = next(t for t in tables(text) if t[0] == ["cell", "suite", "status", "signature"])
+    assert all(len(row) == 4 for row in unexpected)
+    assert ["py3.12-user@1.0", "use", "failed", one_line(HOSTILE)] in unexpected  # shown exactly as printed
     assert text.rstrip().endswith("[Full report](https://r/x)")
+
+
+def test_a_nightly_section_shows_what_suites_print_as_text() -> None:
+    result = Result(
+        PyVersion("3.12"),
+        SuiteName("app"),
+        CellId("py3.12-cfx-lib@1.1"),
+        Status.FAILED,
+        Status.PASSED,
+        Category.REGRESSED,
+        ("cfx-lib==1.1",),
+        reason="a <b>reason</b>",
+        signature=HOSTILE,
+        reproduce="nox -f 'a|b/noxfile.py' -s `x`",
+    )
+    stale = StaleException("cfx-lib<1 | x", 12, "old", "matched <i>no</i> outcome")
+    night = _night_with((result,), stale)
+    text = markdown.night_markdown(night)
+    assert raw_html(text) == []
+    rows = next(t for t in tables(text) if t[0][0] == "category" and len(t[0]) == 5)
+    assert rows[1] == ["regressed", "3.12", "app", "cfx-lib==1.1", "nox -f 'a|b/noxfile.py' -s `x`"]
+    assert "cfx-lib<1 | x" in code_spans(text)
 
 
 def test_annotation_commands_escape_what_would_end_them() -> None:
     line = github.Annotation("error", "a,b.yaml", 3, 5, "t: x", "50% done\nnext").render()
     assert line == "::error file=a%2Cb.yaml,line=3,col=5,title=t%3A x::50%25 done%0Anext"
+    hostile = github.Annotation("error", "d.yaml", 1, 1, "t", HOSTILE + "\r\n::add-mask::x\n%0A").render()
+    assert "\n" not in hostile and "\r" not in hostile  # one workflow command, whatever the message holds
+    assert hostile.endswith("%0D%0A::add-mask::x%0A%250A")
 
 
 def test_an_expired_exception_is_annotated_on_its_rule(write_manifest: WriteManifest, tmp_path: Path) -> None:
@@ -81,3 +117,20 @@ def test_an_expired_exception_is_annotated_on_its_rule(write_manifest: WriteMani
     found = [a for a in github.for_run(data) if a.title == "curator: expired exception"]
     assert [(a.line, a.file.endswith("distribution.yaml")) for a in found] == [(rule_line, True)]
     assert "expired on 2025-12-31" in found[0].message
+
+
+def _night_with(results: tuple[Result, ...], stale: StaleException) -> Night:
+    return Night(
+        run=RunId("20261124-030000-abcd"),
+        distribution="eco",
+        version="1",
+        as_of="2026-11-24T03:00:00Z",
+        compared_to_nightly=None,
+        compared_to_release=None,
+        newest={"cfx-lib": "1.1"},
+        newest_by_python={PyVersion("3.12"): {"cfx-lib": "1.1"}},
+        passed_over={},
+        verdict=Verdict.FAILED,
+        results=results,
+        stale_exceptions=(stale,),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,34 @@ def test_stale_exceptions_are_those_that_earn_nothing_tonight(tmp_path: Path) ->
     assert [s.why for s in classify.stale_exceptions([passing], dist.policy, dt.date(2026, 11, 24))] == [
         "the outcomes it covers pass now: lift it"
     ]
+
+
+def test_a_notice_shows_what_the_suite_printed_as_text() -> None:
+    from curator.markup import one_line
+    from curator.nightly.notices import notices
+    from tests.rendered import code_blocks, code_spans, kinds, raw_html
+    from tests.unit.test_markup import HOSTILE
+
+    result = Result(
+        PY,
+        SuiteName("pandas-numpy"),
+        CellId("py3.12-numpy@2.2.0"),
+        Status.FAILED,
+        Status.PASSED,
+        Category.REGRESSED,
+        ("numpy==2.2.0",),
+        reason="failed: <b>x</b> **y**",
+        signature=HOSTILE,
+        reproduce="nox -f run/noxfile.py -s py3.12-numpy@2.2.0 -- pandas-numpy",
+    )
+    night = replace(_night(), results=(result,), stale_exceptions=())
+    tail = "collected 1 item\n```\n</details><script>alert(1)</script>\n" + HOSTILE
+    assert result.cell is not None
+    (notice,) = notices(night, _default(), {(result.cell, result.suite): tail})
+    text = notice.text
+    assert raw_html(text) == [] and not kinds(text) & {"image", "link_open", "em_open", "s_open"}
+    assert one_line(HOSTILE) in code_spans(text)  # the signature, exactly
+    blocks = dict(code_blocks(text))
+    assert blocks["text"] == tail + "\n"  # the end of the log, every line as it was (a fence inside included)
+    assert blocks["sh"] == result.reproduce + "\n"
+    assert json.loads(blocks["yaml"].split("reason: ", 1)[1].split("\n")[0]) == HOSTILE  # the rule's reason

@@ -3,16 +3,18 @@ refused cell into minimal ones."""
 
 from __future__ import annotations
 
+import itertools
 import json
+from dataclasses import replace
 
 import pytest
 from packaging.version import Version
 
 from curator import manifest, plan
-from curator.errors import PlanTooLarge
+from curator.errors import PlanTooLarge, UsageError
 from curator.graph import DependencyGraph
 from curator.ids import PyVersion
-from curator.manifest import Strategy
+from curator.manifest import Scope, Strategy
 from curator.pins import Pins
 from curator.resolve import parse_requirements
 from tests.conftest import WriteManifest
@@ -71,7 +73,8 @@ def test_minimal_scope_runs_each_suite_in_the_smallest_environment(write_manifes
     # the suite that needs flask gets flask (blessed) beside the pair's changes
     with_flask = by_id["py3.12-only-flask@3.0.3-jinja2@2.11.3-markupsafe@2.0.1"]
     assert with_flask.changes == Pins({"jinja2": "2.11.3", "markupsafe": "2.0.1"})
-    assert with_flask.suites == ("flask-jinja2", "jinja2-markupsafe")  # every suite whose requires it holds
+    # jinja2-markupsafe would hold flask without using it: it runs where flask is not pinned
+    assert with_flask.suites == ("flask-jinja2",)
     minimal = [c for c in result.cells if c is not baseline]
     assert all(c.minimal and c.changes and "-only-" in c.id and not c.is_baseline for c in minimal)
     assert len({c.id for c in result.cells}) == len(result.cells)
@@ -83,8 +86,9 @@ def test_cells_per_scope_for_the_flask_example(write_manifest: WriteManifest) ->
     for scope in ("full", "involved", "minimal"):
         dist = _web(write_manifest, f"matrix:\n  scope: {scope}\n")
         counts[scope] = len(plan.build(dist, Strategy.PAIRS, graphs=_graph(dist)).cells)
-    # full and involved: one cell per combination; minimal: one per combination and suite group
-    assert counts == {"full": 10, "involved": 10, "minimal": 18}
+    # full and involved: one cell per combination; minimal: one per combination and suite group, with
+    # nothing a group's suites do not pull in (flask beside jinja2-markupsafe was 2 more cells)
+    assert counts == {"full": 10, "involved": 10, "minimal": 16}
 
 
 def test_a_suite_that_names_no_requirement_needs_the_whole_distribution_under_minimal_scope(
@@ -92,7 +96,7 @@ def test_a_suite_that_names_no_requirement_needs_the_whole_distribution_under_mi
 ) -> None:
     text = WEB + "  smoke:\n    path: suites/smoke\n" + "matrix:\n  scope: minimal\n"
     dist = manifest.load(write_manifest(text, suites={**SUITES, "suites/smoke": "def test_s():\n    pass\n"}))
-    cells = plan.build(dist, Strategy.UPGRADES).cells
+    cells = plan.build(dist, Strategy.UPGRADES, graphs=_graph(dist)).cells
     smoke = [c for c in cells if "smoke" in c.suites]
     assert [c.id for c in smoke] == [
         "py3.12-baseline",
@@ -107,7 +111,7 @@ def test_a_suite_that_names_no_requirement_needs_the_whole_distribution_under_mi
 def test_a_change_no_suite_needs_gets_an_install_check_of_its_own(write_manifest: WriteManifest) -> None:
     text = WEB.replace("suites:", "  itsdangerous: ['2.1.2', '2.2.0']\nsuites:") + "matrix:\n  scope: minimal\n"
     dist = manifest.load(write_manifest(text, suites=SUITES))
-    cell = plan.build(dist, Strategy.UPGRADES).cell("py3.12-only-itsdangerous@2.1.2")
+    cell = plan.build(dist, Strategy.UPGRADES, graphs=_graph(dist)).cell("py3.12-only-itsdangerous@2.1.2")
     assert cell.pins == Pins({"itsdangerous": "2.1.2"}) and cell.suites == (plan.INSTALL_SUITE,)
 
 
@@ -154,7 +158,7 @@ def test_exclude_removes_cells_from_every_strategy_but_never_an_include(write_ma
 
 def test_exclude_under_minimal_scope_matches_what_a_cell_holds(write_manifest: WriteManifest) -> None:
     dist = _web(write_manifest, "matrix:\n  scope: minimal\n  exclude:\n    - {flask: '2.2.5', werkzeug: '2.3.8'}\n")
-    ids = {c.id for c in plan.build(dist, Strategy.FULL).cells}
+    ids = {c.id for c in plan.build(dist, Strategy.FULL, graphs=_graph(dist)).cells}
     assert "py3.12-only-flask@2.2.5-werkzeug@2.3.8" not in ids  # holds both: excluded
     assert "py3.12-only-flask@2.2.5-jinja2@3.1.4" in ids  # the same change, without werkzeug: kept
 
@@ -173,7 +177,7 @@ def test_a_refused_cell_splits_into_minimal_cells_for_its_suites(write_manifest:
     dist = _web(write_manifest)
     result = plan.build(dist, Strategy.PAIRS, graphs=_graph(dist))
     refused = result.cell("py3.12-jinja2@2.11.3-markupsafe@2.0.1")
-    split = plan.split(dist, refused, ["flask", "jinja2"])
+    split = plan.split(dist, refused, _graph(dist)[PY], ["flask", "jinja2"])
     assert [c.id for c in split] == [
         "py3.12-only-flask@3.0.3-jinja2@2.11.3-markupsafe@2.0.1",
         "py3.12-only-jinja2@2.11.3-markupsafe@2.0.1",
@@ -187,13 +191,13 @@ def test_a_refused_cell_splits_into_minimal_cells_for_its_suites(write_manifest:
     planned = plan.build(minimal, Strategy.PAIRS, graphs=_graph(minimal))
     assert planned.cell(split[1].id).key == split[1].key
     # never the baseline, never a cell that is minimal already
-    assert plan.split(dist, result.cells[0]) == ()
-    assert plan.split(dist, split[1]) == ()
+    assert plan.split(dist, result.cells[0], _graph(dist)[PY]) == ()
+    assert plan.split(dist, split[1], _graph(dist)[PY]) == ()
 
 
 def test_a_minimal_cell_survives_the_stored_plan(write_manifest: WriteManifest) -> None:
     dist = _web(write_manifest, "matrix:\n  scope: minimal\n")
-    original = plan.build(dist, Strategy.UPGRADES)
+    original = plan.build(dist, Strategy.UPGRADES, graphs=_graph(dist))
     again = plan.Plan.from_json(json.dumps(original.to_json()))
     assert again.cells == original.cells
     stored = json.loads(json.dumps(original.to_json()))["cells"]
@@ -212,3 +216,66 @@ def test_the_environment_goes_into_every_key_and_an_unset_one_changes_none(write
     assert keys["none"] == keys["explicit-defaults"]
     assert len({tuple(v) for v in keys.values()}) == 3
     assert not set(keys["none"]) & set(keys["seeded"]) and not set(keys["seeded"]) & set(keys["variables"])
+
+
+# The Flask stack of tests/ecosystem.py (six packages, five suites), as its blessed set resolves.
+FLASK_LOCK = (
+    "cfx-click==8.1\n    # via cfx-flask\ncfx-flask==3.0\n    # via -r requirements.in\n"
+    "cfx-itsdangerous==2.2\n    # via cfx-flask\ncfx-jinja==3.1\n    # via cfx-flask\n"
+    "cfx-markupsafe==2.1\n    # via cfx-jinja\n    # via cfx-werkzeug\ncfx-werkzeug==3.0\n    # via cfx-flask\n"
+)
+
+
+def _flask_stack(write_manifest: WriteManifest, scope: str) -> tuple[manifest.Distribution, DependencyGraph]:
+    from tests.ecosystem import FLASK_PACKAGES, FLASK_SUITES
+
+    suites = "".join(
+        f"  {name}:\n    path: suites/{name}\n    requires: [{', '.join(requires)}]\n"
+        for name, (requires, _) in FLASK_SUITES.items()
+    )
+    text = (
+        f'distribution: web\nversion: "1"\npython: ["3.12"]\npackages:\n{FLASK_PACKAGES}suites:\n{suites}'
+        f"matrix:\n  strategy: pairs\n  scope: {scope}\n"
+    )
+    dist = manifest.load(write_manifest(text, suites={f"suites/{n}": s for n, (_, s) in FLASK_SUITES.items()}))
+    return dist, DependencyGraph.build(dist, parse_requirements("3.12", FLASK_LOCK))
+
+
+def test_a_minimal_cell_pins_only_what_its_suites_pull_in(write_manifest: WriteManifest) -> None:
+    dist, graph = _flask_stack(write_manifest, "minimal")
+    reach: dict[str, frozenset[str]] = {str(k): frozenset(map(str, v)) for k, v in plan.closure(dist, graph).items()}
+    assert reach["cfx-jinja"] == {"cfx-jinja", "cfx-markupsafe"} and len(reach["cfx-flask"]) == 6
+    requires = {s.name: s.requires for s in dist.suites}
+    cells = plan.build(dist, Strategy.PAIRS, graphs={PY: graph}).cells
+    for cell in cells[1:]:
+        for suite in cell.suites:
+            pulled = set().union(*(reach[n] for n in requires[suite]))
+            assert set(cell.pins) <= pulled, (cell.id, suite)  # nothing the suite does not pull in
+    # the suites of packages flask needs never run beside a pinned flask they do not use
+    assert not [c.id for c in cells[1:] if "cfx-flask" in c.pins and {"itsdangerous", "click"} & set(c.suites)]
+    assert not [c.id for c in cells[1:] if "cfx-flask" in c.pins and "jinja-markupsafe" in c.suites]
+    # every suite still meets every change it is about: each pair's changes, in each suite that needs one
+    seen = {(suite, c.changes) for c in cells for suite in c.suites}
+    for a, b in (("cfx-jinja", "cfx-markupsafe"), ("cfx-flask", "cfx-werkzeug")):
+        for va, vb in itertools.product(dist.package(a).versions, dist.package(b).versions):
+            changes = Pins((n, v) for n, v in ((a, va), (b, vb)) if v != dist.package(n).blessed)
+            for suite, needs in requires.items():
+                if set(changes) & needs:
+                    assert (suite, changes) in seen, (suite, str(changes))
+    assert len(cells) == 30  # 35 when a cell held every changed package of its combination
+    assert (
+        len(
+            plan.build(
+                replace(dist, matrix=replace(dist.matrix, scope=Scope.FULL)), Strategy.PAIRS, graphs={PY: graph}
+            ).cells
+        )
+        == 20
+    )
+
+
+def test_scope_minimal_plans_need_the_graph_and_check_says_so(write_manifest: WriteManifest) -> None:
+    dist, _ = _flask_stack(write_manifest, "minimal")
+    with pytest.raises(UsageError, match=r"scope: minimal needs the dependency graph for Python 3\.12"):
+        plan.build(dist, Strategy.UPGRADES)
+    counts = plan.counts(dist)
+    assert counts[Strategy.BASELINE] == 1 and counts[Strategy.UPGRADES] is None and counts[Strategy.FULL] is None

@@ -129,3 +129,35 @@ def test_quotes_and_block_lists_stay_as_written(tmp_path: Path) -> None:
     assert proposal.text == text.replace("'25.1.0']", "'25.1.0', '24.2.0']").replace(
         "blessed: '23.2.0'", "blessed: '24.2.0'"
     ).replace('    - "1.16.0"\n', '    - "1.16.0"\n    - "1.17.0"\n')
+
+
+def test_the_pull_request_text_shows_what_suites_printed_as_text() -> None:
+    from curator.markup import one_line
+    from tests.rendered import kinds, raw_html, tables, texts
+    from tests.unit.test_markup import HOSTILE
+
+    path = ROOT / "distribution.yaml"
+    spurious = Result(
+        PyVersion("3.11"),
+        SuiteName("pandas-numpy"),
+        CellId("c"),
+        Status.INSTALL_ERROR,
+        Status.PASSED,
+        Category.SPURIOUS,
+        reason=HOSTILE,
+    )
+    culprit = Result(
+        PyVersion("3.12"),
+        SuiteName("pandas-matplotlib"),
+        CellId("c"),
+        Status.FAILED,
+        Status.PASSED,
+        Category.REGRESSED,
+        ("matplotlib==3.10.0",),
+        signature=HOSTILE,
+    )
+    summary = propose(load(path), path.read_text(), _night((spurious, culprit)), _records()).summary
+    assert raw_html(summary) == ["<br>"] * 2  # the evidence's own line breaks (two Pythons), nothing printed
+    assert not kinds(summary) & {"image", "link_open", "em_open", "s_open"}
+    assert all(len(row) == len(table[0]) for table in tables(summary) for row in table)
+    assert f"spurious: pandas-numpy on Python 3.11 — {one_line(HOSTILE)}" in texts(summary)
