@@ -223,8 +223,12 @@ class Coordinator:
         if whole:
             from curator.templates import protocol
 
-            text = layout.nox_cells.read_text(encoding="utf-8")
-            whole = set(self.listed) <= set(protocol.validate_cells_file(json.loads(text)))
+            try:
+                text = layout.nox_cells.read_text(encoding="utf-8")
+                whole = set(self.listed) <= set(protocol.validate_cells_file(json.loads(text)))
+            except (OSError, ValueError):  # not the file curator wrote: every cell it lists is written again
+                layout.nox_cells.unlink(missing_ok=True)
+                whole = False
         if not whole:
             cells.write_nox_files(layout, list(self.listed.values()))
 
