@@ -5,10 +5,16 @@ environment is created from the absolute interpreter path, the lock installed ex
 (hash-checked), and each suite run through `suite_runner.py`, which records exit statuses
 so a crash is told from a failure. curator itself enforces the cell's wall clock: past it,
 the whole process group is killed. Failing suites are retried per the policy.
+
+Every process of a cell (uv, nox, the suites) gets the cell's own temporary folder (TMPDIR, TEMP,
+TMP), removed when the cell ends. A cell whose run folder lost the files curator runs it with
+while it ran (a suite that deleted the folder around it) is an `error` saying so, never an
+install error; what can be kept of its logs is kept.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -18,6 +24,7 @@ import secrets
 import shlex
 import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,6 +86,7 @@ class CellTask:
     timeout: float
     retries: int
     env: Mapping[str, str] = field(default_factory=dict)
+    lock_text: str = ""  # the lock file's content, to write it again if a suite removes it ("": not known)
 
     @property
     def out_dir(self) -> Path:
@@ -212,8 +220,7 @@ def _nox(
     only: Sequence[str],
     timeout: float,
     cancel: threading.Event | None,
-    lock: int,
-    token: str,
+    hold: Hold,
 ) -> proc.Completed:
     """One nox invocation for this cell (appending to the cell log)."""
     env = {
@@ -221,7 +228,7 @@ def _nox(
         protocol.ENV_OUT: str(task.out_dir),
         protocol.ENV_ATTEMPT: str(attempt),
         protocol.ENV_PREPARED: str(task.environment.location),
-        proc.TOKEN: token,
+        **hold.env(),
     }
     argv = [
         *_nox_command(),
@@ -237,7 +244,9 @@ def _nox(
     if only:
         argv += ["--", *only]
     log = task.out_dir / protocol.CELL_LOG
-    return proc.run(argv, cwd=task.layout.root, env=env, timeout=timeout, log_path=log, cancel=cancel, keep_fds=(lock,))
+    return proc.run(
+        argv, cwd=task.layout.root, env=env, timeout=timeout, log_path=log, cancel=cancel, keep_fds=(hold.lock,)
+    )
 
 
 def _nox_command() -> list[str]:
@@ -257,6 +266,7 @@ class Holder:
     cell: str
     token: str
     since: float
+    tmp: str = ""  # the cell's temporary folder, removed with what the holder left running
 
     def describe(self) -> str:
         """`cell py3.12-baseline of run 20261124-… (pid 4242 on host, for 35 s)`."""
@@ -310,6 +320,8 @@ def _env_lock(
             other = _holder(path)
             if other is not None and other.host == holder.host and not proc.alive(other.pid):
                 killed = proc.sweep(other.token)
+                if Path(other.tmp).name.startswith(TMP_PREFIX):
+                    _remove_tree(Path(other.tmp))
                 notify(
                     f"environment {env_dir.name} was held by what {other.describe()} left running after it was "
                     f"killed: {len(killed)} process(es) ended"
@@ -347,33 +359,80 @@ def _silent(_message: str) -> None:
 @dataclass(frozen=True)
 class Built:
     """A cell's environment built ahead of its tests (`prepare`): `failure` is None when it is
-    ready, else what failed (the cell is then `install-error` without running a suite)."""
+    ready, else what failed (the cell is then `install-error` without running a suite); `lost`:
+    what of the run folder was removed meanwhile (the cell is then an `error` saying so)."""
 
     failure: proc.Completed | None
+    lost: tuple[str, ...] = ()
+
+
+TMP_PREFIX = "curator-cell-"
+"""How a cell's temporary folder is named, in the machine's temporary folder."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A cell's hold on its environment: the lock's descriptor (inherited by its nox processes), the
+    token every process of the hold carries, and the hold's own temporary folder."""
+
+    lock: int
+    token: str
+    tmp: Path
+
+    def env(self) -> dict[str, str]:
+        """The variables every process of the hold gets: the token, and the temporary folder under
+        each name programs look for it (Python's `tempfile` reads TMPDIR, TEMP and TMP)."""
+        folder = str(self.tmp)
+        return {proc.TOKEN: self.token, "TMPDIR": folder, "TEMP": folder, "TMP": folder}
 
 
 @contextmanager
-def _holding(
-    task: CellTask, cancel: threading.Event | None, notify: Callable[[str], None]
-) -> Iterator[tuple[int, str]]:
-    """The cell's environment held (`_env_lock`), and the token every process of this hold carries:
-    whatever of them is still running when the hold ends — a daemon a test started, even in a
-    session of its own — is killed."""
+def _holding(task: CellTask, cancel: threading.Event | None, notify: Callable[[str], None]) -> Iterator[Hold]:
+    """The cell's environment held (`_env_lock`), with the token every process of this hold carries
+    and a temporary folder of its own: whatever of them is still running when the hold ends — a
+    daemon a test started, even in a session of its own — is killed, then the folder removed with
+    whatever the suites left in it. The folder is named in the lock file, so a curator killed with -9
+    leaves it to the next one that finds the lock's holder gone."""
     token = secrets.token_hex(8)
-    holder = Holder(os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time())
-    with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify) as lock:
-        try:
-            yield lock, token
-        finally:
-            proc.sweep(token)
+    tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+    holder = Holder(
+        os.getpid(), socket.gethostname(), task.layout.root.name, task.cell.id, token, time.time(), str(tmp)
+    )
+    try:
+        with _env_lock(task.env_dir, holder, bound=task.timeout + 60, cancel=cancel, notify=notify) as lock:
+            try:
+                yield Hold(lock, token, tmp)
+            finally:
+                proc.sweep(token)
+    finally:
+        _remove_tree(tmp)
+
+
+def _remove_tree(folder: Path) -> None:
+    """Remove a folder suites wrote in, whatever modes they left (folders made writable first;
+    links are removed, never followed)."""
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for path, dirs, _ in os.walk(folder):
+        for name in (".", *dirs):
+            inner = Path(path, name)
+            if not inner.is_symlink():
+                with contextlib.suppress(OSError):
+                    inner.chmod(0o700)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def prepare(task: CellTask, cancel: threading.Event | None = None, notify: Callable[[str], None] = _silent) -> Built:
     """Build the cell's environment now, so that `execute(task, ready=…)` only tests in it: the local
     executor builds the next cells' environments while a cell's suites run."""
-    with _holding(task, cancel, notify) as (_, token):
+    with _holding(task, cancel, notify) as hold:
         _fresh_logs(task)
-        return Built(_prepare(task, cancel=cancel, token=token, ahead=True))
+        lock = _identity(task.lock_path)
+        name = task.layout.relative(task.lock_path)
+        if lock is None:  # removed from the run folder before the cell's turn (the coordinator writes it again)
+            return Built(None, (name,))
+        failure = _prepare(task, cancel=cancel, hold=hold, ahead=True)
+        return Built(failure, (name,) if failure is not None and _identity(task.lock_path) != lock else ())
 
 
 def execute(
@@ -389,8 +448,8 @@ def execute(
     Every process of the cell carries a token (`proc.TOKEN`); when the cell ends, whatever of it
     is still running is killed (`_holding`). `notify` hears what the cell waits for before it can start.
     """
-    with _holding(task, cancel, notify) as (lock, token):
-        return _execute(task, cancel, lock, token, ready)
+    with _holding(task, cancel, notify) as hold:
+        return _execute(task, cancel, hold, ready)
 
 
 def _fresh_logs(task: CellTask) -> None:
@@ -398,47 +457,27 @@ def _fresh_logs(task: CellTask) -> None:
     task.out_dir.mkdir(parents=True)
 
 
-def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: str, ready: Built | None) -> CellOutcome:
+def _execute(task: CellTask, cancel: threading.Event | None, hold: Hold, ready: Built | None) -> CellOutcome:
     """`execute` with the environment held."""
     started = time.monotonic()
-    deadline = started + task.timeout
     if ready is None:
         _fresh_logs(task)
-        first = _prepare(task, cancel=cancel, token=token)
-    else:  # built ahead; checked again, as the environment's lock was let go in between
-        first = ready.failure or _prepare(task, cancel=cancel, token=token, again=True)
-    if first is None:
-        first = _nox(
-            task, attempt=1, only=(), timeout=deadline - time.monotonic(), cancel=cancel, lock=lock, token=token
-        )
-    if first.interrupted:
-        raise Interrupted(task.cell.id)
-    installed = (task.out_dir / protocol.INSTALLED).exists()
-    attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
-    held = deterministic({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout) if task.retries else {}
-    specs: dict[str, SuiteSpec] = {spec.name: spec for spec in task.suites}
-    for number in range(2, task.retries + 2):  # every suite worth it again, in one nox session per round
-        again_names = to_retry({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout, held=held)
-        remaining = deadline - time.monotonic()
-        if not installed or not again_names or remaining <= 1:
-            break
-        again = _nox(task, attempt=number, only=again_names, timeout=remaining, cancel=cancel, lock=lock, token=token)
-        if again.interrupted:
-            raise Interrupted(task.cell.id)
-        for name in again_names:
-            attempts[name].append(_attempt(task, specs[name], number, again.timed_out))
-    duration = time.monotonic() - started
+    _mend(task)
+    before = _harness(task)
     log = task.layout.relative(task.out_dir / protocol.CELL_LOG)
-    if not installed:
-        suites = _not_installed(task, first, log)
+    gone = (ready.lost if ready is not None else ()) + tuple(name for name, found in before.items() if found is None)
+    if gone:  # its lock is gone (the coordinator writes it again): the cell cannot run as curator runs it
+        suites = _harness_lost(task, gone, {}, None, log)
     else:
-        suites = tuple(_suite_outcome(task, spec, attempts[spec.name], held.get(spec.name)) for spec in task.suites)
-        if not task.suites:
-            suites = (SuiteOutcome(INSTALL_SUITE, Status.PASSED, Status.PASSED, "the environment installed", log=log),)
+        if ready is None:
+            failure = _prepare(task, cancel=cancel, hold=hold)
+        else:  # built ahead; checked again, as the environment's lock was let go in between
+            failure = ready.failure or _prepare(task, cancel=cancel, hold=hold, again=True)
+        suites = _tested(task, cancel, hold, failure, before, deadline=started + task.timeout, log=log)
     return CellOutcome(
         task.cell.id,
         suites,
-        duration=duration,
+        duration=time.monotonic() - started,
         lock_key=task.lock_key,
         outcome_key=task.outcome_key,
         log=log,
@@ -446,8 +485,62 @@ def _execute(task: CellTask, cancel: threading.Event | None, lock: int, token: s
     )
 
 
+def _tested(
+    task: CellTask,
+    cancel: threading.Event | None,
+    hold: Hold,
+    failure: proc.Completed | None,
+    before: Mapping[str, tuple[int, int] | None],
+    *,
+    deadline: float,
+    log: str,
+) -> tuple[SuiteOutcome, ...]:
+    """The suites run in the built environment (unless building it `failure`d), retried as the
+    policy says, and judged; an `error` each when the run folder lost its harness meanwhile."""
+    first = failure or _nox(task, attempt=1, only=(), timeout=deadline - time.monotonic(), cancel=cancel, hold=hold)
+    if first.interrupted:
+        raise Interrupted(task.cell.id)
+    gone = _lost(before, _harness(task))
+    installed = (task.out_dir / protocol.INSTALLED).exists()
+    attempts: dict[str, list[Attempt]] = {s.name: [_attempt(task, s, 1, first.timed_out)] for s in task.suites}
+    held = deterministic({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout) if task.retries else {}
+    specs: dict[str, SuiteSpec] = {spec.name: spec for spec in task.suites}
+    for number in range(2, task.retries + 2):  # every suite worth it again, in one nox session per round
+        again_names = to_retry({n: a[-1] for n, a in attempts.items()}, timeout=task.timeout, held=held)
+        remaining = deadline - time.monotonic()
+        if gone or not installed or not again_names or remaining <= 1:
+            break
+        again = _nox(task, attempt=number, only=again_names, timeout=remaining, cancel=cancel, hold=hold)
+        if again.interrupted:
+            raise Interrupted(task.cell.id)
+        for name in again_names:
+            attempts[name].append(_attempt(task, specs[name], number, again.timed_out))
+        gone = _lost(before, _harness(task))
+    if gone:
+        return _harness_lost(task, gone, attempts, first, log)
+    return _judged(task, installed=installed, attempts=attempts, held=held, first=first, log=log)
+
+
+def _judged(
+    task: CellTask,
+    *,
+    installed: bool,
+    attempts: Mapping[str, list[Attempt]],
+    held: Mapping[str, str],
+    first: proc.Completed,
+    log: str,
+) -> tuple[SuiteOutcome, ...]:
+    """Each suite's outcome from its attempts (all of them one install error when the environment
+    never got built)."""
+    if not installed:
+        return _not_installed(task, first, log)
+    if not task.suites:
+        return (SuiteOutcome(INSTALL_SUITE, Status.PASSED, Status.PASSED, "the environment installed", log=log),)
+    return tuple(_suite_outcome(task, spec, attempts[spec.name], held.get(spec.name)) for spec in task.suites)
+
+
 def _prepare(
-    task: CellTask, *, cancel: threading.Event | None, token: str, again: bool = False, ahead: bool = False
+    task: CellTask, *, cancel: threading.Event | None, hold: Hold, again: bool = False, ahead: bool = False
 ) -> proc.Completed | None:
     """Build (or check) the cell's environment; what failed when it could not be, else None.
 
@@ -457,7 +550,7 @@ def _prepare(
     """
     prepared = envs.prepare(
         task.environment,
-        env={**task.env, proc.TOKEN: token},
+        env={**task.env, **hold.env()},
         log=task.out_dir / protocol.CELL_LOG,
         timeout=task.timeout,
         cancel=cancel,
@@ -523,6 +616,98 @@ def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt], hel
     )
 
 
+ROOT = "the run folder"
+HARNESS_LOST = "the run folder was removed while the cell ran"
+"""The signature of a cell whose run folder lost the files curator runs it with (`_harness`)."""
+
+
+def _harness(task: CellTask) -> dict[str, tuple[int, int] | None]:
+    """What a cell needs of its run folder, by name: which file each is (device, inode), None when
+    it is missing. A suite that deletes the folder around it takes them with it; a folder written
+    again (the cell's log folder, by a suite writing its JUnit file) is another file. The runner's
+    files and `nox-cells.json` count only by being there: curator itself replaces them (the
+    coordinator adds cells, and writes what went missing again)."""
+    layout = task.layout
+    by_file = {
+        ROOT: layout.root,
+        layout.relative(task.lock_path): task.lock_path,
+        layout.relative(task.out_dir) + "/": task.out_dir,
+    }
+    by_name = [*(layout.root / name for name in RUNNER_FILES), layout.nox_cells]
+    found = {name: _identity(path) for name, path in by_file.items()}
+    found |= {path.name: (0, 0) if path.exists() else None for path in by_name}
+    return found
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Which file `path` is (device, inode); None when there is none."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _lost(before: Mapping[str, tuple[int, int] | None], after: Mapping[str, tuple[int, int] | None]) -> tuple[str, ...]:
+    """What was there `before` and is gone (or another file) `after`."""
+    return tuple(name for name, was in before.items() if was is not None and after.get(name) != was)
+
+
+def _harness_lost(
+    task: CellTask,
+    gone: Sequence[str],
+    attempts: Mapping[str, list[Attempt]],
+    first: proc.Completed | None,
+    log: str,
+) -> tuple[SuiteOutcome, ...]:
+    """Every suite of a cell whose run folder lost its harness while it ran: an `error` naming what
+    went — the suites' results cannot be told from what their removal did. Their logs are kept
+    where the runner and nox could write them again."""
+    task.out_dir.mkdir(parents=True, exist_ok=True)
+    root = task.layout.root
+    what = f"the run folder {root} was removed" if ROOT in gone else f"{', '.join(gone)} went missing from {root}"
+    reason = (
+        f"{what} while the cell ran (by one of its suites, or by something else on this machine): its suites "
+        "cannot be judged; curator writes the run folder's files again, so the reproduce command works"
+    )
+    outcomes = []
+    for spec in task.suites:
+        last = attempts[spec.name][-1] if attempts.get(spec.name) else None
+        suite_log = protocol.artefacts(task.out_dir, spec.name, len(attempts.get(spec.name, [])) or 1)["log"]
+        outcomes.append(
+            SuiteOutcome(
+                spec.name,
+                Status.ERROR,
+                Status.ERROR,
+                reason=reason,
+                signature=HARNESS_LOST,
+                counts=Counts.of(last.cases) if last else Counts(),
+                duration=sum(a.duration for a in attempts.get(spec.name, [])),
+                attempts=len(attempts.get(spec.name, [])),
+                log=task.layout.relative(suite_log) if suite_log.exists() else log,
+                cases=last.cases if last else (),
+                tail=(last.tail if last else "") or (first.tail(40) if first else ""),
+            )
+        )
+    if not outcomes:
+        outcomes.append(SuiteOutcome(INSTALL_SUITE, Status.ERROR, Status.ERROR, reason, HARNESS_LOST, log=log))
+    return tuple(outcomes)
+
+
+def _mend(task: CellTask) -> None:
+    """Write again what a suite removed of the run folder's harness — the runner files, pytest.ini,
+    scratch/, nox-cells.json with this cell in it, its lock and log folder — so the cell still runs
+    as curator would run it (the coordinator writes the rest of the run folder again when it hears)."""
+    layout = task.layout
+    needed = [*(layout.root / name for name in RUNNER_FILES), layout.pytest_ini, layout.scratch, layout.nox_cells]
+    if not all(path.exists() for path in needed):
+        write_nox_files(layout, [task])
+    if task.lock_text and not task.lock_path.exists():
+        task.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(task.lock_path, task.lock_text)
+    task.out_dir.mkdir(parents=True, exist_ok=True)
+
+
 def _not_installed(task: CellTask, first: proc.Completed, log: str) -> tuple[SuiteOutcome, ...]:
     """Every suite of a cell whose environment never got built shares one outcome."""
     tail = first.tail(40)
@@ -550,11 +735,14 @@ def write_nox_files(layout: RunLayout, tasks: Sequence[CellTask]) -> None:
 
     templates = files("curator") / "templates"
     layout.root.mkdir(parents=True, exist_ok=True)
-    for name in RUNNER_FILES:
-        (layout.root / name).write_text(templates.joinpath(name).read_text(encoding="utf-8"), encoding="utf-8")
-    layout.pytest_ini.write_text("[pytest]\n", encoding="utf-8")
+    for name in RUNNER_FILES:  # through a rename: a nox starting meanwhile reads the whole file
+        atomic_write(layout.root / name, templates.joinpath(name).read_text(encoding="utf-8"))
+    atomic_write(layout.pytest_ini, "[pytest]\n")
     layout.scratch.mkdir(exist_ok=True)
     add_nox_cells(layout, tasks, always=True)
+
+
+_nox_cells_written = threading.Lock()  # the coordinator adds cells while a cell may write the file again (`mend`)
 
 
 def add_nox_cells(layout: RunLayout, tasks: Sequence[CellTask], *, always: bool = False) -> None:
@@ -563,11 +751,12 @@ def add_nox_cells(layout: RunLayout, tasks: Sequence[CellTask], *, always: bool 
     run's, an earlier batch's)."""
     if not tasks and not always:
         return
-    cells: dict[str, dict[str, object]] = {}
-    if layout.nox_cells.exists():
-        cells.update(protocol.validate_cells_file(json.loads(layout.nox_cells.read_text(encoding="utf-8"))))
-    cells.update({task.cell.id: nox_spec(task) for task in tasks})
-    atomic_write(layout.nox_cells, json.dumps(protocol.cells_file(cells), indent=1))
+    with _nox_cells_written:
+        cells: dict[str, dict[str, object]] = {}
+        if layout.nox_cells.exists():
+            cells.update(protocol.validate_cells_file(json.loads(layout.nox_cells.read_text(encoding="utf-8"))))
+        cells.update({task.cell.id: nox_spec(task) for task in tasks})
+        atomic_write(layout.nox_cells, json.dumps(protocol.cells_file(cells), indent=1))
 
 
 def nox_env(base: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import threading
@@ -19,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 log = logging.getLogger("curator.proc")
 
@@ -63,13 +65,16 @@ def run(
     process group is killed.
 
     With `log_path`, stdout and stderr go to that file (appended) and `stdout` of the result
-    holds its tail; otherwise both are captured in memory. `keep_fds` stay open in the child.
+    holds its tail, read from the file curator holds open: a log the child deleted (with the folder
+    around it) is written again where it was (`KEPT_BYTES` at most). Otherwise both are captured
+    in memory. `keep_fds` stay open in the child.
     """
     args = tuple(os.fspath(a) for a in argv)
     log.debug("run %s (cwd=%s)", shlex.join(args), cwd)
     started = time.monotonic()
     deadline = started + timeout if timeout is not None else None
-    log_file = log_path.open("ab") if log_path is not None else None
+    log_file = log_path.open("a+b") if log_path is not None else None
+    kept = ""
     timed_out = interrupted = False
     try:
         process = subprocess.Popen(
@@ -110,11 +115,14 @@ def run(
             process.wait()
             raise
     finally:
-        if log_file is not None:
+        if log_file is not None and log_path is not None:
+            with contextlib.suppress(OSError):
+                kept = _tail_of(log_file)
+                _keep(log_file, log_path)
             log_file.close()
     duration = time.monotonic() - started
     if log_path is not None:
-        stdout, stderr = read_tail(log_path), ""
+        stdout, stderr = kept, ""
     else:
         stdout = (chunks[0] or b"").decode("utf-8", "replace")
         stderr = (chunks[1] or b"").decode("utf-8", "replace")
@@ -184,13 +192,36 @@ def read_tail(path: Path, lines: int = TAIL_LINES, max_bytes: int = 64 * 1024) -
     """The last `lines` lines of a (possibly large) text file."""
     try:
         with path.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - max_bytes))
-            data = handle.read()
+            return _tail_of(handle, lines, max_bytes)
     except FileNotFoundError:
         return ""
+
+
+def _tail_of(handle: BinaryIO, lines: int = TAIL_LINES, max_bytes: int = 64 * 1024) -> str:
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - max_bytes))
+    data = handle.read()
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+KEPT_BYTES = 16 * 1024 * 1024
+"""The most of a deleted log that is written again (its end)."""
+
+
+def _keep(handle: BinaryIO, path: Path) -> None:
+    """Write the log `handle` holds open again at `path` when something removed it meanwhile."""
+    try:
+        if os.path.samestat(os.fstat(handle.fileno()), path.stat()):
+            return
+    except FileNotFoundError:
+        pass
+    handle.seek(0, os.SEEK_END)
+    size = handle.tell()
+    handle.seek(max(0, size - KEPT_BYTES))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab") as again:
+        shutil.copyfileobj(handle, again)
 
 
 def clean_env(base: Mapping[str, str], **extra: str) -> dict[str, str]:

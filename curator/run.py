@@ -96,6 +96,7 @@ class Coordinator:
         }
         self.folder_lock: FolderLock | None = None
         self.graphs: dict[PyVersion, DependencyGraph] = {}  # each Python's, once planning or a split needed it
+        self.listed: dict[CellId, cells.CellTask] = {}  # every cell in nox-cells.json
 
     def __enter__(self) -> Coordinator:
         return self
@@ -208,7 +209,34 @@ class Coordinator:
             self._run_tasks(record.id, self._feed(pending, layout, resolutions), resolutions)
         except ExecutorLost as lost:
             return RunResult(record.id, layout, interrupted=True, lost=str(lost))
+        finally:
+            self._restore(layout, thorough=True)
         return RunResult(record.id, layout, interrupted=self.cancel.is_set())
+
+    def _restore(self, layout: RunLayout, *, thorough: bool) -> None:
+        """Write the run folder's harness again where something removed it — a suite that deleted
+        the folder around it: the runner's files, every cell in nox-cells.json and every cell's
+        lock, so each cell's reproduce command works. Quick unless `thorough` (a cell said its
+        harness went missing; the end of a batch): then every cell is looked for."""
+        needed = [*(layout.root / n for n in planning.RUNNER_FILES), layout.pytest_ini, layout.scratch]
+        needed += [layout.nox_cells, layout.locks]
+        whole = all(path.exists() for path in needed)
+        if whole and not thorough:
+            return
+        for task in self.listed.values():
+            if not task.lock_path.exists():
+                _write_lock(task.lock_path, task.lock_text)
+        if whole:
+            from curator.templates import protocol
+
+            try:
+                text = layout.nox_cells.read_text(encoding="utf-8")
+                whole = set(self.listed) <= set(protocol.validate_cells_file(json.loads(text)))
+            except (OSError, ValueError):  # not the file curator wrote: every cell it lists is written again
+                layout.nox_cells.unlink(missing_ok=True)
+                whole = False
+        if not whole:
+            cells.write_nox_files(layout, list(self.listed.values()))
 
     def _feed(self, pending: Sequence[Cell], layout: RunLayout, resolutions: dict[CellId, Resolution]) -> Feed:
         """The cells to run, the longest first, each handed to the executor as soon as its lock is
@@ -269,6 +297,7 @@ class Coordinator:
                     self._record(self.record.id, cell, self._unbuildable(cell, resolution, layout), reused=False)
                     continue
                 task = self._task(cell, resolution, layout)
+                self.listed[cell.id] = task
                 unlisted.append(task)
                 if self.request.rerun or not self._reuse(self.record.id, task, resolution):
                     ready.append(task)
@@ -328,12 +357,11 @@ class Coordinator:
     def _task(self, cell: Cell, lock: Lock, layout: RunLayout) -> cells.CellTask:
         interpreter = self.request.interpreters[cell.python]
         lock_path = layout.lock(cell.id)
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
         header = (
             f"# curator lock for cell {cell.id} of {self.dist.name} {self.dist.version}\n"
             f"# Python {interpreter.full_version} ({interpreter.path}); pip install --require-hashes -r THIS_FILE\n"
         )
-        lock_path.write_text(header + lock.text)
+        _write_lock(lock_path, header + lock.text)
         suites = cells.suite_specs(self.dist, cell, layout)
         return cells.CellTask(
             cell=cell,
@@ -347,6 +375,7 @@ class Coordinator:
             timeout=self.dist.policy.timeout,
             retries=self.dist.policy.retries,
             env=self.env,
+            lock_text=header + lock.text,
         )
 
     def _unbuildable(self, cell: Cell, failure: Unresolvable | ResolveFailed, layout: RunLayout) -> CellOutcome:
@@ -390,6 +419,8 @@ class Coordinator:
                     self._record(
                         run_id, by_id[cell_id], outcome, reused=False, lock=lock if isinstance(lock, Lock) else None
                     )
+                    lost = any(s.signature == cells.HARNESS_LOST for s in outcome.suites)
+                    self._restore(RunLayout(Path(self.record.out_dir)), thorough=lost)
                 case Broken(cell_id, reason):
                     cell = by_id[cell_id]
                     status = Status.INSTALL_ERROR
@@ -431,6 +462,12 @@ class Coordinator:
             policy=self.dist.policy,
             today=self.today,
         )
+
+
+def _write_lock(path: Path, text: str) -> None:
+    """A cell's lock file in the run folder (its text begins with a header saying what it is)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
 
 
 def _unfinished(record: RunRecord) -> RunRecord:

@@ -31,6 +31,8 @@ from curator.pins import Pins
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x63757261  # "cura": marks a SQLite file as a curator results store
 LOCAL_EXECUTOR = '{"kind": "local"}'  # what runs recorded before executors were recorded ran on
+_BUSY_TIMEOUT = 30.0  # seconds a store another process is writing is waited for
+_SQLITE_BUSY = 5
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -272,6 +274,21 @@ class NightlyRow:
     document: str  # nightly.json (docs/nightly.md)
 
 
+def statements(script: str) -> list[str]:
+    """The SQL statements of a migration script, one by one (`executescript` would commit the
+    transaction they must run in)."""
+    found: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            found.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"an incomplete statement in a migration: {pending.strip()[:60]!r}")
+    return found
+
+
 TABLES: dict[str, type] = {
     "runs": RunRecord,
     "cells": CellRow,
@@ -295,18 +312,21 @@ class Store:
         if not size and not accept_lost_runs:  # missing or empty: decide before anything is written
             self._refuse_lost(0, lambda _: False, size)
         try:
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as exc:
             raise UsageError(f"{path}: cannot open the results store ({exc})") from None
         try:
             self.db.row_factory = sqlite3.Row
-            self._claim()
-            self.db.execute("PRAGMA journal_mode=WAL")
+            with self._transaction(checkpoint=False):
+                self._claim()
+            self._wal()
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            with self._transaction(checkpoint=False):
+                self._migrate()
             if size and not accept_lost_runs:
-                self._refuse_lost(self._history().runs, self._holds, size)
+                mark = storefile.read_mark(path)  # before counting: a marker is written after its run's commit
+                self._refuse_lost(self._history().runs, self._holds, size, mark=mark)
             if accept_lost_runs:
                 self._mark()
         except BaseException as exc:
@@ -336,7 +356,9 @@ class Store:
         return UsageError(f"{self.path}: not a curator results store ({exc})")
 
     def _claim(self) -> None:
-        """Refuse a SQLite file that belongs to something else; mark a new (or older) store as ours."""
+        """Refuse a SQLite file that belongs to something else; mark a new (or older) store as ours.
+        Called inside a write transaction, so a process creating the same store at once is seen
+        either not yet started or done, never halfway."""
         application = int(self.db.execute("PRAGMA application_id").fetchone()[0])
         if application == APPLICATION_ID:
             return
@@ -352,6 +374,20 @@ class Store:
             )
         self.db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
+    def _wal(self) -> None:
+        """Put the store in WAL mode (once: the mode is kept in the file). Changing the mode needs
+        the file to itself and SQLite does not wait for that, so a store another process is opening
+        at the same moment is tried again for as long as a busy store is waited for."""
+        deadline = time.monotonic() + _BUSY_TIMEOUT
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
+
     # ------------------------------------------------------------------ history
 
     def _history(self) -> storefile.History:
@@ -362,8 +398,10 @@ class Store:
     def _holds(self, run_id: str) -> bool:
         return self.db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is not None
 
-    def _refuse_lost(self, runs: int, holds: Callable[[str], bool], size: int | None) -> None:
-        problem = storefile.lost_history(self.path, runs, holds, size=size)
+    def _refuse_lost(
+        self, runs: int, holds: Callable[[str], bool], size: int | None, *, mark: storefile.History | None = None
+    ) -> None:
+        problem = storefile.lost_history(self.path, runs, holds, size=size, mark=mark)
         if problem is not None:
             raise StoreLost(problem)
 
@@ -378,16 +416,18 @@ class Store:
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     def _migrate(self) -> None:
+        """Bring the schema to `SCHEMA_VERSION`. Called inside a write transaction: the version is
+        read and the steps applied while no other process can write, so two curators creating
+        (or migrating) the same store at once do it once, and a step interrupted leaves none."""
         current = int(self.db.execute("PRAGMA user_version").fetchone()[0])
         if current > SCHEMA_VERSION:
             raise UsageError(
                 f"{self.path}: written by a newer curator (schema {current} > {SCHEMA_VERSION}); upgrade curator"
             )
         for version in range(current + 1, SCHEMA_VERSION + 1):
-            # executescript commits whatever is pending first, so each step carries its own transaction
-            self.db.executescript(
-                f"BEGIN IMMEDIATE;\n{_MIGRATIONS[version]}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
+            for statement in statements(_MIGRATIONS[version]):
+                self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {version}")
 
     def declared(self, table: str) -> list[tuple[str, str, bool]]:
         """(name, type, not null) of each column the schema declares for `table` (a primary key
@@ -396,15 +436,17 @@ class Store:
         return [(r[0], r[1], bool(r[2]) or bool(r[3])) for r in rows]
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _transaction(self, *, checkpoint: bool = True) -> Iterator[None]:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
-        self.checkpoint()
+        if checkpoint:
+            self.checkpoint()
 
     # ------------------------------------------------------------------ runs
 

@@ -124,10 +124,16 @@ def folders_naming(store: Path) -> list[Path]:
     return found
 
 
-def lost_history(store: Path, runs: int, known: Callable[[str], bool], *, size: int | None) -> str | None:
+def lost_history(
+    store: Path, runs: int, known: Callable[[str], bool], *, size: int | None, mark: History | None = None
+) -> str | None:
     """Why a store holding `runs` runs (`known(id)`: does it hold that run?) has lost its history,
-    or None when nothing says it held more. `size`: the file's size, None when it is missing."""
-    mark = read_mark(store)
+    or None when nothing says it held more. `size`: the file's size, None when it is missing.
+    `mark`: the marker as read before `runs` was counted (read here when not given) — a marker is
+    written after its run is committed, so read first it never counts a run the count has not
+    seen, whatever another process commits meanwhile."""
+    if mark is None:
+        mark = read_mark(store)
     if mark is not None:
         if runs >= mark.runs and (mark.last is None or known(mark.last)):
             return None

@@ -60,6 +60,49 @@ def annotate_error(error: ManifestError) -> None:
     _emit([for_manifest_error(error).render()])
 
 
+def summary_file(args: argparse.Namespace) -> Path | None:
+    """Where the Markdown summary goes: `--summary`, else `$GITHUB_STEP_SUMMARY` when it is set."""
+    if args.summary is not None:
+        return Path(args.summary)
+    return Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Bad input, before any work starts: a JUnit file or a summary curator could not write once the
+    run is over (a folder, a device, a place it cannot write in) — said now, not after the run."""
+    if args.junit is not None:
+        _writable_file(args.junit, f"--junit {args.junit}", replaced=True)
+    target = summary_file(args)
+    if target is not None:
+        label = f"--summary {target}" if args.summary is not None else f"$GITHUB_STEP_SUMMARY {target}"
+        _writable_file(target, label, replaced=False)
+
+
+def _writable_file(path: Path, label: str, *, replaced: bool) -> None:
+    """`path` can be written: `replaced` (a new file renamed over it, folders made as needed), or
+    appended to (an existing file, or a new one in an existing folder)."""
+    from curator.cli.common import text_name, writable_folder
+
+    text_name(path, label)
+    try:
+        if path.is_dir():
+            raise UsageError(f"{label}: is a folder; name a file")
+        if os.path.lexists(path):
+            if replaced and not path.is_file():
+                raise UsageError(f"{label}: exists and is not a regular file (it would be replaced)")
+            if not replaced:
+                with path.open("a", encoding="utf-8"):
+                    pass  # opened to append, nothing written: the test the end of the run will pass
+                return
+        elif not replaced and not path.parent.is_dir():
+            raise UsageError(f"{label}: its folder {path.parent} does not exist")
+    except OSError as exc:
+        raise UsageError(f"{label}: cannot write it ({exc.strerror})") from None
+    except ValueError:
+        raise UsageError(f"{label}: not a usable file name") from None
+    writable_folder(path.parent, f"{label}: its folder {path.parent}")
+
+
 def publish(args: argparse.Namespace, data: RunData, *, sections: Sequence[str] = ()) -> list[Path]:
     """The JUnit file, the summary and the annotations this invocation asked for; the files written."""
     from curator.report import github, junit, markdown
@@ -71,9 +114,7 @@ def publish(args: argparse.Namespace, data: RunData, *, sections: Sequence[str] 
         except OSError as exc:
             raise UsageError(f"--junit {args.junit}: cannot write it ({exc.strerror})") from None
         written.append(args.junit)
-    target = args.summary or (
-        Path(os.environ["GITHUB_STEP_SUMMARY"]) if os.environ.get("GITHUB_STEP_SUMMARY") else None
-    )
+    target = summary_file(args)
     if target is not None:
         text = markdown.render(data, report_url=args.report_url, sections=sections)
         try:

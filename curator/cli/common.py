@@ -278,6 +278,20 @@ def emit(text: str, output: Path | None) -> None:
         raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
 
 
+def text_name(path: Path, label: str) -> None:
+    """Bad input, before any work starts: a path whose name is not UTF-8 (Python keeps such bytes
+    as lone surrogates). The store, run.json and the report record paths as text, so such a name
+    would fail only once the run had begun, leaving a store behind."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = os.fsencode(exc.object[exc.start : exc.end])
+        raise UsageError(
+            f"{label}: the name holds bytes that are not UTF-8 ({byte!r}); curator records paths as text: "
+            "use a name in UTF-8"
+        ) from None
+
+
 def writable_folder(path: Path, label: str) -> None:
     """Bad input, before any work starts: `path` is not a folder curator could create or write in.
 
@@ -285,6 +299,7 @@ def writable_folder(path: Path, label: str) -> None:
     and removed again: the one sure test (`os.access` says yes to root under /proc, where
     nothing can be created).
     """
+    text_name(path, label)
     try:
         if path.is_dir():
             if not os.access(path, os.W_OK | os.X_OK):
@@ -307,6 +322,7 @@ def writable_folder(path: Path, label: str) -> None:
 
 def store_file(path: Path, option: str, *, must_exist: bool) -> None:
     """Bad input, before any work starts: `path` cannot be (or, with `must_exist`, is not) a results store."""
+    text_name(path, f"{option} {path}")
     try:
         exists = os.path.lexists(path)
         if exists and not path.is_file():
@@ -318,6 +334,24 @@ def store_file(path: Path, option: str, *, must_exist: bool) -> None:
     if must_exist:
         raise UsageError(f"{option} {path}: no results store there; give --store PATH (the curator.sqlite a run wrote)")
     writable_folder(path.parent, f"{option} {path}: its folder {path.parent}")
+
+
+def run_arguments(args: argparse.Namespace, distribution: Distribution) -> Path:
+    """Bad input of `run` and `nightly`, refused before any work starts (nothing is probed, resolved
+    or created): an empty `--resume`, a manifest, `--out` or `--store` curator could not record or
+    write, and a `--junit` or `--summary` it could not write at the end. The store's path."""
+    from curator import layout
+    from curator.cli import ci
+
+    if args.resume is not None and not args.resume.strip():
+        raise UsageError("--resume: give the id of the run to finish (it is empty)")
+    text_name(distribution.path, str(distribution.path))
+    store: Path = args.store or layout.default_store(distribution.root)
+    store_file(store, "--store", must_exist=False)
+    if args.out is not None:
+        writable_folder(args.out, f"--out {args.out}")
+    ci.check_outputs(args)
+    return store
 
 
 def shown(path: Path) -> str:

@@ -29,6 +29,7 @@ from curator.cli.common import (
     preloading,
     python_arg,
     python_axis,
+    run_arguments,
     shown,
 )
 from curator.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
@@ -73,7 +74,6 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     import datetime as dt
 
     from curator.interpreters import Finder
-    from curator.layout import default_store
     from curator.nightly import runner
     from curator.report.markdown import night_markdown
     from curator.store import Store
@@ -86,7 +86,7 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     as_of = parse_as_of(args.as_of) if args.as_of else None
     if as_of is not None and as_of > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
         raise UsageError(f"--as-of {args.as_of}: that is in the future; a nightly cannot see releases not made yet")
-    store_path = args.store or default_store(distribution.root)
+    store_path = run_arguments(args, distribution)
     # the run folder is held until the report is written (`held`)
     with (
         cancelled_by_signals() as cancel,

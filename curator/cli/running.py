@@ -33,9 +33,8 @@ from curator.cli.common import (
     preloading,
     python_arg,
     python_axis,
-    store_file,
+    run_arguments,
     strategy_arg,
-    writable_folder,
 )
 
 
@@ -77,7 +76,6 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     import datetime as dt
 
     from curator.interpreters import Finder
-    from curator.layout import default_store
     from curator.run import Coordinator, RunRequest
     from curator.store import Store
 
@@ -87,10 +85,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("--resume runs the stored plan; leave out --python")
     if args.resume:
         versions = list(distribution.python)
-    store = args.store or default_store(distribution.root)
-    store_file(store, "--store", must_exist=False)
-    if args.out is not None:
-        writable_folder(args.out, f"--out {args.out}")
+    store = run_arguments(args, distribution)
     interpreters = Finder(overrides).find_all(versions)
     request = RunRequest(
         distribution=distribution,

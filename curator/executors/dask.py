@@ -279,7 +279,9 @@ class DaskExecutor:
         with tarfile.open(fileobj=io.BytesIO(wire.logs), mode="r:gz") as archive:
             archive.extractall(task.out_dir, filter="data")
         if wire.truncated:
-            log.warning("%s: logs cut to their tails on the way back: %s", task.cell.id, ", ".join(wire.truncated))
+            log.warning(
+                "%s: logs cut to their head and tail on the way back: %s", task.cell.id, ", ".join(wire.truncated)
+            )
         return replace(outcome, reproduce=task.reproduce(), outcome_key=task.outcome_key, lock_key=task.lock_key)
 
     def folder(self, path: Path) -> tuple[str, distributed.Future[Any]]:

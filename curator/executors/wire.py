@@ -12,8 +12,8 @@ the interpreter, is a hint: the worker probes it first when it is one of the pla
 and takes it only when it is that very build.
 
 A result carries the `CellOutcome` (log paths relative to the cell's run folder, as locally) and the
-cell's log folder as a tar archive, bounded in size: past `LOG_BUDGET` the largest files keep only
-their tails, with a first line saying so.
+cell's log folder as a tar archive, bounded in size: past `LOG_BUDGET` the largest files keep their
+head and tail, with the line a suite's log has where it was cut (`protocol.cut_notice`) saying so.
 """
 
 from __future__ import annotations
@@ -30,13 +30,16 @@ from curator.cell import CellTask, SuiteSpec
 from curator.ids import CellId, PyVersion, SuiteName
 from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
 from curator.plan import Cell, suite_digest, suite_files
+from curator.templates import protocol
 
 WIRE_VERSION = 1
 """Bumped when a shape below changes; a worker refuses a task of another version."""
 
 RUN = "<run>"
 LOG_BUDGET = 16 * 1024 * 1024
-"""The most log bytes one cell sends back (its cell.log, suite logs and JUnit files together)."""
+"""The most log bytes one cell sends back (its cell.log, suite logs and JUnit files together): three
+suite logs at their own bound (`protocol.LOG_HEAD + protocol.LOG_TAIL`, cut by the runner where the
+suite ran) travel whole."""
 
 
 class WireError(ValueError):
@@ -318,29 +321,39 @@ def outcome_from_json(data: Mapping[str, Any]) -> CellOutcome:
 
 
 def pack_logs(folder: Path, budget: int = LOG_BUDGET, *, note: str = "") -> tuple[bytes, tuple[str, ...]]:
-    """A cell's log folder as a tar.gz of at most about `budget` bytes of content: files that do not
-    fit keep their last bytes, after a first line saying how much was left out (and `note`)."""
+    """A cell's log folder as a tar.gz of at most about `budget` bytes of content: a file that does
+    not fit keeps its head (a fifth of its share) and its tail, with a line between saying how much
+    was cut to travel back (`note`: from where). Files are read only as far as they are kept."""
     files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
     buffer = io.BytesIO()
     truncated: list[str] = []
     left = budget
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
         for index, path in enumerate(files):
-            data = path.read_bytes()
             share = left // max(1, len(files) - index)  # what every file still to come may have
-            if len(data) > share:
-                keep = max(0, share - 200)
-                header = (
-                    f"[curator: this log was cut to its last {keep} of {len(data)} bytes to travel back"
-                    f"{' from ' + note if note else ''}]\n"
-                ).encode()
-                data = header + data[len(data) - keep :]
+            data, cut = _kept(path, share, f"cut to travel back{' from ' + note if note else ''}")
+            if cut:
                 truncated.append(path.relative_to(folder).as_posix())
             left -= len(data)
             info = tarfile.TarInfo(path.relative_to(folder).as_posix())
             info.size, info.mode, info.mtime = len(data), 0o644, int(path.stat().st_mtime)
             archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue(), tuple(truncated)
+
+
+def _kept(path: Path, share: int, why: str) -> tuple[bytes, bool]:
+    """A file's bytes when they fit in `share`, else its head and tail around a notice; and whether it was cut."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        if size <= share:
+            return handle.read(), False
+        room = max(0, share - 300)  # the notice's own length
+        head = room // 5
+        tail = room - head
+        first = handle.read(head)
+        handle.seek(size - tail)
+        last = handle.read(tail)
+    return first + protocol.cut_notice(size - head - tail, size, head, tail, why) + last, True
 
 
 def suite_folders(suites: Sequence[SuiteSpec], known: Sequence[Path]) -> list[Path]:

@@ -12,6 +12,7 @@ refused as bad input (exit 2), naming the first member at fault, and nothing els
 from __future__ import annotations
 
 import hashlib
+import os
 import tarfile
 import zlib
 from collections.abc import Callable
@@ -58,6 +59,10 @@ class Contents(Protocol):
         """Everything that is neither a regular file nor a folder (links), sorted."""
         ...
 
+    def folders(self) -> list[str]:
+        """Every folder below the top one (empty ones too), sorted."""
+        ...
+
     def sha256(self, name: str) -> str:
         """The sha256 of a file of `files()`."""
         ...
@@ -84,6 +89,12 @@ class Folder:
         self.root = root
         self._files, self._odd = files.walk(root)
         self._present = set(self._files)
+        self._folders = sorted(
+            (Path(folder) / name).relative_to(root).as_posix()
+            for folder, names, _ in os.walk(root)
+            for name in names
+            if not (Path(folder) / name).is_symlink()
+        )
 
     @property
     def name(self) -> str:
@@ -97,6 +108,10 @@ class Folder:
     def odd(self) -> list[str]:
         """Links and special files under the folder."""
         return list(self._odd)
+
+    def folders(self) -> list[str]:
+        """Folders under the folder (links to folders are `odd`)."""
+        return list(self._folders)
 
     def sha256(self, name: str) -> str:
         """Hashed from disk, in chunks."""
@@ -119,6 +134,7 @@ class Archive:
         self.path = path
         self._digests: dict[str, str] = {}
         self._kept: dict[str, bytes] = {}
+        self._folders: set[str] = set()
         self._top = ""
         try:
             with tarfile.open(path, mode="r|gz", tarinfo=_BoundedTarInfo) as tar:
@@ -138,6 +154,10 @@ class Archive:
     def odd(self) -> list[str]:
         """Nothing: a tarball with links or special files is refused outright."""
         return []
+
+    def folders(self) -> list[str]:
+        """Folders below the top one: each folder member, and each folder a file's name implies."""
+        return sorted(self._folders)
 
     def sha256(self, name: str) -> str:
         """Hashed while streaming."""
@@ -188,6 +208,7 @@ class Archive:
                 self._kept[relative] = kept
         if not self._top:
             raise UsageError(f"{self.path}: not a bundle tarball: it is empty")
+        self._folders = folders
 
     def _place(self, member: tarfile.TarInfo) -> str | None:
         """The member's path below the top folder (None for the top folder itself), or a refusal."""

@@ -1,8 +1,11 @@
 """`curator verify`: is a bundle exactly what was signed? Offline, file by file.
 
-Every file against `SHA256SUMS` (changed, missing, extra), the signature of `SHA256SUMS`
-(against a key the user trusts, or else the bundle's own key — which proves integrity, not
-origin), and every file of `wheels/` against the locks' hashes, both ways.
+Every file against `SHA256SUMS` (changed, missing, extra — an empty folder is extra too), the
+bundle's name against what `release.json` says it is (a renamed folder or tarball top is not the
+release it claims to be), the signature of `SHA256SUMS` (against a key the user trusts, or else
+the bundle's own key — which proves integrity, not origin; `release.json`, itself listed in
+`SHA256SUMS`, records whether the bundle was signed, so a signature deleted is missing, not
+absent), and every file of `wheels/` against the locks' hashes, both ways.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path, PurePosixPath
 
 from curator import signing
 from curator.errors import UsageError, VerifyMismatch
+from curator.inputs import quoted
 from curator.layout import BundleLayout
 from curator.release import files, wheelhouse
 from curator.release.bundle import RELEASE_JSON
@@ -59,6 +63,8 @@ def verify(bundle: Path, pubkey: signing.PublicKey | None = None) -> Verificatio
     for name in present:
         if name not in listed and name not in files.UNLISTED:
             problems.append(f"{name}: extra (not listed in {files.SUMS})")
+    problems += _extra_folders(contents, listed)
+    problems += _identity(contents, listed)
     signed, fingerprint = _signature(contents, pubkey, problems)
     wheels = _wheels(contents, problems) if any(n.startswith("wheels/") for n in present) else 0
     if problems:
@@ -77,6 +83,37 @@ def _listed(contents: Contents, problems: list[str]) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError) as exc:
         problems.append(f"{files.SUMS}: unreadable ({exc})")
     return {}
+
+
+def _extra_folders(contents: Contents, listed: dict[str, str]) -> list[str]:
+    """Each folder nothing listed lies in (an empty one, say), the outermost only."""
+    holding = {str(p) for name in listed for p in PurePosixPath(name).parents}
+    return [
+        f"{folder}/: extra (a folder holding nothing {files.SUMS} lists)"
+        for folder in contents.folders()
+        if folder not in holding and str(PurePosixPath(folder).parent) in holding
+    ]
+
+
+def _identity(contents: Contents, listed: dict[str, str]) -> list[str]:
+    """The bundle's folder (a tarball's top folder) is named for the distribution and version
+    `release.json` says it is: `rzdist-1` renamed `rzdist-2` is not release 2."""
+    try:
+        record = json.loads(contents.read(RELEASE_JSON) or b"")
+        distribution, version = record["distribution"], record["version"]
+    except (ValueError, KeyError, TypeError):
+        distribution = version = None
+    if not isinstance(distribution, str) or not isinstance(version, str):
+        if RELEASE_JSON in listed and RELEASE_JSON not in contents.files():
+            return []  # said once, as missing
+        return [f"{RELEASE_JSON}: missing or unreadable, so nothing says which distribution and version this is"]
+    expected = f"{distribution}-{version}"
+    if contents.name == expected:
+        return []
+    return [
+        f"{quoted(contents.name)}: the bundle's folder is named so, but {RELEASE_JSON} says it is "
+        f"{quoted(expected)} (a bundle renamed is not the release it names)"
+    ]
 
 
 def _claims_signed(contents: Contents) -> bool:

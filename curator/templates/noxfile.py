@@ -8,7 +8,8 @@ Reproduce any cell on this machine with
 The cells, their interpreters (absolute paths), hash-pinned locks and suites are in
 nox-cells.json beside this file (its shape: protocol.py). Logs and JUnit files go to
 $CURATOR_CELL_OUT, or to a fresh temporary folder (printed) so that a reproduction never
-overwrites the run's evidence.
+overwrites the run's evidence. A suite's output goes to its log (its head and tail when it is
+very long); a reproduction prints all of it as well.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def _define(cell_id: str, cell: dict[str, Any]) -> None:
             if suite["junit"]:
                 argv.append(f"--junitxml={files['junit']}")
             job = {"argv": argv, "cwd": suite["cwd"], "env": suite["env"], "log": str(files["log"])}
-            job["result"] = str(files["result"])
+            job["result"], job["echo"] = str(files["result"]), not out  # a reproduction shows the output as well
             session.log(f"suite {suite['name']}")
             session.run("python", RUNNER, json.dumps(protocol.validate_job(job)), env=bytecode)
             result = protocol.read_result(files["result"])

@@ -30,6 +30,13 @@ CELL_LOG = "cell.log"  # the nox session's own output
 ENV_PREPARED = "CURATOR_ENV"  # the environment curator built and verified for the session (nox must use it)
 PYCACHE = ".pycache"  # inside a cell's environment: where the suites' bytecode goes (PYTHONPYCACHEPREFIX)
 
+LOG_HEAD = 1_000_000
+LOG_TAIL = 4_000_000
+"""What a suite's log keeps of its output: the first `LOG_HEAD` bytes (how it started: collection,
+the first failure) and the last `LOG_TAIL` (pytest's summary, the last traceback); what lies
+between is cut, and a line in its place says how much (`cut_notice`). The output is written once,
+to the suite's log; the cell's log only says where it went."""
+
 
 class ProtocolError(ValueError):
     """A file of the protocol does not have the shape this side expects."""
@@ -43,8 +50,9 @@ SUITE_FIELDS = {"name": str, "argv": list, "cwd": str, "junit": bool, "env": dic
 CELL_FIELDS = {"python": str, "lock": str, "install_args": list, "suites": list}
 """A cell: the interpreter (absolute path), its lock file, uv's index options, its suites."""
 
-JOB_FIELDS = {"argv": list, "cwd": str, "env": dict, "log": str, "result": str}
-"""What the noxfile asks the runner to do for one suite attempt."""
+JOB_FIELDS = {"argv": list, "cwd": str, "env": dict, "log": str, "result": str, "echo": bool}
+"""What the noxfile asks the runner to do for one suite attempt; `echo`: also print the suite's
+output as it comes (a reproduction at a terminal), not only into its log."""
 
 RESULT_STATES = ("started", "finished")
 """A result file says `started` when the suite began and `finished`, with its exit status, at the end."""
@@ -131,6 +139,23 @@ def read_result(path: Path) -> dict[str, Any]:
     except OSError:
         return {}
     return validate_result(json.loads(text))
+
+
+def size(count: int) -> str:
+    """A byte count as a person reads it: `812 bytes`, `45.1 kB`, `198.3 MB`, `2.1 GB`."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
+
+
+def cut_notice(cut: int, total: int, head: int, tail: int, why: str = "") -> bytes:
+    """The line standing where a log was cut: how much is missing there, of how much, what is kept."""
+    because = f"; {why}" if why else ""
+    return (
+        f"\n… {size(cut)} cut here … [curator: the output was {size(total)}; its first {size(head)} and last "
+        f"{size(tail)} are kept{because}]\n"
+    ).encode()
 
 
 def job_argv(argv: list[str], executable: str) -> list[str]:

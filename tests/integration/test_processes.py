@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from curator import proc
+from curator.cell import TMP_PREFIX
 from curator.cli import main
 from tests.integration.conftest import EcoManifest
 
@@ -68,11 +69,12 @@ def test_resume_after_kill_9_ends_the_orphans_of_a_hanging_cell_and_runs_it(
     # Hangs the first time it runs (the orphans of a killed curator keep the environment locked),
     # passes the second time.
     suite = (
-        "import os, pathlib, time\n\n"
+        "import os, pathlib, tempfile, time\n\n"
         "def test_hangs_once():\n"
         f"    marker = pathlib.Path({str(marker)!r})\n"
         "    if not marker.exists():\n"
         "        marker.write_text('')\n"
+        f"        pathlib.Path({str(tmp_path)!r}, 'cell-tmp').write_text(tempfile.mkdtemp())\n"
         f"        pathlib.Path({str(pids)!r}, 'pytest').write_text(str(os.getpid()))\n"
         "        time.sleep(600)\n"
     )
@@ -93,6 +95,8 @@ def test_resume_after_kill_9_ends_the_orphans_of_a_hanging_cell_and_runs_it(
     said = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "left running after it was killed" in said and "process(es) ended" in said
     assert not proc.alive(orphan)
+    cell_tmp = Path((tmp_path / "cell-tmp").read_text()).parent  # the killed cell's own temporary folder
+    assert cell_tmp.name.startswith(TMP_PREFIX) and not cell_tmp.exists()  # removed with its orphans
 
 
 def test_a_cell_waiting_for_a_busy_environment_says_for_whom_and_sigterm_ends_the_wait(

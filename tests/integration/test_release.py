@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from curator import manifest
 from curator.cli import main
 from curator.interpreters import Finder
+from curator.release import files
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 
@@ -171,8 +173,37 @@ def _swap_key_and_signature(bundle: Path, other_key: Path) -> str:
     return "SHA256SUMS.pub: changed"
 
 
+def _add_an_empty_folder(bundle: Path, other_key: Path) -> str:
+    """Found under attack: an added empty folder passed "none extra"."""
+    (bundle / "report" / "later").mkdir()
+    return "report/later/: extra (a folder holding nothing SHA256SUMS lists)"
+
+
+def _delete_the_signature(bundle: Path, other_key: Path) -> str:
+    (bundle / "SHA256SUMS.sig").unlink()
+    return "SHA256SUMS.sig: missing (the bundle says it was signed)"
+
+
+def _delete_signature_and_key_and_remake_the_sums(bundle: Path, other_key: Path) -> str:
+    """As if it had never been signed; but release.json, listed in the sums, says it was."""
+    (bundle / "SHA256SUMS.sig").unlink()
+    (bundle / "SHA256SUMS.pub").unlink()
+    (bundle / "SHA256SUMS").write_text(files.render_sums(bundle))
+    return "SHA256SUMS.sig: missing (the bundle says it was signed)"
+
+
 @pytest.mark.parametrize(
-    "tamper", [_change_a_byte, _remove_a_file, _add_a_file, _resign_with_another_key, _swap_key_and_signature]
+    "tamper",
+    [
+        _change_a_byte,
+        _remove_a_file,
+        _add_a_file,
+        _add_an_empty_folder,
+        _resign_with_another_key,
+        _swap_key_and_signature,
+        _delete_the_signature,
+        _delete_signature_and_key_and_remake_the_sums,
+    ],
 )
 def test_verify_names_what_was_tampered_with(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], tamper: Callable[[Path, Path], str]
@@ -183,6 +214,49 @@ def test_verify_names_what_was_tampered_with(
     err = capsys.readouterr().err
     assert problem in err, err
     assert "Traceback" not in err
+
+
+def _retop(source: Path, target: Path, top: str) -> Path:
+    """The tarball `source` with its top folder renamed `top`, member by member, contents unchanged."""
+    with tarfile.open(source) as old, tarfile.open(target, "w:gz") as new:
+        for member in old.getmembers():
+            handle = old.extractfile(member) if member.isfile() else None
+            member.name = "/".join([top, *member.name.split("/")[1:]])
+            new.addfile(member, handle)
+    return target
+
+
+def test_a_renamed_bundle_is_not_the_release_it_is_named_for(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found under attack: `rzdist-1` renamed `rzdist-2`, also inside its tarball, verified with exit 0
+    although its release.json names version 1."""
+    folder = shutil.copytree(world.bundle, tmp_path / "eco-2.0")
+    tarball = _retop(world.dist / "eco-1.0.tar.gz", tmp_path / "eco-2.0.tar.gz", "eco-2.0")
+    for bundle in (folder, tarball):
+        assert main(["verify", str(bundle), "--pubkey", f"{world.key}.pub"]) == 1
+        err = capsys.readouterr().err
+        assert "'eco-2.0': the bundle's folder is named so, but release.json says it is 'eco-1.0'" in err, err
+    assert main(["verify", str(_retop(tarball, tmp_path / "again.tar.gz", "eco-1.0"))]) == 0  # named back: whole
+
+
+def test_an_unsigned_bundle_checks_every_wheel_against_the_locks(
+    world: World, wheelhouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unsigned bundle's SHA256SUMS can be made again by anyone; the locks' hashes (which the
+    gate vouched for) still tell a swapped wheel."""
+    argv = ["release", str(world.old_manifest), "--run", str(world.old_run), "--out", str(tmp_path), "--unsigned"]
+    assert main([*argv, "--wheelhouse"]) == 0
+    bundle = tmp_path / "eco-1.0"
+    wheel = bundle / "wheels" / "cfx_base-1.0-py3-none-any.whl"
+    assert main(["verify", str(bundle)]) == 0
+    capsys.readouterr()
+    shutil.copyfile(wheelhouse / "cfx_base-2.0-py3-none-any.whl", wheel)  # another wheel, under the blessed name
+    (bundle / "SHA256SUMS").write_text(files.render_sums(bundle))
+    assert main(["verify", str(bundle)]) == 1
+    err = capsys.readouterr().err
+    assert "wheels/cfx_base-1.0-py3-none-any.whl: its sha256 is not one that locks/ allow for cfx-base==1.0" in err
+    assert "wheels/: no file for cfx-base==1.0 of locks/py3.12.txt" in err
 
 
 def test_verify_against_another_trusted_key_fails(world: World, capsys: pytest.CaptureFixture[str]) -> None:

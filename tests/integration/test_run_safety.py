@@ -138,3 +138,50 @@ def test_an_emptied_store_stops_the_next_run_until_told_to_go_on(
     assert "1 run folder(s) beside it name it in their run.json" in _one_line_error(capsys)
     assert main(["run", str(path), "--plain", "--accept-lost-runs"]) == 0
     assert sqlite3.connect(store).execute("SELECT count(*) FROM runs").fetchone() == (1,)
+
+
+OPEN_AT_ONCE = """
+import pathlib, sys, time
+from curator.ids import PyVersion, RunId
+from curator.outcome import RunStatus
+from curator.store import RunRecord, Store
+
+store, ready, go, number = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
+ready.joinpath(number).write_text("")
+while not go.exists():
+    time.sleep(0.001)
+record = RunRecord(
+    id=RunId("20261120-000000-" + number.zfill(4)), kind="run", distribution="demo", version="1.0",
+    manifest_path="/m", manifest_sha256="0", strategy="baseline", pythons=(PyVersion("3.11"),), out_dir="/o",
+    started=float(number), status=RunStatus.RUNNING, plan="{}",
+)
+with Store(store) as opened:
+    opened.create_run(record)
+"""
+
+
+def test_processes_starting_at_once_on_a_new_store_all_open_it(tmp_path: Path) -> None:
+    """Found under attack: two `curator run` starting together on a store that did not exist yet,
+    and one exited 2 with "not a curator results store (table runs already exists)". Real
+    processes, released together once each is ready, on a new store each round."""
+    processes, rounds = 4, 6
+    for attempt in range(rounds):
+        folder = tmp_path / str(attempt)
+        ready, go, store = folder / "ready", folder / "go", folder / "reports" / "curator.sqlite"
+        ready.mkdir(parents=True)
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-c", OPEN_AT_ONCE, str(store), str(ready), str(go), str(n)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for n in range(processes)
+        ]
+        deadline = time.monotonic() + 120
+        while len(list(ready.iterdir())) < processes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        go.write_text("")
+        outputs = [child.communicate(timeout=120)[0] for child in children]
+        assert [child.returncode for child in children] == [0] * processes, (attempt, outputs)
+        assert sqlite3.connect(store).execute("SELECT count(*) FROM runs").fetchone() == (processes,)

@@ -183,3 +183,104 @@ def test_a_missing_manifest_with_markup_in_its_path_is_named_as_written(
     path = tmp_path / "[bold]" / "[/]x.yaml"
     assert main(["check", str(path)]) == 2
     assert _one_line_error(capsys) == f"curator: error: {path}:1:1: no such manifest file"
+
+
+# Found under attack (issue 19): each was refused only once the run was under way, or not at all.
+
+
+def _everything_under(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("command", ["run", "nightly"])
+@pytest.mark.parametrize("option", ["manifest", "--out", "--store", "--junit", "--summary"])
+def test_a_name_that_is_not_utf8_is_refused_before_anything_is_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str, option: str
+) -> None:
+    """A byte that is not UTF-8 in `--out` gave a `UnicodeEncodeError` traceback once the run was
+    recorded, and left an empty store behind."""
+    folder = tmp_path / "m"
+    folder.mkdir()
+    name = os.fsdecode(b"bad\xff")  # what Python makes of such an argument: a lone surrogate
+    manifest = folder / (f"{name}.yaml" if option == "manifest" else "distribution.yaml")
+    manifest.write_text(MANIFEST)
+    before = _everything_under(tmp_path)
+    argv = [command, str(manifest), "--plain"]
+    if option != "manifest":
+        argv += [option, str(tmp_path / name)]
+    assert main(argv) == 2
+    error = _one_line_error(capsys)
+    assert "bad\\udcff" in error and "the name holds bytes that are not UTF-8 (b'\\xff')" in error, error
+    assert _everything_under(tmp_path) == before  # no store, no run folder
+
+
+@pytest.mark.parametrize("command", ["run", "nightly"])
+@pytest.mark.parametrize("resume", ["", "  "])
+def test_an_empty_resume_is_refused_not_taken_for_a_new_run(
+    manifest: Path, capsys: pytest.CaptureFixture[str], command: str, resume: str
+) -> None:
+    assert main([command, str(manifest), "--resume", resume, "--plain"]) == 2
+    assert _one_line_error(capsys) == "curator: error: --resume: give the id of the run to finish (it is empty)"
+    assert not (manifest.parent / "reports").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "nightly"])
+@pytest.mark.parametrize(
+    ("option", "where", "message"),
+    [
+        pytest.param("--junit", "folder", "--junit {tmp}/a-folder: is a folder; name a file", id="junit-folder"),
+        pytest.param("--junit", "/dev/null", "--junit /dev/null: exists and is not a regular file", id="junit-device"),
+        pytest.param(
+            "--junit",
+            "/proc/curator/j.xml",
+            "--junit /proc/curator/j.xml: its folder /proc/curator: cannot create",
+            id="junit-unwritable",
+        ),
+        pytest.param(
+            "--junit",
+            "under-file",
+            "--junit {tmp}/a-file/j.xml: its folder {tmp}/a-file: exists and is not a folder",
+            id="junit-under-a-file",
+        ),
+        pytest.param("--summary", "folder", "--summary {tmp}/a-folder: is a folder; name a file", id="summary-folder"),
+        pytest.param(
+            "--summary",
+            "nowhere",
+            "--summary {tmp}/nowhere/s.md: its folder {tmp}/nowhere does not exist",
+            id="summary-no-folder",
+        ),
+        pytest.param(
+            "GITHUB_STEP_SUMMARY",
+            "folder",
+            "$GITHUB_STEP_SUMMARY {tmp}/a-folder: is a folder; name a file",
+            id="step-summary-folder",
+        ),
+    ],
+)
+def test_a_junit_or_summary_file_that_cannot_be_written_is_refused_before_any_work(
+    manifest: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    option: str,
+    where: str,
+    message: str,
+) -> None:
+    """Refused only after the whole run, before; now before an interpreter is probed (no process
+    starts in a unit test) and before anything is created."""
+    (tmp_path / "a-folder").mkdir()
+    (tmp_path / "a-file").write_text("x")
+    places = {"folder": tmp_path / "a-folder", "under-file": tmp_path / "a-file" / "j.xml"}
+    places["nowhere"] = tmp_path / "nowhere" / "s.md"
+    target = places.get(where, Path(where))
+    argv = [command, str(manifest), "--plain"]
+    if option == "GITHUB_STEP_SUMMARY":
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(target))
+    else:
+        monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+        argv += [option, str(target)]
+    assert main(argv) == 2
+    assert message.format(tmp=tmp_path) in _one_line_error(capsys)
+    assert not (manifest.parent / "reports").exists()
+    assert not (tmp_path / "nowhere").exists()

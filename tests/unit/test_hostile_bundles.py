@@ -3,7 +3,8 @@
 Each archive is built here, member by member. Whatever it holds, curator must answer with exit
 status 2 and one line naming the member at fault, and must write nothing at all: every file
 under the test's folder (where the temporary folder is pointed too) is the same afterwards,
-and a sentinel file the archive aims at keeps its content.
+and a sentinel file the archive aims at keeps its content. Last, bundles that are well formed but
+not what they say they are (renamed, an empty folder added): exit 1, naming it.
 """
 
 from __future__ import annotations
@@ -162,7 +163,8 @@ def _bundle(folder: Path) -> Path:
     """A small unsigned bundle folder, as `curator release --unsigned` lays one out."""
     (folder / "locks").mkdir(parents=True)
     (folder / "locks" / "py3.12.txt").write_text("cfx-base==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
-    (folder / "release.json").write_text(json.dumps({"signature": {"signed": False}}))
+    record = {"distribution": "eco", "version": "1.0", "signature": {"signed": False}}
+    (folder / "release.json").write_text(json.dumps(record))
     (folder / files.SUMS).write_text(files.render_sums(folder))
     return folder
 
@@ -226,3 +228,51 @@ def test_garbage_is_not_a_readable_tarball(guarded: Path, capsys: pytest.Capture
     assert main(["verify", str(archive)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not a readable .tar.gz" in err
+
+
+# ----------------------------------------------------------------------- bundles that are not what they say
+
+
+@pytest.mark.parametrize("form", ["folder", "tarball"])
+def test_a_bundle_named_for_another_release_does_not_verify(
+    guarded: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    """Found under attack: `rzdist-1` renamed `rzdist-2` (inside its tarball too) verified, exit 0."""
+    folder = _bundle(guarded / "src" / "eco-1.0")
+    if form == "folder":
+        bundle = folder.rename(guarded / "src" / "eco-2.0")
+    else:
+        bundle = guarded / "eco-2.0.tar.gz"
+        files.write_tarball(folder, "eco-2.0", bundle, 1_700_000_000)
+    assert main(["verify", str(bundle)]) == 1
+    err = capsys.readouterr().err
+    assert "'eco-2.0': the bundle's folder is named so, but release.json says it is 'eco-1.0'" in err
+
+
+@pytest.mark.parametrize("form", ["folder", "tarball"])
+def test_an_empty_folder_is_extra(guarded: Path, capsys: pytest.CaptureFixture[str], form: str) -> None:
+    """Found under attack: an added empty folder passed "none extra". Only the outermost is named."""
+    folder = _bundle(guarded / "src" / "eco-1.0")
+    (folder / "locks" / "later").mkdir()
+    (folder / "spare" / "inner").mkdir(parents=True)
+    bundle = folder
+    if form == "tarball":
+        bundle = guarded / "eco-1.0.tar.gz"
+        files.write_tarball(folder, "eco-1.0", bundle, 1_700_000_000)
+    assert main(["verify", str(bundle)]) == 1
+    err = capsys.readouterr().err
+    assert "does not verify (2 problem(s))" in err, err
+    assert "  locks/later/: extra (a folder holding nothing SHA256SUMS lists)\n" in err
+    assert "  spare/: extra (a folder holding nothing SHA256SUMS lists)\n" in err
+
+
+def test_a_bundle_that_does_not_say_what_it_is_does_not_verify(
+    guarded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = _bundle(guarded / "src" / "eco-1.0")
+    (folder / "release.json").write_text(json.dumps({"signature": {"signed": False}}))
+    (folder / files.SUMS).write_text(files.render_sums(folder))
+    assert main(["verify", str(folder)]) == 1
+    assert "release.json: missing or unreadable, so nothing says which distribution and version this is" in (
+        capsys.readouterr().err
+    )

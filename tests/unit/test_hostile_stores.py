@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -264,6 +265,66 @@ def test_an_empty_file_becomes_a_store(tmp_path: Path) -> None:
     with Store(path) as store:
         store.create_run(_record("20261120-000000-0000"))
     assert sqlite3.connect(path).execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+
+
+# ----------------------------------------------------------------------- opened at once
+
+
+def _open_at_once(path: Path, openers: int, round_: int) -> list[BaseException]:
+    """`openers` threads released together, each opening the store at `path` and recording a run."""
+    start = threading.Barrier(openers)
+    failures: list[BaseException] = []
+
+    def open_and_record(number: int) -> None:
+        start.wait()
+        try:
+            with Store(path) as store:
+                store.create_run(_record(f"20261120-00000{number}-{round_:04d}", started=float(number)))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=open_and_record, args=(n,)) for n in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
+
+
+def test_curators_opening_a_new_store_at_once_all_get_it_whole(tmp_path: Path) -> None:
+    """Found under attack: two `curator run` starting at once on a store that did not exist yet
+    raced on its schema, and one stopped with "not a curator results store (table runs already
+    exists)". Six at once, many times over: every one opens it and records its run."""
+    openers = 6
+    for round_ in range(40):
+        path = tmp_path / str(round_) / "curator.sqlite"
+        assert _open_at_once(path, openers, round_) == [], f"round {round_}"
+        with Store(path) as store:  # healthy: every run there, nothing called lost
+            assert len(store.runs()) == openers
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_run_another_curator_records_while_this_one_opens_the_store_is_not_taken_for_lost_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other curator commits its run, then rewrites the history marker. Read after the runs
+    were counted, that marker would claim one run more than the store was seen to hold."""
+    path = _store(tmp_path / "curator.sqlite", runs=1)
+    read_mark = storefile.read_mark
+    meanwhile: list[str] = []
+
+    def the_other_curator_commits_first(store: Path) -> storefile.History | None:
+        if not meanwhile:
+            meanwhile.append("20261129-000000-0000")
+            with Store(path) as other:
+                other.create_run(_record(meanwhile[0], started=9.0))
+        return read_mark(store)
+
+    monkeypatch.setattr(storefile, "read_mark", the_other_curator_commits_first)
+    with Store(path) as store:
+        assert store.runs()[0].id == meanwhile[0]
 
 
 # ----------------------------------------------------------------------- recover

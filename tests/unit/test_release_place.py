@@ -26,7 +26,8 @@ def _stage(out: Path, words: str) -> Path:
     root = staging / NAME
     root.mkdir()
     (root / "CHANGES.md").write_text(f"{words}\n")
-    (root / "release.json").write_text(json.dumps({"signature": {"signed": False}}))
+    record = {"distribution": "demo", "version": "1.0", "signature": {"signed": False}}
+    (root / "release.json").write_text(json.dumps(record))
     (root / files.SUMS).write_text(files.render_sums(root))
     files.write_tarball(root, NAME, staging / f"{NAME}.tar.gz", 0)
     return staging

@@ -133,7 +133,7 @@ def test_an_outcome_comes_back_whole() -> None:
     assert WireResult.from_json(result.to_json()) == result
 
 
-def test_logs_over_the_budget_keep_their_tails_and_say_so(tmp_path: Path) -> None:
+def test_logs_over_the_budget_keep_their_head_and_tail_and_say_so(tmp_path: Path) -> None:
     folder = tmp_path / "logs"
     folder.mkdir()
     (folder / "small.xml").write_text("<testsuite/>")
@@ -146,5 +146,7 @@ def test_logs_over_the_budget_keep_their_tails_and_say_so(tmp_path: Path) -> Non
         assert small is not None and log is not None
         assert small.read() == b"<testsuite/>"
         text = log.read().decode()
-    assert text.startswith("[curator: this log was cut to its last ") and "from tcp://w:1" in text.splitlines()[0]
-    assert text.endswith("line 19999\n") and len(text) < 4_000
+    assert text.startswith("line 0\nline 1\n") and text.endswith("line 19999\n") and len(text.encode()) <= 4_000
+    (notice,) = [line for line in text.splitlines() if "cut here" in line]
+    assert notice.startswith("… ") and "[curator: the output was 208.9 kB;" in notice, notice
+    assert notice.endswith("are kept; cut to travel back from tcp://w:1]"), notice
