@@ -21,11 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, ClassVar, assert_never
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator import codec
+from curator.codec import spec
 from curator.errors import CoverTooLarge, PlanTooLarge, UsageError
 from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
 from curator.manifest import Distribution, Package, Scope, Strategy
@@ -42,6 +44,8 @@ MAX_ENUMERATED = 1_000_000  # combinations a plan with exclude patterns may walk
 @dataclass(frozen=True)
 class Cell:
     """One test environment: a Python, pins for manifest packages, the suites to run there."""
+
+    JSON_COMPUTED: ClassVar = {"baseline": "is_baseline"}  # its JSON form is `curator plan --format json`'s
 
     id: CellId
     python: PyVersion
@@ -61,36 +65,6 @@ class Cell:
         """What the cell's lock resolves: its pins and the test runner."""
         return self.pins.requirements() + list(test_requires)
 
-    def to_json(self) -> dict[str, object]:
-        """The documented JSON form (`curator plan --format json`)."""
-        return {
-            "id": self.id,
-            "python": self.python,
-            "pins": self.pins.to_json(),
-            "changes": self.changes.to_json(),
-            "key": self.key,
-            "suites": list(self.suites),
-            "baseline": self.is_baseline,
-            "minimal": self.minimal,
-            "reasons": list(self.reasons),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Cell:
-        """The inverse of `to_json` (a stored plan read back for `--resume`)."""
-        suites, reasons = data["suites"], data.get("reasons", [])
-        assert isinstance(suites, list) and isinstance(reasons, list)
-        return cls(
-            id=CellId(str(data["id"])),
-            python=PyVersion(str(data["python"])),
-            pins=Pins.from_json(data["pins"]),
-            changes=Pins.from_json(data["changes"]),
-            suites=tuple(SuiteName(str(s)) for s in suites),
-            key=str(data["key"]),
-            reasons=tuple(str(r) for r in reasons),
-            minimal=bool(data.get("minimal", False)),
-        )
-
 
 @dataclass(frozen=True)
 class Plan:
@@ -99,21 +73,12 @@ class Plan:
     strategy: str  # a `Strategy`, or `nightly`
     cells: tuple[Cell, ...]
     inputs: Mapping[str, object] = field(default_factory=dict)  # what else decided it (a nightly's as-of)
-    excluded: int = 0  # cells `matrix.exclude` kept out (not stored with the plan)
-
-    def to_json(self) -> dict[str, object]:
-        """`{"strategy": …, "cells": [...]}`, and `"inputs"` when there are any."""
-        data: dict[str, object] = {"strategy": str(self.strategy), "cells": [cell.to_json() for cell in self.cells]}
-        if self.inputs:
-            data["inputs"] = dict(self.inputs)
-        return data
+    excluded: int = field(default=0, metadata=spec(json=None))  # cells `matrix.exclude` kept out (not stored)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
-        """A plan stored as JSON (`to_json`), read back."""
-        data = json.loads(text)
-        cells = tuple(Cell.from_json(c) for c in data["cells"])
-        return cls(str(data["strategy"]), cells, dict(data.get("inputs", {})))
+        """A plan stored as JSON (`codec.dumps`), read back."""
+        return codec.loads(cls, text, "plan")
 
     def cell(self, cell_id: str) -> Cell:
         """The cell with this id."""

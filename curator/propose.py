@@ -87,8 +87,7 @@ def _judge(
     blamed: dict[NormalizedName, list[str]] = {}
     for result in night.results:
         if result.category in (Category.REGRESSED, Category.STILL_FAILING):
-            for culprit in result.culprits:
-                name = canonicalize_name(culprit.split("==")[0])
+            for name in result.culprits:
                 blamed.setdefault(name, []).append(f"{result.suite} on Python {result.python}")
     moves: list[Move] = []
     held: list[Held] = []
@@ -228,7 +227,7 @@ def _summary(
     lines.append(
         f"Evidence: nightly `{night.run}` (as of `{night.as_of}`) tested each newest release alone on the blessed "
         "set and all of them together (its latest cell); "
-        + (f"compared with nightly `{night.compared_to_nightly}`." if night.compared_to_nightly else "its first night.")
+        + (f"compared with nightly `{night.compared_to.nightly}`." if night.compared_to.nightly else "its first night.")
     )
     lines.append("")
     if moves:

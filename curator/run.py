@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from curator import cell as cells
+from curator import codec
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
 from curator.executors.interface import WAIT, Broken, Executor, Feed, Finished, Note, Started
@@ -161,7 +162,7 @@ class Coordinator:
             out_dir=str(out_dir),
             started=time.time(),
             status=RunStatus.RUNNING,
-            plan=json.dumps(plan.to_json()),
+            plan=codec.dumps(plan),
             executor=json.dumps(self.executor.describe()),
         )
         store.create_run(record)
@@ -184,7 +185,7 @@ class Coordinator:
         new = tuple({c.id: c for c in cells if c.id not in known}.values())
         if new:
             self.plan = replace(self.plan, cells=self.plan.cells + new)
-            self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
+            self.store.update_plan(self.record.id, codec.dumps(self.plan))
         planned = {c.id: c for c in self.plan.cells}
         return self._batch([planned[c] for c in dict.fromkeys(c.id for c in cells)])
 
@@ -217,7 +218,7 @@ class Coordinator:
         added = self._split(self.plan, order, resolutions)
         if added:
             self.plan = replace(self.plan, cells=(*self.plan.cells, *added))
-            self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
+            self.store.update_plan(self.record.id, codec.dumps(self.plan))
             self.observer.phase("resolving", len(added))
             yield from self._resolved(added, layout, resolutions)
 

@@ -225,6 +225,7 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     """`curator plan`: the cells a run would build, with their keys."""
+    from curator import codec
     from curator import plan as planning
 
     distribution = load_manifest(args)
@@ -233,7 +234,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     graphs = resolve_graphs(args, distribution, versions) if strategy is Strategy.PAIRS else None
     result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
     if args.format == "json":
-        emit_json("plan", result.to_json())
+        emit_json("plan", codec.to_json(result))
         return EXIT_OK
     title = f"{len(result.cells)} cells — strategy '{strategy}', scope '{distribution.matrix.scope}'"
     if result.excluded:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
+from curator import codec
 from curator.cli import ci
 from curator.cli.common import (
     Parser,
@@ -115,7 +115,7 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
         if result.night is None:
             emit_json("nightly", {"run": result.run_id, "interrupted": True})
             return 130
-        emit_json("nightly", result.night.to_json())
+        emit_json("nightly", codec.to_json(result.night))
         return EXIT_UNEXPECTED if result.night.regressions else EXIT_OK
     return _finish(console, args, result, data.summary.cells, data.summary.reused_cells)
 
@@ -144,7 +144,7 @@ def print_night(console: Console, night: Night) -> None:
 
     moved = [f"{name} {version}" for name, version in night.newest.items() if version is not None]
     console.print(f"newest as of {night.as_of}: {escape(', '.join(moved))}")
-    compared = f"nightly {night.compared_to_nightly}" if night.compared_to_nightly else "the blessed baseline"
+    compared = f"nightly {night.compared_to.nightly}" if night.compared_to.nightly else "the blessed baseline"
     counts = "  ".join(f"{category} {n}" for category, n in night.counts.items())
     console.print(f"compared with {compared}: {counts}")
     for result in night.results:
@@ -196,7 +196,7 @@ def cmd_propose(args: argparse.Namespace, console: Console) -> int:
                 f"{distribution.path}: changed since nightly {record.id} tested it; run a new nightly first"
             )
         records = store.cells(record.id)
-    night = Night.from_json(json.loads(row.document))
+    night = codec.loads(Night, row.document, "nightly.json")
     original = distribution.path.read_text(encoding="utf-8")
     proposal = propose(distribution, original, night, records)
     target = args.out or distribution.path

@@ -13,10 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 
 from curator.ids import CellId, SuiteName
 from curator.manifest import Distribution, Package
@@ -45,14 +45,10 @@ def notices(night: Night, distribution: Distribution, tails: Mapping[tuple[CellI
     return found
 
 
-def _packages_of(culprits: Sequence[str]) -> list[NormalizedName]:
-    return [canonicalize_name(c.partition("==")[0]) for c in culprits]
-
-
 def _addressed(result: Result, distribution: Distribution) -> tuple[tuple[str, ...], str]:
     """Who the notice is for, and why them."""
     by_name: dict[str, Package] = {p.name: p for p in distribution.packages}
-    culprits = [name for name in _packages_of(result.culprits) if name in by_name]
+    culprits = [name for name in result.culprits if name in by_name]
     people = list(dict.fromkeys(m for name in culprits for m in by_name[name].maintainers))
     if people:
         return tuple(people), f"maintainers of {', '.join(culprits)} in {distribution.path.name}"
@@ -67,7 +63,7 @@ def _addressed(result: Result, distribution: Distribution) -> tuple[tuple[str, .
 
 
 def _notice(number: int, result: Result, night: Night, distribution: Distribution, tail: str) -> Notice:
-    culprits = " + ".join(result.culprits) or "no single upgrade (see the report's culprit search)"
+    culprits = " + ".join(result.culprits.requirements()) or "no single upgrade (see the report's culprit search)"
     title = f"Nightly regression: {result.suite} on Python {result.python} with {culprits}"
     people, why = _addressed(result, distribution)
     lines = [f"# {title}", ""]
@@ -78,7 +74,7 @@ def _notice(number: int, result: Result, night: Night, distribution: Distributio
         f"the suite `{result.suite}` on Python {result.python} now ends `{result.status}` "
         f"(it was `{result.previous}`).",
         "",
-        f"- **Culprit:** {' + '.join(f'`{c}`' for c in result.culprits) or culprits}",
+        f"- **Culprit:** {' + '.join(f'`{c}`' for c in result.culprits.requirements()) or culprits}",
         f"- **Cell:** `{result.cell}`",
         f"- **Signature:** `{result.signature or result.reason}`",
         f"- **Reason:** {result.reason}",
@@ -97,7 +93,7 @@ def _notice(number: int, result: Result, night: Night, distribution: Distributio
 
 def _mark_expected(result: Result, night: Night, distribution: Distribution) -> list[str]:
     """The manifest change that accepts the failure for a while, if that is the decision."""
-    when = ", ".join(f'{name}: "=={version}"' for name, _, version in (c.partition("==") for c in result.culprits))
+    when = ", ".join(f'{name}: "=={version}"' for name, version in result.culprits.items())
     if not when:
         return []
     today = dt.date.fromisoformat(night.as_of[:10])
@@ -116,6 +112,6 @@ def _mark_expected(result: Result, night: Night, distribution: Distribution) -> 
         f'      expires: "{today + dt.timedelta(days=EXPIRY_DAYS)}"',
         "```",
         "",
-        f'Or hold it back: `track: "<{result.culprits[0].partition("==")[2]}"` on the package keeps the nightly '
+        f'Or hold it back: `track: "<{next(iter(result.culprits.values()))}"` on the package keeps the nightly '
         "on the releases before it.",
     ]

@@ -155,4 +155,4 @@ def _read_text(path: Path, missing: str) -> str:
 
 
 def _outcomes(rows: list[ResultRow]) -> Outcomes:
-    return {(row.cell, row.suite): str(row.status) for row in rows}
+    return {(row.cell, row.outcome.suite): str(row.outcome.status) for row in rows}

@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from curator import codec
 from curator.graph import DependencyGraph
 from curator.ids import PyVersion, python_key
 from curator.layout import RunLayout
@@ -109,12 +110,12 @@ def build(
     table = table_of(rows)
     if interrupted is None:
         interrupted = record.status != "finished"
-    summary = summarize(records, record, layout.root, distribution, today, interrupted=interrupted)
+    summary = summarize(records, record, distribution, today, interrupted=interrupted)
     nightly = nightly_view(store, record) if record.kind == "nightly" else None
     if nightly is not None and not interrupted:  # a nightly is red for a regression, not for any failing cell
         summary = replace(summary, verdict=nightly.night.verdict)
     baselines = {
-        python: found for python in record.pythons if (found := _baseline(store, distribution, layout, summary, python))
+        python: found for python in record.pythons if (found := _baseline(store, distribution, layout, records, python))
     }
     edges: dict[PyVersion, list[tuple[str, str]]] = {}
     notes: dict[PyVersion, str] = {}
@@ -177,9 +178,9 @@ def _splits(record: RunRecord) -> dict[str, list[str]]:
 
 
 def _baseline(
-    store: Store, distribution: Distribution, layout: RunLayout, summary: RunSummary, python: PyVersion
+    store: Store, distribution: Distribution, layout: RunLayout, records: Sequence[CellRecord], python: PyVersion
 ) -> Baseline | None:
-    cell = summary.gate.baseline.get(python)
+    cell = next((r for r in records if r.baseline and r.python == python), None)
     if cell is None or not cell.outcome.lock_key:
         return None
     lock = vouched_lock(store, layout, cell)
@@ -194,7 +195,7 @@ def summary_json(data: RunData) -> dict[str, object]:
     return {
         "distribution": data.record.distribution,
         "version": data.record.version,
-        **data.summary.to_json(),
+        **codec.to_json(data.summary),
         "report": str(data.layout.report),
     }
 

@@ -52,7 +52,7 @@ def _head(data: RunData) -> list[str]:
     if summary.gate.holds:
         out.append("**Release gate:** holds — every baseline cell passed or failed as expected.")
     else:
-        out.append(f"**Release gate:** does not hold — {_cell('; '.join(summary.gate_problems))}.")
+        out.append(f"**Release gate:** does not hold — {_cell('; '.join(summary.gate.problems))}.")
     out.append("")
     out += ["| status | suites |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in summary.counts.items()]
@@ -111,7 +111,7 @@ def night_markdown(night: Night) -> str:
     from curator.nightly.model import Category
 
     moved = ", ".join(f"{name} {version}" for name, version in night.newest.items() if version is not None)
-    compared = f"nightly `{night.compared_to_nightly}`" if night.compared_to_nightly else "the blessed baseline"
+    compared = f"nightly `{night.compared_to.nightly}`" if night.compared_to.nightly else "the blessed baseline"
     out = [f"**Newest as of {night.as_of}:** {_cell(moved) or 'nothing'}; compared with {compared}.", ""]
     out += ["| category | results |", "|---|---:|"]
     out += [f"| {category} | {count} |" for category, count in night.counts.items()]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from curator import manifest, plan
+from curator import codec, manifest, plan
 from curator.cell import outcome_key, suite_specs
 from curator.ids import PyVersion
 from curator.interpreters import Interpreter
@@ -170,4 +170,4 @@ def test_the_manifests_variables_reach_every_suite_over_curators_defaults(write:
     assert [s.name for s in specs] == ["pandas-numpy", "solo-only", "pandas:tests"]
     for spec in specs:
         assert spec.env == {"MPLBACKEND": "pdf", "PYTHONFAULTHANDLER": "1", "TZ": "UTC"}
-        assert spec.to_json()["env"] == spec.env  # what nox-cells.json hands the suite runner
+        assert codec.to_json(spec)["env"] == spec.env  # what nox-cells.json hands the suite runner

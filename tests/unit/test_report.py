@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from curator import manifest
+from curator import codec, manifest
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.layout import RunLayout
 from curator.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
@@ -22,7 +22,7 @@ from curator.report.analysis import group_failures, policy_view, timing
 from curator.report.blockers import Kind, holds_back
 from curator.report.data import build
 from curator.report.html import render_index, render_run
-from curator.results import result_rows, table_of
+from curator.results import GateSummary, RunSummary, result_rows, table_of
 from curator.store import CellRecord, RunRecord, Store
 from tests.conftest import WriteManifest
 
@@ -294,7 +294,19 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
         RunId("run-1"),
         status=RunStatus.FINISHED,
         verdict=Verdict.FAILED,
-        summary=json.dumps({"counts": {"passed": 1}}),
+        summary=codec.dumps(
+            RunSummary(
+                RunId("run-1"),
+                Verdict.FAILED,
+                {"passed": 1},
+                len(records),
+                len(records),
+                0,
+                (),
+                (),
+                GateSummary(holds=False, failing_baseline_cells=(), missing_pythons=(), problems=()),
+            )
+        ),  # fmt: skip
         finished=1_700_000_100.0,
     )
     return store

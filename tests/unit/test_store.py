@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from curator import columns
+from curator import codec
 from curator.errors import UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
@@ -87,7 +87,7 @@ def test_every_table_matches_its_column_spec(tmp_path: Path) -> None:
     """The migrations and the row shapes agree: adding a field to a shape needs a migration."""
     with Store(tmp_path / "s.sqlite") as store:
         for table, shape in TABLES.items():
-            assert columns.schema_problems(store.declared(table), shape) == [], table
+            assert codec.schema_problems(store.declared(table), shape) == [], table
 
 
 def test_a_store_of_the_first_schema_is_migrated_with_its_pins(tmp_path: Path) -> None:
