@@ -130,6 +130,15 @@ def _is_shape(kind: object) -> bool:
     return isinstance(kind, type) and dataclasses.is_dataclass(kind)
 
 
+def default(field: dataclasses.Field[Any]) -> Any:
+    """A field's default value (a `TypeError` for a field with none)."""
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    raise TypeError(f"{field.name} has no default")
+
+
 def has_default(field: dataclasses.Field[Any]) -> bool:
     """Whether a field may be left out when its shape is built."""
     return field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING

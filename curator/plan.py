@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -21,17 +20,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, assert_never
+from typing import TYPE_CHECKING, ClassVar
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator import codec
-from curator.codec import spec
 from curator.errors import CoverTooLarge, PlanTooLarge, UsageError
 from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
-from curator.manifest import Distribution, Package, Scope, Strategy
+from curator.manifest import Distribution, Scope, Strategy
 from curator.pins import Pins
+from curator.strategies import STRATEGIES, Assignment, suggestions
 
 if TYPE_CHECKING:  # networkx, for the pairs strategy only: imported where a graph is made
     from curator.graph import DependencyGraph
@@ -73,7 +72,7 @@ class Plan:
     strategy: str  # a `Strategy`, or `nightly`
     cells: tuple[Cell, ...]
     inputs: Mapping[str, object] = field(default_factory=dict)  # what else decided it (a nightly's as-of)
-    excluded: int = field(default=0, metadata=spec(json=None))  # cells `matrix.exclude` kept out (not stored)
+    excluded: int = field(default=0, metadata=codec.spec(json=None))  # cells `matrix.exclude` kept out (not stored)
 
     @classmethod
     def from_json(cls, text: str) -> Plan:
@@ -86,9 +85,6 @@ class Plan:
             if cell.id == cell_id:
                 return cell
         raise KeyError(cell_id)
-
-
-Assignment = dict[NormalizedName, Version]
 
 
 def build(
@@ -108,8 +104,9 @@ def build(
     pythons = tuple(pythons or distribution.python)
     limit = distribution.matrix.max_cells
     walk_limit = None  # a product larger than the limit, which exclude patterns may bring under it
-    if enforce_limit and strategy in _COUNTABLE:
-        count = _count(distribution, strategy) * len(pythons)
+    entry = STRATEGIES[strategy]
+    if enforce_limit and entry.count is not None:
+        count = entry.count(distribution) * len(pythons)
         if count > limit and (not distribution.matrix.exclude or count > MAX_ENUMERATED):
             raise _too_large(distribution, strategy, count, pythons, graphs)
         walk_limit = limit if count > limit else None
@@ -117,8 +114,8 @@ def build(
     try:
         for python in pythons:
             graph = graphs.get(python) if graphs else None
-            if strategy is Strategy.PAIRS and graph is None:
-                raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
+            if entry.needs_graph and graph is None:
+                raise UsageError(f"the {strategy} strategy needs the dependency graph for Python {python}")
             for assignment, reason in _assignments(distribution, strategy, graph):
                 builder.add(python, assignment, reason)
             for include in distribution.matrix.include:
@@ -156,25 +153,6 @@ class _Over(Exception):
     """The plan being built passed `max_cells`."""
 
 
-_COUNTABLE = (Strategy.BASELINE, Strategy.UPGRADES, Strategy.FULL)
-
-
-def _count(distribution: Distribution, strategy: Strategy) -> int:
-    """Cells per Python of a strategy that can be counted without building it."""
-    packages = distribution.packages
-    match strategy:
-        case Strategy.BASELINE:
-            return 1
-        case Strategy.UPGRADES:
-            return 1 + sum(len(p.others) for p in packages)
-        case Strategy.FULL:
-            return math.prod(len(p.versions) for p in packages)
-        case Strategy.PAIRS | Strategy.COVER:
-            raise ValueError(f"{strategy} cannot be counted without building it")
-        case _ as unreachable:
-            assert_never(unreachable)
-
-
 def estimate(
     distribution: Distribution,
     strategy: Strategy,
@@ -188,11 +166,12 @@ def estimate(
     """
     matrix = distribution.matrix
     shaped = matrix.include or matrix.exclude or matrix.scope is Scope.MINIMAL
-    if strategy in _COUNTABLE:
-        count = _count(distribution, strategy) * len(pythons)
+    entry = STRATEGIES[strategy]
+    if entry.count is not None:
+        count = entry.count(distribution) * len(pythons)
         if not shaped or count > MAX_ENUMERATED:
             return count
-    if strategy is Strategy.COVER and not shaped:  # the distinct rows of the array, without making cells of them
+    if not shaped and not entry.needs_graph:  # the distinct assignments, without making cells of them
         rows = {frozenset(assignment.items()) for assignment, _ in _assignments(distribution, strategy, None)}
         return len(rows) * len(pythons)
     return len(build(distribution, strategy, pythons=pythons, graphs=graphs, enforce_limit=False).cells)
@@ -203,9 +182,9 @@ def counts(
 ) -> dict[Strategy, int | None]:
     """Cells per strategy over every Python of the manifest (None: `pairs` needs the graph, or
     `cover` is too large to build)."""
-    out: dict[Strategy, int | None] = dict.fromkeys(Strategy)
-    for strategy in Strategy:
-        if strategy is not Strategy.PAIRS or graphs is not None:
+    out: dict[Strategy, int | None] = dict.fromkeys(STRATEGIES)
+    for strategy, entry in STRATEGIES.items():
+        if not entry.needs_graph or graphs is not None:
             with contextlib.suppress(CoverTooLarge):
                 out[strategy] = estimate(distribution, strategy, distribution.python, graphs)
     return out
@@ -226,8 +205,9 @@ def _too_large(
 ) -> PlanTooLarge:
     limit = distribution.matrix.max_cells
     fitting = []
-    for other in (Strategy.PAIRS, Strategy.COVER, Strategy.UPGRADES, Strategy.BASELINE):
-        if other is strategy or (other is Strategy.PAIRS and graphs is None):
+    for entry in suggestions():
+        other = entry.strategy
+        if other is strategy or (entry.needs_graph and graphs is None):
             continue
         try:
             n = estimate(distribution, other, pythons, graphs)
@@ -250,53 +230,7 @@ def _assignments(
     distribution: Distribution, strategy: Strategy, graph: DependencyGraph | None
 ) -> list[tuple[Assignment, str]]:
     """The changed pins of each cell (empty: baseline), with the reason it is planned."""
-    out: list[tuple[Assignment, str]] = [({}, "baseline")]
-    packages = distribution.packages
-    match strategy:
-        case Strategy.BASELINE:
-            pass
-        case Strategy.UPGRADES:
-            for package in packages:
-                for version in package.others:
-                    verb = "upgrade" if version > package.blessed else "downgrade"
-                    out.append(({package.name: version}, f"{verb} {package.name}"))
-        case Strategy.PAIRS:
-            assert graph is not None
-            out += _pairs(packages, graph)
-        case Strategy.FULL:
-            for combo in itertools.product(*(p.versions for p in packages)):
-                assignment = {p.name: v for p, v in zip(packages, combo, strict=True) if v != p.blessed}
-                out.append((assignment, "full"))
-        case Strategy.COVER:
-            from curator.cover import covering_array  # NumPy: imported when a cover is planned
-
-            varied = [p for p in packages if len(p.versions) > 1]
-            try:
-                rows = covering_array([list(p.versions) for p in varied], start=[p.blessed for p in varied])
-            except CoverTooLarge as error:
-                raise CoverTooLarge(f"{distribution.where('packages')}: {error}") from error
-            for row in rows:
-                assignment = {p.name: v for p, v in zip(varied, row, strict=True) if v != p.blessed}
-                out.append((assignment, "cover"))
-    return out
-
-
-def _pairs(packages: Sequence[Package], graph: DependencyGraph) -> list[tuple[Assignment, str]]:
-    """Every candidate × candidate along each manifest edge; candidates of a package on no
-    edge are still tried once each, alone (as `upgrades` would), so none goes untested."""
-    by_name = {p.name: p for p in packages}
-    out: list[tuple[Assignment, str]] = []
-    on_edges: set[str] = set()
-    for edge in graph.manifest_edges():
-        a, b = by_name[edge.dependent], by_name[edge.dependency]  # type: ignore[index]
-        on_edges |= {a.name, b.name}
-        for va, vb in itertools.product(a.versions, b.versions):
-            assignment = {n: v for n, v in ((a.name, va), (b.name, vb)) if v != by_name[n].blessed}
-            out.append((assignment, f"pair {a.name} × {b.name}"))
-    for package in packages:
-        if package.name not in on_edges:
-            out += [({package.name: version}, f"{package.name} (on no edge)") for version in package.others]
-    return out
+    return [({}, "baseline"), *STRATEGIES[strategy].changes(distribution, graph)]
 
 
 # ----------------------------------------------------------------- cells

@@ -35,6 +35,7 @@ from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, index_args, mentioned
 from curator.schedule import longest_first
 from curator.store import CellRecord, LockRow, RunRecord, Store
+from curator.strategies import STRATEGIES
 from curator.upstream import ReleaseLog
 
 FEED_WAIT = 0.05  # seconds the feed waits for the next lock before it lets the executor report events
@@ -129,7 +130,7 @@ class Coordinator:
         if plan is None:
             strategy = request.strategy or dist.matrix.strategy
             graphs = None
-            if strategy is Strategy.PAIRS:
+            if STRATEGIES[strategy].needs_graph:
                 from curator.graph import baseline_requirements, resolve_graph  # networkx: only pairs need it
 
                 self._ask_index([(baseline_requirements(dist), i) for i in request.interpreters.values()])

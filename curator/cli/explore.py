@@ -15,6 +15,7 @@ from rich.table import Table
 from curator.errors import EXIT_OK, UsageError
 from curator.ids import PyVersion
 from curator.manifest import Distribution, Strategy
+from curator.strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from curator.graph import DependencyGraph
@@ -152,8 +153,11 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
     )
     for strategy, count in counts.items():
-        shown = planning.counted(count) if count is not None else "needs the graph (curator check --resolve)"
-        if count is None and strategy is Strategy.COVER:
+        if count is not None:
+            shown = planning.counted(count)
+        elif STRATEGIES[strategy].needs_graph:
+            shown = "needs the graph (curator check --resolve)"
+        else:
             shown = "too large to build (list fewer candidates)"
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
         console.print(f"  {strategy:<9} {shown}{flag}")
@@ -231,7 +235,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     distribution = load_manifest(args)
     strategy = args.strategy or distribution.matrix.strategy
     versions, _ = python_axis(args, distribution)
-    graphs = resolve_graphs(args, distribution, versions) if strategy is Strategy.PAIRS else None
+    graphs = resolve_graphs(args, distribution, versions) if STRATEGIES[strategy].needs_graph else None
     result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
     if args.format == "json":
         emit_json("plan", codec.to_json(result))

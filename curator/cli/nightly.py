@@ -151,7 +151,9 @@ def print_night(console: Console, night: Night) -> None:
         if result.category not in (Category.REGRESSED, Category.FIXED, Category.SPURIOUS, Category.STILL_FAILING):
             continue
         colour = {"regressed": "bold red", "fixed": "green", "still-failing": "red"}.get(result.category, "yellow")
-        culprits = f" — culprit: [bold]{escape(' + '.join(result.culprits))}[/]" if result.culprits else ""
+        culprits = (
+            f" — culprit: [bold]{escape(' + '.join(result.culprits.requirements()))}[/]" if result.culprits else ""
+        )
         console.print(
             f"  [{colour}]{result.category:<14}[/] py{result.python} {escape(result.suite)} "
             f"({result.status}){culprits}: {escape(result.reason)}"

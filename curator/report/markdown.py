@@ -121,7 +121,7 @@ def night_markdown(night: Night) -> str:
     if rows:
         out += ["| category | Python | suite | culprit | reproduce |", "|---|---|---|---|---|"]
         for result in rows[:MAX_UNEXPECTED]:
-            culprits = " + ".join(f"`{c}`" for c in result.culprits) or "—"
+            culprits = " + ".join(f"`{c}`" for c in result.culprits.requirements()) or "—"
             reproduce = f"`{_cell(result.reproduce)}`" if result.reproduce else ""
             out.append(
                 f"| **{result.category}** | {result.python} | `{_cell(result.suite)}` | {culprits} | {reproduce} |"

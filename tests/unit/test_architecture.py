@@ -15,6 +15,7 @@ LAYERS: list[set[str]] = [
     {"interpreters", "junit"},
     {"resolve", "upstream"},
     {"graph"},
+    {"strategies"},
     {"plan"},
     {"schedule"},
     {"templates"},

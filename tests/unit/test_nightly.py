@@ -140,7 +140,7 @@ def test_the_nightly_plan_holds_baseline_latest_and_each_upgrade() -> None:
     ]
     assert run.index.exclude_newer == "2026-11-24T03:00:00Z" and keys.index.exclude_newer is None
     assert run.policy.retries == 1
-    stored = planning.Inputs.from_json(json.loads(codec.dumps(plan))["inputs"])
+    stored = codec.from_json(planning.Inputs, json.loads(codec.dumps(plan))["inputs"])
     assert stored == _inputs("2026-11-24T03:00:00Z")
 
 

@@ -306,7 +306,7 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
                 (),
                 GateSummary(holds=False, failing_baseline_cells=(), missing_pythons=(), problems=()),
             )
-        ),  # fmt: skip
+        ),
         finished=1_700_000_100.0,
     )
     return store
