@@ -10,12 +10,15 @@ suites' commands are folded in (see `cell.outcome_key`).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
+import io
 import json
 import math
 import os
 import stat
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -415,15 +418,46 @@ _SKIPPED_FOLDERS = frozenset(
 
 @cache
 def runner_digest() -> str:
-    """Hash of the files that run suites inside a cell (the noxfile, the suite runner and their
-    protocol): a change to how suites run changes every key, with nothing to bump by hand."""
+    """Hash of how suites run inside a cell: the code of the noxfile, the suite runner and their
+    protocol (its version included), without comments, docstrings and blank lines — a change to
+    what they do changes every key, with nothing to bump by hand; a change to how they read does not."""
     from importlib.resources import files
 
     templates = files("curator") / "templates"
+    return digest_of({name: templates.joinpath(name).read_text(encoding="utf-8") for name in RUNNER_FILES})
+
+
+def digest_of(sources: Mapping[str, str]) -> str:
+    """The runner digest of these sources (file name → text)."""
     digest = hashlib.sha256()
-    for name in RUNNER_FILES:
-        digest.update(name.encode() + b"\0" + templates.joinpath(name).read_bytes() + b"\0")
+    for name, source in sources.items():
+        digest.update(name.encode() + b"\0" + behaviour(source).encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def behaviour(source: str) -> str:
+    """Python source as it behaves: comments, docstrings, blank lines and trailing spaces taken out
+    (read from the text itself, so the result is the same whichever Python reads it)."""
+    spans = [
+        (token.start, token.end)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body:
+            first = body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                spans.append(((first.lineno, first.col_offset), (first.end_lineno or 0, first.end_col_offset or 0)))
+    lines = source.splitlines()
+    for (line, column), (end_line, end_column) in sorted(spans, reverse=True):
+        head, tail = lines[line - 1][:column], lines[end_line - 1][end_column:]
+        lines[line - 1 : end_line] = [head + tail]
+    return "\n".join(kept for text in lines if (kept := text.rstrip()))
 
 
 RUNNER_FILES = ("noxfile.py", "suite_runner.py", "protocol.py")
