@@ -40,6 +40,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -326,6 +327,16 @@ class Codec:
     from_text: Callable[[str], Any]
 
 
+def _one_of(kinds: tuple[type[enum.StrEnum], ...], text: object) -> enum.StrEnum:
+    """The member of the first of `kinds` that has `text` as a value."""
+    for kind in kinds:
+        try:
+            return kind(str(text))
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is none of {', '.join(k.__name__ for k in kinds)}")
+
+
 def _float_text(value: float) -> str:
     return repr(round(value, 3))
 
@@ -364,6 +375,9 @@ def _json_codec(kind: object) -> Codec:
 def _codec(kind: object) -> Codec:
     if isinstance(kind, type) and issubclass(kind, enum.StrEnum):
         return Codec("TEXT", str, kind, str, kind)
+    members = typing.get_args(kind) if typing.get_origin(kind) is typing.Union else ()
+    if members and all(isinstance(m, type) and issubclass(m, enum.StrEnum) for m in members):
+        return Codec("TEXT", str, partial(_one_of, members), str, partial(_one_of, members))
     if kind in _CODECS:
         return _CODECS[kind]
     if typing.get_origin(kind) in (tuple, dict, collections.abc.Mapping):

@@ -87,6 +87,19 @@ _SEVERITY = [
 ]
 
 
+class RunKind(enum.StrEnum):
+    """What started a run."""
+
+    RUN = "run"  # `curator run`
+    NIGHTLY = "nightly"  # `curator nightly`
+
+
+class NightPlan(enum.StrEnum):
+    """A plan no manifest strategy made: the nightly's own (its baseline, latest, upgrade and probe cells)."""
+
+    NIGHTLY = "nightly"
+
+
 class RunStatus(enum.StrEnum):
     """Where a run stands in the store."""
 

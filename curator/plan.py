@@ -32,6 +32,7 @@ from curator import codec
 from curator.errors import CoverTooLarge, PlanTooLarge, UsageError
 from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
 from curator.manifest import Distribution, Scope, Strategy
+from curator.outcome import NightPlan
 from curator.pins import Pins
 from curator.strategies import STRATEGIES, Assignment, suggestions
 
@@ -72,7 +73,7 @@ class Cell:
 class Plan:
     """The cells a run builds, in a stable order (baseline first)."""
 
-    strategy: str  # a `Strategy`, or `nightly`
+    strategy: Strategy | NightPlan
     cells: tuple[Cell, ...]
     inputs: Mapping[str, object] = field(default_factory=dict)  # what else decided it (a nightly's as-of)
     excluded: int = field(default=0, metadata=codec.spec(json=None))  # cells `matrix.exclude` kept out (not stored)

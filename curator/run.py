@@ -29,7 +29,7 @@ from curator.interpreters import Interpreter
 from curator.layout import RunLayout, cache_dir, default_runs
 from curator.locking import LOCK_NAME, FolderLock
 from curator.manifest import Distribution, Strategy
-from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge, signature
+from curator.outcome import CellOutcome, RunKind, RunStatus, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, index_args, mentioned
@@ -51,7 +51,7 @@ class RunRequest:
     out_dir: Path | None = None
     rerun: bool = False
     resume: str | None = None
-    kind: str = "run"  # run | nightly
+    kind: RunKind = RunKind.RUN
     plan: Plan | None = None  # the cells to run, instead of a strategy's (a nightly's first batch)
     rerun_flaky: bool = False  # run a cell again, rather than reuse it, when its key has been flaky
     split_unresolvable: bool = False  # or the manifest's matrix.split_unresolvable
@@ -158,7 +158,7 @@ class Coordinator:
             version=dist.version,
             manifest_path=str(dist.path.resolve()),
             manifest_sha256=dist.sha256,
-            strategy=str(plan.strategy),
+            strategy=plan.strategy,
             pythons=tuple(pythons),
             out_dir=str(out_dir),
             started=time.time(),

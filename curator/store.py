@@ -25,7 +25,8 @@ from pathlib import Path
 from curator import codec, storefile
 from curator.errors import StoreDamaged, StoreLost, UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.manifest import Strategy
+from curator.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 
 SCHEMA_VERSION = 4
@@ -133,12 +134,12 @@ class RunRecord:
     """One run as the store knows it (a row of `runs`)."""
 
     id: RunId
-    kind: str  # run | nightly
+    kind: RunKind
     distribution: str
     version: str
     manifest_path: str
     manifest_sha256: str
-    strategy: str
+    strategy: Strategy | NightPlan  # what planned its cells
     pythons: tuple[PyVersion, ...]
     out_dir: str
     started: float
@@ -397,7 +398,7 @@ class Store:
             raise UsageError(f"run {run_id!r} {problem} {self.path} (latest: {known})")
         return codec.from_sql(RunRecord, rows[0])
 
-    def runs(self, kind: str | None = None) -> list[RunRecord]:
+    def runs(self, kind: RunKind | None = None) -> list[RunRecord]:
         """Every run, newest first."""
         rows = self.db.execute("SELECT * FROM runs WHERE ? IS NULL OR kind = ? ORDER BY started DESC", (kind, kind))
         return [codec.from_sql(RunRecord, r) for r in rows]

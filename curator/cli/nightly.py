@@ -182,6 +182,7 @@ def cmd_propose(args: argparse.Namespace, console: Console) -> int:
 
     from curator.layout import atomic_write
     from curator.nightly.model import Night
+    from curator.outcome import RunKind
     from curator.propose import propose
     from curator.report.locate import locate
     from curator.store import Store
@@ -191,7 +192,7 @@ def cmd_propose(args: argparse.Namespace, console: Console) -> int:
     with Store(where.store) as store:
         record = where.record(store)
         row = store.nightly(record.id)
-        if record.kind != "nightly" or row is None:
+        if record.kind is not RunKind.NIGHTLY or row is None:
             raise UsageError(f"run {record.id} is not a finished nightly; give the run of `curator nightly`")
         if record.manifest_sha256 != distribution.sha256:
             raise UsageError(

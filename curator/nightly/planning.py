@@ -16,10 +16,10 @@ from packaging.version import Version
 from curator import codec
 from curator.ids import PyVersion
 from curator.manifest import Distribution
+from curator.outcome import NightPlan
 from curator.plan import Cell, Plan, cells_for
 from curator.upstream import Newest
 
-STRATEGY = "nightly"
 BASELINE, LATEST = "baseline", "latest"
 
 
@@ -75,7 +75,7 @@ def first_batch(keys: Distribution, inputs: Inputs, pythons: Sequence[PyVersion]
         for name, version in upgrades.items():
             verb = "upgrade" if version > keys.package(name).blessed else "downgrade"
             wanted.append((python, {name: version}, f"{verb} {name}"))
-    return Plan(STRATEGY, cells_for(keys, wanted), codec.to_json(inputs))
+    return Plan(NightPlan.NIGHTLY, cells_for(keys, wanted), codec.to_json(inputs))
 
 
 def probes(

@@ -29,7 +29,7 @@ from curator.manifest import Distribution
 from curator.nightly import classify, culprits, history, planning
 from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Result, working
 from curator.nightly.tonight import Tonight
-from curator.outcome import Status, SuiteOutcome, Verdict
+from curator.outcome import RunKind, Status, SuiteOutcome, Verdict
 from curator.pins import PinList
 from curator.plan import Cell, Plan
 from curator.progress import Observer
@@ -98,7 +98,7 @@ def _run(
     dist = request.distribution
     if request.resume:
         record = store.run(request.resume)
-        if record.kind != "nightly":
+        if record.kind is not RunKind.NIGHTLY:
             raise UsageError(f"run {record.id} is not a nightly; finish it with `curator run --resume {record.id}`")
         inputs = codec.from_json(planning.Inputs, Plan.from_json(record.plan).inputs, "the stored nightly plan")
         plan = None
@@ -117,7 +117,7 @@ def _run(
             interpreters=request.interpreters,
             out_dir=request.out_dir,
             resume=request.resume,
-            kind="nightly",
+            kind=RunKind.NIGHTLY,
             plan=plan,
             rerun_flaky=True,
         ),

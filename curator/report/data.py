@@ -23,6 +23,7 @@ from curator.ids import PyVersion, python_key
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates, varied_pairs
+from curator.outcome import RunKind
 from curator.plan import SPLIT_FROM
 from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
 from curator.report.blockers import Blocker, HeldBack, holds_back
@@ -111,7 +112,7 @@ def build(
     if interrupted is None:
         interrupted = record.status != "finished"
     summary = summarize(records, record, distribution, today, interrupted=interrupted)
-    nightly = nightly_view(store, record) if record.kind == "nightly" else None
+    nightly = nightly_view(store, record) if record.kind is RunKind.NIGHTLY else None
     if nightly is not None and not interrupted:  # a nightly is red for a regression, not for any failing cell
         summary = replace(summary, verdict=nightly.night.verdict)
     baselines = {

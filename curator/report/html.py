@@ -29,7 +29,7 @@ from curator.ids import SuiteName, python_key
 from curator.layout import REPORT_NAME, atomic_write
 from curator.matrix import pass_rate
 from curator.nightly.model import Night
-from curator.outcome import Status
+from curator.outcome import RunKind, Status
 from curator.report import charts
 from curator.report.blockers import HOLDING
 from curator.report.data import RunData, matrix_items
@@ -371,7 +371,7 @@ def _run_row(record: RunRecord, folder: Path, store: Store) -> RunRow:
     summary = codec.loads(RunSummary, record.summary, "summary") if record.summary else None
     counts = dict(summary.counts) if summary else {}
     report = Path(record.out_dir) / REPORT_NAME
-    row = store.nightly(record.id) if record.kind == "nightly" else None
+    row = store.nightly(record.id) if record.kind is RunKind.NIGHTLY else None
     night = codec.loads(Night, row.document, "nightly.json") if row is not None else None
     return RunRow(
         record=record,

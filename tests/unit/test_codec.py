@@ -49,6 +49,8 @@ def _plain(name: str) -> str:
 def fill(kind: Any, name: str = "value", text: Text = _plain, avoid: object = None) -> Any:  # noqa: PLR0912
     """A value of `kind` (not `avoid`) whose every field, at any depth, differs from that field's default."""
     base, _ = codec._unwrap(kind)
+    if typing.get_origin(base) is typing.Union:
+        return fill(typing.get_args(base)[-1], name, text, avoid)
     if dataclasses.is_dataclass(base) and isinstance(base, type):
         return base(**{f.name: _field_value(f, k, text) for f, k in codec.fields(base)})
     if isinstance(base, type) and issubclass(base, enum.Enum):

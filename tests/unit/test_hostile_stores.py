@@ -16,7 +16,8 @@ from curator import storefile
 from curator.cli import main
 from curator.errors import StoreDamaged, StoreLost, UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase
+from curator.manifest import Strategy
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase
 from curator.pins import Pins
 from curator.store import APPLICATION_ID, SCHEMA_VERSION, CellRecord, RunRecord, Store
 
@@ -24,12 +25,12 @@ from curator.store import APPLICATION_ID, SCHEMA_VERSION, CellRecord, RunRecord,
 def _record(run_id: str, started: float = 1.0, out_dir: str = "/nowhere/run") -> RunRecord:
     return RunRecord(
         id=RunId(run_id),
-        kind="run",
+        kind=RunKind.RUN,
         distribution="demo",
         version="1.0",
         manifest_path="/nowhere/distribution.yaml",
         manifest_sha256="0",
-        strategy="baseline",
+        strategy=Strategy.BASELINE,
         pythons=(PyVersion("3.11"),),
         out_dir=out_dir,
         started=started,

@@ -186,9 +186,8 @@ def _reworded(name: str, text: str) -> str:
     """Every comment, docstring and blank line of a runner file rewritten; its code untouched."""
     lines = []
     for line in text.splitlines():
-        if "#" in line and '"#' not in line and "'#" not in line:
-            line = line.split("#")[0] + "# reworded"
-        lines += [line, ""]
+        comment = "#" in line and '"#' not in line and "'#" not in line
+        lines += [line.split("#")[0] + "# reworded" if comment else line, ""]
     return "\n".join(lines).replace('"""', '"""Reworded. ', 1) + "\n# one more comment\n"
 
 

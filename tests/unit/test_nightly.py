@@ -15,7 +15,7 @@ from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.manifest import Distribution, load
 from curator.nightly import classify, history, planning
 from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Probe, Result, StaleException
-from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, Verdict
+from curator.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, Verdict
 from curator.pins import PinList, Pins
 from curator.store import CellRecord, NightlyRow, RunRecord, Store
 
@@ -211,7 +211,18 @@ def test_nightly_json_keeps_its_contract_and_reads_back() -> None:
 
 def _record(run: str, started: float) -> RunRecord:
     return RunRecord(
-        RunId(run), "nightly", "eco", "1", "/m", "sha", "nightly", (PY,), "/out", started, RunStatus.FINISHED, "{}"
+        RunId(run),
+        RunKind.NIGHTLY,
+        "eco",
+        "1",
+        "/m",
+        "sha",
+        NightPlan.NIGHTLY,
+        (PY,),
+        "/out",
+        started,
+        RunStatus.FINISHED,
+        "{}",
     )
 
 

@@ -14,8 +14,9 @@ import pytest
 from curator import codec, manifest
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.layout import RunLayout
+from curator.manifest import Strategy
 from curator.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 from curator.report import charts
 from curator.report.analysis import group_failures, policy_view, timing
@@ -275,12 +276,12 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
     store.create_run(
         RunRecord(
             id=RunId("run-1"),
-            kind="run",
+            kind=RunKind.RUN,
             distribution="demo",
             version="1.0",
             manifest_path=str(folder / "distribution.yaml"),
             manifest_sha256="0" * 64,
-            strategy="upgrades",
+            strategy=Strategy.UPGRADES,
             pythons=(PyVersion("3.12"),),
             out_dir=str(folder / "run-1"),
             started=1_700_000_000.0,

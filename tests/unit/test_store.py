@@ -11,7 +11,8 @@ import pytest
 from curator import codec
 from curator.errors import UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.manifest import Strategy
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 from curator.store import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
 
@@ -19,12 +20,12 @@ from curator.store import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockR
 def _run(run_id: str, started: float = 1.0) -> RunRecord:
     return RunRecord(
         id=RunId(run_id),
-        kind="run",
+        kind=RunKind.RUN,
         distribution="d",
         version="1",
         manifest_path="/m/distribution.yaml",
         manifest_sha256="abc",
-        strategy="pairs",
+        strategy=Strategy.PAIRS,
         pythons=(PyVersion("3.12"),),
         out_dir="/tmp/out",
         started=started,
