@@ -394,6 +394,7 @@ class Column:
     path: tuple[str, ...]
     codec: Codec
     nullable: bool
+    kind: object  # the field's annotation
 
     @property
     def declaration(self) -> str:
@@ -435,12 +436,28 @@ def _flatten(shape: type, form: Form, path: tuple[str, ...], found: dict[str, Co
         if _is_shape(base):
             _flatten(typing.cast(type, base), form, (*path, field.name), found)
         elif name not in found:  # the same name further in is the same column
-            found[name] = Column(name, (*path, field.name), _codec(base), nullable)
+            found[name] = Column(name, (*path, field.name), _codec(base), nullable, kind)
 
 
 def names(shape: type, form: Form = "csv") -> list[str]:
     """The column names of a shape in a flat form (for CSV: the header)."""
     return [c.name for c in columns(shape, form)]
+
+
+def row_json(row: object) -> dict[str, Any]:
+    """A flat row as one JSON object keyed by its CSV columns (a row of cells.csv as JSON)."""
+    return {name: to_json(value) for name, value in flat(row).items()}
+
+
+def row_from_json(shape: type[R], data: Mapping[str, Any], where: str = "row") -> R:
+    """The inverse of `row_json`."""
+    values = {
+        c.name: _decode(c.kind, data[c.name], f"{where}.{c.name}") for c in columns(shape, "csv") if c.name in data
+    }
+    try:
+        return _build(shape, "csv", values)  # type: ignore[no-any-return]
+    except (TypeError, ValueError) as exc:
+        raise CodecError(f"{where}: {exc}") from None
 
 
 def _get(row: object, path: tuple[str, ...]) -> object:

@@ -58,6 +58,7 @@ class Cell:
     key: str
     reasons: tuple[str, ...] = ()  # why the plan holds it: baseline, upgrade numpy, pair …
     minimal: bool = False  # holds only some manifest packages, the rest left out (scope: minimal, a split)
+    split_from: tuple[CellId, ...] = ()  # the refused cells whose suites it retries (`--split-unresolvable`)
 
     @property
     def is_baseline(self) -> bool:
@@ -79,9 +80,13 @@ class Plan:
     excluded: int = field(default=0, metadata=codec.spec(json=None))  # cells `matrix.exclude` kept out (not stored)
 
     @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """A plan stored as JSON (`codec.dumps`), read back."""
-        return codec.loads(cls, text, "plan")
+    def stored(cls, run: str, text: str) -> Plan:
+        """A run's plan as the store keeps it (`codec.dumps`), read back; a `UsageError` when it is
+        not one curator wrote."""
+        try:
+            return codec.loads(cls, text, "plan")
+        except codec.CodecError as exc:
+            raise UsageError(f"run {run}: its stored plan is not one curator wrote ({exc})") from None
 
     def cell(self, cell_id: str) -> Cell:
         """The cell with this id."""
@@ -149,7 +154,7 @@ def split(distribution: Distribution, cell: Cell, conflicts: Sequence[str] = ())
     for names in _minimal_packages(distribution, set(held)):
         pins = builder.pins(names, held)
         if pins != cell.pins:
-            builder.add_cell(cell.python, pins, why, excludable=True, minimal=True)
+            builder.add_cell(cell.python, pins, why, excludable=True, minimal=True, split_from=cell.id)
     return builder.cells()
 
 
@@ -279,17 +284,28 @@ class _Builder:
         """`names` in manifest order, each at its `held` version, else blessed."""
         return Pins((n, held.get(n, self.blessed[n])) for n in self.distribution.package_names if n in names)
 
-    def add_cell(self, python: PyVersion, pins: Pins, reason: str, *, excludable: bool, minimal: bool = False) -> None:
+    def add_cell(
+        self,
+        python: PyVersion,
+        pins: Pins,
+        reason: str,
+        *,
+        excludable: bool,
+        minimal: bool = False,
+        split_from: CellId | None = None,
+    ) -> None:
         """One cell, unless an exclude pattern matches it or an equal cell is planned already."""
         dist = self.distribution
         if excludable and any(pattern.matches(python, pins) for pattern in dist.matrix.exclude):
             self._excluded.add((python, pins))
             return
         ident = (python, pins)
+        parents = (split_from,) if split_from else ()
         if ident in self._cells:
             cell = self._cells[ident]
             if reason not in cell.reasons:
-                self._cells[ident] = replace(cell, reasons=(*cell.reasons, reason))
+                cell = replace(cell, reasons=(*cell.reasons, reason))
+            self._cells[ident] = replace(cell, split_from=tuple(dict.fromkeys((*cell.split_from, *parents))))
             return
         if self.limit is not None and len(self._cells) >= self.limit:
             raise _Over
@@ -301,7 +317,9 @@ class _Builder:
         ident_text = (
             minimal_cell_id(python, tuple(pins.items())) if minimal else cell_id(python, tuple(changes.items()))
         )
-        self._cells[ident] = Cell(ident_text, python, pins, changes, suites, key, (reason,), minimal=minimal)
+        self._cells[ident] = Cell(
+            ident_text, python, pins, changes, suites, key, (reason,), minimal=minimal, split_from=parents
+        )
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(self._cells.values())

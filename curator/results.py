@@ -32,6 +32,7 @@ from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.outcome import Status, SuiteOutcome, Verdict, expired_rules, unexpected
 from curator.pins import Pins
+from curator.plan import Plan
 from curator.resolve import Lock, parse_requirements
 from curator.store import CellRecord, RunRecord, Store
 
@@ -152,6 +153,7 @@ class RunSummary:
 def summarize(
     records: Sequence[CellRecord],
     run: RunRecord,
+    plan: Plan,
     distribution: Distribution,
     today: dt.date,
     *,
@@ -186,7 +188,7 @@ def summarize(
         gate=GateSummary(gate.holds, gate.failing, gate.missing, tuple(gate.problems(run.id))),
         unexpected=tuple(unexpected_rows),
         expired=tuple(expired),
-        planned_cells=len(json.loads(run.plan)["cells"]),
+        planned_cells=len(plan.cells),
     )
 
 

@@ -124,7 +124,7 @@ class Coordinator:
                     f"{dist.path}: the manifest changed since run {record.id} started; start a new run instead"
                 )
             store.reopen_run(record.id, executor=json.dumps(self.executor.describe()))
-            return record, Plan.from_json(record.plan)
+            return record, Plan.stored(record.id, record.plan)
         pythons = list(request.interpreters)
         plan = request.plan
         if plan is None:

@@ -100,7 +100,7 @@ def _run(
         record = store.run(request.resume)
         if record.kind is not RunKind.NIGHTLY:
             raise UsageError(f"run {record.id} is not a nightly; finish it with `curator run --resume {record.id}`")
-        inputs = codec.from_json(planning.Inputs, Plan.from_json(record.plan).inputs, "the stored nightly plan")
+        inputs = codec.from_json(planning.Inputs, Plan.stored(record.id, record.plan).inputs, "the stored nightly plan")
         plan = None
     else:
         moment = request.as_of or dt.datetime.now(dt.UTC).replace(microsecond=0)

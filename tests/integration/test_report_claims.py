@@ -19,7 +19,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from curator import manifest
+from curator import codec, manifest
 from curator.cli import main
 from curator.outcome import Status
 from curator.resolve import mentioned
@@ -342,3 +342,16 @@ def test_report_json_gives_each_unexpected_outcome_its_signature(
     }
     for entry in unexpected:
         assert entry["signature"] and entry["signature"] == rows[entry["cell"], entry["suite"]].outcome.signature
+
+
+def test_report_json_has_a_row_per_cell_and_suite_equal_to_cells_csv(
+    mixed_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = mixed_run
+    text = (out / "cells.csv").read_text()
+    capsys.readouterr()
+    assert main(["report", str(out), "--format", "json"]) == 1
+    suites = json.loads(capsys.readouterr().out)["suites"]
+    assert [list(row) for row in suites] == [codec.names(ResultRow)] * len(suites)
+    assert [codec.row_from_json(ResultRow, row) for row in suites] == read_cells_csv(text, "cells.csv")
+    assert len({(row["cell"], row["suite"]) for row in suites}) == len(suites) == text.count("\n") - 1

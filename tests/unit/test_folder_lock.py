@@ -76,7 +76,7 @@ def test_report_refuses_a_folder_a_run_holds(
                 out_dir=str(folder),
                 started=1.0,
                 status=RunStatus.RUNNING,
-                plan='{"cells": []}',
+                plan='{"strategy": "baseline", "cells": []}',
             )
         )
     argv = ["report", "20261123", "--store", str(tmp_path / "curator.sqlite"), "--manifest", str(manifest)]

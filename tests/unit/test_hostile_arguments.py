@@ -151,7 +151,7 @@ def _run_record(run_id: str) -> RunRecord:
         out_dir="/nowhere/run",
         started=1.0,
         status=RunStatus.FINISHED,
-        plan='{"cells": []}',
+        plan='{"strategy": "baseline", "cells": []}',
     )
 
 

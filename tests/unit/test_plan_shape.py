@@ -194,7 +194,7 @@ def test_a_refused_cell_splits_into_minimal_cells_for_its_suites(write_manifest:
 def test_a_minimal_cell_survives_the_stored_plan(write_manifest: WriteManifest) -> None:
     dist = _web(write_manifest, "matrix:\n  scope: minimal\n")
     original = plan.build(dist, Strategy.UPGRADES)
-    again = plan.Plan.from_json(codec.dumps(original))
+    again = plan.Plan.stored("r", codec.dumps(original))
     assert again.cells == original.cells
     stored = json.loads(codec.dumps(original))["cells"]
     assert [c["minimal"] for c in stored] == [False] + [True] * (len(original.cells) - 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from curator.manifest import Strategy
 from curator.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
 from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
+from curator.plan import Cell, Plan
 from curator.report import charts
 from curator.report.analysis import group_failures, policy_view, timing
 from curator.report.blockers import Kind, holds_back
@@ -271,6 +271,11 @@ def test_run_report_escapes_what_tests_print(hostile_store: Store, demo: manifes
     assert 'href="run-1/index.html"' in index and "demo 1.0" in index
 
 
+def _planned(record: CellRecord) -> Cell:
+    suites = tuple(s.suite for s in record.outcome.suites)
+    return Cell(record.cell_id, record.python, record.pins, record.changes, suites, record.plan_key)
+
+
 def _store(folder: Path, records: list[CellRecord]) -> Store:
     store = Store(folder / "curator.sqlite")
     store.create_run(
@@ -286,7 +291,7 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
             out_dir=str(folder / "run-1"),
             started=1_700_000_000.0,
             status=RunStatus.RUNNING,
-            plan=json.dumps({"strategy": "upgrades", "cells": [{} for _ in records]}),
+            plan=codec.dumps(Plan(Strategy.UPGRADES, tuple(_planned(r) for r in records))),
         )
     )
     for record in records:

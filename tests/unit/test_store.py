@@ -30,7 +30,7 @@ def _run(run_id: str, started: float = 1.0) -> RunRecord:
         out_dir="/tmp/out",
         started=started,
         status=RunStatus.RUNNING,
-        plan='{"cells": []}',
+        plan='{"strategy": "baseline", "cells": []}',
     )
 
 
