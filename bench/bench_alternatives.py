@@ -309,7 +309,7 @@ def cell_times(out: Path, store: Path) -> list[CellTime]:
     suites: dict[str, dict[str, float]] = {}
     for row in read_cells_csv((out / "cells.csv").read_text(), str(out / "cells.csv")):
         if row.cell in walls:
-            suites.setdefault(row.cell, {})[row.suite] = row.duration_s
+            suites.setdefault(row.cell, {})[row.outcome.suite] = row.outcome.duration
     times = []
     for cell, wall in walls.items():
         facts_path = RunLayout(out).log_dir(CellId(cell)) / ENVIRONMENT_FILE

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curator.ids import CellId, PyVersion, RunId, SuiteName  # noqa: E402
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase  # noqa: E402
+from curator.manifest import Strategy  # noqa: E402
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase  # noqa: E402
 from curator.pins import Pins  # noqa: E402
 from curator.store import CellRecord, RunRecord, Store  # noqa: E402
 
@@ -40,7 +41,7 @@ def _cell(number: int, cases: int) -> CellRecord:
 
 
 def _run() -> RunRecord:
-    return RunRecord(RunId("r"), "run", "d", "1", "/m", "0", "upgrades", (PyVersion("3.12"),), "/o", 0.0,
+    return RunRecord(RunId("r"), RunKind.RUN, "d", "1", "/m", "0", Strategy.UPGRADES, (PyVersion("3.12"),), "/o", 0.0,
                      RunStatus.RUNNING, '{"cells": []}')  # fmt: skip
 
 

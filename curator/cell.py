@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from curator import envs, junit, proc
+from curator import codec, envs, junit, proc
 from curator.ids import SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, atomic_write
@@ -57,18 +57,14 @@ CELL_ENV = {"MPLBACKEND": "Agg", "PYTHONFAULTHANDLER": "1"}
 
 @dataclass(frozen=True)
 class SuiteSpec:
-    """How to run one suite in a cell."""
+    """How to run one suite in a cell: its JSON form is a suite of nox-cells.json
+    (`protocol.SUITE_FIELDS`, the runner's side of the same shape) and of a wire task."""
 
     name: SuiteName
     argv: tuple[str, ...]
     cwd: str
     junit: bool
-    requires: frozenset[str] = frozenset()
     env: Mapping[str, str] = field(default_factory=lambda: dict(CELL_ENV))
-
-    def to_json(self) -> dict[str, object]:
-        """Its entry in nox-cells.json (`protocol.SUITE_FIELDS`)."""
-        return {"name": self.name, "argv": list(self.argv), "cwd": self.cwd, "junit": self.junit, "env": dict(self.env)}
 
 
 @dataclass(frozen=True)
@@ -132,7 +128,7 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
             )
             argv = ["python", "-m", "pytest", str(suite.path), f"--rootdir={suite.path}", "-c", str(ini)]
             argv += ["-p", "no:cacheprovider", "-rfE", "-q"]
-            specs.append(SuiteSpec(name, tuple(argv), str(suite.path), junit=True, requires=suite.requires, env=env))
+            specs.append(SuiteSpec(name, tuple(argv), str(suite.path), junit=True, env=env))
             continue
         package = name.removesuffix(":tests")
         for command in distribution.package(package).tests:
@@ -140,9 +136,7 @@ def suite_specs(distribution: Distribution, cell: Cell, layout: RunLayout) -> tu
             pytest = _is_pytest(words)
             if pytest:
                 words += ["-c", str(empty_ini), f"--rootdir={scratch}", "-p", "no:cacheprovider"]
-            specs.append(
-                SuiteSpec(name, tuple(words), str(scratch), junit=pytest, requires=frozenset({package}), env=env)
-            )
+            specs.append(SuiteSpec(name, tuple(words), str(scratch), junit=pytest, env=env))
     return tuple(_merge_multi_command(specs))
 
 
@@ -164,9 +158,7 @@ def _merge_multi_command(specs: list[SuiteSpec]) -> list[SuiteSpec]:
             continue
         script = " && ".join(shlex.join(s.argv) for s in group)
         first = group[0]
-        merged.append(
-            SuiteSpec(name, ("sh", "-c", script), first.cwd, junit=False, requires=first.requires, env=first.env)
-        )
+        merged.append(SuiteSpec(name, ("sh", "-c", script), first.cwd, junit=False, env=first.env))
     return merged
 
 
@@ -209,7 +201,7 @@ def nox_spec(task: CellTask) -> dict[str, object]:
         "python": str(task.interpreter.path),
         "lock": str(task.lock_path),
         "install_args": list(task.install_args),
-        "suites": [s.to_json() for s in task.suites],
+        "suites": [codec.to_json(s) for s in task.suites],
     }
 
 

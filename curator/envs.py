@@ -40,7 +40,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from curator import proc
+from curator import codec, proc
 from curator.interpreters import Interpreter
 from curator.layout import atomic_write
 from curator.resolve import parse_requirements, uv_binary
@@ -78,21 +78,20 @@ class Record:
     packages: Mapping[str, str]
     origin: str = ""  # the environment it was copied from (absolute), until its first use takes its new bytecode
 
-    def to_json(self) -> str:
+    def text(self) -> str:
         """The record file's text."""
-        return json.dumps({"format": FORMAT, **self.__dict__, "packages": dict(self.packages)}, sort_keys=True)
+        return json.dumps({"format": FORMAT, **codec.to_json(self)}, sort_keys=True)
 
     @classmethod
     def read(cls, path: Path) -> Record | None:
         """A record file, or None when it is missing, unreadable or of another format."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.pop("format", None) != FORMAT:
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
                 return None
-            record = cls(**data)
-        except (OSError, ValueError, TypeError):
+            return codec.from_json(cls, data)
+        except (OSError, ValueError):
             return None
-        return record if isinstance(record.packages, dict) else None
 
 
 def distance(a: Mapping[str, str], b: Mapping[str, str]) -> int:
@@ -185,7 +184,7 @@ def prepare(
         if not problems:
             if record.origin:  # first use since it was copied: what its origin compiled meanwhile, once
                 inherit_bytecode(spec.location, Path(record.origin))
-                atomic_write(spec.record_path, dataclasses.replace(record, origin="").to_json())
+                atomic_write(spec.record_path, dataclasses.replace(record, origin="").text())
             prune_bytecode(spec.location)
             return _said(log, Prepared(True, REUSED, seconds))
         _note(log, f"the environment no longer holds its lock ({'; '.join(problems[:3])}): building it again")
@@ -299,7 +298,7 @@ def _sync(
         dict(packages),
         origin=str(origin.absolute()) if origin is not None else "",
     )
-    atomic_write(spec.record_path, record.to_json())
+    atomic_write(spec.record_path, record.text())
     return _said(steps.log, Prepared(True, how, seconds))
 
 

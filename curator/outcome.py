@@ -14,9 +14,10 @@ import re
 import signal as signals
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import assert_never
 
+from curator.codec import spec
 from curator.ids import CellId, SuiteName
 from curator.manifest import ExpectedFailure, Policy
 from curator.pins import Pins
@@ -84,6 +85,19 @@ _SEVERITY = [
     Status.TIMEOUT,
     Status.CRASHED,
 ]
+
+
+class RunKind(enum.StrEnum):
+    """What started a run."""
+
+    RUN = "run"  # `curator run`
+    NIGHTLY = "nightly"  # `curator nightly`
+
+
+class NightPlan(enum.StrEnum):
+    """A plan no manifest strategy made: the nightly's own (its baseline, latest, upgrade and probe cells)."""
+
+    NIGHTLY = "nightly"
 
 
 class RunStatus(enum.StrEnum):
@@ -194,12 +208,12 @@ class SuiteOutcome:
     reason: str = ""
     signature: str = ""
     counts: Counts = Counts()
-    duration: float = 0.0
+    duration: float = field(default=0.0, metadata=spec(csv="duration_s"))
     attempts: int = 0
     log: str = ""  # path relative to the run folder
-    cases: tuple[TestCase, ...] = ()
+    cases: tuple[TestCase, ...] = field(default=(), metadata=spec(sql=None, csv=None))  # a table of their own
     rule: str = ""  # the expected-failure rule that judged it, as written
-    tail: str = ""
+    tail: str = field(default="", metadata=spec(csv=None))  # the end of its output (too long for a table)
 
     @property
     def failing_tests(self) -> list[str]:
@@ -212,7 +226,7 @@ class CellOutcome:
     """Everything that happened in one cell."""
 
     cell_id: CellId
-    suites: tuple[SuiteOutcome, ...]
+    suites: tuple[SuiteOutcome, ...] = field(default=(), metadata=spec(sql=None, csv=None))  # rows of their own
     duration: float = 0.0
     lock_key: str = ""
     outcome_key: str = ""

@@ -120,3 +120,23 @@ class Pins(Mapping[NormalizedName, Version]):
 
     def __repr__(self) -> str:
         return f"Pins({str(self)!r})"
+
+
+class PinList(Pins):
+    """Pins whose JSON form is a list of `name==version` in order (nightly.json's culprits,
+    upgrades and a probe's changes: the contract says so)."""
+
+    __slots__ = ()
+
+    def to_list(self) -> list[str]:
+        """`["name==version", …]`, in this value's order."""
+        return self.requirements()
+
+    @classmethod
+    def from_list(cls, data: object) -> PinList:
+        """The inverse of `to_list`; a `ValueError` names what is not a pin."""
+        if not isinstance(data, list | tuple) or not all(isinstance(item, str) for item in data):
+            raise ValueError("pins must be a list of 'name==version'")
+        if any(not item or item.split() != [item] for item in data):
+            raise ValueError(f"{data!r} holds something that is not a pin like 'name==1.2'")
+        return cls(Pins.parse(" ".join(data)).items())

@@ -10,26 +10,31 @@ suites' commands are folded in (see `cell.outcome_key`).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import hashlib
-import itertools
+import io
 import json
 import math
 import os
 import stat
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, assert_never
+from typing import TYPE_CHECKING, ClassVar
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator import codec
 from curator.errors import CoverTooLarge, PlanTooLarge, UsageError
 from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
-from curator.manifest import Distribution, Package, Scope, Strategy
+from curator.manifest import Distribution, Scope, Strategy
+from curator.outcome import NightPlan
 from curator.pins import Pins
+from curator.strategies import STRATEGIES, Assignment, suggestions
 
 if TYPE_CHECKING:  # networkx, for the pairs strategy only: imported where a graph is made
     from curator.graph import DependencyGraph
@@ -43,6 +48,8 @@ MAX_ENUMERATED = 1_000_000  # combinations a plan with exclude patterns may walk
 class Cell:
     """One test environment: a Python, pins for manifest packages, the suites to run there."""
 
+    JSON_COMPUTED: ClassVar = {"baseline": "is_baseline"}  # its JSON form is `curator plan --format json`'s
+
     id: CellId
     python: PyVersion
     pins: Pins  # every manifest package it installs, in manifest order
@@ -51,6 +58,7 @@ class Cell:
     key: str
     reasons: tuple[str, ...] = ()  # why the plan holds it: baseline, upgrade numpy, pair …
     minimal: bool = False  # holds only some manifest packages, the rest left out (scope: minimal, a split)
+    split_from: tuple[CellId, ...] = ()  # the refused cells whose suites it retries (`--split-unresolvable`)
 
     @property
     def is_baseline(self) -> bool:
@@ -61,59 +69,24 @@ class Cell:
         """What the cell's lock resolves: its pins and the test runner."""
         return self.pins.requirements() + list(test_requires)
 
-    def to_json(self) -> dict[str, object]:
-        """The documented JSON form (`curator plan --format json`)."""
-        return {
-            "id": self.id,
-            "python": self.python,
-            "pins": self.pins.to_json(),
-            "changes": self.changes.to_json(),
-            "key": self.key,
-            "suites": list(self.suites),
-            "baseline": self.is_baseline,
-            "minimal": self.minimal,
-            "reasons": list(self.reasons),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Cell:
-        """The inverse of `to_json` (a stored plan read back for `--resume`)."""
-        suites, reasons = data["suites"], data.get("reasons", [])
-        assert isinstance(suites, list) and isinstance(reasons, list)
-        return cls(
-            id=CellId(str(data["id"])),
-            python=PyVersion(str(data["python"])),
-            pins=Pins.from_json(data["pins"]),
-            changes=Pins.from_json(data["changes"]),
-            suites=tuple(SuiteName(str(s)) for s in suites),
-            key=str(data["key"]),
-            reasons=tuple(str(r) for r in reasons),
-            minimal=bool(data.get("minimal", False)),
-        )
-
 
 @dataclass(frozen=True)
 class Plan:
     """The cells a run builds, in a stable order (baseline first)."""
 
-    strategy: str  # a `Strategy`, or `nightly`
+    strategy: Strategy | NightPlan
     cells: tuple[Cell, ...]
     inputs: Mapping[str, object] = field(default_factory=dict)  # what else decided it (a nightly's as-of)
-    excluded: int = 0  # cells `matrix.exclude` kept out (not stored with the plan)
-
-    def to_json(self) -> dict[str, object]:
-        """`{"strategy": …, "cells": [...]}`, and `"inputs"` when there are any."""
-        data: dict[str, object] = {"strategy": str(self.strategy), "cells": [cell.to_json() for cell in self.cells]}
-        if self.inputs:
-            data["inputs"] = dict(self.inputs)
-        return data
+    excluded: int = field(default=0, metadata=codec.spec(json=None))  # cells `matrix.exclude` kept out (not stored)
 
     @classmethod
-    def from_json(cls, text: str) -> Plan:
-        """A plan stored as JSON (`to_json`), read back."""
-        data = json.loads(text)
-        cells = tuple(Cell.from_json(c) for c in data["cells"])
-        return cls(str(data["strategy"]), cells, dict(data.get("inputs", {})))
+    def stored(cls, run: str, text: str) -> Plan:
+        """A run's plan as the store keeps it (`codec.dumps`), read back; a `UsageError` when it is
+        not one curator wrote."""
+        try:
+            return codec.loads(cls, text, "plan")
+        except codec.CodecError as exc:
+            raise UsageError(f"run {run}: its stored plan is not one curator wrote ({exc})") from None
 
     def cell(self, cell_id: str) -> Cell:
         """The cell with this id."""
@@ -123,7 +96,6 @@ class Plan:
         raise KeyError(cell_id)
 
 
-Assignment = dict[NormalizedName, Version]
 Closure = Mapping[NormalizedName, frozenset[NormalizedName]]
 """Each manifest package → the manifest packages it needs installed, itself included (one Python)."""
 
@@ -140,7 +112,7 @@ def closure(distribution: Distribution, graph: DependencyGraph) -> dict[Normaliz
 def needs_graphs(distribution: Distribution, strategy: Strategy) -> bool:
     """Whether planning `strategy` needs each Python's dependency graph: `pairs` for its edges,
     `scope: minimal` for what each suite's `requires` pull in (unless nothing changes from blessed)."""
-    if strategy is Strategy.PAIRS:
+    if STRATEGIES[strategy].needs_graph:
         return True
     changing = strategy is not Strategy.BASELINE or bool(distribution.matrix.include)
     return distribution.matrix.scope is Scope.MINIMAL and changing
@@ -163,8 +135,9 @@ def build(
     pythons = tuple(pythons or distribution.python)
     limit = distribution.matrix.max_cells
     walk_limit = None  # a product larger than the limit, which exclude patterns may bring under it
-    if enforce_limit and strategy in _COUNTABLE:
-        count = _count(distribution, strategy) * len(pythons)
+    entry = STRATEGIES[strategy]
+    if enforce_limit and entry.count is not None:
+        count = entry.count(distribution) * len(pythons)
         if count > limit and (not distribution.matrix.exclude or count > MAX_ENUMERATED):
             raise _too_large(distribution, strategy, count, pythons, graphs)
         walk_limit = limit if count > limit else None
@@ -173,8 +146,8 @@ def build(
         graph = graphs.get(python) if graphs else None
         if graph is not None:
             closures[python] = closure(distribution, graph)
-        elif strategy is Strategy.PAIRS:
-            raise UsageError(f"the pairs strategy needs the dependency graph for Python {python}")
+        elif entry.needs_graph:
+            raise UsageError(f"the {strategy} strategy needs the dependency graph for Python {python}")
         elif needs_graphs(distribution, strategy):
             raise UsageError(f"scope: minimal needs the dependency graph for Python {python}")
     builder = _Builder(distribution, limit=walk_limit, closures=closures)
@@ -214,31 +187,12 @@ def split(
     for names in _minimal_packages(distribution, set(held), reach):
         pins = builder.pins(names, held)
         if pins != cell.pins:
-            builder.add_cell(cell.python, pins, why, excludable=True, minimal=True)
+            builder.add_cell(cell.python, pins, why, excludable=True, minimal=True, split_from=cell.id)
     return builder.cells()
 
 
 class _Over(Exception):
     """The plan being built passed `max_cells`."""
-
-
-_COUNTABLE = (Strategy.BASELINE, Strategy.UPGRADES, Strategy.FULL)
-
-
-def _count(distribution: Distribution, strategy: Strategy) -> int:
-    """Cells per Python of a strategy that can be counted without building it."""
-    packages = distribution.packages
-    match strategy:
-        case Strategy.BASELINE:
-            return 1
-        case Strategy.UPGRADES:
-            return 1 + sum(len(p.others) for p in packages)
-        case Strategy.FULL:
-            return math.prod(len(p.versions) for p in packages)
-        case Strategy.PAIRS | Strategy.COVER:
-            raise ValueError(f"{strategy} cannot be counted without building it")
-        case _ as unreachable:
-            assert_never(unreachable)
 
 
 def estimate(
@@ -254,11 +208,12 @@ def estimate(
     """
     matrix = distribution.matrix
     shaped = matrix.include or matrix.exclude or matrix.scope is Scope.MINIMAL
-    if strategy in _COUNTABLE:
-        count = _count(distribution, strategy) * len(pythons)
+    entry = STRATEGIES[strategy]
+    if entry.count is not None:
+        count = entry.count(distribution) * len(pythons)
         if not shaped or count > MAX_ENUMERATED:
             return count
-    if strategy is Strategy.COVER and not shaped:  # the distinct rows of the array, without making cells of them
+    if not shaped and not entry.needs_graph:  # the distinct assignments, without making cells of them
         rows = {frozenset(assignment.items()) for assignment, _ in _assignments(distribution, strategy, None)}
         return len(rows) * len(pythons)
     return len(build(distribution, strategy, pythons=pythons, graphs=graphs, enforce_limit=False).cells)
@@ -269,8 +224,8 @@ def counts(
 ) -> dict[Strategy, int | None]:
     """Cells per strategy over every Python of the manifest (None: it needs the graphs — `pairs`, or
     any change under `scope: minimal` — or `cover` is too large to build)."""
-    out: dict[Strategy, int | None] = dict.fromkeys(Strategy)
-    for strategy in Strategy:
+    out: dict[Strategy, int | None] = dict.fromkeys(STRATEGIES)
+    for strategy in STRATEGIES:
         if graphs is not None or not needs_graphs(distribution, strategy):
             with contextlib.suppress(CoverTooLarge):
                 out[strategy] = estimate(distribution, strategy, distribution.python, graphs)
@@ -292,7 +247,8 @@ def _too_large(
 ) -> PlanTooLarge:
     limit = distribution.matrix.max_cells
     fitting = []
-    for other in (Strategy.PAIRS, Strategy.COVER, Strategy.UPGRADES, Strategy.BASELINE):
+    for entry in suggestions():
+        other = entry.strategy
         if other is strategy or (graphs is None and needs_graphs(distribution, other)):
             continue
         try:
@@ -316,53 +272,7 @@ def _assignments(
     distribution: Distribution, strategy: Strategy, graph: DependencyGraph | None
 ) -> list[tuple[Assignment, str]]:
     """The changed pins of each cell (empty: baseline), with the reason it is planned."""
-    out: list[tuple[Assignment, str]] = [({}, "baseline")]
-    packages = distribution.packages
-    match strategy:
-        case Strategy.BASELINE:
-            pass
-        case Strategy.UPGRADES:
-            for package in packages:
-                for version in package.others:
-                    verb = "upgrade" if version > package.blessed else "downgrade"
-                    out.append(({package.name: version}, f"{verb} {package.name}"))
-        case Strategy.PAIRS:
-            assert graph is not None
-            out += _pairs(packages, graph)
-        case Strategy.FULL:
-            for combo in itertools.product(*(p.versions for p in packages)):
-                assignment = {p.name: v for p, v in zip(packages, combo, strict=True) if v != p.blessed}
-                out.append((assignment, "full"))
-        case Strategy.COVER:
-            from curator.cover import covering_array  # NumPy: imported when a cover is planned
-
-            varied = [p for p in packages if len(p.versions) > 1]
-            try:
-                rows = covering_array([list(p.versions) for p in varied], start=[p.blessed for p in varied])
-            except CoverTooLarge as error:
-                raise CoverTooLarge(f"{distribution.where('packages')}: {error}") from error
-            for row in rows:
-                assignment = {p.name: v for p, v in zip(varied, row, strict=True) if v != p.blessed}
-                out.append((assignment, "cover"))
-    return out
-
-
-def _pairs(packages: Sequence[Package], graph: DependencyGraph) -> list[tuple[Assignment, str]]:
-    """Every candidate × candidate along each manifest edge; candidates of a package on no
-    edge are still tried once each, alone (as `upgrades` would), so none goes untested."""
-    by_name = {p.name: p for p in packages}
-    out: list[tuple[Assignment, str]] = []
-    on_edges: set[str] = set()
-    for edge in graph.manifest_edges():
-        a, b = by_name[edge.dependent], by_name[edge.dependency]  # type: ignore[index]
-        on_edges |= {a.name, b.name}
-        for va, vb in itertools.product(a.versions, b.versions):
-            assignment = {n: v for n, v in ((a.name, va), (b.name, vb)) if v != by_name[n].blessed}
-            out.append((assignment, f"pair {a.name} × {b.name}"))
-    for package in packages:
-        if package.name not in on_edges:
-            out += [({package.name: version}, f"{package.name} (on no edge)") for version in package.others]
-    return out
+    return [({}, "baseline"), *STRATEGIES[strategy].changes(distribution, graph)]
 
 
 # ----------------------------------------------------------------- cells
@@ -414,17 +324,28 @@ class _Builder:
         """`names` in manifest order, each at its `held` version, else blessed."""
         return Pins((n, held.get(n, self.blessed[n])) for n in self.distribution.package_names if n in names)
 
-    def add_cell(self, python: PyVersion, pins: Pins, reason: str, *, excludable: bool, minimal: bool = False) -> None:
+    def add_cell(
+        self,
+        python: PyVersion,
+        pins: Pins,
+        reason: str,
+        *,
+        excludable: bool,
+        minimal: bool = False,
+        split_from: CellId | None = None,
+    ) -> None:
         """One cell, unless an exclude pattern matches it or an equal cell is planned already."""
         dist = self.distribution
         if excludable and any(pattern.matches(python, pins) for pattern in dist.matrix.exclude):
             self._excluded.add((python, pins))
             return
         ident = (python, pins)
+        parents = (split_from,) if split_from else ()
         if ident in self._cells:
             cell = self._cells[ident]
             if reason not in cell.reasons:
-                self._cells[ident] = replace(cell, reasons=(*cell.reasons, reason))
+                cell = replace(cell, reasons=(*cell.reasons, reason))
+            self._cells[ident] = replace(cell, split_from=tuple(dict.fromkeys((*cell.split_from, *parents))))
             return
         if self.limit is not None and len(self._cells) >= self.limit:
             raise _Over
@@ -439,7 +360,9 @@ class _Builder:
         ident_text = (
             minimal_cell_id(python, tuple(pins.items())) if minimal else cell_id(python, tuple(changes.items()))
         )
-        self._cells[ident] = Cell(ident_text, python, pins, changes, suites, key, (reason,), minimal=minimal)
+        self._cells[ident] = Cell(
+            ident_text, python, pins, changes, suites, key, (reason,), minimal=minimal, split_from=parents
+        )
 
     def cells(self) -> tuple[Cell, ...]:
         return tuple(self._cells.values())
@@ -572,15 +495,46 @@ _SKIPPED_FOLDERS = frozenset(
 
 @cache
 def runner_digest() -> str:
-    """Hash of the files that run suites inside a cell (the noxfile, the suite runner and their
-    protocol): a change to how suites run changes every key, with nothing to bump by hand."""
+    """Hash of how suites run inside a cell: the code of the noxfile, the suite runner and their
+    protocol (its version included), without comments, docstrings and blank lines — a change to
+    what they do changes every key, with nothing to bump by hand; a change to how they read does not."""
     from importlib.resources import files
 
     templates = files("curator") / "templates"
+    return digest_of({name: templates.joinpath(name).read_text(encoding="utf-8") for name in RUNNER_FILES})
+
+
+def digest_of(sources: Mapping[str, str]) -> str:
+    """The runner digest of these sources (file name → text)."""
     digest = hashlib.sha256()
-    for name in RUNNER_FILES:
-        digest.update(name.encode() + b"\0" + templates.joinpath(name).read_bytes() + b"\0")
+    for name, source in sources.items():
+        digest.update(name.encode() + b"\0" + behaviour(source).encode() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def behaviour(source: str) -> str:
+    """Python source as it behaves: comments, docstrings, blank lines and trailing spaces taken out
+    (read from the text itself, so the result is the same whichever Python reads it)."""
+    spans = [
+        (token.start, token.end)
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    ]
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body:
+            first = body[0]
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                spans.append(((first.lineno, first.col_offset), (first.end_lineno or 0, first.end_col_offset or 0)))
+    lines = source.splitlines()
+    for (line, column), (end_line, end_column) in sorted(spans, reverse=True):
+        head, tail = lines[line - 1][:column], lines[end_line - 1][end_column:]
+        lines[line - 1 : end_line] = [head + tail]
+    return "\n".join(kept for text in lines if (kept := text.rstrip()))
 
 
 RUNNER_FILES = ("noxfile.py", "suite_runner.py", "protocol.py")

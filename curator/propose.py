@@ -89,8 +89,7 @@ def _judge(
     blamed: dict[NormalizedName, list[str]] = {}
     for result in night.results:
         if result.category in (Category.REGRESSED, Category.STILL_FAILING):
-            for culprit in result.culprits:
-                name = canonicalize_name(culprit.split("==")[0])
+            for name in result.culprits:
                 blamed.setdefault(name, []).append(f"{result.suite} on Python {result.python}")
     moves: list[Move] = []
     held: list[Held] = []
@@ -232,8 +231,8 @@ def _summary(
         f"Evidence: nightly {code(night.run)} (as of {code(night.as_of)}) tested each newest release alone on the "
         "blessed set and all of them together (its latest cell); "
         + (
-            f"compared with nightly {code(night.compared_to_nightly)}."
-            if night.compared_to_nightly
+            f"compared with nightly {code(night.compared_to.nightly)}."
+            if night.compared_to.nightly
             else "its first night."
         )
     )

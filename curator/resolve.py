@@ -9,7 +9,6 @@ exception.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -23,7 +22,7 @@ from typing import Protocol
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from curator import proc
+from curator import codec, proc
 from curator.errors import ToolError
 from curator.interpreters import Interpreter
 from curator.layout import atomic_write
@@ -205,17 +204,12 @@ class Watch:
     made: float
     watched: tuple[str, ...]
 
-    def to_json(self) -> str:
-        """The `.watch` file's text."""
-        return json.dumps({"made": self.made, "watched": list(self.watched)})
-
     @classmethod
     def read(cls, path: Path) -> Watch | None:
         """A `.watch` file, or None when there is none (or it cannot be read)."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(float(data["made"]), tuple(str(w) for w in data["watched"]))
-        except (OSError, ValueError, KeyError, TypeError):
+            return codec.loads(cls, path.read_bytes())
+        except (OSError, ValueError):
             return None
 
 
@@ -288,7 +282,7 @@ class Resolver:
             instead_of.unlink(missing_ok=True)
             _watch_path(instead_of).unlink(missing_ok=True)
         if not self.frozen:
-            atomic_write(_watch_path(answer), Watch(made - CLOCK_MARGIN, tuple(watched)).to_json())
+            atomic_write(_watch_path(answer), codec.dumps(Watch(made - CLOCK_MARGIN, tuple(watched))))
         atomic_write(answer, text)
 
     def _compile(self, requirements: Sequence[str], interpreter: Interpreter, *extra: str) -> proc.Completed:

@@ -14,22 +14,25 @@ import platform
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import ClassVar
 
 import pandas as pd
 
-from curator import __version__, columns
+from curator import __version__, codec
+from curator.codec import spec
 from curator.errors import UsageError
-from curator.gate import Gate, evaluate
+from curator.gate import evaluate
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.inputs import Unreadable, quoted, read_regular
 from curator.layout import RunLayout
 from curator.manifest import Distribution
-from curator.outcome import Status, Verdict, expired_rules, unexpected
+from curator.outcome import Status, SuiteOutcome, Verdict, expired_rules, unexpected
 from curator.pins import Pins
+from curator.plan import Plan
 from curator.resolve import Lock, parse_requirements
 from curator.store import CellRecord, RunRecord, Store
 
@@ -38,31 +41,27 @@ from curator.store import CellRecord, RunRecord, Store
 class ResultRow:
     """One row of cells.csv: a cell × suite (docs/running.md, "The run folder").
 
-    The field order is the column order of the file; `curator.columns` writes and reads it.
+    The suite's outcome is flattened into its columns, so every field of `SuiteOutcome` is a column
+    (`duration` as `duration_s`; `tail` and `cases` are left out). The contract's columns come
+    first, in `CSV_ORDER`; a column added later follows them.
     """
+
+    CSV_ORDER: ClassVar[tuple[str, ...]] = (
+        "cell", "python", "pins", "suite", "status", "passed", "failed", "errors", "skipped", "duration_s", "log",
+        "reason", "signature", "attempts", "baseline", "changes", "reused_from", "reproduce", "lock", "outcome_key",
+        "raw_status", "rule", "worker",
+    )  # fmt: skip
 
     cell: CellId
     python: PyVersion
     pins: Pins
-    suite: SuiteName
-    status: Status
-    passed: int
-    failed: int
-    errors: int
-    skipped: int
-    duration_s: float
-    log: str
-    reason: str
-    signature: str
-    attempts: int
+    outcome: SuiteOutcome
     baseline: bool
     changes: Pins
     reused_from: str
     reproduce: str
     lock: str
     outcome_key: str
-    raw_status: Status
-    rule: str
     worker: str = "local"  # where the cell ran: `local`, or a dask worker's address
 
 
@@ -78,25 +77,13 @@ def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[Result
                     cell=record.cell_id,
                     python=record.python,
                     pins=record.pins,
-                    suite=suite.suite,
-                    status=suite.status,
-                    passed=suite.counts.passed,
-                    failed=suite.counts.failed,
-                    errors=suite.counts.errors,
-                    skipped=suite.counts.skipped,
-                    duration_s=round(suite.duration, 3),
-                    log=suite.log,
-                    reason=suite.reason,
-                    signature=suite.signature,
-                    attempts=suite.attempts,
+                    outcome=replace(suite, duration=round(suite.duration, 3), cases=(), tail=""),
                     baseline=record.baseline,
                     changes=record.changes,
                     reused_from=outcome.reused_from or "",
                     reproduce=outcome.reproduce,
                     lock=lock,
                     outcome_key=outcome.outcome_key,
-                    raw_status=suite.raw_status,
-                    rule=suite.rule,
                     worker=outcome.worker,
                 )
             )
@@ -105,14 +92,13 @@ def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[Result
 
 def table_of(rows: Sequence[ResultRow]) -> pd.DataFrame:
     """cells.csv as a pandas table: `pins` and `changes` hold `Pins`, `status` a `Status`."""
-    names = columns.names(ResultRow)
-    return pd.DataFrame([[getattr(row, n) for n in names] for row in rows], columns=names)
+    return pd.DataFrame([codec.flat(row) for row in rows], columns=codec.names(ResultRow))
 
 
 def read_cells_csv(text: str, where: str) -> list[ResultRow]:
     """A cells.csv read back; `UsageError` naming `where` when it is not one curator wrote."""
     try:
-        return columns.read_csv(ResultRow, text)
+        return codec.read_csv(ResultRow, text)
     except (ValueError, csv.Error) as exc:
         raise UsageError(f"{where}: not a cells.csv curator wrote ({exc})") from None
 
@@ -127,26 +113,31 @@ class Unexpected:
     reason: str
     signature: str
 
-    def to_json(self) -> dict[str, str]:
-        """Its entry in run.json's `unexpected`."""
-        return {"cell": self.cell, "suite": self.suite, "status": str(self.status), "reason": self.reason,
-                "signature": self.signature}  # fmt: skip
+
+@dataclass(frozen=True)
+class GateSummary:
+    """The release gate as run.json says it."""
+
+    holds: bool
+    failing_baseline_cells: tuple[CellId, ...]
+    missing_pythons: tuple[PyVersion, ...]
+    problems: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class RunSummary:
-    """What a run amounted to: counts, the verdict, and whether the release gate holds."""
+    """What a run amounted to: counts, the verdict, and whether the release gate holds. Its JSON
+    form is the summary part of run.json and of `curator run --format json`."""
 
     run_id: RunId
-    out_dir: Path
+    verdict: Verdict
     counts: dict[str, int]
     cells: int
+    planned_cells: int
     reused_cells: int
-    verdict: Verdict
-    gate: Gate
-    unexpected: list[Unexpected] = field(default_factory=list)
-    expired: list[str] = field(default_factory=list)
-    planned_cells: int = 0
+    unexpected: tuple[Unexpected, ...]  # every outcome that makes the run fail
+    expired: tuple[str, ...] = field(metadata=spec(json="expired_exceptions"))  # `FILE:LINE: exception … expired`
+    gate: GateSummary
 
     @property
     def ok(self) -> bool:
@@ -158,35 +149,11 @@ class RunSummary:
         """The run stopped before every cell was recorded."""
         return self.verdict is Verdict.INTERRUPTED
 
-    @property
-    def gate_problems(self) -> list[str]:
-        """Why the release gate does not hold (empty when it holds)."""
-        return self.gate.problems(self.run_id)
-
-    def to_json(self) -> dict[str, object]:
-        """The summary part of run.json."""
-        return {
-            "run_id": self.run_id,
-            "verdict": str(self.verdict),
-            "counts": self.counts,
-            "cells": self.cells,
-            "planned_cells": self.planned_cells,
-            "reused_cells": self.reused_cells,
-            "gate": {
-                "holds": self.gate.holds,
-                "failing_baseline_cells": list(self.gate.failing),
-                "missing_pythons": list(self.gate.missing),
-                "problems": self.gate_problems,
-            },
-            "unexpected": [u.to_json() for u in self.unexpected],
-            "expired_exceptions": self.expired,
-        }
-
 
 def summarize(
     records: Sequence[CellRecord],
     run: RunRecord,
-    out_dir: Path,
+    plan: Plan,
     distribution: Distribution,
     today: dt.date,
     *,
@@ -214,38 +181,62 @@ def summarize(
         verdict = Verdict.PASSED
     return RunSummary(
         run_id=run.id,
-        out_dir=out_dir,
         counts={str(s): counts[str(s)] for s in Status if counts.get(str(s))},
         cells=len(records),
         reused_cells=sum(1 for r in records if r.outcome.reused_from),
         verdict=verdict,
-        gate=gate,
-        unexpected=unexpected_rows,
-        expired=expired,
-        planned_cells=len(json.loads(run.plan)["cells"]),
+        gate=GateSummary(gate.holds, gate.failing, gate.missing, tuple(gate.problems(run.id))),
+        unexpected=tuple(unexpected_rows),
+        expired=tuple(expired),
+        planned_cells=len(plan.cells),
     )
+
+
+@dataclass(frozen=True)
+class ManifestRef:
+    """The manifest a run read, and its hash."""
+
+    path: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class RunDocument:
+    """run.json (docs/running.md): what ran, and its summary."""
+
+    summary: RunSummary = field(metadata=spec(inline=True))
+    distribution: str
+    version: str
+    manifest: ManifestRef
+    strategy: str
+    pythons: tuple[PyVersion, ...]
+    started: str  # ISO 8601, UTC
+    finished: str
+    duration_s: float
+    tools: Mapping[str, str]
+    executor: Mapping[str, object]
+    store: str
 
 
 def run_json(
     run: RunRecord, summary: RunSummary, distribution: Distribution, layout: RunLayout, store: Path
-) -> dict[str, object]:
+) -> RunDocument:
     """The content of run.json (docs/running.md)."""
     finished = run.finished or time.time()  # a re-render (`curator report`) keeps the recorded end
-    return {
-        "run_id": run.id,
-        "distribution": distribution.name,
-        "version": distribution.version,
-        "manifest": {"path": run.manifest_path, "sha256": run.manifest_sha256},
-        "strategy": run.strategy,
-        "pythons": list(run.pythons),
-        "started": _iso(run.started),
-        "finished": _iso(finished),
-        "duration_s": round(finished - run.started, 1),
-        "tools": _recorded_tools(layout.run_json, run.id) or tool_versions(),
-        "executor": json.loads(run.executor),
-        "store": str(store.resolve()),
-        **summary.to_json(),
-    }
+    return RunDocument(
+        summary=summary,
+        distribution=distribution.name,
+        version=distribution.version,
+        manifest=ManifestRef(run.manifest_path, run.manifest_sha256),
+        strategy=run.strategy,
+        pythons=run.pythons,
+        started=_iso(run.started),
+        finished=_iso(finished),
+        duration_s=round(finished - run.started, 1),
+        tools=_recorded_tools(layout.run_json, run.id) or tool_versions(),
+        executor=json.loads(run.executor),
+        store=str(store.resolve()),
+    )
 
 
 def vouched_lock(store: Store, layout: RunLayout, cell: CellRecord) -> Lock | None:

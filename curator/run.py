@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curator import cell as cells
+from curator import codec
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
 from curator.executors.interface import WAIT, Broken, Executor, Feed, Finished, Note, Started
@@ -29,7 +30,7 @@ from curator.interpreters import Interpreter
 from curator.layout import RunLayout, cache_dir, default_runs
 from curator.locking import LOCK_NAME, FolderLock
 from curator.manifest import Distribution, Strategy
-from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, judge, signature
+from curator.outcome import CellOutcome, RunKind, RunStatus, Status, SuiteOutcome, judge, signature
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, index_args, mentioned
@@ -53,7 +54,7 @@ class RunRequest:
     out_dir: Path | None = None
     rerun: bool = False
     resume: str | None = None
-    kind: str = "run"  # run | nightly
+    kind: RunKind = RunKind.RUN
     plan: Plan | None = None  # the cells to run, instead of a strategy's (a nightly's first batch)
     rerun_flaky: bool = False  # run a cell again, rather than reuse it, when its key has been flaky
     split_unresolvable: bool = False  # or the manifest's matrix.split_unresolvable
@@ -128,7 +129,7 @@ class Coordinator:
                     f"{dist.path}: the manifest changed since run {record.id} started; start a new run instead"
                 )
             store.reopen_run(record.id, executor=json.dumps(self.executor.describe()))
-            return record, Plan.from_json(record.plan)
+            return record, Plan.stored(record.id, record.plan)
         pythons = list(request.interpreters)
         plan = request.plan
         if plan is None:
@@ -163,12 +164,12 @@ class Coordinator:
             version=dist.version,
             manifest_path=str(dist.path.resolve()),
             manifest_sha256=dist.sha256,
-            strategy=str(plan.strategy),
+            strategy=plan.strategy,
             pythons=tuple(pythons),
             out_dir=str(out_dir),
             started=time.time(),
             status=RunStatus.RUNNING,
-            plan=json.dumps(plan.to_json()),
+            plan=codec.dumps(plan),
             executor=json.dumps(self.executor.describe()),
         )
         store.create_run(record)
@@ -191,7 +192,7 @@ class Coordinator:
         new = tuple({c.id: c for c in cells if c.id not in known}.values())
         if new:
             self.plan = replace(self.plan, cells=self.plan.cells + new)
-            self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
+            self.store.update_plan(self.record.id, codec.dumps(self.plan))
         planned = {c.id: c for c in self.plan.cells}
         return self._batch([planned[c] for c in dict.fromkeys(c.id for c in cells)])
 
@@ -251,7 +252,7 @@ class Coordinator:
         added = self._split(self.plan, order, resolutions)
         if added:
             self.plan = replace(self.plan, cells=(*self.plan.cells, *added))
-            self.store.update_plan(self.record.id, json.dumps(self.plan.to_json()))
+            self.store.update_plan(self.record.id, codec.dumps(self.plan))
             self.observer.phase("resolving", len(added))
             yield from self._resolved(added, layout, resolutions)
 

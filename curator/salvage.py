@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator import columns
+from curator import codec
 from curator.errors import UsageError
 from curator.store import APPLICATION_ID, SCHEMA_VERSION, TABLES, Store
 
@@ -63,7 +63,7 @@ def recover(source: Path, target: Path) -> Salvage:
             db.execute("PRAGMA foreign_keys=OFF")
             db.execute("BEGIN IMMEDIATE")
             for table, shape in TABLES.items():
-                names = columns.names(shape)
+                names = codec.names(shape, "sql")
                 marks = ", ".join("?" * (len(names) + 1))
                 insert = f"INSERT OR IGNORE INTO {table} (rowid, {', '.join(names)}) VALUES ({marks})"  # noqa: S608
                 copied[table] = unreadable[table] = 0

@@ -19,13 +19,14 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from curator import columns, storefile
+from curator import codec, storefile
 from curator.errors import StoreDamaged, StoreLost, UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.manifest import Strategy
+from curator.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 
 SCHEMA_VERSION = 4
@@ -135,12 +136,12 @@ class RunRecord:
     """One run as the store knows it (a row of `runs`)."""
 
     id: RunId
-    kind: str  # run | nightly
+    kind: RunKind
     distribution: str
     version: str
     manifest_path: str
     manifest_sha256: str
-    strategy: str
+    strategy: Strategy | NightPlan  # what planned its cells
     pythons: tuple[PyVersion, ...]
     out_dir: str
     started: float
@@ -167,78 +168,26 @@ class CellRecord:
     outcome: CellOutcome
 
 
-# Row shapes of the tables (see `curator.columns`): one definition each, from which the INSERTs
-# and readers follow. A test checks them against the migrated schema.
+# Row shapes of the tables (see `curator.codec`): one definition each, from which the INSERTs
+# and readers follow; the outcomes are flattened into their columns, so a field added to an
+# outcome is a column here (plus a migration). A test checks them against the migrated schema.
 
 
 @dataclass(frozen=True)
 class CellRow:
-    """A row of `cells`."""
+    """A row of `cells`: the cell record (its outcome flattened; suites are rows of their own)."""
 
-    run_id: RunId
-    cell_id: CellId
-    python: PyVersion
-    interpreter: str
-    pins: Pins
-    changes: Pins
-    baseline: bool
-    plan_key: str
-    outcome_key: str
-    lock_key: str
-    duration: float
-    reused_from: str | None
-    reproduce: str
-    log: str
-    recorded: float
-    worker: str
+    record: CellRecord
+    recorded: float  # when it was committed
 
 
 @dataclass(frozen=True)
 class SuiteRow:
-    """A row of `suites`."""
+    """A row of `suites`: one suite outcome (its test cases are rows of their own)."""
 
     run_id: RunId
     cell_id: CellId
-    suite: SuiteName
-    status: Status
-    raw_status: Status
-    reason: str
-    signature: str
-    passed: int
-    failed: int
-    errors: int
-    skipped: int
-    duration: float
-    attempts: int
-    log: str
-    rule: str
-    tail: str
-
-    @classmethod
-    def of(cls, run_id: RunId, cell_id: CellId, suite: SuiteOutcome) -> SuiteRow:
-        """The row of one suite outcome."""
-        c = suite.counts
-        return cls(
-            run_id, cell_id, suite.suite, suite.status, suite.raw_status, suite.reason, suite.signature,
-            c.passed, c.failed, c.errors, c.skipped, suite.duration, suite.attempts, suite.log, suite.rule, suite.tail,
-        )  # fmt: skip
-
-    def outcome(self, cases: Sequence[TestCase]) -> SuiteOutcome:
-        """The suite outcome this row records."""
-        return SuiteOutcome(
-            suite=self.suite,
-            status=self.status,
-            raw_status=self.raw_status,
-            reason=self.reason,
-            signature=self.signature,
-            counts=Counts(self.passed, self.failed, self.errors, self.skipped),
-            duration=self.duration,
-            attempts=self.attempts,
-            log=self.log,
-            cases=tuple(cases),
-            rule=self.rule,
-            tail=self.tail,
-        )
+    outcome: SuiteOutcome
 
 
 @dataclass(frozen=True)
@@ -248,11 +197,7 @@ class CaseRow:
     run_id: RunId
     cell_id: CellId
     suite: SuiteName
-    classname: str
-    name: str
-    outcome: str
-    duration: float
-    message: str
+    case: TestCase
 
 
 @dataclass(frozen=True)
@@ -297,7 +242,7 @@ TABLES: dict[str, type] = {
     "locks": LockRow,
     "nightlies": NightlyRow,
 }
-"""Each table and the row shape that specifies its columns."""
+"""Each table and the row shape that specifies its codec."""
 
 
 class Store:
@@ -453,7 +398,7 @@ class Store:
     def create_run(self, run: RunRecord) -> None:
         """Record that a run started."""
         with self._transaction():
-            self.db.execute(columns.insert_sql("runs", RunRecord), columns.to_sql(run))
+            self.db.execute(codec.insert_sql("runs", RunRecord), codec.to_sql(run))
         self._mark()
 
     def finish_run(
@@ -493,12 +438,12 @@ class Store:
             known = ", ".join(r.id for r in self.runs()[:5]) or "none yet"
             problem = "matches several runs" if rows else "is not a run in"
             raise UsageError(f"run {run_id!r} {problem} {self.path} (latest: {known})")
-        return columns.from_sql(RunRecord, rows[0])
+        return codec.from_sql(RunRecord, rows[0])
 
-    def runs(self, kind: str | None = None) -> list[RunRecord]:
+    def runs(self, kind: RunKind | None = None) -> list[RunRecord]:
         """Every run, newest first."""
         rows = self.db.execute("SELECT * FROM runs WHERE ? IS NULL OR kind = ? ORDER BY started DESC", (kind, kind))
-        return [columns.from_sql(RunRecord, r) for r in rows]
+        return [codec.from_sql(RunRecord, r) for r in rows]
 
     # ------------------------------------------------------------------ cells
 
@@ -510,62 +455,30 @@ class Store:
         outcome for a recorded cell is an `sqlite3.IntegrityError`, never an overwrite.
         """
         outcome = record.outcome
-        row = CellRow(
-            run_id=record.run_id,
-            cell_id=record.cell_id,
-            python=record.python,
-            interpreter=record.interpreter,
-            pins=record.pins,
-            changes=record.changes,
-            baseline=record.baseline,
-            plan_key=record.plan_key,
-            outcome_key=outcome.outcome_key,
-            lock_key=outcome.lock_key,
-            duration=outcome.duration,
-            reused_from=outcome.reused_from,
-            reproduce=outcome.reproduce,
-            log=outcome.log,
-            recorded=time.time(),
-            worker=outcome.worker,
-        )
+        row = CellRow(record, recorded=time.time())
         with self._transaction():
             known = self.db.execute(
-                "SELECT outcome_key FROM cells WHERE run_id = ? AND cell_id = ?", (row.run_id, row.cell_id)
+                "SELECT outcome_key FROM cells WHERE run_id = ? AND cell_id = ?", (record.run_id, record.cell_id)
             ).fetchone()
-            if known is not None and known[0] == row.outcome_key:
+            if known is not None and known[0] == outcome.outcome_key:
                 return False
             if lock is not None:
-                self.db.execute(columns.insert_sql("locks", LockRow, verb="INSERT OR IGNORE"), columns.to_sql(lock))
-            self.db.execute(columns.insert_sql("cells", CellRow), columns.to_sql(row))
+                self.db.execute(codec.insert_sql("locks", LockRow, verb="INSERT OR IGNORE"), codec.to_sql(lock))
+            self.db.execute(codec.insert_sql("cells", CellRow), codec.to_sql(row))
             for suite in outcome.suites:
                 self.db.execute(
-                    columns.insert_sql("suites", SuiteRow),
-                    columns.to_sql(SuiteRow.of(record.run_id, row.cell_id, suite)),
+                    codec.insert_sql("suites", SuiteRow), codec.to_sql(SuiteRow(record.run_id, record.cell_id, suite))
                 )
                 self.db.executemany(
-                    columns.insert_sql("testcases", CaseRow, verb="INSERT OR REPLACE"),
-                    [
-                        columns.to_sql(
-                            CaseRow(
-                                record.run_id,
-                                row.cell_id,
-                                suite.suite,
-                                c.classname,
-                                c.name,
-                                c.outcome,
-                                c.duration,
-                                c.message,
-                            )
-                        )
-                        for c in suite.cases
-                    ],
+                    codec.insert_sql("testcases", CaseRow, verb="INSERT OR REPLACE"),
+                    [codec.to_sql(CaseRow(record.run_id, record.cell_id, suite.suite, case)) for case in suite.cases],
                 )
         return True
 
     def lock(self, key: str) -> LockRow | None:
         """The lock stored under `key` (a cell's `lock_key`), if the store has it."""
         row = self.db.execute("SELECT * FROM locks WHERE key = ?", (key,)).fetchone()
-        return columns.from_sql(LockRow, row) if row is not None else None
+        return codec.from_sql(LockRow, row) if row is not None else None
 
     def recorded_cell_ids(self, run_id: RunId) -> set[CellId]:
         """Cells of a run already committed."""
@@ -615,12 +528,12 @@ class Store:
     def record_nightly(self, row: NightlyRow) -> None:
         """Store (or replace) a nightly's classification."""
         with self._transaction():
-            self.db.execute(columns.insert_sql("nightlies", NightlyRow, verb="INSERT OR REPLACE"), columns.to_sql(row))
+            self.db.execute(codec.insert_sql("nightlies", NightlyRow, verb="INSERT OR REPLACE"), codec.to_sql(row))
 
     def nightly(self, run_id: RunId) -> NightlyRow | None:
         """A nightly's classification, if the run is a finished nightly."""
         row = self.db.execute("SELECT * FROM nightlies WHERE run_id = ?", (run_id,)).fetchone()
-        return columns.from_sql(NightlyRow, row) if row is not None else None
+        return codec.from_sql(NightlyRow, row) if row is not None else None
 
     def nightlies(self, distribution: str, *, before: float, limit: int) -> list[tuple[RunRecord, NightlyRow]]:
         """The last `limit` classified nightlies of `distribution` started before `before`, newest first."""
@@ -632,7 +545,7 @@ class Store:
         )
         return [
             (
-                columns.from_sql(RunRecord, row),
+                codec.from_sql(RunRecord, row),
                 NightlyRow(RunId(row["id"]), row["n_as_of"], Verdict(row["n_verdict"]), row["n_document"]),
             )
             for row in rows
@@ -656,30 +569,17 @@ class Store:
         return found
 
     def _cell_record(self, row: sqlite3.Row) -> CellRecord:
-        cell = columns.from_sql(CellRow, row)
-        key = (cell.run_id, cell.cell_id)
+        record = codec.from_sql(CellRow, row).record
+        key = (record.run_id, record.cell_id)
         cases: dict[str, list[TestCase]] = {}
         for case_row in self.db.execute("SELECT * FROM testcases WHERE run_id = ? AND cell_id = ? ORDER BY rowid", key):
-            case = columns.from_sql(CaseRow, case_row)
-            cases.setdefault(case.suite, []).append(
-                TestCase(case.classname, case.name, case.outcome, case.duration, case.message)
+            case = codec.from_sql(CaseRow, case_row)
+            cases.setdefault(case.suite, []).append(case.case)
+        suites = tuple(
+            replace(suite.outcome, cases=tuple(cases.get(suite.outcome.suite, ())))
+            for suite in (
+                codec.from_sql(SuiteRow, r)
+                for r in self.db.execute("SELECT * FROM suites WHERE run_id = ? AND cell_id = ? ORDER BY rowid", key)
             )
-        suites = [
-            columns.from_sql(SuiteRow, r)
-            for r in self.db.execute("SELECT * FROM suites WHERE run_id = ? AND cell_id = ? ORDER BY rowid", key)
-        ]
-        outcome = CellOutcome(
-            cell.cell_id,
-            tuple(s.outcome(cases.get(s.suite, [])) for s in suites),
-            duration=cell.duration,
-            lock_key=cell.lock_key,
-            outcome_key=cell.outcome_key,
-            reused_from=cell.reused_from,
-            log=cell.log,
-            reproduce=cell.reproduce,
-            worker=cell.worker,
         )
-        return CellRecord(
-            cell.run_id, cell.cell_id, cell.python, cell.interpreter, cell.pins, cell.changes, cell.baseline,
-            cell.plan_key, outcome,
-        )  # fmt: skip
+        return replace(record, outcome=replace(record.outcome, suites=suites))

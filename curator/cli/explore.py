@@ -152,9 +152,11 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         f"max_cells {distribution.matrix.max_cells}, default '{distribution.matrix.strategy}'):"
     )
     for strategy, count in counts.items():
-        shown = planning.counted(count) if count is not None else "needs the graph (curator check --resolve)"
-        unknown = graphs is None and planning.needs_graphs(distribution, strategy)
-        if count is None and strategy is Strategy.COVER and not unknown:
+        if count is not None:
+            shown = planning.counted(count)
+        elif graphs is None and planning.needs_graphs(distribution, strategy):
+            shown = "needs the graph (curator check --resolve)"
+        else:
             shown = "too large to build (list fewer candidates)"
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
         console.print(f"  {strategy:<9} {shown}{flag}")
@@ -226,6 +228,7 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     """`curator plan`: the cells a run would build, with their keys."""
+    from curator import codec
     from curator import plan as planning
 
     distribution = load_manifest(args)
@@ -234,7 +237,7 @@ def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     graphs = resolve_graphs(args, distribution, versions) if planning.needs_graphs(distribution, strategy) else None
     result = planning.build(distribution, strategy, pythons=versions, graphs=graphs)
     if args.format == "json":
-        emit_json("plan", result.to_json())
+        emit_json("plan", codec.to_json(result))
         return EXIT_OK
     title = f"{len(result.cells)} cells — strategy '{strategy}', scope '{distribution.matrix.scope}'"
     if result.excluded:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
+from curator import codec
 from curator.cli import ci
 from curator.cli.common import (
     Parser,
@@ -115,7 +115,7 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
         if result.night is None:
             emit_json("nightly", {"run": result.run_id, "interrupted": True})
             return 130
-        emit_json("nightly", result.night.to_json())
+        emit_json("nightly", codec.to_json(result.night))
         return EXIT_UNEXPECTED if result.night.regressions else EXIT_OK
     return _finish(console, args, result, data.summary.cells, data.summary.reused_cells)
 
@@ -144,14 +144,16 @@ def print_night(console: Console, night: Night) -> None:
 
     moved = [f"{name} {version}" for name, version in night.newest.items() if version is not None]
     console.print(f"newest as of {night.as_of}: {escape(', '.join(moved))}")
-    compared = f"nightly {night.compared_to_nightly}" if night.compared_to_nightly else "the blessed baseline"
+    compared = f"nightly {night.compared_to.nightly}" if night.compared_to.nightly else "the blessed baseline"
     counts = "  ".join(f"{category} {n}" for category, n in night.counts.items())
     console.print(f"compared with {compared}: {counts}")
     for result in night.results:
         if result.category not in (Category.REGRESSED, Category.FIXED, Category.SPURIOUS, Category.STILL_FAILING):
             continue
         colour = {"regressed": "bold red", "fixed": "green", "still-failing": "red"}.get(result.category, "yellow")
-        culprits = f" — culprit: [bold]{escape(' + '.join(result.culprits))}[/]" if result.culprits else ""
+        culprits = (
+            f" — culprit: [bold]{escape(' + '.join(result.culprits.requirements()))}[/]" if result.culprits else ""
+        )
         console.print(
             f"  [{colour}]{result.category:<14}[/] py{result.python} {escape(result.suite)} "
             f"({result.status}){culprits}: {escape(result.reason)}"
@@ -180,6 +182,7 @@ def cmd_propose(args: argparse.Namespace, console: Console) -> int:
 
     from curator.layout import atomic_write
     from curator.nightly.model import Night
+    from curator.outcome import RunKind
     from curator.propose import propose
     from curator.report.locate import locate
     from curator.store import Store
@@ -189,14 +192,14 @@ def cmd_propose(args: argparse.Namespace, console: Console) -> int:
     with Store(where.store) as store:
         record = where.record(store)
         row = store.nightly(record.id)
-        if record.kind != "nightly" or row is None:
+        if record.kind is not RunKind.NIGHTLY or row is None:
             raise UsageError(f"run {record.id} is not a finished nightly; give the run of `curator nightly`")
         if record.manifest_sha256 != distribution.sha256:
             raise UsageError(
                 f"{distribution.path}: changed since nightly {record.id} tested it; run a new nightly first"
             )
         records = store.cells(record.id)
-    night = Night.from_json(json.loads(row.document))
+    night = codec.loads(Night, row.document, "nightly.json")
     original = distribution.path.read_text(encoding="utf-8")
     proposal = propose(distribution, original, night, records)
     target = args.out or distribution.path

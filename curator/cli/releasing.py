@@ -213,6 +213,7 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_diff(args: argparse.Namespace, console: Console) -> int:
     """`curator diff`: what changed between two bundles or runs."""
+    from curator import codec
     from curator.layout import default_store
     from curator.manifest import DEFAULT_MANIFEST
     from curator.release.diff import diff
@@ -220,7 +221,7 @@ def cmd_diff(args: argparse.Namespace, console: Console) -> int:
     store = args.store or default_store(Path(DEFAULT_MANIFEST).resolve().parent)
     result = diff(args.old, args.new, store)
     if args.format == "json":
-        emit_json("diff", result.to_json())
+        emit_json("diff", codec.to_json(result))
         return EXIT_OK
     console.print(f"{escape(result.old.label)} → {escape(result.new.label)}")
     for change in result.packages:

@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.format == "json":
         emit_json("run", summary_json(data))
     else:
-        print_summary(console, summary, args, lost=result.lost)
+        print_summary(console, summary, data.layout.root, args, lost=result.lost)
     if result.lost:
         return EXIT_UNEXPECTED
     if summary.interrupted:
@@ -123,9 +123,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if summary.ok else 1
 
 
-def print_summary(console: Console, summary: RunSummary, args: argparse.Namespace, *, lost: str = "") -> None:
+def print_summary(
+    console: Console, summary: RunSummary, folder: Path, args: argparse.Namespace, *, lost: str = ""
+) -> None:
     """The end of a run: counts, the gate, where the results are, the verdict."""
-    from curator.layout import RunLayout
     from curator.outcome import Status
     from curator.terminal import style
 
@@ -135,13 +136,13 @@ def print_summary(console: Console, summary: RunSummary, args: argparse.Namespac
         console.print(f"[bold red]expired policy exception[/]: {escape(problem)}")
     if summary.gate.holds:
         gate = "[green]holds[/]"
-    elif summary.gate.missing and not summary.gate.failing and not summary.interrupted:
-        missing = ", ".join(f"Python {p}" for p in summary.gate.missing)
+    elif summary.gate.missing_pythons and not summary.gate.failing_baseline_cells and not summary.interrupted:
+        missing = ", ".join(f"Python {p}" for p in summary.gate.missing_pythons)
         gate = f"[yellow]cannot gate a release[/]: {missing} not in this run (run every Python of the manifest)"
     else:
-        gate = f"[bold red]does not hold[/] ({escape('; '.join(summary.gate_problems))})"
+        gate = f"[bold red]does not hold[/] ({escape('; '.join(summary.gate.problems))})"
     console.print(f"release gate (baseline cells): {gate}")
-    layout = RunLayout(Path(os.path.relpath(summary.out_dir)))
+    layout = RunLayout(Path(os.path.relpath(folder)))
     console.print(f"results: {escape(f'{layout.cells_csv}, {layout.matrices}/, {layout.run_json}')}")
     console.print(f"report: {escape(str(layout.report))}")
     if summary.interrupted:
@@ -177,8 +178,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
             return EXIT_OK if data.summary.ok else 1
         folder = (where.out_dir or Path(record.out_dir)).resolve()
         with FolderLock.take(folder, command="report", run=record.id, what=f"the folder {folder} of run {record.id}"):
-            summary = rerender(store, record.id, distribution, today=today, folder=folder).summary
-    layout = RunLayout(summary.out_dir)
+            data = rerender(store, record.id, distribution, today=today, folder=folder)
+    summary, layout = data.summary, data.layout
     console.print(f"report: {escape(os.path.relpath(layout.report))}")
     console.print(f"all runs: {escape(os.path.relpath(where.store.parent / REPORT_NAME))}")
     verdict = "[green]passed[/]" if summary.ok else f"[bold red]{summary.verdict}[/]"

@@ -22,17 +22,18 @@ import io
 import re
 import tarfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from curator import codec
 from curator.cell import CellTask, SuiteSpec
-from curator.ids import CellId, PyVersion, SuiteName
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.ids import CellId, PyVersion
+from curator.outcome import CellOutcome
 from curator.plan import Cell, suite_digest, suite_files
 from curator.templates import protocol
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 """Bumped when a shape below changes; a worker refuses a task of another version."""
 
 RUN = "<run>"
@@ -52,28 +53,8 @@ def suite_placeholder(digest: str) -> str:
 
 
 @dataclass(frozen=True)
-class WireSuite:
-    """A suite's command, folder and variables, paths replaced by placeholders."""
-
-    name: SuiteName
-    argv: tuple[str, ...]
-    cwd: str
-    junit: bool
-    env: Mapping[str, str]
-
-    def to_json(self) -> dict[str, object]:
-        """JSON form."""
-        return {"name": self.name, "argv": list(self.argv), "cwd": self.cwd, "junit": self.junit, "env": dict(self.env)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> WireSuite:
-        """Read back."""
-        return cls(SuiteName(data["name"]), tuple(data["argv"]), data["cwd"], bool(data["junit"]), dict(data["env"]))
-
-
-@dataclass(frozen=True)
 class WireTask:
-    """One cell, as another machine runs it."""
+    """One cell, as another machine runs it (its suites' paths replaced by placeholders)."""
 
     cell: Cell
     python: PyVersion
@@ -81,7 +62,7 @@ class WireTask:
     build: str
     lock_text: str
     install_args: tuple[str, ...]
-    suites: tuple[WireSuite, ...]
+    suites: tuple[SuiteSpec, ...]
     folders: tuple[str, ...]  # digests of the suite folders it needs
     outcome_key: str
     lock_key: str
@@ -91,45 +72,12 @@ class WireTask:
 
     def to_json(self) -> dict[str, object]:
         """JSON form, with its wire version."""
-        return {
-            "wire": WIRE_VERSION,
-            "cell": self.cell.to_json(),
-            "python": self.python,
-            "full_version": self.full_version,
-            "build": self.build,
-            "lock_text": self.lock_text,
-            "install_args": list(self.install_args),
-            "suites": [s.to_json() for s in self.suites],
-            "folders": list(self.folders),
-            "outcome_key": self.outcome_key,
-            "lock_key": self.lock_key,
-            "timeout": self.timeout,
-            "retries": self.retries,
-            "hint": self.hint,
-        }
+        return {"wire": WIRE_VERSION, **codec.to_json(self)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WireTask:
         """Read back; a `WireError` for another version or shape."""
-        _check_version(data, "task")
-        try:
-            return cls(
-                cell=Cell.from_json(data["cell"]),
-                python=PyVersion(data["python"]),
-                full_version=str(data["full_version"]),
-                build=str(data["build"]),
-                lock_text=str(data["lock_text"]),
-                install_args=tuple(str(a) for a in data["install_args"]),
-                suites=tuple(WireSuite.from_json(s) for s in data["suites"]),
-                folders=tuple(str(d) for d in data["folders"]),
-                outcome_key=str(data["outcome_key"]),
-                lock_key=str(data["lock_key"]),
-                timeout=float(data["timeout"]),
-                retries=int(data["retries"]),
-                hint=str(data.get("hint", "")),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise WireError(f"a cell task of another shape ({type(exc).__name__}: {exc})") from None
+        return _read(cls, data, "task")
 
     def local_folders(self) -> list[str]:
         """The local folders uv is told to find packages in (`--find-links /abs/path`): they must
@@ -141,13 +89,21 @@ class WireTask:
         return found
 
 
-def _check_version(data: Mapping[str, Any], what: str) -> None:
+R = TypeVar("R")
+
+
+def _read(shape: type[R], data: Mapping[str, Any], what: str) -> R:
+    """A task or result read back: its wire version checked, then its shape."""
     if not isinstance(data, Mapping) or data.get("wire") != WIRE_VERSION:
         version = data.get("wire") if isinstance(data, Mapping) else None
         raise WireError(
             f"a cell {what} of wire version {version}, this curator speaks {WIRE_VERSION}: "
             "install the same curator on the coordinator and the workers"
         )
+    try:
+        return codec.from_json(shape, data, what)
+    except codec.CodecError as exc:
+        raise WireError(f"a cell {what} of another shape ({exc})") from None
 
 
 # ------------------------------------------------------------------ coordinator → worker
@@ -163,9 +119,7 @@ def pack(task: CellTask, folders: Mapping[Path, str]) -> WireTask:
             text = re.sub(re.escape(path) + r"(?=$|/|[^\w.@+-])", placeholder.replace("\\", r"\\"), text)
         return text
 
-    suites = tuple(
-        WireSuite(s.name, tuple(masked(a) for a in s.argv), masked(s.cwd), s.junit, dict(s.env)) for s in task.suites
-    )
+    suites = tuple(replace(s, argv=tuple(masked(a) for a in s.argv), cwd=masked(s.cwd)) for s in task.suites)
     used = sorted({folders[path] for path in suite_folders(task.suites, list(folders))})
     return WireTask(
         cell=task.cell,
@@ -216,9 +170,7 @@ def unpack(task: WireTask, root: Path, folders: Mapping[str, Path]) -> tuple[Sui
             text = text.replace(suite_placeholder(digest), str(path))
         return text
 
-    return tuple(
-        SuiteSpec(s.name, tuple(local(a) for a in s.argv), local(s.cwd), s.junit, env=dict(s.env)) for s in task.suites
-    )
+    return tuple(replace(s, argv=tuple(local(a) for a in s.argv), cwd=local(s.cwd)) for s in task.suites)
 
 
 # ------------------------------------------------------------------ worker → coordinator
@@ -236,88 +188,12 @@ class WireResult:
 
     def to_json(self) -> dict[str, object]:
         """JSON form (the log archive stays bytes: dask moves it as is)."""
-        return {
-            "wire": WIRE_VERSION,
-            "cell": self.cell_id,
-            "worker": self.worker,
-            "outcome": None if self.outcome is None else outcome_json(self.outcome),
-            "logs": self.logs,
-            "truncated": list(self.truncated),
-        }
+        return {"wire": WIRE_VERSION, **codec.to_json(self)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WireResult:
         """Read back; a `WireError` for another version or shape."""
-        _check_version(data, "result")
-        try:
-            outcome = None if data["outcome"] is None else outcome_from_json(data["outcome"])
-            logs, truncated = bytes(data["logs"]), tuple(data["truncated"])
-            return cls(CellId(data["cell"]), str(data["worker"]), outcome, logs, truncated)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise WireError(f"a cell result of another shape ({type(exc).__name__}: {exc})") from None
-
-
-def outcome_json(outcome: CellOutcome) -> dict[str, Any]:
-    """A `CellOutcome` as JSON."""
-    return {
-        "cell_id": outcome.cell_id,
-        "suites": [
-            {
-                "suite": s.suite,
-                "status": str(s.status),
-                "raw_status": str(s.raw_status),
-                "reason": s.reason,
-                "signature": s.signature,
-                "counts": [s.counts.passed, s.counts.failed, s.counts.errors, s.counts.skipped],
-                "duration": s.duration,
-                "attempts": s.attempts,
-                "log": s.log,
-                "cases": [[c.classname, c.name, c.outcome, c.duration, c.message] for c in s.cases],
-                "rule": s.rule,
-                "tail": s.tail,
-            }
-            for s in outcome.suites
-        ],
-        "duration": outcome.duration,
-        "lock_key": outcome.lock_key,
-        "outcome_key": outcome.outcome_key,
-        "reused_from": outcome.reused_from,
-        "log": outcome.log,
-        "reproduce": outcome.reproduce,
-        "worker": outcome.worker,
-    }
-
-
-def outcome_from_json(data: Mapping[str, Any]) -> CellOutcome:
-    """The inverse of `outcome_json`."""
-    suites = tuple(
-        SuiteOutcome(
-            suite=SuiteName(s["suite"]),
-            status=Status(s["status"]),
-            raw_status=Status(s["raw_status"]),
-            reason=s["reason"],
-            signature=s["signature"],
-            counts=Counts(*s["counts"]),
-            duration=float(s["duration"]),
-            attempts=int(s["attempts"]),
-            log=s["log"],
-            cases=tuple(TestCase(c[0], c[1], c[2], float(c[3]), c[4]) for c in s["cases"]),
-            rule=s["rule"],
-            tail=s["tail"],
-        )
-        for s in data["suites"]
-    )
-    return CellOutcome(
-        CellId(data["cell_id"]),
-        suites,
-        duration=float(data["duration"]),
-        lock_key=data["lock_key"],
-        outcome_key=data["outcome_key"],
-        reused_from=data["reused_from"],
-        log=data["log"],
-        reproduce=data["reproduce"],
-        worker=data["worker"],
-    )
+        return _read(cls, data, "result")
 
 
 def pack_logs(folder: Path, budget: int = LOG_BUDGET, *, note: str = "") -> tuple[bytes, tuple[str, ...]]:

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from curator import codec
 from curator.ids import PyVersion, RunId, SuiteName
 from curator.layout import BundleLayout
 from curator.nightly.model import Night
@@ -24,7 +25,7 @@ DEFAULT_WINDOW = 14
 def recent(store: Store, distribution: str, *, before: float, limit: int = DEFAULT_WINDOW) -> list[Night]:
     """The last `limit` classified nightlies of `distribution` started before `before`, newest first."""
     return [
-        Night.from_json(json.loads(row.document))
+        codec.loads(Night, row.document, "nightly.json")
         for _, row in store.nightlies(distribution, before=before, limit=limit)
     ]
 

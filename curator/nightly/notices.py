@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import canonicalize_name
 
 from curator.ids import CellId, SuiteName
 from curator.manifest import Distribution, Package
@@ -47,14 +47,10 @@ def notices(night: Night, distribution: Distribution, tails: Mapping[tuple[CellI
     return found
 
 
-def _packages_of(culprits: Sequence[str]) -> list[NormalizedName]:
-    return [canonicalize_name(c.partition("==")[0]) for c in culprits]
-
-
 def _addressed(result: Result, distribution: Distribution) -> tuple[tuple[str, ...], str]:
     """Who the notice is for, and why them (Markdown)."""
     by_name: dict[str, Package] = {p.name: p for p in distribution.packages}
-    culprits = [name for name in _packages_of(result.culprits) if name in by_name]
+    culprits = [name for name in result.culprits if name in by_name]
     people = list(dict.fromkeys(m for name in culprits for m in by_name[name].maintainers))
     if people:
         return tuple(people), f"maintainers of {text(', '.join(culprits))} in {code(distribution.path.name)}"
@@ -69,7 +65,7 @@ def _addressed(result: Result, distribution: Distribution) -> tuple[tuple[str, .
 
 
 def _notice(number: int, result: Result, night: Night, distribution: Distribution, tail: str) -> Notice:
-    culprits = " + ".join(result.culprits) or "no single upgrade (see the report's culprit search)"
+    culprits = " + ".join(result.culprits.requirements()) or "no single upgrade (see the report's culprit search)"
     title = f"Nightly regression: {result.suite} on Python {result.python} with {culprits}"
     people, why = _addressed(result, distribution)
     lines = [f"# {text(title)}", ""]
@@ -80,7 +76,7 @@ def _notice(number: int, result: Result, night: Night, distribution: Distributio
         f"{text(night.as_of)}) found that the suite {code(result.suite)} on Python {text(result.python)} now ends "
         f"{code(result.status)} (it was {code(result.previous)}).",
         "",
-        f"- **Culprit:** {' + '.join(code(c) for c in result.culprits) or text(culprits)}",
+        f"- **Culprit:** {' + '.join(code(c) for c in result.culprits.requirements()) or text(culprits)}",
         f"- **Cell:** {code(result.cell)}",
         f"- **Signature:** {code(result.signature or result.reason)}",
         f"- **Reason:** {text(result.reason)}",
@@ -99,12 +95,12 @@ def _notice(number: int, result: Result, night: Night, distribution: Distributio
 
 def _mark_expected(result: Result, night: Night, distribution: Distribution) -> list[str]:
     """The manifest change that accepts the failure for a while, if that is the decision."""
-    when = ", ".join(f'{name}: "=={version}"' for name, _, version in (c.partition("==") for c in result.culprits))
+    when = ", ".join(f'{name}: "=={version}"' for name, version in result.culprits.items())
     if not when:
         return []
     today = dt.date.fromisoformat(night.as_of[:10])
     owner = next(iter(_addressed(result, distribution)[0]), "release-team")
-    track = f'track: "<{result.culprits[0].partition("==")[2]}"'
+    track = f'track: "<{next(iter(result.culprits.values()))}"'
     return [
         f"If the break is known and accepted for now, mark it expected in {code(distribution.path.name)} "
         "(it then reads `expected-fail`, and `unexpected-pass` once fixed):",

@@ -9,23 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
+from curator import codec
 from curator.ids import PyVersion
 from curator.manifest import Distribution
+from curator.outcome import NightPlan
 from curator.plan import Cell, Plan, cells_for
 from curator.upstream import Newest
 
-STRATEGY = "nightly"
 BASELINE, LATEST = "baseline", "latest"
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a night starts from: the upstream snapshot time and what was newest then."""
+    """What a night starts from: the upstream snapshot time and what was newest then (its JSON form
+    is kept in the stored plan, `Plan.inputs`)."""
 
     as_of: str  # RFC 3339, UTC
     newest: Mapping[PyVersion, Mapping[NormalizedName, Version | None]]
@@ -40,31 +41,6 @@ class Inputs:
             {
                 py: {name: item.passed_over for name, item in per.items() if item.passed_over}
                 for py, per in found.items()
-            },
-        )
-
-    def to_json(self) -> dict[str, object]:
-        """Kept in the stored plan (`Plan.inputs`)."""
-        return {
-            "as_of": self.as_of,
-            "newest": {
-                py: {n: None if v is None else str(v) for n, v in per.items()} for py, per in self.newest.items()
-            },
-            "passed_over": {py: {n: list(r) for n, r in per.items()} for py, per in self.passed_over.items()},
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Inputs:
-        """The inverse of `to_json`."""
-        return cls(
-            str(data["as_of"]),
-            {
-                py: {canonicalize_name(n): None if v is None else Version(str(v)) for n, v in per.items()}
-                for py, per in data["newest"].items()
-            },
-            {
-                py: {canonicalize_name(n): tuple(str(r) for r in reasons) for n, reasons in per.items()}
-                for py, per in data.get("passed_over", {}).items()
             },
         )
 
@@ -99,7 +75,7 @@ def first_batch(keys: Distribution, inputs: Inputs, pythons: Sequence[PyVersion]
         for name, version in upgrades.items():
             verb = "upgrade" if version > keys.package(name).blessed else "downgrade"
             wanted.append((python, {name: version}, f"{verb} {name}"))
-    return Plan(STRATEGY, cells_for(keys, wanted), inputs.to_json())
+    return Plan(NightPlan.NIGHTLY, cells_for(keys, wanted), codec.to_json(inputs))
 
 
 def probes(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator import codec
 from curator.errors import UsageError
 from curator.executors.interface import Executor
 from curator.ids import PyVersion, RunId, SuiteName, python_key
@@ -27,9 +27,10 @@ from curator.interpreters import Interpreter
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.nightly import classify, culprits, history, planning
-from curator.nightly.model import Bisection, Category, Flaky, Night, Result, working
+from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Result, working
 from curator.nightly.tonight import Tonight
-from curator.outcome import Status, SuiteOutcome, Verdict
+from curator.outcome import RunKind, Status, SuiteOutcome, Verdict
+from curator.pins import PinList
 from curator.plan import Cell, Plan
 from curator.progress import Observer
 from curator.run import Coordinator, RunRequest
@@ -97,9 +98,9 @@ def _run(
     dist = request.distribution
     if request.resume:
         record = store.run(request.resume)
-        if record.kind != "nightly":
+        if record.kind is not RunKind.NIGHTLY:
             raise UsageError(f"run {record.id} is not a nightly; finish it with `curator run --resume {record.id}`")
-        inputs = planning.Inputs.from_json(Plan.from_json(record.plan).inputs)
+        inputs = codec.from_json(planning.Inputs, Plan.stored(record.id, record.plan).inputs, "the stored nightly plan")
         plan = None
     else:
         moment = request.as_of or dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -116,7 +117,7 @@ def _run(
             interpreters=request.interpreters,
             out_dir=request.out_dir,
             resume=request.resume,
-            kind="nightly",
+            kind=RunKind.NIGHTLY,
             plan=plan,
             rerun_flaky=True,
         ),
@@ -134,7 +135,7 @@ def _run(
     if bisections is None:
         return NightlyResult(first.run_id, first.layout, None, inputs)
     result = _Conclusion(request, tonight, run_dist, inputs).night(bisections)
-    store.record_nightly(NightlyRow(result.run, result.as_of, result.verdict, json.dumps(result.to_json())))
+    store.record_nightly(NightlyRow(result.run, result.as_of, result.verdict, codec.dumps(result)))
     return NightlyResult(first.run_id, first.layout, result, inputs)
 
 
@@ -187,7 +188,7 @@ class _Conclusion:
                         status=outcome.status,
                         previous=evidence.previous,
                         category=category,
-                        culprits=bisection.culprits if bisection else (),
+                        culprits=bisection.culprits if bisection else PinList(),
                         reason=reason,
                         signature=outcome.signature,
                         outcome_key=self.records[latest.id].outcome.outcome_key,
@@ -208,8 +209,7 @@ class _Conclusion:
             distribution=record.distribution,
             version=record.version,
             as_of=self.inputs.as_of,
-            compared_to_nightly=previous.run if previous else None,
-            compared_to_release=release.bundle if release else None,
+            compared_to=ComparedTo(previous.run if previous else None, release.bundle if release else None),
             newest=newest_json({py: self._newest(py) for py in self.pythons}),
             newest_by_python={py: _texts(self._newest(py)) for py in self.pythons},
             passed_over={
@@ -255,7 +255,7 @@ class _Conclusion:
             return ""
         cell = latest
         if bisection is not None and bisection.culprits and bisection.reproduced:
-            names = [c.split("==")[0] for c in bisection.culprits]
+            names = list(bisection.culprits)
             cell = self.tonight.cell(python, names) or latest
         record = self.records.get(cell.id)
         command = record.outcome.reproduce if record else ""

@@ -10,6 +10,7 @@ from packaging.version import Version
 from curator.ids import CellId, PyVersion
 from curator.nightly import planning
 from curator.outcome import SuiteOutcome
+from curator.pins import PinList
 from curator.plan import Cell
 from curator.run import Coordinator
 from curator.store import CellRecord, Store
@@ -76,6 +77,6 @@ class Tonight:
         """Upgrade names in manifest order."""
         return [n for n in self.upgrades[python] if n in names]
 
-    def pins(self, python: PyVersion, names: frozenset[str]) -> tuple[str, ...]:
-        """`name==version` of the upgrades `names`, in manifest order."""
-        return tuple(f"{n}=={self.upgrades[python][n]}" for n in self.ordered(python, names))
+    def pins(self, python: PyVersion, names: frozenset[str]) -> PinList:
+        """The upgrades `names`, in manifest order."""
+        return PinList((n, self.upgrades[python][n]) for n in self.ordered(python, names))

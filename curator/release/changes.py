@@ -6,11 +6,12 @@ Pure functions over versions and statuses; `CHANGES.md` is rendered here too.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator.codec import spec
 from curator.ids import PyVersion
 from curator.release.gate import Evidence
 
@@ -23,14 +24,31 @@ def python_key(python: str) -> Version:
 
 
 @dataclass(frozen=True)
-class PackageChanges:
-    """How one Python's package set changed."""
+class Present:
+    """A package on one side only."""
 
-    python: str
-    added: tuple[tuple[str, str], ...] = ()  # (name, version)
-    removed: tuple[tuple[str, str], ...] = ()
-    upgraded: tuple[tuple[str, str, str], ...] = ()  # (name, old, new)
-    downgraded: tuple[tuple[str, str, str], ...] = ()
+    name: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A package at another version."""
+
+    name: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class PackageChanges:
+    """How one Python's package set changed (its JSON form is documented in docs/release.md)."""
+
+    python: str = field(metadata=spec(json=None))  # the key it is written under
+    added: tuple[Present, ...] = ()
+    removed: tuple[Present, ...] = ()
+    upgraded: tuple[Moved, ...] = ()
+    downgraded: tuple[Moved, ...] = ()
     unchanged: int = 0
 
     @property
@@ -40,17 +58,7 @@ class PackageChanges:
 
     def names(self) -> set[str]:
         """Every package that changed."""
-        return {c[0] for group in (self.added, self.removed, self.upgraded, self.downgraded) for c in group}
-
-    def to_json(self) -> dict[str, object]:
-        """Stable machine output (documented in docs/release.md)."""
-        return {
-            "added": [{"name": n, "version": v} for n, v in self.added],
-            "removed": [{"name": n, "version": v} for n, v in self.removed],
-            "upgraded": [{"name": n, "old": o, "new": v} for n, o, v in self.upgraded],
-            "downgraded": [{"name": n, "old": o, "new": v} for n, o, v in self.downgraded],
-            "unchanged": self.unchanged,
-        }
+        return {c.name for group in (self.added, self.removed, self.upgraded, self.downgraded) for c in group}
 
     def lines(self, manifest: frozenset[str] = frozenset()) -> list[str]:
         """One line per change, manifest packages marked."""
@@ -58,10 +66,10 @@ class PackageChanges:
         def mark(name: str) -> str:
             return f"{name} (blessed)" if name in manifest else name
 
-        out = [f"upgraded {mark(n)} {o} → {v}" for n, o, v in self.upgraded]
-        out += [f"downgraded {mark(n)} {o} → {v}" for n, o, v in self.downgraded]
-        out += [f"added {mark(n)} {v}" for n, v in self.added]
-        out += [f"removed {mark(n)} {v}" for n, v in self.removed]
+        out = [f"upgraded {mark(m.name)} {m.old} → {m.new}" for m in self.upgraded]
+        out += [f"downgraded {mark(m.name)} {m.old} → {m.new}" for m in self.downgraded]
+        out += [f"added {mark(p.name)} {p.version}" for p in self.added]
+        out += [f"removed {mark(p.name)} {p.version}" for p in self.removed]
         return out
 
 
@@ -73,14 +81,14 @@ def compare(old: Mapping[PyVersion, Versions], new: Mapping[PyVersion, Versions]
         upgraded, downgraded = [], []
         for name in sorted(set(before) & set(after)):
             if after[name] > before[name]:
-                upgraded.append((str(name), str(before[name]), str(after[name])))
+                upgraded.append(Moved(str(name), str(before[name]), str(after[name])))
             elif after[name] < before[name]:
-                downgraded.append((str(name), str(before[name]), str(after[name])))
+                downgraded.append(Moved(str(name), str(before[name]), str(after[name])))
         changes.append(
             PackageChanges(
                 python=python,
-                added=tuple((str(n), str(after[n])) for n in sorted(set(after) - set(before))),
-                removed=tuple((str(n), str(before[n])) for n in sorted(set(before) - set(after))),
+                added=tuple(Present(str(n), str(after[n])) for n in sorted(set(after) - set(before))),
+                removed=tuple(Present(str(n), str(before[n])) for n in sorted(set(before) - set(after))),
                 upgraded=tuple(upgraded),
                 downgraded=tuple(downgraded),
                 unchanged=sum(1 for n in set(before) & set(after) if before[n] == after[n]),
@@ -97,10 +105,6 @@ class OutcomeChange:
     suite: str
     old: str | None
     new: str | None
-
-    def to_json(self) -> dict[str, str | None]:
-        """Stable machine output."""
-        return {"cell": self.cell, "suite": self.suite, "old": self.old, "new": self.new}
 
     def describe(self) -> str:
         """`py3.12-baseline × sides: passed → failed`."""

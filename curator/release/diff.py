@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import ClassVar
 
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator.codec import spec
 from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.inputs import Unreadable, quoted, read_regular
@@ -34,31 +36,26 @@ class Side:
 
     label: str
     kind: str  # bundle | run
-    versions: dict[PyVersion, dict[NormalizedName, Version]]
-    outcomes: Outcomes | None
-
-    def to_json(self) -> dict[str, str]:
-        """Stable machine output."""
-        return {"label": self.label, "kind": self.kind}
+    versions: dict[PyVersion, dict[NormalizedName, Version]] = field(metadata=spec(json=None))
+    outcomes: Outcomes | None = field(metadata=spec(json=None))
 
 
 @dataclass(frozen=True)
 class Diff:
-    """Package changes per Python, and outcome changes when both sides have outcomes."""
+    """Package changes per Python, and outcome changes when both sides have outcomes (its JSON form
+    is `curator diff --format json`'s, documented in docs/release.md)."""
+
+    JSON_COMPUTED: ClassVar = {"pythons": "by_python"}
 
     old: Side
     new: Side
-    packages: tuple[PackageChanges, ...]
+    packages: tuple[PackageChanges, ...] = field(metadata=spec(json=None))
     outcomes: tuple[OutcomeChange, ...] | None
 
-    def to_json(self) -> dict[str, object]:
-        """Stable machine output (documented in docs/release.md)."""
-        return {
-            "old": self.old.to_json(),
-            "new": self.new.to_json(),
-            "pythons": {c.python: c.to_json() for c in self.packages},
-            "outcomes": None if self.outcomes is None else [o.to_json() for o in self.outcomes],
-        }
+    @property
+    def by_python(self) -> dict[str, PackageChanges]:
+        """Each Python's changes."""
+        return {c.python: c for c in self.packages}
 
 
 def diff(old: str, new: str, store_path: Path | None) -> Diff:
@@ -155,4 +152,4 @@ def _read_text(path: Path, missing: str) -> str:
 
 
 def _outcomes(rows: list[ResultRow]) -> Outcomes:
-    return {(row.cell, row.suite): str(row.status) for row in rows}
+    return {(row.cell, row.outcome.suite): str(row.outcome.status) for row in rows}

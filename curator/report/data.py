@@ -9,20 +9,21 @@ its `HtmlReporter` the same way.)
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
+from curator import codec
 from curator.graph import DependencyGraph
 from curator.ids import PyVersion, python_key
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates, varied_pairs
-from curator.plan import SPLIT_FROM
+from curator.outcome import RunKind
+from curator.plan import Plan
 from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
 from curator.report.blockers import Blocker, HeldBack, holds_back
 from curator.report.nightly import NightlyView
@@ -109,12 +110,13 @@ def build(
     table = table_of(rows)
     if interrupted is None:
         interrupted = record.status != "finished"
-    summary = summarize(records, record, layout.root, distribution, today, interrupted=interrupted)
-    nightly = nightly_view(store, record) if record.kind == "nightly" else None
+    plan = Plan.stored(record.id, record.plan)
+    summary = summarize(records, record, plan, distribution, today, interrupted=interrupted)
+    nightly = nightly_view(store, record) if record.kind is RunKind.NIGHTLY else None
     if nightly is not None and not interrupted:  # a nightly is red for a regression, not for any failing cell
         summary = replace(summary, verdict=nightly.night.verdict)
     baselines = {
-        python: found for python in record.pythons if (found := _baseline(store, distribution, layout, summary, python))
+        python: found for python in record.pythons if (found := _baseline(store, distribution, layout, records, python))
     }
     edges: dict[PyVersion, list[tuple[str, str]]] = {}
     notes: dict[PyVersion, str] = {}
@@ -152,7 +154,7 @@ def build(
         history={f.signature: seen.get(f.signature) for f in findings},
         held=held,
         blockers=blockers,
-        splits=_splits(record),
+        splits=_splits(plan),
         rates=suite_pass_rates(table),
         rules=policy_view(records, distribution.policy, today),
         timing=timing(records, (record.finished or time.time()) - record.started),
@@ -161,25 +163,19 @@ def build(
     )
 
 
-def _splits(record: RunRecord) -> dict[str, list[str]]:
-    """From the run's stored plan: each refused cell, and the cells split from it."""
-    try:
-        cells = json.loads(record.plan).get("cells", [])
-    except (ValueError, AttributeError):
-        return {}
+def _splits(plan: Plan) -> dict[str, list[str]]:
+    """Each refused cell of a run, and the cells split from it."""
     found: dict[str, list[str]] = {}
-    for cell in cells:
-        for reason in cell.get("reasons", []) if isinstance(cell, dict) else []:
-            if isinstance(reason, str) and reason.startswith(SPLIT_FROM):
-                parent = reason.removeprefix(SPLIT_FROM).split(" ", 1)[0]
-                found.setdefault(parent, []).append(str(cell.get("id", "")))
+    for cell in plan.cells:
+        for parent in cell.split_from:
+            found.setdefault(parent, []).append(cell.id)
     return found
 
 
 def _baseline(
-    store: Store, distribution: Distribution, layout: RunLayout, summary: RunSummary, python: PyVersion
+    store: Store, distribution: Distribution, layout: RunLayout, records: Sequence[CellRecord], python: PyVersion
 ) -> Baseline | None:
-    cell = summary.gate.baseline.get(python)
+    cell = next((r for r in records if r.baseline and r.python == python), None)
     if cell is None or not cell.outcome.lock_key:
         return None
     lock = vouched_lock(store, layout, cell)
@@ -190,12 +186,14 @@ def _baseline(
 
 
 def summary_json(data: RunData) -> dict[str, object]:
-    """`curator report --format json`: the run's summary, each unexpected outcome with its signature."""
+    """`curator report --format json`: the run's summary, each unexpected outcome with its signature,
+    and a row per cell × suite with the columns of cells.csv."""
     return {
         "distribution": data.record.distribution,
         "version": data.record.version,
-        **data.summary.to_json(),
+        **codec.to_json(data.summary),
         "report": str(data.layout.report),
+        "suites": [codec.row_json(row) for row in data.rows],
     }
 
 

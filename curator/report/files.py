@@ -6,10 +6,9 @@ docs/running.md.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from curator import columns
+from curator import codec
 from curator.layout import atomic_write
 from curator.matrix import matrix_csv
 from curator.report.data import RunData, matrix_items
@@ -18,7 +17,7 @@ from curator.results import ResultRow, run_json
 
 def write_cells_csv(data: RunData) -> Path:
     """`cells.csv`: one row per cell × suite."""
-    atomic_write(data.layout.cells_csv, columns.write_csv(ResultRow, data.rows))
+    atomic_write(data.layout.cells_csv, codec.write_csv(ResultRow, data.rows))
     return data.layout.cells_csv
 
 
@@ -36,7 +35,7 @@ def write_matrices(data: RunData) -> list[Path]:
 def write_run_json(data: RunData) -> Path:
     """`run.json`: what ran, with the summary, the verdict and the gate."""
     content = run_json(data.record, data.summary, data.distribution, data.layout, data.store_path)
-    atomic_write(data.layout.run_json, json.dumps(content, indent=2) + "\n")
+    atomic_write(data.layout.run_json, codec.dumps(content, indent=2) + "\n")
     return data.layout.run_json
 
 
@@ -44,7 +43,7 @@ def write_nightly_json(data: RunData) -> Path | None:
     """`nightly.json` of a nightly (docs/nightly.md): its categories, culprits, flaky suites."""
     if data.nightly is None:
         return None
-    atomic_write(data.layout.nightly_json, json.dumps(data.nightly.night.to_json(), indent=2) + "\n")
+    atomic_write(data.layout.nightly_json, codec.dumps(data.nightly.night, indent=2) + "\n")
     return data.layout.nightly_json
 
 

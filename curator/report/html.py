@@ -13,7 +13,6 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import shlex
 from collections.abc import Sequence
@@ -24,16 +23,18 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from curator import __version__
+from curator import __version__, codec
 from curator.graph import DependencyGraph
 from curator.ids import SuiteName, python_key
 from curator.layout import REPORT_NAME, atomic_write
 from curator.matrix import pass_rate
-from curator.outcome import Status
+from curator.nightly.model import Night
+from curator.outcome import RunKind, Status
 from curator.report import charts
 from curator.report.blockers import HOLDING
 from curator.report.data import RunData, matrix_items
 from curator.report.nightly import short_time
+from curator.results import RunSummary
 from curator.store import CellRecord, RunRecord, Store
 
 
@@ -305,7 +306,7 @@ def render_run(data: RunData) -> Path:
         "run": data.record,
         "distribution": data.distribution,
         "summary": data.summary,
-        "gate_problems": data.summary.gate_problems,
+        "gate_problems": data.summary.gate.problems,
         "manifest_changed": data.manifest_changed,
         "pass_rate": data.pass_rate,
         "pythons": list(data.record.pythons),
@@ -367,18 +368,19 @@ class RunRow:
 
 
 def _run_row(record: RunRecord, folder: Path, store: Store) -> RunRow:
-    data = json.loads(record.summary) if record.summary else {}
-    counts = {str(k): int(v) for k, v in data.get("counts", {}).items()}
+    summary = codec.loads(RunSummary, record.summary, "summary") if record.summary else None
+    counts = dict(summary.counts) if summary else {}
     report = Path(record.out_dir) / REPORT_NAME
-    night = store.nightly(record.id) if record.kind == "nightly" else None
+    row = store.nightly(record.id) if record.kind is RunKind.NIGHTLY else None
+    night = codec.loads(Night, row.document, "nightly.json") if row is not None else None
     return RunRow(
         record=record,
         counts=counts,
-        cells=int(data.get("cells", 0)),
-        gate=data["gate"]["holds"] if "gate" in data else None,
+        cells=summary.cells if summary else 0,
+        gate=summary.gate.holds if summary else None,
         pass_rate=pass_rate(counts) if counts else None,
         link=Path(os.path.relpath(report, folder)).as_posix() if report.exists() else None,
-        categories=json.loads(night.document).get("counts", {}) if night is not None else None,
+        categories={str(c): n for c, n in night.counts.items()} if night is not None else None,
     )
 
 

@@ -49,7 +49,7 @@ def _head(data: RunData) -> list[str]:
     if summary.gate.holds:
         out.append("**Release gate:** holds — every baseline cell passed or failed as expected.")
     else:
-        out.append(f"**Release gate:** does not hold — {text('; '.join(summary.gate_problems))}.")
+        out.append(f"**Release gate:** does not hold — {text('; '.join(summary.gate.problems))}.")
     out.append("")
     out += ["| status | suites |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in summary.counts.items()]
@@ -108,7 +108,7 @@ def night_markdown(night: Night) -> str:
     from curator.nightly.model import Category
 
     moved = ", ".join(f"{name} {version}" for name, version in night.newest.items() if version is not None)
-    compared = f"nightly {code(night.compared_to_nightly)}" if night.compared_to_nightly else "the blessed baseline"
+    compared = f"nightly {code(night.compared_to.nightly)}" if night.compared_to.nightly else "the blessed baseline"
     out = [f"**Newest as of {text(night.as_of)}:** {text(moved) or 'nothing'}; compared with {compared}.", ""]
     out += ["| category | results |", "|---|---:|"]
     out += [f"| {category} | {count} |" for category, count in night.counts.items()]
@@ -118,7 +118,7 @@ def night_markdown(night: Night) -> str:
     if rows:
         out += ["| category | Python | suite | culprit | reproduce |", "|---|---|---|---|---|"]
         for result in rows[:MAX_UNEXPECTED]:
-            culprits = " + ".join(code(c, table=True) for c in result.culprits) or "—"
+            culprits = " + ".join(code(c, table=True) for c in result.culprits.requirements()) or "—"
             reproduce = code(result.reproduce, table=True) if result.reproduce else ""
             suite = code(result.suite, table=True)
             out.append(f"| **{result.category}** | {text(result.python)} | {suite} | {culprits} | {reproduce} |")

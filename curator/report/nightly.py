@@ -6,9 +6,9 @@ Read from the store once (the night's nightly.json and those before it), like th
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 
+from curator import codec
 from curator.nightly import history
 from curator.nightly.model import CATEGORY_ORDER, Bisection, Category, Night, Result
 from curator.store import RunRecord, Store
@@ -69,7 +69,7 @@ def view(store: Store, record: RunRecord) -> NightlyView | None:
     row = store.nightly(record.id)
     if row is None:
         return None
-    night = Night.from_json(json.loads(row.document))
+    night = codec.loads(Night, row.document, "nightly.json")
     before = history.recent(store, record.distribution, before=record.started, limit=TREND_NIGHTS - 1)
     trend = tuple(_point(n) for n in [*reversed(before), night])
     return NightlyView(night, trend)

@@ -8,10 +8,10 @@ store calls the run finished, so a run killed while writing is still unfinished 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from pathlib import Path
 
+from curator import codec
 from curator.ids import RunId
 from curator.manifest import Distribution
 from curator.outcome import RunStatus
@@ -31,7 +31,7 @@ def publish(store: Store, run_id: RunId, distribution: Distribution, *, today: d
         run_id,
         status=RunStatus.INTERRUPTED if interrupted else RunStatus.FINISHED,
         verdict=summary.verdict,
-        summary=json.dumps(summary.to_json()),
+        summary=codec.dumps(summary),
         finished=finished,
     )
     html.render_index(store)

@@ -68,9 +68,9 @@ def ci_run(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, runner_wh
 def _expected_cases(row: ResultRow) -> int:
     """Test cases curator writes for a suite: its own, plus one named after it when they alone would
     not show its status."""
-    own = row.passed + row.failed + row.errors + row.skipped
-    shows = row.failed + row.errors > 0
-    problem = row.status not in (Status.PASSED, Status.FLAKY, Status.SKIPPED)
+    own = row.outcome.counts.passed + row.outcome.counts.failed + row.outcome.counts.errors + row.outcome.counts.skipped
+    shows = row.outcome.counts.failed + row.outcome.counts.errors > 0
+    problem = row.outcome.status not in (Status.PASSED, Status.FLAKY, Status.SKIPPED)
     return own + (1 if own == 0 or (problem and not shows) else 0)
 
 
@@ -80,10 +80,10 @@ def test_junit_counts_match_cells_csv_and_failures_carry_the_signature(ci_run: C
     suites = {suite.name: suite for suite in xml}
     assert set(suites) == {row.cell for row in ci_run.rows}  # one <testsuite> per cell
     for row in ci_run.rows:
-        cases = [case for case in suites[row.cell] if case.classname == f"{row.cell}.{row.suite}"]
-        assert len(cases) == _expected_cases(row), (row.cell, row.suite)
+        cases = [case for case in suites[row.cell] if case.classname == f"{row.cell}.{row.outcome.suite}"]
+        assert len(cases) == _expected_cases(row), (row.cell, row.outcome.suite)
         results = [type(r).__name__ for case in cases for r in case.result]
-        match row.status:
+        match row.outcome.status:
             case Status.PASSED:
                 assert results == []
             case Status.FAILED | Status.UNEXPECTED_PASS:
@@ -91,13 +91,13 @@ def test_junit_counts_match_cells_csv_and_failures_carry_the_signature(ci_run: C
             case Status.EXPECTED_FAIL:
                 assert results and set(results) == {"Skipped"}
             case _:
-                pytest.fail(f"the fixture run has no {row.status}")
-    failed = next(r for r in ci_run.rows if r.status is Status.FAILED)
-    (case,) = [c for c in suites[failed.cell] if c.classname == f"{failed.cell}.{failed.suite}" and c.result]
+                pytest.fail(f"the fixture run has no {row.outcome.status}")
+    failed = next(r for r in ci_run.rows if r.outcome.status is Status.FAILED)
+    (case,) = [c for c in suites[failed.cell] if c.classname == f"{failed.cell}.{failed.outcome.suite}" and c.result]
     failure = case.result[0]
-    assert failure.message == failed.signature and "old_api" in failure.message
-    assert f"reproduce: nox -f {ci_run.out}/noxfile.py -s {failed.cell} -- {failed.suite}" in failure.text
-    assert xml.failures == sum(1 for r in ci_run.rows if r.status in (Status.FAILED, Status.UNEXPECTED_PASS))
+    assert failure.message == failed.outcome.signature and "old_api" in failure.message
+    assert f"reproduce: nox -f {ci_run.out}/noxfile.py -s {failed.cell} -- {failed.outcome.suite}" in failure.text
+    assert xml.failures == sum(1 for r in ci_run.rows if r.outcome.status in (Status.FAILED, Status.UNEXPECTED_PASS))
 
 
 def test_the_step_summary_is_appended_with_verdict_gate_unexpected_and_matrix(ci_run: CiRun) -> None:
@@ -160,9 +160,13 @@ def test_the_step_summary_shows_html_a_suite_printed_as_text(eco_manifest: Calla
     out, summary = path.parent / "run", path.parent / "summary.md"
     assert main(["run", str(path), "--out", str(out), "--plain", "--summary", str(summary)]) == 1
     (row,) = read_cells_csv((out / "cells.csv").read_text(), "cells.csv")
-    assert row.status is Status.FAILED and "<script>alert(<n>)</script><img" in row.signature  # as the suite printed it
+    assert (
+        row.outcome.status is Status.FAILED and "<script>alert(<n>)</script><img" in row.outcome.signature
+    )  # as the suite printed it
     text = summary.read_text()
     assert set(raw_html(text)) <= {"<sub>", "</sub>"}  # a legend's own at most, nothing of the suite's
     assert not kinds(text) & {"image", "link_open", "em_open"}
     (unexpected,) = [t for t in tables(text) if t[0] == ["cell", "suite", "status", "signature"]]
-    assert unexpected[1:] == [["py3.12-baseline", "page", "failed", row.signature]]  # 4 cells, the text as printed
+    assert unexpected[1:] == [
+        ["py3.12-baseline", "page", "failed", row.outcome.signature]
+    ]  # 4 cells, the text as printed

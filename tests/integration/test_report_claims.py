@@ -19,7 +19,7 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from curator import manifest
+from curator import codec, manifest
 from curator.cli import main
 from curator.outcome import Status
 from curator.resolve import mentioned
@@ -115,8 +115,8 @@ class Claims:
         return {r.cell for r in self.rows if r.pins.get(name) == Version(version)}
 
     def status(self, cell: str, suite: str) -> Status:
-        (row,) = [r for r in self.rows if r.cell == cell and r.suite == suite]
-        return row.status
+        (row,) = [r for r in self.rows if r.cell == cell and r.outcome.suite == suite]
+        return row.outcome.status
 
     def suites_of(self, name: str) -> set[str]:
         package = self.distribution.package(name)
@@ -136,7 +136,7 @@ def _check_causes(claims: Claims, name: str, version: str, text: str) -> int:
         status = Status(match["status"])
         for cell in _ids(match["cells"]):
             assert cell in claims.holding(name, version), f"{cell} does not hold {name} {version}: {text}"
-            suites = [match["suite"]] if match["suite"] else [r.suite for r in claims.rows if r.cell == cell]
+            suites = [match["suite"]] if match["suite"] else [r.outcome.suite for r in claims.rows if r.cell == cell]
             assert any(claims.status(cell, s) is status for s in suites), f"{cell} {suites} not {status}: {text}"
             found += 1
     assert found, f"no cause could be read: {text}"
@@ -154,8 +154,8 @@ def _passed_everywhere(claims: Claims, match: re.Match[str]) -> None:
     suites = set(_ids(match["suites"]))
     assert suites <= claims.suites_of(match["name"]) or not claims.suites_of(match["name"])
     for row in claims.rows:
-        if row.cell in holding and row.suite in suites:
-            assert row.status in WORKED, f"{row.cell} {row.suite} is {row.status}: {match[0]}"
+        if row.cell in holding and row.outcome.suite in suites:
+            assert row.outcome.status in WORKED, f"{row.cell} {row.outcome.suite} is {row.outcome.status}: {match[0]}"
 
 
 _BESIDE = re.compile(r"(?P<status>[a-z-]+) beside (?P<what>.+?) in (?P<cells>py\S+(?:, py\S+)*) \((?P<suite>[^)]+)\): ")
@@ -237,7 +237,7 @@ def _condition(text: str) -> Callable[[ResultRow], bool]:
 def _check_finding(claims: Claims, signature: str, facts: str) -> None:
     """`— N cells, each with A==1 B>=2 (no cell where these suites worked has all of that); the
     resolver names X, Y`."""
-    hits = [r for r in claims.rows if (r.signature or f"{r.status}: {r.reason}") == signature]
+    hits = [r for r in claims.rows if (r.outcome.signature or f"{r.outcome.status}: {r.outcome.reason}") == signature]
     assert hits, f"no outcome has the signature {signature!r}"
     match = re.match(
         r"— (?P<n>\d+) cells?(?:, each with (?P<cause>[^(;]+?)(?P<separates> \(no cell where these suites worked "
@@ -253,19 +253,24 @@ def _check_finding(claims: Claims, signature: str, facts: str) -> None:
             row = next(r for r in hits if r.cell == cell)
             assert all(holds(row) for holds in conditions), f"{cell} does not hold {match['cause']}"
         if match["separates"]:
-            suites, pythons = {r.suite for r in hits}, {r.python for r in hits}
+            suites, pythons = {r.outcome.suite for r in hits}, {r.python for r in hits}
             for row in claims.rows:
-                if row.cell not in cells and row.suite in suites and row.python in pythons and row.status in WORKED:
+                if (
+                    row.cell not in cells
+                    and row.outcome.suite in suites
+                    and row.python in pythons
+                    and row.outcome.status in WORKED
+                ):
                     assert not all(holds(row) for holds in conditions), f"{row.cell} worked with {match['cause']}"
     if match["names"]:
         named = _ids(match["names"])
-        reasons = " ".join(r.reason for r in hits)
+        reasons = " ".join(r.outcome.reason for r in hits)
         assert mentioned(reasons, named) == named, facts
 
 
 def _check_broken(claims: Claims, signature: str, paragraph: str) -> str:
     """A paragraph of "What is broken" about one finding (or the section's note)."""
-    hits = [r for r in claims.rows if (r.signature or f"{r.status}: {r.reason}") == signature]
+    hits = [r for r in claims.rows if (r.outcome.signature or f"{r.outcome.status}: {r.outcome.reason}") == signature]
     if match := re.match(r"(\d+) cells?, (\d+) suite outcomes?, Python ([\d.]+(?:, [\d.]+)*) · ", paragraph):
         assert (int(match[1]), int(match[2])) == (len({r.cell for r in hits}), len(hits)), paragraph
         assert _ids(match[3]) == sorted({r.python for r in hits}, key=Version), paragraph
@@ -274,11 +279,11 @@ def _check_broken(claims: Claims, signature: str, paragraph: str) -> str:
         pairs = re.findall(r"(py\S+) \S ([a-z-]+)", match[1])
         assert pairs, paragraph
         for cell, status in pairs:
-            statuses = [r.status for r in claims.rows if r.cell == cell]
+            statuses = [r.outcome.status for r in claims.rows if r.cell == cell]
             assert max(statuses, key=lambda s: s.severity) is Status(status), paragraph
         return "split"
     if match := re.match(r"End of the log of (\S+) in (\S+) \(whole log\):", paragraph):
-        assert any(r.cell == match[2] and r.suite == match[1] for r in hits), paragraph
+        assert any(r.cell == match[2] and r.outcome.suite == match[1] for r in hits), paragraph
         return "log"
     if paragraph.startswith("One finding per failure signature"):
         return "note"
@@ -327,7 +332,7 @@ def test_report_json_gives_each_unexpected_outcome_its_signature(
     mixed_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     _, out = mixed_run
-    rows = {(r.cell, r.suite): r for r in read_cells_csv((out / "cells.csv").read_text(), "cells.csv")}
+    rows = {(r.cell, r.outcome.suite): r for r in read_cells_csv((out / "cells.csv").read_text(), "cells.csv")}
     capsys.readouterr()
     assert main(["report", str(out), "--format", "json"]) == 1
     unexpected = json.loads(capsys.readouterr().out)["unexpected"]
@@ -336,4 +341,17 @@ def test_report_json_gives_each_unexpected_outcome_its_signature(
         ("py3.12-cfx-crash@1.0", "crash", "crashed"),
     }
     for entry in unexpected:
-        assert entry["signature"] and entry["signature"] == rows[entry["cell"], entry["suite"]].signature
+        assert entry["signature"] and entry["signature"] == rows[entry["cell"], entry["suite"]].outcome.signature
+
+
+def test_report_json_has_a_row_per_cell_and_suite_equal_to_cells_csv(
+    mixed_run: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, out = mixed_run
+    text = (out / "cells.csv").read_text()
+    capsys.readouterr()
+    assert main(["report", str(out), "--format", "json"]) == 1
+    suites = json.loads(capsys.readouterr().out)["suites"]
+    assert [list(row) for row in suites] == [codec.names(ResultRow)] * len(suites)
+    assert [codec.row_from_json(ResultRow, row) for row in suites] == read_cells_csv(text, "cells.csv")
+    assert len({(row["cell"], row["suite"]) for row in suites}) == len(suites) == text.count("\n") - 1

@@ -10,11 +10,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "curator"
 # Lower layers first; a module may import its own layer's package-mates and anything below.
 LAYERS: list[set[str]] = [
     {"errors", "ids", "pins", "inputs", "markup"},
-    {"manifest", "layout", "locking"},
-    {"outcome", "columns", "proc", "metadata", "cover", "signing", "storefile"},
+    {"codec", "manifest", "layout", "locking"},
+    {"outcome", "proc", "metadata", "cover", "signing", "storefile"},
     {"interpreters", "junit"},
     {"resolve", "upstream"},
     {"graph"},
+    {"strategies"},
     {"plan"},
     {"schedule"},
     {"templates"},

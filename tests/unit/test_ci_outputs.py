@@ -11,8 +11,9 @@ import pytest
 from curator import manifest
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.markup import one_line
-from curator.nightly.model import Category, Night, Result, StaleException
+from curator.nightly.model import Category, ComparedTo, Night, Result, StaleException
 from curator.outcome import Status, Verdict
+from curator.pins import PinList
 from curator.report import github, junit, markdown
 from curator.report.data import build
 from tests.conftest import WriteManifest
@@ -85,7 +86,7 @@ def test_a_nightly_section_shows_what_suites_print_as_text() -> None:
         Status.FAILED,
         Status.PASSED,
         Category.REGRESSED,
-        ("cfx-lib==1.1",),
+        PinList.from_list(["cfx-lib==1.1"]),
         reason="a <b>reason</b>",
         signature=HOSTILE,
         reproduce="nox -f 'a|b/noxfile.py' -s `x`",
@@ -125,8 +126,7 @@ def _night_with(results: tuple[Result, ...], stale: StaleException) -> Night:
         distribution="eco",
         version="1",
         as_of="2026-11-24T03:00:00Z",
-        compared_to_nightly=None,
-        compared_to_release=None,
+        compared_to=ComparedTo(None, None),
         newest={"cfx-lib": "1.1"},
         newest_by_python={PyVersion("3.12"): {"cfx-lib": "1.1"}},
         passed_over={},

@@ -21,7 +21,7 @@ def _ready(root: Path, key: str, packages: dict[str, str], interpreter: Interpre
     folder = root / key
     folder.mkdir(parents=True)
     record = envs.Record(str(interpreter.path), interpreter.full_version, f"lock-{key}", "env", packages)
-    (folder / envs.RECORD_NAME).write_text(record.to_json())
+    (folder / envs.RECORD_NAME).write_text(record.text())
     return folder
 
 

@@ -12,7 +12,8 @@ from curator.cli import main
 from curator.errors import Busy, UsageError
 from curator.ids import PyVersion, RunId
 from curator.locking import LOCK_NAME, FolderLock
-from curator.outcome import RunStatus
+from curator.manifest import Strategy
+from curator.outcome import RunKind, RunStatus
 from curator.store import RunRecord, Store
 from tests.conftest import WriteManifest
 
@@ -65,17 +66,17 @@ def test_report_refuses_a_folder_a_run_holds(
         store.create_run(
             RunRecord(
                 id=RunId("20261123-201503-3fa2"),
-                kind="run",
+                kind=RunKind.RUN,
                 distribution="demo",
                 version="1.0",
                 manifest_path=str(manifest),
                 manifest_sha256="0",
-                strategy="baseline",
+                strategy=Strategy.BASELINE,
                 pythons=(PyVersion("3.11"),),
                 out_dir=str(folder),
                 started=1.0,
                 status=RunStatus.RUNNING,
-                plan='{"cells": []}',
+                plan='{"strategy": "baseline", "cells": []}',
             )
         )
     argv = ["report", "20261123", "--store", str(tmp_path / "curator.sqlite"), "--manifest", str(manifest)]

@@ -16,7 +16,8 @@ import pytest
 from curator.cli import main
 from curator.errors import UsageError
 from curator.ids import PyVersion, RunId
-from curator.outcome import RunStatus
+from curator.manifest import Strategy
+from curator.outcome import RunKind, RunStatus
 from curator.store import RunRecord, Store
 from tests.conftest import WriteManifest
 
@@ -140,17 +141,17 @@ def test_a_key_that_is_no_small_regular_file_is_refused_without_reading_it(
 def _run_record(run_id: str) -> RunRecord:
     return RunRecord(
         id=RunId(run_id),
-        kind="run",
+        kind=RunKind.RUN,
         distribution="demo",
         version="1.0",
         manifest_path="/nowhere/distribution.yaml",
         manifest_sha256="0",
-        strategy="baseline",
+        strategy=Strategy.BASELINE,
         pythons=(PyVersion("3.11"),),
         out_dir="/nowhere/run",
         started=1.0,
         status=RunStatus.FINISHED,
-        plan='{"cells": []}',
+        plan='{"strategy": "baseline", "cells": []}',
     )
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from curator import columns, results
+from curator import codec, results
 from curator.cli import main
 from curator.ids import CellId, PyVersion, SuiteName
-from curator.outcome import Status
+from curator.outcome import Counts, Status, SuiteOutcome
 from curator.pins import Pins
 from curator.release import contents
 from curator.results import ResultRow
@@ -110,14 +110,21 @@ def test_a_run_json_that_is_huge_or_a_fifo_is_not_read(
 
 
 def _cells_csv(folder: Path, lock: str) -> None:
+    outcome = SuiteOutcome(
+        SuiteName("s"),
+        Status.PASSED,
+        Status.PASSED,
+        counts=Counts(passed=1),
+        duration=1.0,
+        attempts=1,
+        log="logs/x.log",
+    )
     row = ResultRow(
-        cell=CellId("py3.12-baseline"), python=PyVersion("3.12"), pins=Pins.parse("a==1"), suite=SuiteName("s"),
-        status=Status.PASSED, passed=1, failed=0, errors=0, skipped=0, duration_s=1.0, log="logs/x.log", reason="",
-        signature="", attempts=1, baseline=True, changes=Pins(), reused_from="", reproduce="nox", lock=lock,
-        outcome_key="k", raw_status=Status.PASSED, rule="",
+        cell=CellId("py3.12-baseline"), python=PyVersion("3.12"), pins=Pins.parse("a==1"), outcome=outcome,
+        baseline=True, changes=Pins(), reused_from="", reproduce="nox", lock=lock, outcome_key="k",
     )  # fmt: skip
     folder.mkdir(exist_ok=True)
-    (folder / "cells.csv").write_text(columns.write_csv(ResultRow, [row]))
+    (folder / "cells.csv").write_text(codec.write_csv(ResultRow, [row]))
 
 
 def test_diff_reads_no_lock_outside_the_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

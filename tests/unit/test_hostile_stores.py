@@ -17,25 +17,29 @@ from curator import storefile
 from curator.cli import main
 from curator.errors import StoreDamaged, StoreLost, UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase
+from curator.manifest import Strategy
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase
 from curator.pins import Pins
 from curator.store import APPLICATION_ID, SCHEMA_VERSION, CellRecord, RunRecord, Store
+from tests.conftest import WriteManifest
+
+MANIFEST = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'
 
 
 def _record(run_id: str, started: float = 1.0, out_dir: str = "/nowhere/run") -> RunRecord:
     return RunRecord(
         id=RunId(run_id),
-        kind="run",
+        kind=RunKind.RUN,
         distribution="demo",
         version="1.0",
         manifest_path="/nowhere/distribution.yaml",
         manifest_sha256="0",
-        strategy="baseline",
+        strategy=Strategy.BASELINE,
         pythons=(PyVersion("3.11"),),
         out_dir=out_dir,
         started=started,
         status=RunStatus.FINISHED,
-        plan='{"cells": []}',
+        plan='{"strategy": "baseline", "cells": []}',
     )
 
 
@@ -380,3 +384,15 @@ def test_store_recover_copies_what_can_be_read_and_reopens_runs_that_lost_cells(
             assert (record.status is RunStatus.FINISHED) == (len(store.cells(record.id)) == 40)
     assert main(["store", "recover", "--store", str(path), "--to", str(new)]) == 2
     assert "exists; give the name of a new file" in _one_line_error(capsys)
+
+
+def test_a_stored_plan_curator_did_not_write_is_one_line(
+    tmp_path: Path, write_manifest: WriteManifest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = write_manifest(MANIFEST)
+    path = tmp_path / "curator.sqlite"
+    with Store(path) as store:
+        store.create_run(replace(_record("20261125-000000-0000", out_dir=str(tmp_path / "run")), plan='{"cells": []}'))
+    assert main(["report", "20261125", "--store", str(path), "--manifest", str(manifest), "--format", "json"]) == 2
+    error = _one_line_error(capsys)
+    assert "run 20261125-000000-0000: its stored plan is not one curator wrote (plan: no 'strategy')" in error

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from curator import manifest, plan
+from curator import codec, manifest, plan
 from curator.cell import outcome_key, suite_specs
 from curator.ids import PyVersion
 from curator.interpreters import Interpreter
@@ -170,4 +170,35 @@ def test_the_manifests_variables_reach_every_suite_over_curators_defaults(write:
     assert [s.name for s in specs] == ["pandas-numpy", "solo-only", "pandas:tests"]
     for spec in specs:
         assert spec.env == {"MPLBACKEND": "pdf", "PYTHONFAULTHANDLER": "1", "TZ": "UTC"}
-        assert spec.to_json()["env"] == spec.env  # what nox-cells.json hands the suite runner
+        assert codec.to_json(spec)["env"] == spec.env  # what nox-cells.json hands the suite runner
+
+
+def _runner_sources() -> dict[str, str]:
+    folder = Path(plan.__file__).parent / "templates"
+    return {name: (folder / name).read_text() for name in plan.RUNNER_FILES}
+
+
+def _edited(edit: Callable[[str, str], str]) -> Callable[[], str]:
+    return lambda: plan.digest_of({name: edit(name, text) for name, text in _runner_sources().items()})
+
+
+def _reworded(name: str, text: str) -> str:
+    """Every comment, docstring and blank line of a runner file rewritten; its code untouched."""
+    lines = []
+    for line in text.splitlines():
+        comment = "#" in line and '"#' not in line and "'#" not in line
+        lines += [line.split("#")[0] + "# reworded" if comment else line, ""]
+    return "\n".join(lines).replace('"""', '"""Reworded. ', 1) + "\n# one more comment\n"
+
+
+def test_a_comment_or_docstring_edit_of_the_runner_keeps_every_plan_key(
+    write: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(MANIFEST)
+    before = _keys(path)
+    assert _edited(lambda _n, t: t)() == plan.runner_digest()
+    monkeypatch.setattr(plan, "runner_digest", _edited(_reworded))
+    assert _keys(path) == before
+    monkeypatch.setattr(plan, "runner_digest", _edited(lambda n, t: t.replace("VERSION = 1", "VERSION = 2")))
+    after = _keys(path)
+    assert all(before[cell] != after[cell] for cell in before)  # the protocol's version is what it does

@@ -11,12 +11,13 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
+from curator import codec
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.manifest import Distribution, load
 from curator.nightly import classify, history, planning
-from curator.nightly.model import Bisection, Category, Flaky, Night, Probe, Result, StaleException
-from curator.outcome import CellOutcome, RunStatus, Status, SuiteOutcome, Verdict
-from curator.pins import Pins
+from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Probe, Result, StaleException
+from curator.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, Verdict
+from curator.pins import PinList, Pins
 from curator.store import CellRecord, NightlyRow, RunRecord, Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def test_the_nightly_plan_holds_baseline_latest_and_each_upgrade() -> None:
     ]
     assert run.index.exclude_newer == "2026-11-24T03:00:00Z" and keys.index.exclude_newer is None
     assert run.policy.retries == 1
-    stored = planning.Inputs.from_json(json.loads(json.dumps(plan.to_json()))["inputs"])
+    stored = codec.from_json(planning.Inputs, json.loads(codec.dumps(plan))["inputs"])
     assert stored == _inputs("2026-11-24T03:00:00Z")
 
 
@@ -162,20 +163,20 @@ def test_a_quiet_night_is_one_cell_per_python() -> None:
 # --------------------------------------------------------------------- the document and the store
 
 
+CULPRIT = PinList.from_list(["cfx-lib==1.1"])
+
+
 def _night(run: str = "r1") -> Night:
-    result = Result(
-        PY, APP, CellId("py3.12-cfx-lib@1.1"), Status.FAILED, Status.PASSED, Category.REGRESSED, ("cfx-lib==1.1",)
-    )
-    probe = Probe(CellId("py3.12-cfx-lib@1.1"), ("cfx-lib==1.1",), "latest", Status.FAILED, True)
-    bisection = Bisection(PY, APP, ("cfx-lib==1.1",), ("cfx-lib==1.1",), (probe,), 0, 0, False, "single upgrade")
+    result = Result(PY, APP, CellId("py3.12-cfx-lib@1.1"), Status.FAILED, Status.PASSED, Category.REGRESSED, CULPRIT)
+    probe = Probe(CellId("py3.12-cfx-lib@1.1"), CULPRIT, "latest", Status.FAILED, True)
+    bisection = Bisection(PY, APP, CULPRIT, CULPRIT, (probe,), 0, 0, False, "single upgrade")
     stale = StaleException("cfx-lib<1", 12, "old", "matched no outcome tonight")
     return Night(
         run=RunId(run),
         distribution="eco",
         version="1",
         as_of="2026-11-24T03:00:00Z",
-        compared_to_nightly=None,
-        compared_to_release=None,
+        compared_to=ComparedTo(None, None),
         newest={"cfx-lib": "1.1"},
         newest_by_python={PY: {"cfx-lib": "1.1"}},
         passed_over={PY: {"cfx-lib": ("1.2: yanked",)}},
@@ -188,7 +189,7 @@ def _night(run: str = "r1") -> Night:
 
 
 def test_nightly_json_keeps_its_contract_and_reads_back() -> None:
-    data = _night().to_json()
+    data = codec.to_json(_night())
     assert list(data)[:4] == ["run", "distribution", "version", "as_of"]
     assert data["compared_to"] == {"nightly": None, "release": None}
     results = data["results"]
@@ -205,12 +206,24 @@ def test_nightly_json_keeps_its_contract_and_reads_back() -> None:
             "rate": 0.333,
         }
     ]
-    assert Night.from_json(json.loads(json.dumps(data))) == _night()
+    assert results[0]["culprits"] == ["cfx-lib==1.1"]
+    assert codec.loads(Night, json.dumps(data)) == _night()
 
 
 def _record(run: str, started: float) -> RunRecord:
     return RunRecord(
-        RunId(run), "nightly", "eco", "1", "/m", "sha", "nightly", (PY,), "/out", started, RunStatus.FINISHED, "{}"
+        RunId(run),
+        RunKind.NIGHTLY,
+        "eco",
+        "1",
+        "/m",
+        "sha",
+        NightPlan.NIGHTLY,
+        (PY,),
+        "/out",
+        started,
+        RunStatus.FINISHED,
+        "{}",
     )
 
 
@@ -226,9 +239,7 @@ def test_the_store_keeps_nights_newest_first_and_knows_a_flaky_key(tmp_path: Pat
             store.create_run(_record(run, float(number)))
             store.record_cell(_cell(run, status, key="K" if run != "n3" else "other"))
             store.record_nightly(
-                NightlyRow(
-                    RunId(run), f"2026-11-2{number}T00:00:00Z", Verdict.PASSED, json.dumps(_night(run).to_json())
-                )
+                NightlyRow(RunId(run), f"2026-11-2{number}T00:00:00Z", Verdict.PASSED, codec.dumps(_night(run)))
             )
         assert [n.run for n in history.recent(store, "eco", before=2.5)] == ["n3", "n2", "n1"]
         assert [n.run for n in history.recent(store, "eco", before=2.5, limit=1)] == ["n3"]
@@ -269,7 +280,7 @@ def test_a_notice_shows_what_the_suite_printed_as_text() -> None:
         Status.FAILED,
         Status.PASSED,
         Category.REGRESSED,
-        ("numpy==2.2.0",),
+        PinList.from_list(["numpy==2.2.0"]),
         reason="failed: <b>x</b> **y**",
         signature=HOSTILE,
         reproduce="nox -f run/noxfile.py -s py3.12-numpy@2.2.0 -- pandas-numpy",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -264,3 +265,14 @@ def test_every_count_check_prints_is_the_number_of_cells_a_run_would_plan(dist: 
     for strategy in (Strategy.BASELINE, Strategy.UPGRADES, Strategy.FULL, Strategy.COVER):
         built = plan.build(dist, strategy, pythons=pythons, enforce_limit=False)
         assert plan.estimate(dist, strategy, pythons) == len(built.cells), strategy
+
+
+def test_every_strategy_has_one_entry_and_the_docs_list_them_all() -> None:
+    from pathlib import Path
+
+    from curator.strategies import STRATEGIES
+
+    assert list(STRATEGIES) == list(Strategy)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "manifest.md").read_text()
+    listed = re.findall(r"^\| `(\w+)` \| (.+) \|$", docs.split("## `matrix.strategy`")[1].split("\n## ")[0], re.M)
+    assert listed == [(str(s), spec.summary) for s, spec in STRATEGIES.items()]

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from packaging.version import Version
 
-from curator import manifest, plan
+from curator import codec, manifest, plan
 from curator.errors import PlanTooLarge, UsageError
 from curator.graph import DependencyGraph
 from curator.ids import PyVersion
@@ -198,9 +198,9 @@ def test_a_refused_cell_splits_into_minimal_cells_for_its_suites(write_manifest:
 def test_a_minimal_cell_survives_the_stored_plan(write_manifest: WriteManifest) -> None:
     dist = _web(write_manifest, "matrix:\n  scope: minimal\n")
     original = plan.build(dist, Strategy.UPGRADES, graphs=_graph(dist))
-    again = plan.Plan.from_json(json.dumps(original.to_json()))
+    again = plan.Plan.stored("r", codec.dumps(original))
     assert again.cells == original.cells
-    stored = json.loads(json.dumps(original.to_json()))["cells"]
+    stored = json.loads(codec.dumps(original))["cells"]
     assert [c["minimal"] for c in stored] == [False] + [True] * (len(original.cells) - 1)
 
 

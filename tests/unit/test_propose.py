@@ -7,9 +7,9 @@ from pathlib import Path
 
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.manifest import load, parse
-from curator.nightly.model import Category, Night, Result
+from curator.nightly.model import Category, ComparedTo, Night, Result
 from curator.outcome import CellOutcome, Status, SuiteOutcome, Verdict
-from curator.pins import Pins
+from curator.pins import PinList, Pins
 from curator.propose import propose
 from curator.store import CellRecord
 
@@ -34,8 +34,7 @@ def _night(results: tuple[Result, ...] = ()) -> Night:
         distribution="pydata-core",
         version="2026.11",
         as_of="2026-11-24T03:00:00Z",
-        compared_to_nightly=RunId("20261123-030000-0123"),
-        compared_to_release=None,
+        compared_to=ComparedTo(RunId("20261123-030000-0123"), None),
         newest=NEWEST,
         newest_by_python=dict.fromkeys(PYTHONS, NEWEST),
         passed_over={},
@@ -66,7 +65,7 @@ def test_propose_round_trips_the_default_manifest_apart_from_the_changed_version
         Status.FAILED,
         Status.PASSED,
         Category.REGRESSED,
-        ("matplotlib==3.10.0",),
+        PinList.from_list(["matplotlib==3.10.0"]),
     )
     proposal = propose(load(path), original, _night((culprit,)), _records())
     changed = [
@@ -123,7 +122,9 @@ def test_quotes_and_block_lists_stay_as_written(tmp_path: Path) -> None:
     path = tmp_path / "distribution.yaml"
     path.write_text(text)
     newest = {PyVersion("3.12"): {"attrs": "24.2.0", "six": "1.17.0"}}
-    night = Night(RunId("r"), "d", "1", "t", None, None, newest[PyVersion("3.12")], newest, {}, Verdict.PASSED, ())
+    night = Night(
+        RunId("r"), "d", "1", "t", ComparedTo(None, None), newest[PyVersion("3.12")], newest, {}, Verdict.PASSED, ()
+    )
     records = [_cell(PyVersion("3.12"), "attrs", "24.2.0"), _cell(PyVersion("3.12"), "six", "1.17.0")]
     proposal = propose(load(path), text, night, records)
     assert proposal.text == text.replace("'25.1.0']", "'25.1.0', '24.2.0']").replace(
@@ -153,7 +154,7 @@ def test_the_pull_request_text_shows_what_suites_printed_as_text() -> None:
         Status.FAILED,
         Status.PASSED,
         Category.REGRESSED,
-        ("matplotlib==3.10.0",),
+        PinList.from_list(["matplotlib==3.10.0"]),
         signature=HOSTILE,
     )
     summary = propose(load(path), path.read_text(), _night((spurious, culprit)), _records()).summary

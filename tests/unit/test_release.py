@@ -29,11 +29,12 @@ def test_compare_sorts_every_change_per_python() -> None:
     new = {py311: _v(numpy="2.1.3", pandas="2.1.1", tzdata="2024.1"), py313: _v(numpy="2.1.3")}
     result = {c.python: c for c in changes.compare(old, new)}
     assert list(result) == ["3.11", "3.12", "3.13"]
-    assert result["3.11"].upgraded == (("numpy", "1.26.4", "2.1.3"),)
-    assert result["3.11"].downgraded == (("pandas", "2.2.3", "2.1.1"),)
-    assert result["3.11"].added == (("tzdata", "2024.1"),)
-    assert result["3.11"].removed == (("six", "1.16"),)
-    assert result["3.12"].removed == (("numpy", "1.26.4"),) and result["3.13"].added == (("numpy", "2.1.3"),)
+    assert result["3.11"].upgraded == (changes.Moved("numpy", "1.26.4", "2.1.3"),)
+    assert result["3.11"].downgraded == (changes.Moved("pandas", "2.2.3", "2.1.1"),)
+    assert result["3.11"].added == (changes.Present("tzdata", "2024.1"),)
+    assert result["3.11"].removed == (changes.Present("six", "1.16"),)
+    assert result["3.12"].removed == (changes.Present("numpy", "1.26.4"),)
+    assert result["3.13"].added == (changes.Present("numpy", "2.1.3"),)
     assert result["3.11"].lines(frozenset({"numpy"}))[0] == "upgraded numpy (blessed) 1.26.4 → 2.1.3"
     assert changes.compare(old, old)[0].empty
 

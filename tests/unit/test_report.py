@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,18 +10,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from curator import manifest
+from curator import codec, manifest
 from curator.ids import CellId, PyVersion, RunId, SuiteName
 from curator.layout import RunLayout
+from curator.manifest import Strategy
 from curator.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
+from curator.plan import Cell, Plan
 from curator.report import charts
 from curator.report.analysis import group_failures, policy_view, timing
 from curator.report.blockers import Kind, holds_back
 from curator.report.data import build
 from curator.report.html import render_index, render_run
-from curator.results import result_rows, table_of
+from curator.results import GateSummary, RunSummary, result_rows, table_of
 from curator.store import CellRecord, RunRecord, Store
 from tests.conftest import WriteManifest
 
@@ -270,22 +271,27 @@ def test_run_report_escapes_what_tests_print(hostile_store: Store, demo: manifes
     assert 'href="run-1/index.html"' in index and "demo 1.0" in index
 
 
+def _planned(record: CellRecord) -> Cell:
+    suites = tuple(s.suite for s in record.outcome.suites)
+    return Cell(record.cell_id, record.python, record.pins, record.changes, suites, record.plan_key)
+
+
 def _store(folder: Path, records: list[CellRecord]) -> Store:
     store = Store(folder / "curator.sqlite")
     store.create_run(
         RunRecord(
             id=RunId("run-1"),
-            kind="run",
+            kind=RunKind.RUN,
             distribution="demo",
             version="1.0",
             manifest_path=str(folder / "distribution.yaml"),
             manifest_sha256="0" * 64,
-            strategy="upgrades",
+            strategy=Strategy.UPGRADES,
             pythons=(PyVersion("3.12"),),
             out_dir=str(folder / "run-1"),
             started=1_700_000_000.0,
             status=RunStatus.RUNNING,
-            plan=json.dumps({"strategy": "upgrades", "cells": [{} for _ in records]}),
+            plan=codec.dumps(Plan(Strategy.UPGRADES, tuple(_planned(r) for r in records))),
         )
     )
     for record in records:
@@ -294,7 +300,19 @@ def _store(folder: Path, records: list[CellRecord]) -> Store:
         RunId("run-1"),
         status=RunStatus.FINISHED,
         verdict=Verdict.FAILED,
-        summary=json.dumps({"counts": {"passed": 1}}),
+        summary=codec.dumps(
+            RunSummary(
+                RunId("run-1"),
+                Verdict.FAILED,
+                {"passed": 1},
+                len(records),
+                len(records),
+                0,
+                (),
+                (),
+                GateSummary(holds=False, failing_baseline_cells=(), missing_pythons=(), problems=()),
+            )
+        ),
         finished=1_700_000_100.0,
     )
     return store

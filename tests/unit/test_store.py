@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from curator import columns
+from curator import codec
 from curator.errors import UsageError
 from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.outcome import CellOutcome, Counts, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.manifest import Strategy
+from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 from curator.store import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
 
@@ -19,17 +20,17 @@ from curator.store import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockR
 def _run(run_id: str, started: float = 1.0) -> RunRecord:
     return RunRecord(
         id=RunId(run_id),
-        kind="run",
+        kind=RunKind.RUN,
         distribution="d",
         version="1",
         manifest_path="/m/distribution.yaml",
         manifest_sha256="abc",
-        strategy="pairs",
+        strategy=Strategy.PAIRS,
         pythons=(PyVersion("3.12"),),
         out_dir="/tmp/out",
         started=started,
         status=RunStatus.RUNNING,
-        plan='{"cells": []}',
+        plan='{"strategy": "baseline", "cells": []}',
     )
 
 
@@ -87,7 +88,7 @@ def test_every_table_matches_its_column_spec(tmp_path: Path) -> None:
     """The migrations and the row shapes agree: adding a field to a shape needs a migration."""
     with Store(tmp_path / "s.sqlite") as store:
         for table, shape in TABLES.items():
-            assert columns.schema_problems(store.declared(table), shape) == [], table
+            assert codec.schema_problems(store.declared(table), shape) == [], table
 
 
 def test_a_store_of_the_first_schema_is_migrated_with_its_pins(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from curator import codec
 from curator.cell import CellTask, SuiteSpec
 from curator.executors.wire import (
     RUN,
@@ -17,8 +18,6 @@ from curator.executors.wire import (
     WireResult,
     WireTask,
     folder_blob,
-    outcome_from_json,
-    outcome_json,
     pack,
     pack_logs,
     suite_placeholder,
@@ -128,7 +127,7 @@ def test_an_outcome_comes_back_whole() -> None:
         1.25, 2, "logs/c/user.log", (TestCase("t", "a", "passed", 0.5, ""), TestCase("t", "b", "skipped")), "", "tail",
     )  # fmt: skip
     outcome = CellOutcome(CellId("c"), (suite,), 3.5, "lk", "ok", None, "logs/c/cell.log", "nox -s c", "tcp://w:1")
-    assert outcome_from_json(json.loads(json.dumps(outcome_json(outcome)))) == outcome
+    assert codec.loads(CellOutcome, codec.dumps(outcome)) == outcome
     result = WireResult(CellId("c"), "tcp://w:1", outcome, b"tar", ("cell.log",))
     assert WireResult.from_json(result.to_json()) == result
 
