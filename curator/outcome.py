@@ -274,9 +274,22 @@ def settle(attempts: Sequence[Attempt], *, timeout: float) -> tuple[Status, str]
 
 
 def failure_signature(attempt: Attempt) -> str:
-    """The signature of a failed attempt: its output's last error line, else its failing tests'."""
-    messages = "\n".join(c.message for c in attempt.cases if c.outcome in ("failed", "error"))
-    return signature(attempt.tail) or signature(messages)
+    """The signature of a failed attempt: its output's last error line, else its failing tests'.
+
+    When that last line is a bare exception type (`ImportError:`, the end of a chained traceback a
+    test printed), the message pytest recorded for a failing test (JUnit `message`) names the
+    failure better: `ImportError: numpy.core.multiarray failed to import`. Of those, one of the
+    same exception type is preferred.
+    """
+    found = signature(attempt.tail)
+    if found and not _BARE.fullmatch(found):
+        return found
+    recorded = [s for c in attempt.cases if c.outcome in ("failed", "error") and (s := signature(c.message))]
+    told = [s for s in recorded if not _BARE.fullmatch(s)]
+    same = [s for s in told if s.split(":", 1)[0] == found.rstrip(":")]
+    if same or told:
+        return (same or told)[-1]
+    return found or (recorded[-1] if recorded else "")
 
 
 def deterministic(last: Mapping[str, Attempt], *, timeout: float) -> dict[str, str]:
@@ -374,6 +387,10 @@ _MASKS = (
 )
 
 
+_BARE = re.compile(r"[\w.]+:?")
+"""A signature that is an exception type alone, with no message."""
+
+
 def signature(text: str) -> str:
     """The normalised last error line of a log: exception type and message, with versions,
     paths, addresses and numbers masked, so one cause hit in forty cells reads as one finding."""
@@ -383,8 +400,11 @@ def signature(text: str) -> str:
         if match:
             line = match["line"]
             break
-    if not line:
-        return ""
+    return masked(line)
+
+
+def masked(line: str) -> str:
+    """One line with versions, paths, addresses and numbers masked (what makes a signature)."""
     for pattern, mask in _MASKS:
         line = pattern.sub(mask, line)
     return line.strip()[:300]

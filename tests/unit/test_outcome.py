@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from curator import junit
 from curator.ids import SuiteName
 from curator.manifest import ExpectedFailure, Policy
 from curator.outcome import (
@@ -17,6 +19,7 @@ from curator.outcome import (
     TestCase,
     applies,
     deterministic,
+    failure_signature,
     judge,
     raw_status,
     settle,
@@ -190,3 +193,96 @@ def test_timeouts_and_unfinished_suites_are_neither_retried_nor_held() -> None:
     last = {"slow": Attempt(None, started=True, timed_out=True), "cut": Attempt(None, started=False, timed_out=True)}
     assert to_retry(last, timeout=60) == []
     assert deterministic(last, timeout=60) == {}
+
+
+# What pytest 8.4.2 wrote (`pytest -q -rfE -p no:cacheprovider --junitxml=…`) for a test shaped like
+# bottleneck's on the NumPy 2 night: a module built for NumPy 1.x prints a chained traceback whose last
+# line is a bare `ImportError` (captured stderr, which pytest shows after the failure), then raises with
+# the message.
+BARE_SOURCE = """\
+import traceback
+
+def _compiled_module():
+    try:
+        raise AttributeError("_ARRAY_API not found")
+    except AttributeError as err:
+        try:
+            raise ImportError() from err
+        except ImportError:
+            traceback.print_exc()
+    raise ImportError("numpy.core.multiarray failed to import")
+
+def test_move_mean():
+    _compiled_module()
+"""
+BARE_LOG = """\
+F                                                                        [100%]
+=================================== FAILURES ===================================
+________________________________ test_move_mean ________________________________
+
+    def test_move_mean():
+>       _compiled_module()
+
+test_np.py:16:
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _
+
+    def _compiled_module():
+        try:
+            raise AttributeError("_ARRAY_API not found")
+        except AttributeError as err:
+            try:
+                raise ImportError() from err
+            except ImportError:
+                traceback.print_exc()
+>       raise ImportError("numpy.core.multiarray failed to import")
+E       ImportError: numpy.core.multiarray failed to import
+
+test_np.py:12: ImportError
+----------------------------- Captured stderr call -----------------------------
+Traceback (most recent call last):
+  File "/tmp/sigexp/test_np.py", line 6, in _compiled_module
+    raise AttributeError("_ARRAY_API not found")
+AttributeError: _ARRAY_API not found
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/tmp/sigexp/test_np.py", line 9, in _compiled_module
+    raise ImportError() from err
+ImportError
+=========================== short test summary info ============================
+FAILED test_np.py::test_move_mean - ImportError: numpy.core.multiarray failed...
+1 failed in 2.07s
+"""
+BARE_JUNIT = (
+    '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="0" '
+    'failures="1" skipped="0" tests="1" time="0.109" timestamp="2026-12-05T21:27:00.062544+00:00" hostname="vm">'
+    '<testcase classname="test_np" name="test_move_mean" time="0.001">'
+    '<failure message="ImportError: numpy.core.multiarray failed to import">def test_move_mean():\n'
+    "&gt;       _compiled_module()\n\ntest_np.py:16: \n\n    def _compiled_module():\n        try:\n"
+    '            raise AttributeError("_ARRAY_API not found")\n        except AttributeError as err:\n'
+    "            try:\n                raise ImportError() from err\n            except ImportError:\n"
+    "                traceback.print_exc()\n"
+    '&gt;       raise ImportError("numpy.core.multiarray failed to import")\n'
+    "E       ImportError: numpy.core.multiarray failed to import\n\ntest_np.py:12: ImportError</failure>"
+    "</testcase></testsuite></testsuites>"
+)
+
+
+def test_a_bare_exception_type_takes_the_message_pytest_recorded(tmp_path: Path) -> None:
+    report = tmp_path / "suite-1.xml"
+    report.write_text(BARE_JUNIT, encoding="utf-8")
+    cases = junit.read(report)
+    assert signature(BARE_LOG) == "ImportError"  # the log's last error line carries no message
+    attempt = Attempt(1, cases=cases, tail=BARE_LOG)
+    assert failure_signature(attempt) == "ImportError: numpy.core.multiarray failed to import"
+    # a message of the same exception type is preferred to another test's
+    other = TestCase("test_y", "test_z", "failed", message="AssertionError: assert 1 == 2")
+    assert failure_signature(Attempt(1, cases=(*cases, other), tail=BARE_LOG)) == (
+        "ImportError: numpy.core.multiarray failed to import"
+    )
+    # with a message in the log, the log's own line stands; with none anywhere, the bare type does
+    assert failure_signature(Attempt(1, cases=(other,), tail="E   ValueError: bad dtype\n")) == "ValueError: bad dtype"
+    bare = TestCase("test_y", "test_w", "failed", message="ImportError")
+    assert failure_signature(Attempt(1, cases=(bare,), tail=BARE_LOG)) == "ImportError"
+    assert failure_signature(Attempt(1, cases=(bare,))) == "ImportError"
