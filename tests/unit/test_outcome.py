@@ -11,7 +11,7 @@ from packaging.version import Version
 
 from curator import junit
 from curator.ids import SuiteName
-from curator.manifest import ExpectedFailure, Policy
+from curator.manifest import ExpectedFailure, ExpectedSkip, Policy
 from curator.outcome import (
     Attempt,
     Status,
@@ -20,6 +20,7 @@ from curator.outcome import (
     applies,
     deterministic,
     failure_signature,
+    gates,
     judge,
     raw_status,
     settle,
@@ -32,16 +33,24 @@ from curator.pins import Pins
 
 FAILED_CASE = TestCase("test_x", "test_a", "failed", message="assert 1 == 2")
 ERROR_CASE = TestCase("test_x", "test_b", "error", message="fixture 'db' not found")
+PASSED_CASE = TestCase("test_x", "test_c", "passed")
+SKIPPED_CASE = TestCase("test_x", "test_d", "skipped", message="could not import 'numpy': No module named 'numpy'")
+PASSED = Attempt(0, cases=(PASSED_CASE,))
 
 
 @pytest.mark.parametrize(
     ("attempt", "status", "reason"),
     [
-        (Attempt(0), Status.PASSED, ""),
+        (PASSED, Status.PASSED, ""),
+        (Attempt(0, cases=(PASSED_CASE, SKIPPED_CASE)), Status.PASSED, ""),  # one test that ran is evidence
+        (Attempt(0, cases=(SKIPPED_CASE, SKIPPED_CASE)), Status.SKIPPED, "every test was skipped (2): could not"),
+        (Attempt(0), Status.ERROR, "pytest exited 0 but left no JUnit report"),  # no evidence a test passed
+        (Attempt(0, uses_pytest=False), Status.PASSED, ""),  # another runner: its exit status is all there is
         (Attempt(1, cases=(FAILED_CASE,)), Status.FAILED, "1 test(s) failed"),
         (Attempt(1, cases=(ERROR_CASE,)), Status.ERROR, "errored in setup"),
+        (Attempt(1), Status.FAILED, "pytest exited 1 and left no JUnit report"),  # a test called os._exit(1)
         (Attempt(2), Status.ERROR, "collection errors"),
-        (Attempt(5), Status.ERROR, "no tests were collected"),
+        (Attempt(5), Status.SKIPPED, "pytest collected none"),
         (Attempt(-6), Status.CRASHED, "SIGABRT"),
         (Attempt(-11), Status.CRASHED, "SIGSEGV"),
         (Attempt(3, uses_pytest=False), Status.FAILED, "exit status 3"),
@@ -57,12 +66,20 @@ def test_raw_status(attempt: Attempt, status: Status, reason: str) -> None:
 
 
 def test_pass_on_retry_is_flaky_and_fail_twice_is_failed() -> None:
-    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(0)], timeout=60)
+    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), PASSED], timeout=60)
     assert status is Status.FLAKY
     assert "failed on attempt 1" in reason
     assert settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(1, cases=(FAILED_CASE,))], timeout=60)[0] is Status.FAILED
-    assert settle([Attempt(-6), Attempt(0)], timeout=60)[0] is Status.FLAKY
+    assert settle([Attempt(-6), PASSED], timeout=60)[0] is Status.FLAKY
     assert settle([], timeout=60)[0] is Status.SKIPPED
+
+
+def test_a_retry_in_which_no_test_ran_leaves_the_failure_standing() -> None:
+    """Failed, then skipped everything on the retry: the only evidence is the failure, neither a pass
+    (`flaky`) nor `skipped`."""
+    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(5)], timeout=60)
+    assert status is Status.FAILED
+    assert "1 test(s) failed" in reason and "attempt 2" in reason
 
 
 RULE = ExpectedFailure(
@@ -166,7 +183,7 @@ def test_an_import_error_that_stops_several_suites_of_a_cell_is_not_retried() ->
         "networkx:tests": Attempt(4, tail=ABI),
         "scipy-numpy": Attempt(1, cases=(FAILED_CASE,), tail="E   AssertionError: 1 != 2\n"),
         "plotting": Attempt(2, tail="E   ImportError: cannot import name 'x' from 'y'\n"),
-        "fine": Attempt(0),
+        "fine": PASSED,
     }
     held = deterministic(last, timeout=60)
     assert set(held) == {"pandas-numpy", "pandas-matplotlib", "networkx:tests"}
@@ -286,3 +303,51 @@ def test_a_bare_exception_type_takes_the_message_pytest_recorded(tmp_path: Path)
     bare = TestCase("test_y", "test_w", "failed", message="ImportError")
     assert failure_signature(Attempt(1, cases=(bare,), tail=BARE_LOG)) == "ImportError"
     assert failure_signature(Attempt(1, cases=(bare,))) == "ImportError"
+
+
+# --------------------------------------------------------------------- skips and what the policy expects
+
+SKIP_RULE = ExpectedSkip(when=(), reason="no GPU on the CI machines", owner="ops", suites=frozenset({"gpu"}))
+PY313_RULE = ExpectedSkip(
+    when=(("python", SpecifierSet(">=3.13")),), reason="numba has no 3.13 wheels", expires=dt.date(2027, 1, 1)
+)
+
+
+def _skipped(suite: str, *, python: str = "3.12", today: dt.date = dt.date(2026, 11, 1)) -> SuiteOutcome:
+    raw = SuiteOutcome(SuiteName(suite), Status.SKIPPED, Status.SKIPPED, reason="no test ran: every test was skipped")
+    policy = Policy(expected_skips=(SKIP_RULE, PY313_RULE))
+    return judge(raw, python=python, pins=Pins(BROKEN), suite_requires=frozenset(), policy=policy, today=today)
+
+
+def test_a_skip_the_policy_expects_is_recorded_with_its_rule() -> None:
+    gpu = _skipped("gpu")
+    assert gpu.status is Status.SKIPPED and gpu.expected_skip
+    assert gpu.rule == "suites gpu: no GPU on the CI machines"
+    assert "expected skip: no GPU on the CI machines (owner ops)" in gpu.reason
+    assert gates(gpu) and not unexpected(gpu.status, baseline=True, expected_skip=True)
+    other = _skipped("plots")  # no rule names it
+    assert other.status is Status.SKIPPED and not other.expected_skip and other.rule == ""
+    assert not gates(other)
+    assert unexpected(other.status, baseline=True)  # the release would ship the suite untested
+    assert not unexpected(other.status, baseline=False)  # elsewhere, a gap the matrices show
+    assert _skipped("plots", python="3.13").expected_skip  # `when` alone covers every suite of that Python
+    assert not _skipped("plots", python="3.13", today=dt.date(2027, 1, 2)).expected_skip  # expired
+    # an expected-skip rule never excuses a failure, and an expected-failure rule never a skip
+    failed = SuiteOutcome(SuiteName("gpu"), Status.FAILED, Status.FAILED)
+    policy = Policy(expected_failures=(RULE,), expected_skips=(SKIP_RULE,))
+    judged = judge(
+        failed, python="3.12", pins=Pins(BROKEN), suite_requires=frozenset(), policy=policy, today=dt.date(2026, 11, 1)
+    )
+    assert judged.status is Status.FAILED
+    skipped = SuiteOutcome(SuiteName("pandas-numpy"), Status.SKIPPED, Status.SKIPPED)
+    both = frozenset({"pandas", "numpy"})
+    judged = judge(
+        skipped, python="3.12", pins=Pins(BROKEN), suite_requires=both, policy=policy, today=dt.date(2026, 11, 1)
+    )
+    assert judged.status is Status.SKIPPED and not judged.expected_skip
+
+
+def test_passed_and_expected_outcomes_open_the_gate_and_nothing_else_does() -> None:
+    for status in Status:
+        outcome = SuiteOutcome(SuiteName("s"), status, status)
+        assert gates(outcome) is (status in (Status.PASSED, Status.EXPECTED_FAIL)), status
