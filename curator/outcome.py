@@ -140,6 +140,10 @@ def unexpected(status: Status, *, baseline: bool, expected_skip: bool = False) -
             assert_never(unreachable)
 
 
+CURATOR_FAILED = "curator failed in this cell: "
+"""How the reason of an outcome curator itself caused begins (an exception of its own: `error`)."""
+
+
 @dataclass(frozen=True)
 class TestCase:
     """One test case from JUnit XML (after de-duplicating reruns: the last attempt wins)."""

@@ -215,6 +215,30 @@ def test_upper_bound_is_unresolvable_with_the_reason(
     ] == "1.0,passed,unresolvable"
 
 
+def test_an_exception_of_curators_own_in_a_cell_is_error_with_its_text_never_install_error(
+    eco_manifest: EcoManifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """curator fails inside the cell (its environments' folder is a file, so making the cell's
+    environment folder raises in curator's own code): the cell is `error` with the exception's type and
+    message, its traceback in the cell's log — not `install-error`, which would blame the environment
+    and which a nightly would call the infrastructure's doing."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "envs").write_text("not a folder\n")
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(cache))
+    path = eco_manifest('  cfx-base: ["1.0"]\n', suites={"legacy": (["cfx-base"], "def test_x():\n    pass\n")})
+    out = path.parent / "out"
+    assert main(["run", str(path), "--out", str(out), "--plain"]) == 1
+    row = _rows(out)["py3.12-baseline", "legacy"]
+    assert row["status"] == "error" and row["raw_status"] == "error"
+    assert row["reason"].startswith("curator failed in this cell: NotADirectoryError: [Errno 20] Not a directory:")
+    assert row["signature"].startswith("curator: NotADirectoryError: [Errno <n>] Not a directory:")
+    log = (out / row["log"]).read_text()
+    assert "Traceback (most recent call last)" in log and "NotADirectoryError" in log
+    assert "NotADirectoryError" in (out / "index.html").read_text()  # and the report says it
+    assert "NotADirectoryError" in capsys.readouterr().out
+
+
 def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest: EcoManifest) -> None:
     path = eco_manifest('  cfx-top:\n    versions: ["1.0"]\n    tests: ["pytest --pyargs cfx_top.tests -q"]\n')
     out = path.parent / "out"
