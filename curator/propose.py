@@ -29,7 +29,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.manifest import Distribution
-from curator.nightly.model import GOOD, Category, Night, working
+from curator.nightly.model import GOOD, Category, Night
 from curator.outcome import Status
 from curator.store import CellRecord
 from curator.upstream import parse_as_of
@@ -145,11 +145,15 @@ def _evidence(
         bad = [
             f"{s.suite} {s.status}"
             for s in cell.outcome.suites
-            if s.status not in GOOD and not (s.status is Status.FLAKY and (python, s.suite) in flaky)
+            if s.status not in GOOD
+            and not s.expected_skip
+            and not (s.status is Status.FLAKY and (python, s.suite) in flaky)
         ]
         if bad:
             return [], f"alone on the blessed set, Python {python} ({cell.cell_id}): {', '.join(bad)}"
         suites = cell.outcome.suites
+        if all(s.status is Status.SKIPPED for s in suites):
+            return [], f"alone on the blessed set, Python {python} ({cell.cell_id}): no test ran, which is no evidence"
         reused = f", reused from run {cell.outcome.reused_from}" if cell.outcome.reused_from else ""
         lines.append(f"Python {python}: {len(suites)} suite(s) work in `{cell.cell_id}`{reused}")
     return lines, ""
@@ -242,9 +246,7 @@ def _summary(
             )
         else:
             together = [r for r in night.results if r.status is not None]
-            fine = sum(
-                1 for r in together if (r.status is not None and working(r.status)) or r.category is Category.SPURIOUS
-            )
+            fine = sum(1 for r in together if r.working or r.category is Category.SPURIOUS)
             lines.append(f"Together, in the latest cell: {fine} of {len(together)} suite results work.")
         lines.append("")
     else:

@@ -49,6 +49,12 @@ class Result:
     outcome_key: str = ""
     release: Status | None = None  # the status in the last release's gating run, when the store has it
     reproduce: str = ""  # the one command that reproduces a failure (its smallest failing cell, that suite)
+    rule: str = ""  # the policy exception that judged the outcome, as written (an expected failure or skip)
+
+    @property
+    def working(self) -> bool:
+        """Whether the result counts as working code: `working(status)`, or a skip the policy expects."""
+        return self.status is not None and (working(self.status) or (self.status is Status.SKIPPED and bool(self.rule)))
 
     def to_json(self) -> dict[str, object]:
         """The entry of `results` (the first seven fields are the contract)."""
@@ -65,6 +71,7 @@ class Result:
             "outcome_key": self.outcome_key,
             "release": None if self.release is None else str(self.release),
             "reproduce": self.reproduce,
+            "rule": self.rule,
         }
 
     @classmethod
@@ -83,6 +90,7 @@ class Result:
             outcome_key=str(data.get("outcome_key", "")),
             release=_status(data.get("release")),
             reproduce=str(data.get("reproduce", "")),
+            rule=str(data.get("rule", "")),
         )
 
 
@@ -266,7 +274,7 @@ class Night:
     def pass_rate(self) -> float | None:
         """The share of the latest cell's suites whose outcome is as expected (the trend's point)."""
         present = [r for r in self.results if r.status is not None]
-        good = [r for r in present if r.status is not None and working(r.status)]
+        good = [r for r in present if r.working]
         return len(good) / len(present) if present else None
 
     def bisection(self, python: str, suite: str) -> Bisection | None:
@@ -321,12 +329,14 @@ class Night:
         )
 
 
-GOOD = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS, Status.SKIPPED})
-"""Statuses that are clean evidence: the code ran as the policy expects (or better), first time."""
+GOOD = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS})
+"""Statuses that are clean evidence: the code ran as the policy expects (or better), first time. Not
+`skipped`: no test ran (a skip the policy expects is judged by its rule, `Result.working`)."""
 
 
 def working(status: Status) -> bool:
-    """Whether an outcome counts as working code for a nightly: `GOOD`, or `flaky` (it passed in the end)."""
+    """Whether an outcome counts as working code for a nightly: `GOOD`, or `flaky` (it passed in the end).
+    A skip the policy expects works too, but that takes its rule: `Result.working`, `classify.works`."""
     return status in GOOD or status is Status.FLAKY
 
 
