@@ -285,8 +285,8 @@ def _pytest_status(code: int, cases: Sequence[TestCase]) -> tuple[Status, str]:
         if not cases:
             return Status.FAILED, f"pytest exited 1 and left no JUnit report ({_NO_REPORT})"
         return Status.FAILED, "pytest reported failures"
-    if code == 5:
-        return Status.SKIPPED, "no test ran: pytest collected none (exit status 5)"
+    if code == 5:  # nothing collected; a module skipped whole (`pytest.importorskip` at its top) is reported
+        return Status.SKIPPED, f"no test ran: {_skips(cases) if cases else 'pytest collected none'} (exit status 5)"
     if code in _PYTEST_INTERNAL:
         return Status.ERROR, _PYTEST_INTERNAL[code]
     return Status.ERROR, f"exit status {code}"
