@@ -364,9 +364,15 @@ class Coordinator:
         return CellOutcome(cell.id, suites, log=log)
 
     def _reuse(self, run_id: RunId, task: cells.CellTask, lock: Lock) -> bool:
-        """Record a stored outcome with the same key instead of running the cell again."""
+        """Record a stored outcome with the same key instead of running the cell again.
+
+        An environment that could not be built is built again rather than reused: `install-error` may
+        be the machine's or the network's doing, which says nothing about the key, and a nightly counts
+        it only when it happens again (a stored failure reused is no second attempt)."""
         earlier = self.store.reusable(task.outcome_key, exclude_run=run_id)
         if earlier is None or (self.request.rerun_flaky and self.store.flaky(task.outcome_key)):
+            return False
+        if any(s.raw_status is Status.INSTALL_ERROR for s in earlier.outcome.suites):
             return False
         source = RunLayout(Path(self.store.run(earlier.run_id).out_dir))
         original_logs = source.log_dir(task.cell.id)

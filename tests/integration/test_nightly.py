@@ -239,7 +239,7 @@ def test_a_release_whose_wheel_will_not_install_turns_the_night_red_and_is_never
 ) -> None:
     """The blessed baseline built; the cells with cfx-lib 1.1 cannot be built: the release, not the
     machine. Red the first night, with its culprit; still failing the next, never `spurious`."""
-    (first_code, first, out), (second_code, second, _) = broken_release
+    (first_code, first, out), (second_code, second, second_out) = broken_release
     assert first_code == 1
     app = _result(first, "app")
     assert (app["status"], app["previous"], app["category"]) == ("install-error", "passed", "regressed")
@@ -249,6 +249,7 @@ def test_a_release_whose_wheel_will_not_install_turns_the_night_red_and_is_never
     assert second_code == 0  # nothing new regressed: the same failure goes on
     again = _result(second, "app")
     assert (again["status"], again["category"]) == ("install-error", "still-failing")
+    assert not _cells(second_out)["py3.12-cfx-lib@1.1 app"]["reused_from"]  # built again, not taken from night 1
     assert "spurious" not in {r["category"] for night in (first, second) for r in night["results"]}
 
 
@@ -270,7 +271,7 @@ def unbuildable(tmp_path_factory: pytest.TempPathFactory, runner_wheels: Path) -
 def test_an_environment_that_cannot_be_built_is_spurious_only_the_first_night(unbuildable: list[Night]) -> None:
     """Even the blessed baseline cannot be built: the first night that may be the network or the disk
     (spurious, green); the second night the same failure counts, and the night is red."""
-    (first_code, first, _), (second_code, second, _) = unbuildable
+    (first_code, first, _), (second_code, second, second_out) = unbuildable
     assert first_code == 0
     app = _result(first, "app")
     assert (app["status"], app["category"]) == ("install-error", "spurious")
@@ -278,6 +279,7 @@ def test_an_environment_that_cannot_be_built_is_spurious_only_the_first_night(un
     assert second_code == 1
     again = _result(second, "app")
     assert (again["status"], again["previous"], again["category"]) == ("install-error", "install-error", "regressed")
+    assert not _cells(second_out)["py3.12-baseline app"]["reused_from"]  # a second attempt, not night 1's failure
     assert "could not be built on an earlier night too" in again["reason"]
 
 
