@@ -52,9 +52,14 @@ class Result:
     rule: str = ""  # the policy exception that judged the outcome, as written (an expected failure or skip)
 
     @property
+    def expected_skip(self) -> bool:
+        """No test ran, and the policy expects that (`SuiteOutcome.expected_skip`)."""
+        return self.status is Status.SKIPPED and bool(self.rule)
+
+    @property
     def working(self) -> bool:
         """Whether the result counts as working code: `working(status)`, or a skip the policy expects."""
-        return self.status is not None and (working(self.status) or (self.status is Status.SKIPPED and bool(self.rule)))
+        return self.status is not None and (working(self.status) or self.expected_skip)
 
     def to_json(self) -> dict[str, object]:
         """The entry of `results` (the first seven fields are the contract)."""

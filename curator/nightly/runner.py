@@ -243,9 +243,7 @@ class _Conclusion:
         """What each suite is compared with: last night's results, or tonight's baseline on the first night."""
         if previous is not None:
             return {
-                r.suite: _Before(r.status, r.category, r.status is Status.SKIPPED and bool(r.rule))
-                for r in previous.results
-                if r.python == python
+                r.suite: _Before(r.status, r.category, r.expected_skip) for r in previous.results if r.python == python
             }
         record = self.records.get(baseline.id)
         return {s.suite: _Before(s.status, None, s.expected_skip) for s in record.outcome.suites} if record else {}
