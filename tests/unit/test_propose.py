@@ -127,7 +127,7 @@ def test_a_release_whose_upgrade_cell_ran_no_test_is_held_back() -> None:
             records[index] = replace(record, outcome=replace(record.outcome, suites=suites))
     proposal = propose(load(path), path.read_text(), _night(), records)
     assert [m.package for m in proposal.moves] == ["matplotlib"]
-    held = {h.package: h.why for h in proposal.held}
+    held = {str(h.package): h.why for h in proposal.held}
     assert held["numpy"] == "alone on the blessed set, Python 3.11 (py3.11-numpy@2.2.0): pandas-numpy skipped"
     assert held["pandas"].endswith("no test ran, which is no evidence")
 
