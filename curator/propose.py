@@ -2,11 +2,11 @@
 
 Every newest release whose evidence is clean is added to its package's `versions` and blessed.
 Clean means, on every Python of the nightly: its upgrade cell (that release alone on the blessed
-set) ended every suite working (passed, expected-fail, unexpected-pass, skipped — or flaky where
-the night already knows the suite for flaky), and it is no culprit of a failure of the latest
-cell. A regression no search could explain holds everything back. When the manifest resolves as of
-a date (`index.exclude_newer`), that date moves to the nightly's as-of time, or `curator run` would
-not see the releases it now blesses.
+set) ended every suite working (passed, expected-fail, unexpected-pass, skipped where the policy
+expects it — or flaky where the night already knows the suite for flaky) and ran at least one test,
+and it is no culprit of a failure of the latest cell. A regression no search could explain holds
+everything back. When the manifest resolves as of a date (`index.exclude_newer`), that date moves
+to the nightly's as-of time, or `curator run` would not see the releases it now blesses.
 
 The manifest is edited through ruamel.yaml's round trip, never as text: comments, key order,
 quoting and layout stay as they were (the indentation is found by reproducing the file).
