@@ -45,6 +45,8 @@ from curator.outcome import (
     SuiteOutcome,
     deterministic,
     failure_signature,
+    masked,
+    raw_status,
     settle,
     signature,
     to_retry,
@@ -582,15 +584,20 @@ def _suite_outcome(task: CellTask, spec: SuiteSpec, attempts: list[Attempt], hel
     status, reason = settle(attempts, timeout=task.timeout)
     if held:
         reason = f"{reason} ({held})"
-    last = attempts[-1]
     log_path = protocol.artefacts(task.out_dir, spec.name, len(attempts))["log"]
     log = task.layout.relative(log_path if log_path.exists() else task.out_dir / protocol.CELL_LOG)
-    failing = attempts[-1] if status is not Status.FLAKY else next(a for a in attempts if a.returncode != 0)
+    if status is Status.FLAKY:
+        failing, last = next(a for a in attempts if a.returncode != 0), attempts[-1]
+    else:  # the attempt that shows the status (a failure stays shown when a retry ran no test)
+        shows = [a for a in attempts if raw_status(a, timeout=task.timeout)[0] is status]
+        failing = last = (shows or attempts)[-1]
     sig = ""
     if status is Status.CRASHED:
         sig = f"crashed: {reason.removeprefix('the interpreter died by ')}"
     elif status is Status.TIMEOUT:
         sig = "timeout"
+    elif status is Status.SKIPPED:
+        sig = masked(reason)  # `no test ran: every test was skipped (<n>): could not import 'numpy'…`
     elif status is not Status.PASSED:
         sig = failure_signature(failing) or reason
     return SuiteOutcome(

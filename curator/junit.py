@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from curator.outcome import TestCase
+
+_COLLECTION_SKIPPED = "collection skipped"
+_SKIP_REPR = re.compile(r"""^\(.*, \d+, (['"])(?:Skipped: )?(?P<reason>.*)\1\)$""", re.DOTALL)
+"""pytest's text of a module skipped at collection: `('/path/test_x.py', 3, "Skipped: could not import 'numpy'…")`."""
 
 
 def read(path: Path) -> tuple[TestCase, ...]:
@@ -23,6 +28,9 @@ def read(path: Path) -> tuple[TestCase, ...]:
             if child.tag in ("failure", "error", "skipped"):
                 outcome = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
                 message = (child.get("message") or child.text or "").strip()
+                if message == _COLLECTION_SKIPPED and child.text:  # a module skipped whole: why is in the text
+                    found = _SKIP_REPR.match(child.text.strip())
+                    message = found["reason"] if found else child.text.strip()
                 break
         try:
             duration = float(element.get("time", "0") or 0)

@@ -194,8 +194,8 @@ class Environment:
 
 
 @dataclass(frozen=True)
-class ExpectedFailure:
-    """A policy exception: outcomes in cells matching `when` are expected to fail."""
+class Rule:
+    """A policy exception: where it applies (`when`, `suites`), why, whose, until when."""
 
     when: tuple[tuple[str, SpecifierSet], ...]
     reason: str
@@ -219,17 +219,31 @@ class ExpectedFailure:
         return self.expires is not None and today > self.expires
 
     def describe(self) -> str:
-        """`pandas<2.2.2, numpy>=2` — the condition as a person would write it."""
-        return ", ".join(f"{name}{spec}" for name, spec in self.when)
+        """`pandas<2.2.2, numpy>=2` — the condition as a person would write it (`suites gpu, cuda`
+        for a rule that names suites only)."""
+        return ", ".join(f"{name}{spec}" for name, spec in self.when) or f"suites {', '.join(sorted(self.suites))}"
+
+
+@dataclass(frozen=True)
+class ExpectedFailure(Rule):
+    """Outcomes in cells matching `when` are expected to fail (`expected-fail`, not a failure)."""
+
+
+@dataclass(frozen=True)
+class ExpectedSkip(Rule):
+    """Suites expected to run no test where the rule applies (every test skipped, or none
+    collected): their `skipped` is then no gap in the release's evidence. `when` may be empty
+    (the rule's `suites` everywhere)."""
 
 
 @dataclass(frozen=True)
 class Policy:
-    """Timeouts, retries and the expected failures."""
+    """Timeouts, retries and the exceptions: expected failures and expected skips."""
 
     timeout: float = 900.0
     retries: int = 1
     expected_failures: tuple[ExpectedFailure, ...] = ()
+    expected_skips: tuple[ExpectedSkip, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -316,7 +330,7 @@ _MATRIX_KEYS = ("strategy", "max_cells", "scope", "include", "exclude", "split_u
 _INCLUDE_KEYS = ("python", "pins")
 _ENVIRONMENT_KEYS = ("seed", "env")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_POLICY_KEYS = ("timeout", "retries", "expected_failures")
+_POLICY_KEYS = ("timeout", "retries", "expected_failures", "expected_skips")
 _EXPECTED_KEYS = ("when", "reason", "owner", "expires", "suites")
 
 _E = TypeVar("_E", bound=enum.StrEnum)
@@ -974,19 +988,53 @@ def _policy(reader: _Reader, node: Node, names: set[NormalizedName], suite_names
             reader.fail(list_node, "policy.expected_failures must be a list of {when, reason}")
         for item in list_node.value:
             expected.append(_expected(reader, item, names, suite_names))
-    return Policy(timeout=timeout, retries=retries, expected_failures=tuple(expected))
+    skips: list[ExpectedSkip] = []
+    if "expected_skips" in entries:
+        list_node = entries["expected_skips"][1]
+        if not isinstance(list_node, SequenceNode):
+            reader.fail(list_node, "policy.expected_skips must be a list of {suites and/or when, reason}")
+        for item in list_node.value:
+            skips.append(_expected_skip(reader, item, names, suite_names))
+    return Policy(timeout=timeout, retries=retries, expected_failures=tuple(expected), expected_skips=tuple(skips))
 
 
 def _expected(reader: _Reader, node: Node, names: set[NormalizedName], suite_names: set[str]) -> ExpectedFailure:
     where = "an expected failure"
     entries = reader.mapping(node, where, _EXPECTED_KEYS, required=("when", "reason"))
+    return _rule(ExpectedFailure, reader, node, entries, where=where, names=names, suite_names=suite_names)
+
+
+def _expected_skip(reader: _Reader, node: Node, names: set[NormalizedName], suite_names: set[str]) -> ExpectedSkip:
+    where = "an expected skip"
+    entries = reader.mapping(node, where, _EXPECTED_KEYS, required=("reason",))
+    if "when" not in entries and "suites" not in entries:
+        reader.fail(node, f"{where} must say where it applies: `suites: [NAME, …]`, `when: {{PACKAGE: SPEC}}`, or both")
+    return _rule(ExpectedSkip, reader, node, entries, where=where, names=names, suite_names=suite_names)
+
+
+_R = TypeVar("_R", bound=Rule)
+
+
+def _rule(
+    kind: type[_R],
+    reader: _Reader,
+    node: Node,
+    entries: Mapping[str, tuple[ScalarNode, Node]],
+    *,
+    where: str,
+    names: set[NormalizedName],
+    suite_names: set[str],
+) -> _R:
+    """A policy exception of `kind` from its entries."""
     when: list[tuple[str, SpecifierSet]] = []
-    when_entries = reader.mapping(entries["when"][1], f"{where}'s when")
-    if not when_entries:
-        reader.fail(entries["when"][1], "when must name at least one package and a specifier")
-    for key_node, value_node in when_entries.values():
-        name = _known_package(reader, key_node, "expected failure names package", names, extra=("python",))
-        when.append((name, reader.specifier(value_node, f"when.{name}")))
+    if "when" in entries:
+        when_entries = reader.mapping(entries["when"][1], f"{where}'s when")
+        if not when_entries:
+            reader.fail(entries["when"][1], "when must name at least one package and a specifier")
+        for key_node, value_node in when_entries.values():
+            what = f"{where.removeprefix('an ')} names package"
+            name = _known_package(reader, key_node, what, names, extra=("python",))
+            when.append((name, reader.specifier(value_node, f"when.{name}")))
     reason = reader.text(entries["reason"][1], "reason")
     owner = reader.text(entries["owner"][1], "owner") if "owner" in entries else None
     expires = reader.date(entries["expires"][1], "expires") if "expires" in entries else None
@@ -999,7 +1047,9 @@ def _expected(reader: _Reader, node: Node, names: set[NormalizedName], suite_nam
                     f"suite {quoted(value)} is not a suite of this manifest{_hint(value, suite_names)}",
                 )
             suites.add(value)
-    return ExpectedFailure(
+        if not suites:
+            reader.fail(entries["suites"][1], "suites must name at least one suite (or leave `suites` out)")
+    return kind(
         when=tuple(when),
         reason=reason,
         owner=owner,

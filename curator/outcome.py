@@ -19,7 +19,7 @@ from typing import assert_never
 
 from curator.codec import spec
 from curator.ids import CellId, SuiteName
-from curator.manifest import ExpectedFailure, Policy
+from curator.manifest import Policy, Rule
 from curator.pins import Pins
 
 
@@ -117,7 +117,8 @@ class Verdict(enum.StrEnum):
 
 
 GATE_STATUSES = frozenset({Status.PASSED, Status.EXPECTED_FAIL})
-"""What a baseline suite must end in for the release gate to hold (`flaky` is not a pass)."""
+"""What a baseline suite must end in for the release gate to hold (`flaky` is not a pass; `skipped`
+only when the policy expects the skip: see `gates`)."""
 
 
 def worst(statuses: Iterable[Status]) -> Status | None:
@@ -125,15 +126,19 @@ def worst(statuses: Iterable[Status]) -> Status | None:
     return max(statuses, key=lambda s: s.severity, default=None)
 
 
-def unexpected(status: Status, *, baseline: bool) -> bool:
+def unexpected(status: Status, *, baseline: bool, expected_skip: bool = False) -> bool:
     """Whether an outcome makes the run fail (exit 1).
 
     Failures of any kind are unexpected unless the policy expected them; `unresolvable` is a
-    finding about metadata in an exploratory cell, but a broken release in a baseline cell.
+    finding about metadata in an exploratory cell, but a broken release in a baseline cell; so is
+    `skipped` (no test ran): a gap in the evidence of an exploratory cell, but in a baseline cell a
+    suite the release would ship untested — unless the policy expects the skip (`expected_skip`).
     """
     match status:
-        case Status.PASSED | Status.EXPECTED_FAIL | Status.FLAKY | Status.SKIPPED:
+        case Status.PASSED | Status.EXPECTED_FAIL | Status.FLAKY:
             return False
+        case Status.SKIPPED:
+            return baseline and not expected_skip
         case Status.UNRESOLVABLE:
             return baseline
         case (
@@ -147,6 +152,10 @@ def unexpected(status: Status, *, baseline: bool) -> bool:
             return True
         case _ as unreachable:
             assert_never(unreachable)
+
+
+CURATOR_FAILED = "curator failed in this cell: "
+"""How the reason of an outcome curator itself caused begins (an exception of its own: `error`)."""
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,17 @@ class SuiteOutcome:
         """Node ids of the test cases that failed or errored."""
         return [c.nodeid for c in self.cases if c.outcome in ("failed", "error")]
 
+    @property
+    def expected_skip(self) -> bool:
+        """No test ran, and a `policy.expected_skips` rule says so (`rule` names it)."""
+        return self.status is Status.SKIPPED and bool(self.rule)
+
+
+def gates(suite: SuiteOutcome) -> bool:
+    """Whether a baseline suite's outcome lets the release gate hold: it passed, failed as the policy
+    expects, or ran no test where the policy expects that (a skip nobody expected is no evidence)."""
+    return suite.status in GATE_STATUSES or suite.expected_skip
+
 
 @dataclass(frozen=True)
 class CellOutcome:
@@ -257,40 +277,78 @@ def raw_status(attempt: Attempt, *, timeout: float) -> tuple[Status, str]:
     code = attempt.returncode
     if code < 0:
         return Status.CRASHED, f"the interpreter died by {signal_name(-code)}"
-    if code == 0:
-        return Status.PASSED, ""
     if not attempt.uses_pytest:
-        return Status.FAILED, f"exit status {code}"
-    counts = Counts.of(attempt.cases)
+        return (Status.PASSED, "") if code == 0 else (Status.FAILED, f"exit status {code}")
+    return _pytest_status(code, attempt.cases)
+
+
+def _pytest_status(code: int, cases: Sequence[TestCase]) -> tuple[Status, str]:
+    """What pytest's exit status and JUnit report say: a pass needs a test that ran."""
+    counts = Counts.of(cases)
+    if code == 0:
+        if not cases:  # pytest writes its report at the end of every session that exits 0
+            return Status.ERROR, f"pytest exited 0 but left no JUnit report ({_NO_REPORT}): no evidence a test passed"
+        if counts.skipped == len(cases):
+            return Status.SKIPPED, f"no test ran: {_skips(cases)}"
+        return Status.PASSED, ""
     if code == 1:
         if counts.failed:
             return Status.FAILED, f"{counts.failed} test(s) failed"
         if counts.errors:
             return Status.ERROR, f"{counts.errors} test(s) errored in setup or teardown"
+        if not cases:
+            return Status.FAILED, f"pytest exited 1 and left no JUnit report ({_NO_REPORT})"
         return Status.FAILED, "pytest reported failures"
-    if code == 5:
-        return Status.ERROR, "no tests were collected"
+    if code == 5:  # nothing collected; a module skipped whole (`pytest.importorskip` at its top) is reported
+        return Status.SKIPPED, f"no test ran: {_skips(cases) if cases else 'pytest collected none'} (exit status 5)"
     if code in _PYTEST_INTERNAL:
         return Status.ERROR, _PYTEST_INTERNAL[code]
     return Status.ERROR, f"exit status {code}"
 
 
+_NO_REPORT = "a test may have ended the interpreter, with os._exit say"
+
+
+def _skips(cases: Sequence[TestCase]) -> str:
+    """`every test was skipped (3): could not import 'numpy': No module named 'numpy'`."""
+    first = next((c.message.strip().splitlines()[0] for c in cases if c.message.strip()), "")
+    return f"every test was skipped ({len(cases)})" + (f": {first[:200]}" if first else "")
+
+
 def settle(attempts: Sequence[Attempt], *, timeout: float) -> tuple[Status, str]:
-    """Status after retries: a failure that passed on a later attempt is `flaky`."""
+    """Status after retries: a failure that passed on a later attempt is `flaky`; one after which no
+    test ran stays the failure it was (a retry that tests nothing is no evidence either way)."""
     if not attempts:
         return Status.SKIPPED, "not run"
     statuses = [raw_status(a, timeout=timeout) for a in attempts]
     last, reason = statuses[-1]
-    if last is Status.PASSED and any(s.is_failure for s, _ in statuses[:-1]):
-        first_status, first_reason = next((s, r) for s, r in statuses if s.is_failure)
+    failures = [(s, r) for s, r in statuses[:-1] if s.is_failure]
+    if last is Status.PASSED and failures:
+        first_status, first_reason = failures[0]
         return Status.FLAKY, f"{first_status} on attempt 1 ({first_reason}), passed on attempt {len(attempts)}"
+    if last is Status.SKIPPED and failures:
+        first_status, first_reason = failures[-1]
+        return first_status, f"{first_reason}; then on attempt {len(attempts)}, {reason}"
     return last, reason
 
 
 def failure_signature(attempt: Attempt) -> str:
-    """The signature of a failed attempt: its output's last error line, else its failing tests'."""
-    messages = "\n".join(c.message for c in attempt.cases if c.outcome in ("failed", "error"))
-    return signature(attempt.tail) or signature(messages)
+    """The signature of a failed attempt: its output's last error line, else its failing tests'.
+
+    When that last line is a bare exception type (`ImportError:`, the end of a chained traceback a
+    test printed), the message pytest recorded for a failing test (JUnit `message`) names the
+    failure better: `ImportError: numpy.core.multiarray failed to import`. Of those, one of the
+    same exception type is preferred.
+    """
+    found = signature(attempt.tail)
+    if found and not _BARE.fullmatch(found):
+        return found
+    recorded = [s for c in attempt.cases if c.outcome in ("failed", "error") and (s := signature(c.message))]
+    told = [s for s in recorded if not _BARE.fullmatch(s)]
+    same = [s for s in told if s.split(":", 1)[0] == found.rstrip(":")]
+    if same or told:
+        return (same or told)[-1]
+    return found or (recorded[-1] if recorded else "")
 
 
 def deterministic(last: Mapping[str, Attempt], *, timeout: float) -> dict[str, str]:
@@ -321,7 +379,7 @@ def to_retry(last: Mapping[str, Attempt], *, timeout: float, held: Collection[st
     ]
 
 
-def applies(rule: ExpectedFailure, suite: str, suite_requires: frozenset[str]) -> bool:
+def applies(rule: Rule, suite: str, suite_requires: frozenset[str]) -> bool:
     """Whether a rule's scope covers a suite.
 
     With `suites:` the rule names them; otherwise it covers every suite that requires all the
@@ -344,26 +402,51 @@ def judge(
     policy: Policy,
     today: dt.date,
 ) -> SuiteOutcome:
-    """Apply the expected-failure rules to a raw outcome; expired rules no longer excuse."""
+    """Apply the policy's exceptions to a raw outcome: the expected failures, and the expected skips
+    to a suite in which no test ran; expired rules no longer excuse."""
     raw = outcome.raw_status
+    if raw is Status.SKIPPED:
+        return _judge_skip(outcome, python=python, pins=pins, suite_requires=suite_requires, policy=policy, today=today)
     for rule in policy.expected_failures:
         if not applies(rule, outcome.suite, suite_requires) or not rule.matches(python, pins):
             continue
         if rule.expired(today):
             continue
-        written = f"{rule.describe()}: {rule.reason}"
         if raw.is_failure:
             reason = f"expected: {rule.reason}" + (f" (owner {rule.owner})" if rule.owner else "")
-            return replace(outcome, status=Status.EXPECTED_FAIL, reason=reason, rule=written)
+            return replace(outcome, status=Status.EXPECTED_FAIL, reason=reason, rule=written(rule))
         if raw is Status.PASSED:
             reason = f"passed although the policy expects a failure ({rule.describe()}): lift this exception"
-            return replace(outcome, status=Status.UNEXPECTED_PASS, reason=reason, rule=written)
+            return replace(outcome, status=Status.UNEXPECTED_PASS, reason=reason, rule=written(rule))
     return replace(outcome, status=raw, rule="")
 
 
-def expired_rules(policy: Policy, today: dt.date) -> list[ExpectedFailure]:
+def _judge_skip(
+    outcome: SuiteOutcome,
+    *,
+    python: str,
+    pins: Pins,
+    suite_requires: frozenset[str],
+    policy: Policy,
+    today: dt.date,
+) -> SuiteOutcome:
+    """A suite in which no test ran stays `skipped`; a rule of `policy.expected_skips` that covers it
+    is recorded (`rule`), which makes the skip no gap in the evidence (`SuiteOutcome.expected_skip`)."""
+    for rule in policy.expected_skips:
+        if applies(rule, outcome.suite, suite_requires) and rule.matches(python, pins) and not rule.expired(today):
+            reason = f"expected skip: {rule.reason}" + (f" (owner {rule.owner})" if rule.owner else "")
+            return replace(outcome, status=Status.SKIPPED, reason=f"{outcome.reason} — {reason}", rule=written(rule))
+    return replace(outcome, status=Status.SKIPPED, rule="")
+
+
+def written(rule: Rule) -> str:
+    """A rule as outcomes record it (`SuiteOutcome.rule`): its condition and its reason."""
+    return f"{rule.describe()}: {rule.reason}"
+
+
+def expired_rules(policy: Policy, today: dt.date) -> list[Rule]:
     """Policy exceptions past their expiry date (each one is an error of the run)."""
-    return [rule for rule in policy.expected_failures if rule.expired(today)]
+    return [rule for rule in (*policy.expected_failures, *policy.expected_skips) if rule.expired(today)]
 
 
 def signal_name(number: int) -> str:
@@ -388,6 +471,10 @@ _MASKS = (
 )
 
 
+_BARE = re.compile(r"[\w.]+:?")
+"""A signature that is an exception type alone, with no message."""
+
+
 def signature(text: str) -> str:
     """The normalised last error line of a log: exception type and message, with versions,
     paths, addresses and numbers masked, so one cause hit in forty cells reads as one finding."""
@@ -397,8 +484,11 @@ def signature(text: str) -> str:
         if match:
             line = match["line"]
             break
-    if not line:
-        return ""
+    return masked(line)
+
+
+def masked(line: str) -> str:
+    """One line with versions, paths, addresses and numbers masked (what makes a signature)."""
     for pattern, mask in _MASKS:
         line = pattern.sub(mask, line)
     return line.strip()[:300]

@@ -2,11 +2,11 @@
 
 Every newest release whose evidence is clean is added to its package's `versions` and blessed.
 Clean means, on every Python of the nightly: its upgrade cell (that release alone on the blessed
-set) ended every suite working (passed, expected-fail, unexpected-pass, skipped — or flaky where
-the night already knows the suite for flaky), and it is no culprit of a failure of the latest
-cell. A regression no search could explain holds everything back. When the manifest resolves as of
-a date (`index.exclude_newer`), that date moves to the nightly's as-of time, or `curator run` would
-not see the releases it now blesses.
+set) ended every suite working (passed, expected-fail, unexpected-pass, skipped where the policy
+expects it — or flaky where the night already knows the suite for flaky) and ran at least one test,
+and it is no culprit of a failure of the latest cell. A regression no search could explain holds
+everything back. When the manifest resolves as of a date (`index.exclude_newer`), that date moves
+to the nightly's as-of time, or `curator run` would not see the releases it now blesses.
 
 The manifest is edited through ruamel.yaml's round trip, never as text: comments, key order,
 quoting and layout stay as they were (the indentation is found by reproducing the file). The
@@ -31,7 +31,7 @@ from curator.errors import UsageError
 from curator.ids import PyVersion
 from curator.manifest import Distribution
 from curator.markup import code, text
-from curator.nightly.model import GOOD, Category, Night, working
+from curator.nightly.model import GOOD, Category, Night
 from curator.outcome import Status
 from curator.store import CellRecord
 from curator.upstream import parse_as_of
@@ -146,11 +146,15 @@ def _evidence(
         bad = [
             f"{s.suite} {s.status}"
             for s in cell.outcome.suites
-            if s.status not in GOOD and not (s.status is Status.FLAKY and (python, s.suite) in flaky)
+            if s.status not in GOOD
+            and not s.expected_skip
+            and not (s.status is Status.FLAKY and (python, s.suite) in flaky)
         ]
         if bad:
             return [], f"alone on the blessed set, Python {python} ({cell.cell_id}): {', '.join(bad)}"
         suites = cell.outcome.suites
+        if all(s.status is Status.SKIPPED for s in suites):
+            return [], f"alone on the blessed set, Python {python} ({cell.cell_id}): no test ran, which is no evidence"
         reused = f", reused from run {cell.outcome.reused_from}" if cell.outcome.reused_from else ""
         lines.append(f"Python {python}: {len(suites)} suite(s) work in {cell.cell_id}{reused}")
     return lines, ""
@@ -251,9 +255,7 @@ def _summary(
             )
         else:
             together = [r for r in night.results if r.status is not None]
-            fine = sum(
-                1 for r in together if (r.status is not None and working(r.status)) or r.category is Category.SPURIOUS
-            )
+            fine = sum(1 for r in together if r.working or r.category is Category.SPURIOUS)
             lines.append(f"Together, in the latest cell: {fine} of {len(together)} suite results work.")
         lines.append("")
     else:

@@ -165,7 +165,7 @@ def summarize(
         Unexpected(r.cell_id, s.suite, s.status, s.reason, s.signature)
         for r in records
         for s in r.outcome.suites
-        if unexpected(s.status, baseline=r.baseline)
+        if unexpected(s.status, baseline=r.baseline, expected_skip=s.expected_skip)
     ]
     expired = [
         f"{distribution.path}:{rule.line}: exception '{rule.describe()}' expired on {rule.expires}"

@@ -30,7 +30,17 @@ from curator.interpreters import Interpreter
 from curator.layout import RunLayout, cache_dir, default_runs
 from curator.locking import LOCK_NAME, FolderLock
 from curator.manifest import Distribution, Strategy
-from curator.outcome import CellOutcome, RunKind, RunStatus, Status, SuiteOutcome, judge, signature
+from curator.outcome import (
+    CURATOR_FAILED,
+    CellOutcome,
+    RunKind,
+    RunStatus,
+    Status,
+    SuiteOutcome,
+    judge,
+    masked,
+    signature,
+)
 from curator.plan import INSTALL_SUITE, Cell, Plan
 from curator.progress import Observer
 from curator.resolve import Lock, Resolution, ResolveFailed, Resolver, Unresolvable, index_args, mentioned
@@ -41,6 +51,8 @@ from curator.upstream import ReleaseLog
 if TYPE_CHECKING:  # networkx: imported where a graph is made
     from curator.graph import DependencyGraph
 
+CURATOR_ERROR_LOG = "curator-error.log"
+"""In a cell's log folder: the traceback of an exception of curator's own that stopped the cell."""
 FEED_WAIT = 0.05  # seconds the feed waits for the next lock before it lets the executor report events
 
 
@@ -391,10 +403,32 @@ class Coordinator:
         suites = tuple(SuiteOutcome(name, status, status, reason, sig, log=log, tail=reason) for name in cell.suites)
         return CellOutcome(cell.id, suites, log=log)
 
+    def _broken(self, cell: Cell, reason: str, detail: str) -> CellOutcome:
+        """The outcome of a cell curator itself failed to run (an exception of its own, `Broken`):
+        `error` in every suite, with the exception as reason and signature and its traceback as the
+        log — never `install-error`, which would blame the environment (and a nightly would call it
+        the infrastructure's doing). It has no outcome key, so it is never reused."""
+        layout = RunLayout(Path(self.record.out_dir))
+        path = layout.log_dir(cell.id) / CURATOR_ERROR_LOG
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"curator failed while running cell {cell.id}:\n{detail or reason}\n", encoding="utf-8")
+        log = layout.relative(path)
+        status, why = Status.ERROR, f"{CURATOR_FAILED}{reason}"
+        sig = masked(f"curator: {reason.splitlines()[0] if reason else 'failed'}")
+        tail = detail or reason
+        suites = tuple(SuiteOutcome(name, status, status, why, sig, log=log, tail=tail) for name in cell.suites)
+        return CellOutcome(cell.id, suites, log=log)
+
     def _reuse(self, run_id: RunId, task: cells.CellTask, lock: Lock) -> bool:
-        """Record a stored outcome with the same key instead of running the cell again."""
+        """Record a stored outcome with the same key instead of running the cell again.
+
+        An environment that could not be built is built again rather than reused: `install-error` may
+        be the machine's or the network's doing, which says nothing about the key, and a nightly counts
+        it only when it happens again (a stored failure reused is no second attempt)."""
         earlier = self.store.reusable(task.outcome_key, exclude_run=run_id)
         if earlier is None or (self.request.rerun_flaky and self.store.flaky(task.outcome_key)):
+            return False
+        if any(s.raw_status is Status.INSTALL_ERROR for s in earlier.outcome.suites):
             return False
         source = RunLayout(Path(self.store.run(earlier.run_id).out_dir))
         original_logs = source.log_dir(task.cell.id)
@@ -422,13 +456,8 @@ class Coordinator:
                     )
                     lost = any(s.signature == cells.HARNESS_LOST for s in outcome.suites)
                     self._restore(RunLayout(Path(self.record.out_dir)), thorough=lost)
-                case Broken(cell_id, reason):
-                    cell = by_id[cell_id]
-                    status = Status.INSTALL_ERROR
-                    suites = tuple(
-                        SuiteOutcome(n, status, status, f"the executor failed: {reason}", reason) for n in cell.suites
-                    )
-                    self._record(run_id, cell, CellOutcome(cell_id, suites), reused=False)
+                case Broken(cell_id, reason, detail):
+                    self._record(run_id, by_id[cell_id], self._broken(by_id[cell_id], reason, detail), reused=False)
 
     def _record(
         self, run_id: RunId, cell: Cell, outcome: CellOutcome, *, reused: bool, lock: Lock | None = None

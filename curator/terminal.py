@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from curator.outcome import CellOutcome, Status
+from curator.outcome import CURATOR_FAILED, CellOutcome, Status
 from curator.plan import Cell
 from curator.resolve import mentioned
 
@@ -51,6 +51,8 @@ def describe(cell: Cell, outcome: CellOutcome, *, reused: bool) -> str:
     refusals = [s.reason for s in outcome.suites if s.status is Status.UNRESOLVABLE]
     if refusals and (named := mentioned(refusals[0], cell.pins)):
         line += f" (the resolver names {escape(', '.join(named))})"
+    if broken := next((s.reason for s in outcome.suites if s.reason.startswith(CURATOR_FAILED)), ""):
+        line += f"\n                {escape(broken)}"
     if status.is_failure or status in (Status.TIMEOUT, Status.INSTALL_ERROR):
         line += f"\n                reproduce: [bold]{escape(outcome.reproduce)}[/]" if outcome.reproduce else ""
     return line

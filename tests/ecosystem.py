@@ -21,7 +21,7 @@ The packages and what each is for:
 
 `NIGHTLY` holds the releases the nightly tests publish to a loopback simple index
 (`tests/simple_index.py`) between nights: a regression and its fix (`cfx-lib`, `cfx-app`), two
-releases that break only together (`cfx-pa`, `cfx-pb`, with `cfx-pc` as a bystander) and a flaky
+releases that break only together (`cfx-pa`, `cfx-pb`, with `cfx-pc` and `cfx-pd` as bystanders) and a flaky
 package (`cfx-coin`).
 """
 
@@ -245,7 +245,7 @@ NIGHTLY: dict[str, FakeDist] = {
     "lib-1.2": _lib("1.2", api=True),
     "app-1.0": _simple("cfx-app", "1.0", "import cfx_lib\ndef run():\n    return cfx_lib.api() + 1\n", ("cfx-lib",)),
     # Two releases that break only together: cfx-pa 2.0 writes ';' between values, which cfx-pb 1.0
-    # reads but cfx-pb 2.0 (which reads ',' only) does not; cfx-pc 2.0 is a bystander.
+    # reads but cfx-pb 2.0 (which reads ',' only) does not; cfx-pc 2.0 and cfx-pd 2.0 are bystanders.
     "pa-1.0": _simple("cfx-pa", "1.0", "def emit(values):\n    return ','.join(map(str, values))\n"),
     "pa-2.0": _simple("cfx-pa", "2.0", "def emit(values):\n    return ';'.join(map(str, values))\n"),
     "pb-1.0": _simple(
@@ -254,6 +254,8 @@ NIGHTLY: dict[str, FakeDist] = {
     "pb-2.0": _simple("cfx-pb", "2.0", "def parse(text):\n    return [int(v) for v in text.split(',')]\n"),
     "pc-1.0": _simple("cfx-pc", "1.0", "LEVEL = 1\n"),
     "pc-2.0": _simple("cfx-pc", "2.0", "LEVEL = 2\n"),
+    "pd-1.0": _simple("cfx-pd", "1.0", "LEVEL = 1\n"),  # a second bystander: the culprits straddle the halves
+    "pd-2.0": _simple("cfx-pd", "2.0", "LEVEL = 2\n"),
     # A coin that fails every third toss in an environment: a flaky package, deterministically.
     "coin-1.0": _simple(
         "cfx-coin",

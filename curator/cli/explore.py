@@ -139,7 +139,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     policy = distribution.policy
     console.print(
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
-        f"{len(policy.expected_failures)} expected failure(s)"
+        f"{len(policy.expected_failures)} expected failure(s), {len(policy.expected_skips)} expected skip(s)"
     )
     if graphs:
         for version, graph in graphs.items():
@@ -194,6 +194,7 @@ def _check_json(
             "timeout": distribution.policy.timeout,
             "retries": distribution.policy.retries,
             "expected_failures": len(distribution.policy.expected_failures),
+            "expected_skips": len(distribution.policy.expected_skips),
         },
         "edges": None
         if graphs is None

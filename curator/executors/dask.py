@@ -30,9 +30,11 @@ import tarfile
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from curator.cell import CellTask, Interrupted, execute, nox_env, write_nox_files
@@ -255,6 +257,7 @@ class DaskExecutor:
                 return None
             address = self.description.get("scheduler")
             raise ExecutorLost(f"the dask scheduler at {address} went away ({_reason(result)})")
+        result = _exception(result)
         if isinstance(result, KilledWorker):
             last = str(getattr(result.last_worker, "address", "") or "lost")
             died = result.allowed_failures + 1
@@ -262,7 +265,8 @@ class DaskExecutor:
             lost = errored(task.cell.id, task.cell.suites, reason, "worker lost", last)
             return Finished(task.cell.id, self._land(task, WireResult(task.cell.id, last, lost)))
         hint = " (is curator installed on every worker?)" if isinstance(result, ImportError) else ""
-        return Broken(task.cell.id, f"{type(result).__name__}: {result}{hint}")
+        detail = "".join(traceback.format_exception(result)) if isinstance(result, BaseException) else ""
+        return Broken(task.cell.id, f"{type(result).__name__}: {result}{hint}", detail)
 
     def _land(self, task: CellTask, wire: WireResult) -> CellOutcome:
         """Write a worker's logs under this run's `logs/<cell>/`; the outcome as this machine sees it."""
@@ -382,6 +386,15 @@ class _Batch:
 def _suite_paths(task: CellTask) -> set[Path]:
     """The integration suite folders a task runs in (outside the run folder: they travel by digest)."""
     return {Path(s.cwd) for s in task.suites if not Path(s.cwd).is_relative_to(task.layout.root)}
+
+
+def _exception(result: object) -> object:
+    """The exception of a failed task: `as_completed(..., raise_errors=False)` gives `(type, exception,
+    traceback)`, which would otherwise be read as a tuple (hiding a `KilledWorker`, and the message)."""
+    if isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], BaseException):
+        error: BaseException = result[1]
+        return error.with_traceback(result[2]) if isinstance(result[2], TracebackType) else error
+    return result
 
 
 def _reason(error: object) -> str:

@@ -32,10 +32,14 @@ class Finished:
 
 @dataclass(frozen=True)
 class Broken:
-    """A cell could not be run at all for a reason outside it (the executor's own failure)."""
+    """A cell could not be run to its end because curator itself failed (an exception in the executor
+    or in curator's code around the cell, not in the suites): `reason` is the exception's type and
+    message, `detail` its traceback when there is one. The cell is recorded `error`, never as the
+    environment's `install-error`."""
 
     cell_id: CellId
     reason: str
+    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 
@@ -101,5 +102,6 @@ class _Cells:
             self.events.put(Finished(task.cell.id, execute(task, self.cancel, self.noting(task), ready=ready)))
         except (Interrupted, CancelledError):
             self.events.put(None)
-        except Exception as exc:
-            self.events.put(Broken(task.cell.id, f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # curator's own failure: the cell is `error` with it, the run goes on
+            detail = "".join(traceback.format_exception(exc))
+            self.events.put(Broken(task.cell.id, f"{type(exc).__name__}: {exc}", detail))

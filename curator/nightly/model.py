@@ -51,6 +51,17 @@ class Result:
     outcome_key: str = ""
     release: Status | None = None  # the status in the last release's gating run, when the store has it
     reproduce: str = ""  # the one command that reproduces a failure (its smallest failing cell, that suite)
+    rule: str = ""  # the policy exception that judged the outcome, as written (an expected failure or skip)
+
+    @property
+    def expected_skip(self) -> bool:
+        """No test ran, and the policy expects that (`SuiteOutcome.expected_skip`)."""
+        return self.status is Status.SKIPPED and bool(self.rule)
+
+    @property
+    def working(self) -> bool:
+        """Whether the result counts as working code: `working(status)`, or a skip the policy expects."""
+        return self.status is not None and (working(self.status) or self.expected_skip)
 
 
 @dataclass(frozen=True)
@@ -153,7 +164,7 @@ class Night:
     def pass_rate(self) -> float | None:
         """The share of the latest cell's suites whose outcome is as expected (the trend's point, to 4 places)."""
         present = [r for r in self.results if r.status is not None]
-        good = [r for r in present if r.status is not None and working(r.status)]
+        good = [r for r in present if r.working]
         return round(len(good) / len(present), 4) if present else None
 
     def bisection(self, python: str, suite: str) -> Bisection | None:
@@ -161,10 +172,12 @@ class Night:
         return next((b for b in self.bisections if b.python == python and b.suite == suite), None)
 
 
-GOOD = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS, Status.SKIPPED})
-"""Statuses that are clean evidence: the code ran as the policy expects (or better), first time."""
+GOOD = frozenset({Status.PASSED, Status.EXPECTED_FAIL, Status.UNEXPECTED_PASS})
+"""Statuses that are clean evidence: the code ran as the policy expects (or better), first time. Not
+`skipped`: no test ran (a skip the policy expects is judged by its rule, `Result.working`)."""
 
 
 def working(status: Status) -> bool:
-    """Whether an outcome counts as working code for a nightly: `GOOD`, or `flaky` (it passed in the end)."""
+    """Whether an outcome counts as working code for a nightly: `GOOD`, or `flaky` (it passed in the end).
+    A skip the policy expects works too, but that takes its rule: `Result.working`, `classify.works`."""
     return status in GOOD or status is Status.FLAKY

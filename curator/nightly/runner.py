@@ -27,7 +27,7 @@ from curator.interpreters import Interpreter
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.nightly import classify, culprits, history, planning
-from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Result, working
+from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Result
 from curator.nightly.tonight import Tonight
 from curator.outcome import RunKind, Status, SuiteOutcome, Verdict
 from curator.pins import PinList
@@ -161,22 +161,27 @@ class _Conclusion:
             latest, baseline = self.tonight.latest(python), self.tonight.baseline(python)
             outcomes = self.records[latest.id].outcome.suites if latest.id in self.records else ()
             before = self._previous(python, previous, baseline)
+            baseline_record = self.records.get(baseline.id)
+            baseline_built = baseline_record is not None and classify.built(baseline_record.outcome)
             for outcome in outcomes:
                 key = (python, outcome.suite)
                 known = self._flaky(python, latest, outcome, earlier)
                 if known is not None:
                     flaky.append(known)
+                history_of = [r.status for n in earlier for r in n.results if (r.python, r.suite) == key]
+                last = before.get(outcome.suite)
                 evidence = classify.Evidence(
                     python=python,
                     suite=outcome.suite,
                     outcome=outcome,
-                    previous=before.get(outcome.suite, (None, None))[0],
-                    previous_category=before.get(outcome.suite, (None, None))[1],
-                    timed_out_before=any(
-                        r.status is Status.TIMEOUT for n in earlier for r in n.results if (r.python, r.suite) == key
-                    ),
+                    previous=last.status if last else None,
+                    previous_category=last.category if last else None,
+                    timed_out_before=Status.TIMEOUT in history_of,
                     known_flaky=known if known is not None and outcome.status is not Status.FLAKY else None,
                     before="last night" if previous is not None else "on the blessed baseline (the first night)",
+                    previous_expected_skip=last is not None and last.expected_skip,
+                    baseline_built=baseline_built,
+                    install_failed_before=Status.INSTALL_ERROR in history_of,
                 )
                 category, reason = classify.classify(evidence)
                 bisection = next((b for b in bisections if (b.python, b.suite) == key), None)
@@ -194,13 +199,20 @@ class _Conclusion:
                         outcome_key=self.records[latest.id].outcome.outcome_key,
                         release=release.statuses.get(key) if release else None,
                         reproduce=self._reproduce(python, latest, outcome, bisection),
+                        rule=outcome.rule,
                     )
                 )
             present = {o.suite for o in outcomes}
-            for suite, (status, _) in before.items():
-                if previous is not None and suite not in present and status is not None:
+            for suite, earlier_result in before.items():
+                if previous is not None and suite not in present and earlier_result.status is not None:
                     gone = Result(
-                        python, suite, None, None, status, Category.REMOVED, reason="ran last night, not tonight"
+                        python,
+                        suite,
+                        None,
+                        None,
+                        earlier_result.status,
+                        Category.REMOVED,
+                        reason="ran last night, not tonight",
                     )
                     results.append(gone)
         regressed = any(r.category is Category.REGRESSED for r in results)
@@ -227,14 +239,14 @@ class _Conclusion:
     def _newest(self, python: PyVersion) -> dict[NormalizedName, Version | None]:
         return dict(self.inputs.newest.get(python, {}))
 
-    def _previous(
-        self, python: PyVersion, previous: Night | None, baseline: Cell
-    ) -> dict[SuiteName, tuple[Status | None, Category | None]]:
+    def _previous(self, python: PyVersion, previous: Night | None, baseline: Cell) -> dict[SuiteName, _Before]:
         """What each suite is compared with: last night's results, or tonight's baseline on the first night."""
         if previous is not None:
-            return {r.suite: (r.status, r.category) for r in previous.results if r.python == python}
+            return {
+                r.suite: _Before(r.status, r.category, r.expected_skip) for r in previous.results if r.python == python
+            }
         record = self.records.get(baseline.id)
-        return {s.suite: (s.status, None) for s in record.outcome.suites} if record else {}
+        return {s.suite: _Before(s.status, None, s.expected_skip) for s in record.outcome.suites} if record else {}
 
     def _flaky(self, python: PyVersion, latest: Cell, outcome: SuiteOutcome, earlier: Sequence[Night]) -> Flaky | None:
         key = self.records[latest.id].outcome.outcome_key
@@ -251,7 +263,7 @@ class _Conclusion:
 
     def _reproduce(self, python: PyVersion, latest: Cell, outcome: SuiteOutcome, bisection: Bisection | None) -> str:
         """The one command that reproduces a failing suite: in its smallest failing cell."""
-        if working(outcome.status):
+        if classify.works(outcome):
             return ""
         cell = latest
         if bisection is not None and bisection.culprits and bisection.reproduced:
@@ -260,6 +272,16 @@ class _Conclusion:
         record = self.records.get(cell.id)
         command = record.outcome.reproduce if record else ""
         return f"{command} -- {outcome.suite}" if command else ""
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What a suite of tonight is compared with: its status and category last night (no category on
+    the first night, compared with tonight's baseline), and whether that was a skip the policy expects."""
+
+    status: Status | None
+    category: Category | None
+    expected_skip: bool
 
 
 def _texts(versions: Mapping[NormalizedName, Version | None]) -> dict[str, str | None]:

@@ -84,7 +84,7 @@ def check(store: Store, ref: str, distribution: Distribution) -> Evidence:
     if not gate.holds:
         raise GateNotMet(
             f"release gate does not hold for run {record.id}: {'; '.join(gate.problems(record.id))} — "
-            "every baseline cell must pass or fail as expected; nothing was written"
+            "every baseline cell must pass, or fail or skip as the policy expects; nothing was written"
         )
     locks = {python: _vouched(store, layout, distribution, cell) for python, cell in gate.baseline.items()}
     cells = tuple(_evidence(c) for c in records)

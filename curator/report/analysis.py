@@ -10,14 +10,15 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from curator.manifest import Policy
-from curator.outcome import Status, unexpected, worst
+from curator.manifest import ExpectedSkip, Policy
+from curator.outcome import Status, unexpected, worst, written
 from curator.resolve import mentioned
 from curator.store import CellRecord
 
 # Statuses that make a finding: everything that did not simply work. An unexpected pass is not
-# a failure; it is reported with the policy ("lift this exception").
-_NOT_FINDINGS = frozenset({Status.PASSED, Status.SKIPPED, Status.UNEXPECTED_PASS})
+# a failure; it is reported with the policy ("lift this exception"). A suite in which no test ran
+# is a finding (a gap in the evidence) unless the policy expects the skip.
+_NOT_FINDINGS = frozenset({Status.PASSED, Status.UNEXPECTED_PASS})
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def group_failures(records: Sequence[CellRecord], names: Sequence[str] = ()) -> 
     for record in records:
         outcome = record.outcome
         for suite in outcome.suites:
-            if suite.status in _NOT_FINDINGS:
+            if suite.status in _NOT_FINDINGS or suite.expected_skip:
                 continue
             failing = tuple(
                 (case.nodeid, (case.message.strip().splitlines() or [""])[0][:300])
@@ -227,22 +228,24 @@ class RuleView:
     expires: dt.date | None
     line: int
     expired: bool
-    excused: tuple[tuple[str, str], ...]  # (cell, suite) it turned into expected-fail
+    excused: tuple[tuple[str, str], ...]  # (cell, suite) it turned into expected-fail (or a skip it expects)
     lifted: tuple[tuple[str, str], ...]  # (cell, suite) that passed although it expects a failure
+    kind: str = "expected failure"  # or "expected skip"
 
 
 def policy_view(records: Sequence[CellRecord], policy: Policy, today: dt.date) -> list[RuleView]:
-    """Every expected-failure rule, with the outcomes it excused and those that passed anyway."""
+    """Every policy exception (expected failures, then expected skips), with the outcomes it excused
+    and those that passed although it expects a failure."""
     views = []
-    for rule in policy.expected_failures:
-        written = f"{rule.describe()}: {rule.reason}"
+    for rule in (*policy.expected_failures, *policy.expected_skips):
+        skip = isinstance(rule, ExpectedSkip)
         excused: list[tuple[str, str]] = []
         lifted: list[tuple[str, str]] = []
         for record in records:
             for suite in record.outcome.suites:
-                if suite.rule != written:
+                if suite.rule != written(rule):
                     continue
-                if suite.status is Status.EXPECTED_FAIL:
+                if suite.status is (Status.SKIPPED if skip else Status.EXPECTED_FAIL):
                     excused.append((record.cell_id, suite.suite))
                 elif suite.status is Status.UNEXPECTED_PASS:
                     lifted.append((record.cell_id, suite.suite))
@@ -256,6 +259,7 @@ def policy_view(records: Sequence[CellRecord], policy: Policy, today: dt.date) -
                 expired=rule.expired(today),
                 excused=tuple(excused),
                 lifted=tuple(lifted),
+                kind="expected skip" if skip else "expected failure",
             )
         )
     return views

@@ -127,6 +127,8 @@ def _evidence(
         for suite in record.outcome.suites:
             if relevant and suite.suite not in relevant and suite.status is not Status.UNRESOLVABLE:
                 continue
+            if suite.status is Status.SKIPPED:  # no test ran: no evidence either way
+                continue
             found = Evidence(
                 record.cell_id, record.python, suite.suite, suite.status, suite.reason, suite.signature, beside
             )
@@ -192,7 +194,7 @@ def _explain(
     everything = (*found.own, *found.others)
     if not everything:
         why = (
-            f"no cell that holds it ran a suite that speaks to it ({_cells(found.holding)} hold it)"
+            f"no cell that holds it ran a test of a suite that speaks to it ({_cells(found.holding)} hold it)"
             if found.holding
             else "no cell holds it"
         )
@@ -206,7 +208,7 @@ def _explain(
     bad = [e for e in chosen if e.status in HOLDING]
     if not bad:
         suites = ", ".join(sorted({e.suite for e in chosen}))
-        passed = "passed (or skipped)" if any(e.status is Status.SKIPPED for e in chosen) else "passed"
+        passed = "passed"
         elsewhere = [e for e in found.others if e.status in HOLDING] if found.own_cells else []
         choice = ((Kind.CHOICE, f"{manifest}: blessed {name} {blessed}"),)
         if not elsewhere:

@@ -241,6 +241,25 @@ def test_a_worker_without_the_cells_python_refuses_it_clearly(eco_manifest: EcoM
     assert row["reason"] in (out / row["log"]).read_text()
 
 
+def test_an_exception_of_curators_own_on_a_worker_is_error_with_its_text(
+    eco_manifest: EcoManifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with the local executor: curator fails inside the cell on the worker (its environments'
+    folder there is a file), and the cell is `error` with the exception, never `install-error`."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "envs").write_text("not a folder\n")
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(cache))  # the LocalCluster's workers inherit it
+    path = eco_manifest('  cfx-base: ["1.0"]\n', suites={"legacy": (["cfx-base"], "def test_x():\n    pass\n")})
+    out = path.parent / "out"
+    assert main(["run", str(path), "--out", str(out), "--executor", "dask", "--jobs", "1", "--plain"]) == 1
+    row = _rows(out)["py3.12-baseline", "legacy"]
+    assert row["status"] == "error"
+    assert row["reason"].startswith("curator failed in this cell: NotADirectoryError: [Errno 20] Not a directory:")
+    assert row["signature"].startswith("curator: NotADirectoryError:")
+    assert "NotADirectoryError" in (out / row["log"]).read_text()
+
+
 def test_dask_scheduler_and_two_workers_as_commands_with_one_killed(eco_manifest: EcoManifest, tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()

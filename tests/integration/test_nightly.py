@@ -35,6 +35,7 @@ from tests.simple_index import SimpleIndex
 
 T0 = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 Document = dict[str, Any]  # a nightly.json
+Night = tuple[int, Document, Path]  # exit status, nightly.json, run folder
 
 
 def night(n: int) -> str:
@@ -207,6 +208,81 @@ def test_the_store_keeps_every_night_and_the_index_lists_their_categories(
     assert "cat-regressed" in index and "cat-fixed" in index
 
 
+# --------------------------------------------------------------------- a wheel that will not install
+
+
+def _publish_cut_in_half(index: SimpleIndex, key: str, when: dt.datetime) -> None:
+    """Publish a fixture release whose wheel is cut in half (a broken upload; the index lists its hash)."""
+    wheel = index.publish(NIGHTLY[key], when)
+    data = wheel.read_bytes()
+    wheel.write_bytes(data[: len(data) // 2])
+
+
+@pytest.fixture(scope="module")
+def broken_release(tmp_path_factory: pytest.TempPathFactory, runner_wheels: Path) -> Iterator[list[Night]]:
+    """Night 1 brings cfx-lib 1.1 as a wheel cut in half; night 2 brings nothing new."""
+    for story in _story(
+        tmp_path_factory,
+        runner_wheels,
+        "broken-wheel",
+        '  cfx-lib: ["1.0"]\n  cfx-app: ["1.0"]\n',
+        {"app": (["cfx-app", "cfx-lib"], APP_SUITE)},
+    ):
+        story.index.publish(NIGHTLY["lib-1.0"], uploaded(0))
+        story.index.publish(NIGHTLY["app-1.0"], uploaded(0))
+        _publish_cut_in_half(story.index, "lib-1.1", uploaded(1))
+        yield [story.run(n) for n in (1, 2)]
+
+
+def test_a_release_whose_wheel_will_not_install_turns_the_night_red_and_is_never_spurious(
+    broken_release: list[Night],
+) -> None:
+    """The blessed baseline built; the cells with cfx-lib 1.1 cannot be built: the release, not the
+    machine. Red the first night, with its culprit; still failing the next, never `spurious`."""
+    (first_code, first, out), (second_code, second, second_out) = broken_release
+    assert first_code == 1
+    app = _result(first, "app")
+    assert (app["status"], app["previous"], app["category"]) == ("install-error", "passed", "regressed")
+    assert "though tonight's blessed baseline was" in app["reason"]
+    assert app["culprits"] == ["cfx-lib==1.1"]
+    assert _cells(out)["py3.12-baseline app"]["status"] == "passed"
+    assert second_code == 0  # nothing new regressed: the same failure goes on
+    again = _result(second, "app")
+    assert (again["status"], again["category"]) == ("install-error", "still-failing")
+    assert not _cells(second_out)["py3.12-cfx-lib@1.1 app"]["reused_from"]  # built again, not taken from night 1
+    assert "spurious" not in {r["category"] for night in (first, second) for r in night["results"]}
+
+
+@pytest.fixture(scope="module")
+def unbuildable(tmp_path_factory: pytest.TempPathFactory, runner_wheels: Path) -> Iterator[list[Night]]:
+    """The blessed cfx-lib's own wheel is broken: nothing can be built, night after night."""
+    for story in _story(
+        tmp_path_factory,
+        runner_wheels,
+        "unbuildable",
+        '  cfx-lib: ["1.0"]\n  cfx-app: ["1.0"]\n',
+        {"app": (["cfx-app", "cfx-lib"], APP_SUITE)},
+    ):
+        _publish_cut_in_half(story.index, "lib-1.0", uploaded(0))
+        story.index.publish(NIGHTLY["app-1.0"], uploaded(0))
+        yield [story.run(n) for n in (1, 2)]
+
+
+def test_an_environment_that_cannot_be_built_is_spurious_only_the_first_night(unbuildable: list[Night]) -> None:
+    """Even the blessed baseline cannot be built: the first night that may be the network or the disk
+    (spurious, green); the second night the same failure counts, and the night is red."""
+    (first_code, first, _), (second_code, second, second_out) = unbuildable
+    assert first_code == 0
+    app = _result(first, "app")
+    assert (app["status"], app["category"]) == ("install-error", "spurious")
+    assert "the first time" in app["reason"]
+    assert second_code == 1
+    again = _result(second, "app")
+    assert (again["status"], again["previous"], again["category"]) == ("install-error", "install-error", "regressed")
+    assert not _cells(second_out)["py3.12-baseline app"]["reused_from"]  # a second attempt, not night 1's failure
+    assert "could not be built on an earlier night too" in again["reason"]
+
+
 # --------------------------------------------------------------------- two releases that break only together
 
 PAIR_SUITE = "import cfx_pa, cfx_pb\n\ndef test_round_trip():\n    assert cfx_pb.parse(cfx_pa.emit([1, 2])) == [1, 2]\n"
@@ -214,13 +290,13 @@ PAIR_SUITE = "import cfx_pa, cfx_pb\n\ndef test_round_trip():\n    assert cfx_pb
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory, runner_wheels: Path) -> Iterator[tuple[int, Document, Path]]:
-    packages = '  cfx-pa: ["1.0"]\n  cfx-pc: ["1.0"]\n  cfx-pb: ["1.0"]\n'
+    packages = '  cfx-pa: ["1.0"]\n  cfx-pc: ["1.0"]\n  cfx-pb: ["1.0"]\n  cfx-pd: ["1.0"]\n'
     for story in _story(
         tmp_path_factory, runner_wheels, "pair", packages, {"pair": (["cfx-pa", "cfx-pb"], PAIR_SUITE)}
     ):
-        for key in ("pa-1.0", "pb-1.0", "pc-1.0"):
+        for key in ("pa-1.0", "pb-1.0", "pc-1.0", "pd-1.0"):
             story.index.publish(NIGHTLY[key], uploaded(0))
-        for key in ("pa-2.0", "pb-2.0", "pc-2.0"):
+        for key in ("pa-2.0", "pb-2.0", "pc-2.0", "pd-2.0"):
             story.index.publish(NIGHTLY[key], uploaded(1))
         yield story.run(1)
 
@@ -237,13 +313,16 @@ def test_two_releases_that_break_only_together_are_both_named(pair: tuple[int, D
     assert search["method"] == "bisection" and not search["cut_short"]
     probes = [p for p in search["probes"] if p["role"] == "probe"]
     assert [(p["changes"], p["reproduces"]) for p in probes] == [
-        (["cfx-pc==2.0", "cfx-pb==2.0"], False),
-        (["cfx-pa==2.0", "cfx-pc==2.0"], False),
-        (["cfx-pa==2.0", "cfx-pb==2.0"], True),
+        (["cfx-pa==2.0", "cfx-pc==2.0"], False),  # the two halves: neither fails alone
+        (["cfx-pb==2.0", "cfx-pd==2.0"], False),
+        (["cfx-pa==2.0", "cfx-pb==2.0", "cfx-pd==2.0"], True),  # the first half, split, beside the second
+        (["cfx-pc==2.0", "cfx-pb==2.0", "cfx-pd==2.0"], False),
+        (["cfx-pa==2.0", "cfx-pb==2.0"], True),  # then the second half, split, beside cfx-pa
+        (["cfx-pa==2.0", "cfx-pd==2.0"], False),
     ]
-    assert search["probes_used"] == 3 <= search["probe_bound"] == 8
+    assert search["probes_used"] == 6 <= search["probe_bound"] == 8
     singles = [p for p in search["probes"] if p["role"] == "upgrade"]
-    assert len(singles) == 3 and not any(p["reproduces"] for p in singles)
+    assert len(singles) == 4 and not any(p["reproduces"] for p in singles)
     # each probe is an ordinary cell of the run, with its reason in the stored plan
     rows = _cells(out)
     assert rows["py3.12-cfx-pa@2.0-cfx-pb@2.0 pair"]["status"] == "failed"
@@ -254,25 +333,31 @@ def test_two_releases_that_break_only_together_are_both_named(pair: tuple[int, D
         plan = json.loads(db.execute("SELECT plan FROM runs").fetchone()[0])
     reasons = [r for c in plan["cells"] for r in c["reasons"] if r.startswith("probe")]
     assert reasons == [
-        "probe 1/8: cfx-pc@2.0 cfx-pb@2.0",
-        "probe 2/8: cfx-pa@2.0 cfx-pc@2.0",
-        "probe 3/8: cfx-pa@2.0 cfx-pb@2.0",
+        "probe 1/8: cfx-pa@2.0 cfx-pc@2.0",
+        "probe 2/8: cfx-pb@2.0 cfx-pd@2.0",
+        "probe 3/8: cfx-pa@2.0 cfx-pb@2.0 cfx-pd@2.0",
+        "probe 4/8: cfx-pc@2.0 cfx-pb@2.0 cfx-pd@2.0",
+        "probe 5/8: cfx-pa@2.0 cfx-pb@2.0",
+        "probe 6/8: cfx-pa@2.0 cfx-pd@2.0",
     ]
 
 
 def test_the_bound_cuts_a_search_short_and_the_night_says_so(
     pair: tuple[int, Document, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Allowed two probes, the search stops before it can split {cfx-pa, cfx-pb} from the bystander."""
+    """Allowed four probes, the search has seen {cfx-pa, cfx-pb, cfx-pd} fail when the bound stops it,
+    before it can split cfx-pb from the bystander cfx-pd: it names that set (the smallest failing set it
+    saw, holding both culprits), not every upgrade. Its probes are the pair night's cells, reused."""
     _, _, first_out = pair
     out = first_out.parent / "bounded"
     manifest = str(first_out.parent / "distribution.yaml")
     capsys.readouterr()
-    main(["nightly", manifest, "--as-of", night(1), "--out", str(out), "--max-probes", "2", "--plain"])
+    main(["nightly", manifest, "--as-of", night(1), "--out", str(out), "--max-probes", "4", "--plain"])
     assert "(cut short by the bound)" in capsys.readouterr().out
     search = json.loads((out / "nightly.json").read_text())["bisections"][0]
-    assert search["cut_short"] and search["probe_bound"] == 2 and search["probes_used"] == 1
-    assert search["culprits"] == ["cfx-pa==2.0", "cfx-pc==2.0", "cfx-pb==2.0"]  # the smallest failing set seen
+    assert search["cut_short"] and search["probe_bound"] == 4 and search["probes_used"] == 4
+    assert search["culprits"] == ["cfx-pa==2.0", "cfx-pb==2.0", "cfx-pd==2.0"]  # not cfx-pc: seen to fail without it
+    assert len(search["upgrades"]) == 4
     assert "the bound cut the search short" in (out / "index.html").read_text()
 
 
@@ -426,7 +511,8 @@ def test_a_nightly_interrupted_while_probing_resumes_with_its_probes(
         assert stopped.interrupted
         plan = json.loads(store.run(stopped.run_id).plan)
     assert [r for c in plan["cells"] for r in c["reasons"] if r.startswith("probe")] == [
-        "probe 1/8: cfx-pc@2.0 cfx-pb@2.0"
+        "probe 1/8: cfx-pa@2.0 cfx-pc@2.0",
+        "probe 2/8: cfx-pb@2.0 cfx-pd@2.0",
     ]
     assert main(["nightly", str(manifest), "--resume", stopped.run_id, "--plain"]) == 0
     resumed = json.loads((tmp_path / "interrupted" / "nightly.json").read_text())
@@ -435,11 +521,14 @@ def test_a_nightly_interrupted_while_probing_resumes_with_its_probes(
         ("still-failing", finished["results"][0]["culprits"])
     ]
     assert resumed["bisections"][0]["probes"] == finished["bisections"][0]["probes"]
-    assert resumed["bisections"][0]["probes_used"] == 3
+    assert resumed["bisections"][0]["probes_used"] == 6
     with Store(store_path) as store:
         reasons = [r for c in json.loads(store.run(stopped.run_id).plan)["cells"] for r in c["reasons"]]
     assert [r for r in reasons if r.startswith("probe")] == [
-        "probe 1/8: cfx-pc@2.0 cfx-pb@2.0",
-        "probe 2/8: cfx-pa@2.0 cfx-pc@2.0",
-        "probe 3/8: cfx-pa@2.0 cfx-pb@2.0",
+        "probe 1/8: cfx-pa@2.0 cfx-pc@2.0",
+        "probe 2/8: cfx-pb@2.0 cfx-pd@2.0",
+        "probe 3/8: cfx-pa@2.0 cfx-pb@2.0 cfx-pd@2.0",
+        "probe 4/8: cfx-pc@2.0 cfx-pb@2.0 cfx-pd@2.0",
+        "probe 5/8: cfx-pa@2.0 cfx-pb@2.0",
+        "probe 6/8: cfx-pa@2.0 cfx-pd@2.0",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
@@ -290,6 +291,51 @@ def test_a_failing_baseline_is_refused_and_writes_nothing(world: World, capsys: 
     err = capsys.readouterr().err
     assert "release gate does not hold" in err and "py3.12-baseline (sides failed)" in err
     assert not out.exists()
+
+
+# skipped inside the test (pytest exits 0, its report holds one skipped test), where the status table's
+# suite in tests/integration/test_run.py skips its whole module (exit 5)
+GPU = (
+    "import pytest\n\n"
+    "def test_kernel():\n    cupy = pytest.importorskip('cupy')\n    assert cupy.ones(3).sum() == 3\n\n"
+    "def test_stream():\n    pytest.importorskip('cupy')\n"
+)
+
+
+def test_a_baseline_suite_in_which_no_test_ran_is_refused_until_the_policy_expects_it(
+    tmp_path: Path, wheelhouse: Path, runner_wheels: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A suite of `pytest.importorskip` in cells that lack the module tests nothing: `skipped`, no
+    evidence, and the release is refused naming it; once the policy says the skip is expected (a rule
+    in `policy.expected_skips`), the same evidence, judged again, releases."""
+    make = eco_manifest_factory(manifest_writer(tmp_path), wheelhouse, runner_wheels)
+    suites = {"sides": (["cfx-top"], SIDES), "gpu": (["cfx-top"], GPU)}
+    path = make(BASE_1, suites=suites, extra="matrix:\n  strategy: baseline\n")
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--out", str(out), "--plain"]) == 1  # the release would ship gpu untested
+    with (out / "cells.csv").open() as handle:
+        rows = {row["suite"]: row for row in csv.DictReader(handle)}
+    assert (rows["gpu"]["status"], rows["gpu"]["skipped"], rows["sides"]["status"]) == ("skipped", "2", "passed")
+    assert "could not import 'cupy'" in rows["gpu"]["reason"]
+    dist = tmp_path / "dist"
+    assert main(["release", str(path), "--run", str(out), "--unsigned", "--out", str(dist)]) == 1
+    err = capsys.readouterr().err
+    assert "release gate does not hold" in err
+    assert "py3.12-baseline (gpu skipped: no test ran, which is no evidence" in err
+    assert "policy.expected_skips rule for suite gpu" in err and "sides" not in err.split("release gate")[1]
+    assert not dist.exists()
+    # the policy expects it: a new run reuses the outcome, judges it again, and the release goes ahead
+    rule = "policy:\n  expected_skips:\n    - suites: [gpu]\n      reason: no GPU on the CI machines\n"
+    path.write_text(path.read_text() + rule)
+    again = tmp_path / "again"
+    assert main(["run", str(path), "--out", str(again), "--plain"]) == 0
+    assert "1 cells (1 reused from earlier runs)" in capsys.readouterr().out
+    with (again / "cells.csv").open() as handle:
+        gpu = next(row for row in csv.DictReader(handle) if row["suite"] == "gpu")
+    assert gpu["status"] == "skipped" and gpu["rule"] == "suites gpu: no GPU on the CI machines"
+    assert "expected skip: no GPU on the CI machines" in gpu["reason"]
+    assert main(["release", str(path), "--run", str(again), "--unsigned", "--out", str(dist)]) == 0
+    assert (dist / "eco-1.0" / "SHA256SUMS").is_file()
 
 
 def test_a_lock_edited_after_the_run_is_refused(

@@ -33,8 +33,15 @@ SUITES = {
     "crash": (["cfx-crash"], "import cfx_crash\n\ndef test_state():\n    assert cfx_crash.STATE == 'fine'\n"),
     "hang": (["cfx-hang"], "import cfx_hang\n\ndef test_wait():\n    assert cfx_hang.wait()\n"),
     "flaky": (["cfx-flaky"], "import cfx_flaky\n\ndef test_roll():\n    assert cfx_flaky.roll()\n"),
+    # a test that ends the interpreter before pytest can write its report: exit status 1, no JUnit file
+    "exits": (["cfx-base"], "import os\n\ndef test_leaves():\n    os._exit(1)\n"),
+    # a module the cells lack: every test skipped, no test ran
+    "skips": (
+        ["cfx-base"],
+        "import pytest\n\nnumpy = pytest.importorskip('numpy')\n\ndef test_dtype():\n    assert numpy\n",
+    ),
 }
-TIMEOUT = 12
+TIMEOUT = 20  # the hang cell's limit; the other cells run eleven pytest sessions (retries included) well within it
 POLICY = f"""\
 matrix:
   strategy: upgrades
@@ -102,6 +109,15 @@ def test_statuses_tell_what_happened(matrix_run: tuple[Path, Path, int]) -> None
     assert rows["py3.12-baseline", "legacy"]["raw_status"] == "failed"
     assert status["py3.12-cfx-base@1.0", "legacy"] == "unexpected-pass"
     assert "lift this exception" in rows["py3.12-cfx-base@1.0", "legacy"]["reason"]
+    # exit status 1 without a JUnit report is a failure, never a pass; and it was retried
+    exits = rows["py3.12-baseline", "exits"]
+    assert (exits["status"], exits["attempts"]) == ("failed", "2")
+    assert "left no JUnit report" in exits["reason"]
+    # a suite in which no test ran is skipped: no evidence, and in the baseline a reason to fail the run
+    skips = rows["py3.12-baseline", "skips"]
+    assert (skips["status"], skips["passed"], skips["skipped"], skips["attempts"]) == ("skipped", "0", "1", "1")
+    assert "could not import 'numpy'" in skips["reason"]
+    assert {status[cell, "skips"] for cell in ("py3.12-cfx-user@1.0", "py3.12-cfx-base@1.0")} == {"skipped"}
 
 
 def test_report_rewrites_the_same_cells_csv_and_run_json_from_the_store(
@@ -146,7 +162,7 @@ def test_run_folder_contract(matrix_run: tuple[Path, Path, int]) -> None:
     ):
         assert column in header
     rows = _rows(out)
-    assert len(rows) == 5 * 5  # every cell × suite
+    assert len(rows) == 5 * 7  # every cell × suite
     baseline = rows["py3.12-baseline", "user"]
     assert baseline["pins"] == "cfx-base==2.0 cfx-crash==0.9 cfx-flaky==1.0 cfx-hang==0.9 cfx-user==1.1"
     assert (out / baseline["log"]).read_text()
@@ -157,12 +173,18 @@ def test_run_folder_contract(matrix_run: tuple[Path, Path, int]) -> None:
     assert matrix == ["cfx-user \\ cfx-base,1.0,2.0", "1.0,,failed", "1.1,passed,passed"]  # rows \\ columns
     run = json.loads((out / "run.json").read_text())
     assert run["verdict"] == "failed"
-    assert run["gate"] == {  # flaky gates nothing
+    assert run["gate"] == {  # flaky gates nothing, nor does a suite that ran no test
         "holds": False,
         "failing_baseline_cells": ["py3.12-baseline"],
         "missing_pythons": [],
-        "problems": ["py3.12-baseline (flaky flaky)"],
+        "problems": [
+            "py3.12-baseline (flaky flaky, exits failed, skips skipped: no test ran, which is no evidence; "
+            "if that is intended, add a policy.expected_skips rule for suite skips)"
+        ],
     }
+    unexpected = {(u["cell"], u["suite"]): u["status"] for u in run["unexpected"]}
+    assert unexpected["py3.12-baseline", "skips"] == "skipped"  # it would ship untested
+    assert ("py3.12-cfx-base@1.0", "skips") not in unexpected  # elsewhere a gap, shown, not a failure
     assert run["counts"]["crashed"] == 1 and run["cells"] == 5
     assert run["manifest"]["sha256"] and run["tools"]["uv"]
 
@@ -213,6 +235,30 @@ def test_upper_bound_is_unresolvable_with_the_reason(
     assert (out / "matrices" / "py3.12__cfx-capped__cfx-base.csv").read_text().splitlines()[
         1
     ] == "1.0,passed,unresolvable"
+
+
+def test_an_exception_of_curators_own_in_a_cell_is_error_with_its_text_never_install_error(
+    eco_manifest: EcoManifest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """curator fails inside the cell (its environments' folder is a file, so making the cell's
+    environment folder raises in curator's own code): the cell is `error` with the exception's type and
+    message, its traceback in the cell's log — not `install-error`, which would blame the environment
+    and which a nightly would call the infrastructure's doing."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "envs").write_text("not a folder\n")
+    monkeypatch.setenv("CURATOR_CACHE_DIR", str(cache))
+    path = eco_manifest('  cfx-base: ["1.0"]\n', suites={"legacy": (["cfx-base"], "def test_x():\n    pass\n")})
+    out = path.parent / "out"
+    assert main(["run", str(path), "--out", str(out), "--plain"]) == 1
+    row = _rows(out)["py3.12-baseline", "legacy"]
+    assert row["status"] == "error" and row["raw_status"] == "error"
+    assert row["reason"].startswith("curator failed in this cell: NotADirectoryError: [Errno 20] Not a directory:")
+    assert row["signature"].startswith("curator: NotADirectoryError: [Errno <n>] Not a directory:")
+    log = (out / row["log"]).read_text()
+    assert "Traceback (most recent call last)" in log and "NotADirectoryError" in log
+    assert "NotADirectoryError" in (out / "index.html").read_text()  # and the report says it
+    assert "NotADirectoryError" in capsys.readouterr().out
 
 
 def test_a_packages_own_tests_run_against_the_installed_package(eco_manifest: EcoManifest) -> None:

@@ -19,7 +19,7 @@ def _singles(upgrades: list[str]) -> list[Subset]:
 
 
 def test_a_pair_among_three_is_found_in_three_probes() -> None:
-    """The fixture story: cfx-pa and cfx-pb break only together; cfx-pc is a bystander."""
+    """Two releases that break only together and a bystander (the nightly fixture's cfx-pa, cfx-pb, cfx-pc)."""
     upgrades = ["pa", "pc", "pb"]
     search = run(upgrades, lambda s: {"pa", "pb"} <= s, known=_singles(upgrades))
     assert search.found == frozenset({"pa", "pb"})
@@ -35,6 +35,18 @@ def test_the_bound_cuts_a_search_short_and_says_so() -> None:
     assert search.cut_short
     assert search.used <= 4
     assert culprits <= (search.found or set())  # the smallest failing set seen: it still holds every culprit
+
+
+def test_a_search_cut_short_names_the_smallest_failing_set_it_saw_not_every_upgrade() -> None:
+    """Eight upgrades, two culprits in the second half: the first round finds that half failing on its
+    own; the bound then stops the search before that half is split. What it names is that half, a
+    proper subset of the upgrades (still holding both culprits), never all eight."""
+    upgrades = _upgrades(8)
+    culprits = {"p04", "p06"}
+    search = run(upgrades, lambda s: culprits <= s, budget=2, known=_singles(upgrades))
+    assert search.cut_short and search.used == 2
+    assert search.found == frozenset({"p04", "p05", "p06", "p07"})
+    assert search.reproduced  # it was seen to fail on its own
 
 
 def test_an_unknown_probe_is_skipped_and_the_set_found_is_checked_alone() -> None:

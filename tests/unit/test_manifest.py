@@ -79,6 +79,23 @@ def test_a_valid_manifest_becomes_typed_models(good: Path) -> None:
     assert dist.where("matrix.max_cells") == f"{good}:21:3"
 
 
+def test_expected_skips_become_rules(write_manifest: WriteManifest) -> None:
+    text = BASE + (
+        "suites:\n  gpu:\n    path: suites/gpu\n    requires: [numpy]\n"
+        "policy:\n  expected_skips:\n"
+        "    - suites: [gpu]\n      reason: no GPU on the CI machines\n      owner: ops\n"
+        "    - when: {python: '>=3.13', numpy: '<2'}\n      reason: no wheels yet\n      expires: 2027-01-31\n"
+    )
+    dist = manifest.load(write_manifest(text, suites={"suites/gpu": "def test_x():\n    pass\n"}))
+    gpu, wheels = dist.policy.expected_skips
+    assert (gpu.suites, gpu.when, gpu.owner, gpu.line) == (frozenset({"gpu"}), (), "ops", 13)
+    assert gpu.describe() == "suites gpu"
+    assert gpu.matches("3.12", Pins({"numpy": "2.1.3"}))  # no `when`: every cell
+    assert wheels.describe() == "python>=3.13, numpy<2" and wheels.expires == dt.date(2027, 1, 31)
+    assert wheels.matches("3.13", Pins({"numpy": "1.26.4"})) and not wheels.matches("3.12", Pins({"numpy": "1.26.4"}))
+    assert dist.policy.expected_failures == ()
+
+
 def test_defaults_when_optional_sections_are_missing(write_manifest: WriteManifest) -> None:
     path = write_manifest(
         """
@@ -417,6 +434,62 @@ packages:
             17,
             "environment.env.MPLBACKEND must be a single value, not a list or mapping",
             id="env-list-value",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skip:\n    - suites: [numpy:tests]\n      reason: r\n",
+            8,
+            3,
+            "unknown key 'expected_skip' in policy; did you mean 'expected_skips'?",
+            id="expected-skips-misspelt",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    - suite: [numpy:tests]\n      reason: r\n",
+            9,
+            7,
+            "unknown key 'suite' in an expected skip; did you mean 'suites'?",
+            id="expected-skip-unknown-key",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    - suites: [numpy:test]\n      reason: r\n",
+            9,
+            16,
+            "suite 'numpy:test' is not a suite of this manifest; did you mean 'numpy:tests'?",
+            id="expected-skip-unknown-suite",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    - reason: no GPU here\n",
+            9,
+            7,
+            "an expected skip must say where it applies: `suites: [NAME, …]`, `when: {PACKAGE: SPEC}`, or both",
+            id="expected-skip-nowhere",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    - suites: []\n      reason: r\n",
+            9,
+            15,
+            "suites must name at least one suite (or leave `suites` out)",
+            id="expected-skip-no-suites",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    - suites: [numpy:tests]\n",
+            9,
+            7,
+            "an expected skip is missing the required key 'reason'",
+            id="expected-skip-without-reason",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    suites: [numpy:tests]\n",
+            9,
+            5,
+            "policy.expected_skips must be a list of {suites and/or when, reason}",
+            id="expected-skips-not-a-list",
+        ),
+        pytest.param(
+            BASE + "policy:\n  expected_skips:\n    - when: {numpyy: '>=2'}\n      reason: r\n",
+            9,
+            14,
+            "expected skip names package 'numpyy' is not in packages; did you mean 'numpy'?",
+            id="expected-skip-unknown-package",
         ),
         pytest.param(
             BASE + "test_requires: ['pytest', 'numpy>=2']\n",

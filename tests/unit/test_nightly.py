@@ -49,7 +49,10 @@ def _evidence(status: Status | None, previous: Status | None, **extra: object) -
         (Status.PASSED, Status.PASSED, Category.STILL_PASSING),
         (Status.EXPECTED_FAIL, Status.PASSED, Category.STILL_PASSING),  # the policy expects it: not a regression
         (Status.FLAKY, Status.PASSED, Category.SPURIOUS),  # did not reproduce on the retry
-        (Status.INSTALL_ERROR, Status.PASSED, Category.SPURIOUS),  # an install or network error
+        (Status.INSTALL_ERROR, Status.PASSED, Category.SPURIOUS),  # the baseline failed to build too: the first time
+        (Status.SKIPPED, Status.PASSED, Category.REGRESSED),  # no test ran tonight: no evidence it works
+        (Status.PASSED, Status.SKIPPED, Category.FIXED),
+        (Status.SKIPPED, Status.SKIPPED, Category.STILL_FAILING),
         (Status.TIMEOUT, Status.PASSED, Category.SPURIOUS),  # never timed out before
         (Status.PASSED, None, Category.NEW),
         (None, Status.PASSED, Category.REMOVED),
@@ -99,8 +102,105 @@ def test_only_failures_the_baseline_does_not_share_are_bisected() -> None:
     failing = _outcome(Status.FAILED)
     assert classify.bisectable(failing, _outcome(Status.PASSED))
     assert not classify.bisectable(failing, _outcome(Status.FAILED))
-    assert not classify.bisectable(_outcome(Status.INSTALL_ERROR), _outcome(Status.PASSED))
+    # an environment that cannot be built beside a blessed baseline that works: the releases it installs
+    assert classify.bisectable(_outcome(Status.INSTALL_ERROR), _outcome(Status.PASSED))
+    assert not classify.bisectable(_outcome(Status.INSTALL_ERROR), _outcome(Status.INSTALL_ERROR))
+    assert classify.bisectable(_outcome(Status.SKIPPED), _outcome(Status.PASSED))  # which release made it skip
+    assert not classify.bisectable(_outcome(Status.SKIPPED), _outcome(Status.SKIPPED))
     assert not classify.bisectable(_outcome(Status.EXPECTED_FAIL, raw=Status.FAILED), _outcome(Status.PASSED))
+    oom = _outcome(Status.CRASHED, reason="the interpreter died by SIGKILL", signature="crashed: SIGKILL")
+    assert not classify.bisectable(oom, _outcome(Status.PASSED))
+
+
+# --------------------------------------------------------------------- an environment that cannot be built
+
+BROKEN_WHEEL = "error: Failed to install: cfx_lib-<version>-py3-none-any.whl (cfx-lib==<version>)"
+
+
+def _install_error(**extra: object) -> classify.Evidence:
+    outcome = _outcome(Status.INSTALL_ERROR, reason="the environment could not be built", attempts=0)
+    return classify.Evidence(PY, APP, outcome, Status.PASSED, **extra)  # type: ignore[arg-type]
+
+
+def test_an_install_error_beside_a_baseline_that_built_is_a_regression_the_first_night() -> None:
+    category, reason = classify.classify(_install_error(baseline_built=True))
+    assert category is Category.REGRESSED
+    assert "cannot be built, though tonight's blessed baseline was" in reason
+
+
+def test_an_install_error_is_spurious_only_the_first_time() -> None:
+    """The blessed baseline cannot be built either (the network, the disk): the machine's doing, once.
+    The next night the same suite fails to build again: it counts, and the night is red."""
+    first, why = classify.classify(_install_error())
+    assert first is Category.SPURIOUS
+    assert "nor could tonight's blessed baseline" in why
+    second = classify.Evidence(
+        PY,
+        APP,
+        _outcome(Status.INSTALL_ERROR, attempts=0),
+        Status.INSTALL_ERROR,
+        previous_category=Category.SPURIOUS,  # last night's, which counts as working
+        install_failed_before=True,
+    )
+    category, reason = classify.classify(second)
+    assert category is Category.REGRESSED
+    assert "could not be built on an earlier night too" in reason
+    third = classify.Evidence(
+        PY,
+        APP,
+        _outcome(Status.INSTALL_ERROR, attempts=0),
+        Status.INSTALL_ERROR,
+        previous_category=Category.REGRESSED,
+        install_failed_before=True,
+    )
+    assert classify.classify(third)[0] is Category.STILL_FAILING
+
+
+def test_a_baseline_built_when_one_of_its_suites_ran() -> None:
+    ran = CellOutcome(CellId("py3.12-baseline"), (_outcome(Status.FAILED, attempts=1),))
+    assert classify.built(ran)
+    installed = CellOutcome(
+        CellId("py3.12-baseline"), (_outcome(Status.PASSED, attempts=0),)
+    )  # no suites: it installed
+    assert classify.built(installed)
+    broken = CellOutcome(CellId("py3.12-baseline"), (_outcome(Status.INSTALL_ERROR, attempts=0),))
+    assert not classify.built(broken)
+    slow = CellOutcome(CellId("py3.12-baseline"), (_outcome(Status.TIMEOUT, attempts=0),))  # timed out building
+    assert not classify.built(slow)
+
+
+def test_a_probe_reproduces_an_install_error_or_a_skip_only_in_kind() -> None:
+    target = _outcome(Status.INSTALL_ERROR, signature=BROKEN_WHEEL)
+    assert classify.reproduces(target, _outcome(Status.INSTALL_ERROR, signature=BROKEN_WHEEL)) is True
+    assert classify.reproduces(target, _outcome(Status.INSTALL_ERROR, signature="error: disk full")) is None
+    assert classify.reproduces(target, _outcome(Status.PASSED)) is False
+    assert classify.reproduces(target, _outcome(Status.FAILED, signature=BROKEN_WHEEL)) is None
+    skipped = _outcome(Status.SKIPPED)
+    assert classify.reproduces(skipped, _outcome(Status.SKIPPED)) is True
+    assert classify.reproduces(skipped, _outcome(Status.PASSED)) is False
+    assert classify.reproduces(_outcome(Status.FAILED), skipped) is None  # no test ran: it says nothing
+
+
+# --------------------------------------------------------------------- a suite in which no test ran
+
+
+def test_a_skip_the_policy_expects_works_and_one_it_does_not_is_no_evidence() -> None:
+    expected = SuiteOutcome(APP, Status.SKIPPED, Status.SKIPPED, rule="suites app: no GPU here", attempts=1)
+    assert classify.classify(classify.Evidence(PY, APP, expected, Status.PASSED))[0] is Category.STILL_PASSING
+    # last night's expected skip was working: tonight's failure is a regression, tonight's pass no fix
+    failed = _outcome(Status.FAILED)
+    assert (
+        classify.classify(classify.Evidence(PY, APP, failed, Status.SKIPPED, previous_expected_skip=True))[0]
+        is Category.REGRESSED
+    )
+    passed = _outcome(Status.PASSED)
+    assert (
+        classify.classify(classify.Evidence(PY, APP, passed, Status.SKIPPED, previous_expected_skip=True))[0]
+        is Category.STILL_PASSING
+    )
+    category, reason = classify.classify(classify.Evidence(PY, APP, _outcome(Status.SKIPPED), Status.PASSED))
+    assert category is Category.REGRESSED
+    assert "no test ran tonight" in reason
 
 
 def test_a_flake_rate_counts_the_nights_a_key_failed_on() -> None:
@@ -168,6 +268,10 @@ CULPRIT = PinList.from_list(["cfx-lib==1.1"])
 
 def _night(run: str = "r1") -> Night:
     result = Result(PY, APP, CellId("py3.12-cfx-lib@1.1"), Status.FAILED, Status.PASSED, Category.REGRESSED, CULPRIT)
+    gpu = Result(
+        PY, SuiteName("gpu"), CellId("py3.12-cfx-lib@1.1"), Status.SKIPPED, Status.SKIPPED, Category.STILL_PASSING,
+        rule="suites gpu: no GPU here",
+    )  # fmt: skip
     probe = Probe(CellId("py3.12-cfx-lib@1.1"), CULPRIT, "latest", Status.FAILED, True)
     bisection = Bisection(PY, APP, CULPRIT, CULPRIT, (probe,), 0, 0, False, "single upgrade")
     stale = StaleException("cfx-lib<1", 12, "old", "matched no outcome tonight")
@@ -181,7 +285,7 @@ def _night(run: str = "r1") -> Night:
         newest_by_python={PY: {"cfx-lib": "1.1"}},
         passed_over={PY: {"cfx-lib": ("1.2: yanked",)}},
         verdict=Verdict.FAILED,
-        results=(result,),
+        results=(result, gpu),
         bisections=(bisection,),
         flaky=(Flaky(PY, APP, CellId("c"), "k", 3, 1),),
         stale_exceptions=(stale,),
@@ -208,6 +312,10 @@ def test_nightly_json_keeps_its_contract_and_reads_back() -> None:
     ]
     assert results[0]["culprits"] == ["cfx-lib==1.1"]
     assert codec.loads(Night, json.dumps(data)) == _night()
+    # a skip the policy expects is working (the rule is kept), one it does not expect is not
+    assert results[1]["rule"] == "suites gpu: no GPU here"
+    assert _night().pass_rate == 0.5
+    assert not replace(_night().results[1], rule="").working
 
 
 def _record(run: str, started: float) -> RunRecord:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from curator import junit
 from curator.ids import SuiteName
-from curator.manifest import ExpectedFailure, Policy
+from curator.manifest import ExpectedFailure, ExpectedSkip, Policy
 from curator.outcome import (
     Attempt,
     Status,
@@ -17,6 +19,8 @@ from curator.outcome import (
     TestCase,
     applies,
     deterministic,
+    failure_signature,
+    gates,
     judge,
     raw_status,
     settle,
@@ -29,16 +33,24 @@ from curator.pins import Pins
 
 FAILED_CASE = TestCase("test_x", "test_a", "failed", message="assert 1 == 2")
 ERROR_CASE = TestCase("test_x", "test_b", "error", message="fixture 'db' not found")
+PASSED_CASE = TestCase("test_x", "test_c", "passed")
+SKIPPED_CASE = TestCase("test_x", "test_d", "skipped", message="could not import 'numpy': No module named 'numpy'")
+PASSED = Attempt(0, cases=(PASSED_CASE,))
 
 
 @pytest.mark.parametrize(
     ("attempt", "status", "reason"),
     [
-        (Attempt(0), Status.PASSED, ""),
+        (PASSED, Status.PASSED, ""),
+        (Attempt(0, cases=(PASSED_CASE, SKIPPED_CASE)), Status.PASSED, ""),  # one test that ran is evidence
+        (Attempt(0, cases=(SKIPPED_CASE, SKIPPED_CASE)), Status.SKIPPED, "every test was skipped (2): could not"),
+        (Attempt(0), Status.ERROR, "pytest exited 0 but left no JUnit report"),  # no evidence a test passed
+        (Attempt(0, uses_pytest=False), Status.PASSED, ""),  # another runner: its exit status is all there is
         (Attempt(1, cases=(FAILED_CASE,)), Status.FAILED, "1 test(s) failed"),
         (Attempt(1, cases=(ERROR_CASE,)), Status.ERROR, "errored in setup"),
+        (Attempt(1), Status.FAILED, "pytest exited 1 and left no JUnit report"),  # a test called os._exit(1)
         (Attempt(2), Status.ERROR, "collection errors"),
-        (Attempt(5), Status.ERROR, "no tests were collected"),
+        (Attempt(5), Status.SKIPPED, "pytest collected none"),
         (Attempt(-6), Status.CRASHED, "SIGABRT"),
         (Attempt(-11), Status.CRASHED, "SIGSEGV"),
         (Attempt(3, uses_pytest=False), Status.FAILED, "exit status 3"),
@@ -54,12 +66,20 @@ def test_raw_status(attempt: Attempt, status: Status, reason: str) -> None:
 
 
 def test_pass_on_retry_is_flaky_and_fail_twice_is_failed() -> None:
-    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(0)], timeout=60)
+    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), PASSED], timeout=60)
     assert status is Status.FLAKY
     assert "failed on attempt 1" in reason
     assert settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(1, cases=(FAILED_CASE,))], timeout=60)[0] is Status.FAILED
-    assert settle([Attempt(-6), Attempt(0)], timeout=60)[0] is Status.FLAKY
+    assert settle([Attempt(-6), PASSED], timeout=60)[0] is Status.FLAKY
     assert settle([], timeout=60)[0] is Status.SKIPPED
+
+
+def test_a_retry_in_which_no_test_ran_leaves_the_failure_standing() -> None:
+    """Failed, then skipped everything on the retry: the only evidence is the failure, neither a pass
+    (`flaky`) nor `skipped`."""
+    status, reason = settle([Attempt(1, cases=(FAILED_CASE,)), Attempt(5)], timeout=60)
+    assert status is Status.FAILED
+    assert "1 test(s) failed" in reason and "attempt 2" in reason
 
 
 RULE = ExpectedFailure(
@@ -163,7 +183,7 @@ def test_an_import_error_that_stops_several_suites_of_a_cell_is_not_retried() ->
         "networkx:tests": Attempt(4, tail=ABI),
         "scipy-numpy": Attempt(1, cases=(FAILED_CASE,), tail="E   AssertionError: 1 != 2\n"),
         "plotting": Attempt(2, tail="E   ImportError: cannot import name 'x' from 'y'\n"),
-        "fine": Attempt(0),
+        "fine": PASSED,
     }
     held = deterministic(last, timeout=60)
     assert set(held) == {"pandas-numpy", "pandas-matplotlib", "networkx:tests"}
@@ -190,3 +210,144 @@ def test_timeouts_and_unfinished_suites_are_neither_retried_nor_held() -> None:
     last = {"slow": Attempt(None, started=True, timed_out=True), "cut": Attempt(None, started=False, timed_out=True)}
     assert to_retry(last, timeout=60) == []
     assert deterministic(last, timeout=60) == {}
+
+
+# What pytest 8.4.2 wrote (`pytest -q -rfE -p no:cacheprovider --junitxml=…`) for a test shaped like
+# bottleneck's on the NumPy 2 night: a module built for NumPy 1.x prints a chained traceback whose last
+# line is a bare `ImportError` (captured stderr, which pytest shows after the failure), then raises with
+# the message.
+BARE_SOURCE = """\
+import traceback
+
+def _compiled_module():
+    try:
+        raise AttributeError("_ARRAY_API not found")
+    except AttributeError as err:
+        try:
+            raise ImportError() from err
+        except ImportError:
+            traceback.print_exc()
+    raise ImportError("numpy.core.multiarray failed to import")
+
+def test_move_mean():
+    _compiled_module()
+"""
+BARE_LOG = """\
+F                                                                        [100%]
+=================================== FAILURES ===================================
+________________________________ test_move_mean ________________________________
+
+    def test_move_mean():
+>       _compiled_module()
+
+test_np.py:16:
+_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _
+
+    def _compiled_module():
+        try:
+            raise AttributeError("_ARRAY_API not found")
+        except AttributeError as err:
+            try:
+                raise ImportError() from err
+            except ImportError:
+                traceback.print_exc()
+>       raise ImportError("numpy.core.multiarray failed to import")
+E       ImportError: numpy.core.multiarray failed to import
+
+test_np.py:12: ImportError
+----------------------------- Captured stderr call -----------------------------
+Traceback (most recent call last):
+  File "/tmp/sigexp/test_np.py", line 6, in _compiled_module
+    raise AttributeError("_ARRAY_API not found")
+AttributeError: _ARRAY_API not found
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/tmp/sigexp/test_np.py", line 9, in _compiled_module
+    raise ImportError() from err
+ImportError
+=========================== short test summary info ============================
+FAILED test_np.py::test_move_mean - ImportError: numpy.core.multiarray failed...
+1 failed in 2.07s
+"""
+BARE_JUNIT = (
+    '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests"><testsuite name="pytest" errors="0" '
+    'failures="1" skipped="0" tests="1" time="0.109" timestamp="2026-12-05T21:27:00.062544+00:00" hostname="vm">'
+    '<testcase classname="test_np" name="test_move_mean" time="0.001">'
+    '<failure message="ImportError: numpy.core.multiarray failed to import">def test_move_mean():\n'
+    "&gt;       _compiled_module()\n\ntest_np.py:16: \n\n    def _compiled_module():\n        try:\n"
+    '            raise AttributeError("_ARRAY_API not found")\n        except AttributeError as err:\n'
+    "            try:\n                raise ImportError() from err\n            except ImportError:\n"
+    "                traceback.print_exc()\n"
+    '&gt;       raise ImportError("numpy.core.multiarray failed to import")\n'
+    "E       ImportError: numpy.core.multiarray failed to import\n\ntest_np.py:12: ImportError</failure>"
+    "</testcase></testsuite></testsuites>"
+)
+
+
+def test_a_bare_exception_type_takes_the_message_pytest_recorded(tmp_path: Path) -> None:
+    report = tmp_path / "suite-1.xml"
+    report.write_text(BARE_JUNIT, encoding="utf-8")
+    cases = junit.read(report)
+    assert signature(BARE_LOG) == "ImportError"  # the log's last error line carries no message
+    attempt = Attempt(1, cases=cases, tail=BARE_LOG)
+    assert failure_signature(attempt) == "ImportError: numpy.core.multiarray failed to import"
+    # a message of the same exception type is preferred to another test's
+    other = TestCase("test_y", "test_z", "failed", message="AssertionError: assert 1 == 2")
+    assert failure_signature(Attempt(1, cases=(*cases, other), tail=BARE_LOG)) == (
+        "ImportError: numpy.core.multiarray failed to import"
+    )
+    # with a message in the log, the log's own line stands; with none anywhere, the bare type does
+    assert failure_signature(Attempt(1, cases=(other,), tail="E   ValueError: bad dtype\n")) == "ValueError: bad dtype"
+    bare = TestCase("test_y", "test_w", "failed", message="ImportError")
+    assert failure_signature(Attempt(1, cases=(bare,), tail=BARE_LOG)) == "ImportError"
+    assert failure_signature(Attempt(1, cases=(bare,))) == "ImportError"
+
+
+# --------------------------------------------------------------------- skips and what the policy expects
+
+SKIP_RULE = ExpectedSkip(when=(), reason="no GPU on the CI machines", owner="ops", suites=frozenset({"gpu"}))
+PY313_RULE = ExpectedSkip(
+    when=(("python", SpecifierSet(">=3.13")),), reason="numba has no 3.13 wheels", expires=dt.date(2027, 1, 1)
+)
+
+
+def _skipped(suite: str, *, python: str = "3.12", today: dt.date = dt.date(2026, 11, 1)) -> SuiteOutcome:
+    raw = SuiteOutcome(SuiteName(suite), Status.SKIPPED, Status.SKIPPED, reason="no test ran: every test was skipped")
+    policy = Policy(expected_skips=(SKIP_RULE, PY313_RULE))
+    return judge(raw, python=python, pins=Pins(BROKEN), suite_requires=frozenset(), policy=policy, today=today)
+
+
+def test_a_skip_the_policy_expects_is_recorded_with_its_rule() -> None:
+    gpu = _skipped("gpu")
+    assert gpu.status is Status.SKIPPED and gpu.expected_skip
+    assert gpu.rule == "suites gpu: no GPU on the CI machines"
+    assert "expected skip: no GPU on the CI machines (owner ops)" in gpu.reason
+    assert gates(gpu) and not unexpected(gpu.status, baseline=True, expected_skip=True)
+    other = _skipped("plots")  # no rule names it
+    assert other.status is Status.SKIPPED and not other.expected_skip and other.rule == ""
+    assert not gates(other)
+    assert unexpected(other.status, baseline=True)  # the release would ship the suite untested
+    assert not unexpected(other.status, baseline=False)  # elsewhere, a gap the matrices show
+    assert _skipped("plots", python="3.13").expected_skip  # `when` alone covers every suite of that Python
+    assert not _skipped("plots", python="3.13", today=dt.date(2027, 1, 2)).expected_skip  # expired
+    # an expected-skip rule never excuses a failure, and an expected-failure rule never a skip
+    failed = SuiteOutcome(SuiteName("gpu"), Status.FAILED, Status.FAILED)
+    policy = Policy(expected_failures=(RULE,), expected_skips=(SKIP_RULE,))
+    judged = judge(
+        failed, python="3.12", pins=Pins(BROKEN), suite_requires=frozenset(), policy=policy, today=dt.date(2026, 11, 1)
+    )
+    assert judged.status is Status.FAILED
+    skipped = SuiteOutcome(SuiteName("pandas-numpy"), Status.SKIPPED, Status.SKIPPED)
+    both = frozenset({"pandas", "numpy"})
+    judged = judge(
+        skipped, python="3.12", pins=Pins(BROKEN), suite_requires=both, policy=policy, today=dt.date(2026, 11, 1)
+    )
+    assert judged.status is Status.SKIPPED and not judged.expected_skip
+
+
+def test_passed_and_expected_outcomes_open_the_gate_and_nothing_else_does() -> None:
+    for status in Status:
+        outcome = SuiteOutcome(SuiteName("s"), status, status)
+        assert gates(outcome) is (status in (Status.PASSED, Status.EXPECTED_FAIL)), status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 from pathlib import Path
 
 from curator.ids import CellId, PyVersion, RunId, SuiteName
@@ -110,6 +111,24 @@ def test_a_regression_without_a_culprit_holds_everything_back() -> None:
     assert proposal.text == path.read_text()
     assert all("no culprit was named" in h.why for h in proposal.held)
     assert "Nothing moves" in proposal.summary
+
+
+def test_a_release_whose_upgrade_cell_ran_no_test_is_held_back() -> None:
+    """A skip is no evidence: numpy's upgrade cell where pandas-numpy skipped everything does not bless
+    2.2.0; pandas's, where every suite skipped as the policy expects, is no evidence either."""
+    path = ROOT / "distribution.yaml"
+    records = [r for r in _records() if "scipy" not in r.cell_id]
+    records = [_cell(r.python, "numpy", "2.2.0", Status.SKIPPED) if "numpy@" in r.cell_id else r for r in records]
+    expected = SuiteOutcome(SuiteName("pandas-numpy"), Status.SKIPPED, Status.SKIPPED, rule="suites pandas-numpy: r")
+    for index, record in enumerate(records):
+        if "pandas@" in record.cell_id:
+            suites = (expected, SuiteOutcome(SuiteName("scipy-numpy"), Status.SKIPPED, Status.SKIPPED, rule="x: r"))
+            records[index] = replace(record, outcome=replace(record.outcome, suites=suites))
+    proposal = propose(load(path), path.read_text(), _night(), records)
+    assert [m.package for m in proposal.moves] == ["matplotlib"]
+    held = {str(h.package): h.why for h in proposal.held}
+    assert held["numpy"] == "alone on the blessed set, Python 3.11 (py3.11-numpy@2.2.0): pandas-numpy skipped"
+    assert held["pandas"].endswith("no test ran, which is no evidence")
 
 
 def test_quotes_and_block_lists_stay_as_written(tmp_path: Path) -> None:

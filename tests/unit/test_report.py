@@ -180,6 +180,52 @@ def test_pass_rates_leave_out_what_never_ran(tmp_path: Path) -> None:
     assert list(rates.index) == ["libs", "use", "caps"]  # worst first (caps passed everywhere it ran)
 
 
+def test_a_suite_in_which_no_test_ran_is_no_pass_anywhere(demo: manifest.Distribution, tmp_path: Path) -> None:
+    """`skipped` in the matrices, the pass rates, the findings and what holds a package back: never a pass."""
+    skip = "no test ran: every test was skipped (1): could not import 'cupy'"
+    records = _records()
+    # solo 0.2's suites ran no test: nothing shows it works
+    records[-1] = _record(
+        "py3.12-solo@0.2", {"solo": "0.2"}, [_suite(s, Status.SKIPPED, signature=skip) for s in ("use", "caps", "libs")]
+    )
+    # and in the baseline, the libs suite ran no test either
+    records[0] = _record(
+        "py3.12-baseline",
+        {},
+        [_suite("use", Status.PASSED), _suite("caps", Status.PASSED), _suite("libs", Status.SKIPPED)],
+    )
+    held, _ = holds_back(records, demo)
+    solo = next(h for h in held if h.package == "solo")
+    assert solo.blockers == ((Kind.UNTESTED, "solo 0.2 untested"),)
+    assert "consider blessing" not in solo.explanation and "was not tested in this run" in solo.explanation
+    with _store(tmp_path, records) as store:
+        table = table_of(result_rows(store.cells(RunId("run-1")), RunLayout(tmp_path)))
+    square = matrix(table, "3.12", "lib", "solo", demo)
+    assert square.loc["3.0", "0.2"] == "skipped"  # not a pass
+    assert square.loc["3.0", "0.1"] == "skipped"  # the baseline's libs ran no test: the worst behind the square
+    assert pass_rate({"passed": 1, "skipped": 3}) == 1.0  # a skip did not run: it is left out, never a pass
+    assert pass_rate({"skipped": 3}) is None
+    findings = {f.signature or f.statuses[0]: f for f in group_failures(records)}
+    assert findings[skip].cells == ["py3.12-solo@0.2"] and not findings[skip].unexpected  # a gap, shown
+    baseline = next(f for f in findings.values() if "py3.12-baseline" in f.cells)
+    assert baseline.unexpected  # the release would ship libs untested
+
+
+def test_a_skip_the_policy_expects_is_no_finding_and_its_rule_is_shown(write_manifest: WriteManifest) -> None:
+    text = MANIFEST + "  expected_skips:\n    - suites: [libs]\n      reason: the reader needs a GPU\n"
+    demo = manifest.load(write_manifest(text, suites={"suites/use": "", "suites/caps": "", "suites/libs": ""}))
+    expected = SuiteOutcome(
+        SuiteName("libs"), Status.SKIPPED, Status.SKIPPED, "no test ran — expected skip: the reader needs a GPU",
+        rule="suites libs: the reader needs a GPU",
+    )  # fmt: skip
+    records = _records()
+    records[0] = _record("py3.12-baseline", {}, [_suite("use", Status.PASSED), expected])
+    assert all("py3.12-baseline" not in f.cells for f in group_failures(records))
+    failure_rule, skip_rule = policy_view(records, demo.policy, dt.date(2026, 1, 1))
+    assert (failure_rule.kind, skip_rule.kind) == ("expected failure", "expected skip")
+    assert skip_rule.condition == "suites libs" and skip_rule.excused == (("py3.12-baseline", "libs"),)
+
+
 def test_candidate_summary_shows_each_candidate_on_each_python(demo: manifest.Distribution, tmp_path: Path) -> None:
     with _store(tmp_path, _records()) as store:
         table = table_of(result_rows(store.cells(RunId("run-1")), RunLayout(tmp_path)))
@@ -192,6 +238,7 @@ def test_candidate_summary_shows_each_candidate_on_each_python(demo: manifest.Di
 
 def test_policy_and_timing(demo: manifest.Distribution) -> None:
     (rule,) = policy_view(_records(), demo.policy, dt.date(2026, 1, 1))
+    assert rule.kind == "expected failure"
     assert rule.excused == (("py3.12-lib@3.1", "libs"),) and rule.owner == "data-team" and not rule.expired
     spent = timing(_records(), 30.0, slowest=2)
     assert [cell for cell, _, _ in spent.slowest] == ["py3.12-user@1.0", "py3.12-baseline"]
