@@ -120,7 +120,7 @@ class DependencyGraph:
             for component in generation:
                 members += sorted(condensed.nodes[component]["members"])
             layers.append(sorted(members))
-        return _reduce_crossings(self.graph, layers)
+        return order_layers(self.graph, layers)
 
     # ------------------------------------------------------------------ renderings
 
@@ -291,8 +291,9 @@ def _specifier(requirements: Sequence[Requirement] | None, child: str, environme
     return ",".join(specs)
 
 
-def _reduce_crossings(graph: nx.DiGraph, layers: list[list[str]], sweeps: int = 4) -> list[list[str]]:
-    """Order each layer by the barycentre of its neighbours above and below (a few sweeps)."""
+def order_layers(graph: nx.DiGraph, layers: list[list[str]], sweeps: int = 4) -> list[list[str]]:
+    """Order each layer by the barycentre of its neighbours above and below (a few sweeps), so that
+    edges cross less in a layered picture."""
     undirected = graph.to_undirected(as_view=True)
     ordered = [list(layer) for layer in layers]
     for sweep in range(sweeps):
