@@ -102,8 +102,10 @@ class DependencyGraph:
     def manifest_edges(self) -> list[ManifestEdge]:
         """Every (A, B) of manifest packages where A needs B directly or through others."""
         edges = []
-        for a in self.manifest_packages:
-            for b in sorted(self.dependencies(a) & set(self.manifest_packages)):
+        packages = self.manifest_packages
+        names = set(packages)  # once: a baseline of a thousand packages asks for each one's dependencies
+        for a in packages:
+            for b in sorted(self.dependencies(a) & names):
                 edges.append(ManifestEdge(a, b, direct=self.graph.has_edge(a, b)))
         return edges
 

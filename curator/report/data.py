@@ -194,9 +194,12 @@ def build(
     }
     edges: dict[PyVersion, list[tuple[str, str]]] = {}
     notes: dict[PyVersion, str] = {}
+    needed = {
+        python: [(e.dependent, e.dependency) for e in b.graph.manifest_edges()] for python, b in baselines.items()
+    }
     for python in sorted({r.python for r in records}, key=python_key):
         if python in baselines:
-            edges[python] = [(e.dependent, e.dependency) for e in baselines[python].graph.manifest_edges()]
+            edges[python] = needed[python]
         else:
             edges[python] = varied_pairs(table, distribution, python)
             notes[python] = (
@@ -209,10 +212,7 @@ def build(
     seen = store.first_seen([f.signature for f in findings], distribution=record.distribution, before=record.started)
     held, blockers = holds_back(records, distribution)
     candidates = candidate_summary(table, distribution)
-    needs = overview.needs_graph(
-        distribution.package_names,
-        ((e.dependent, e.dependency) for b in baselines.values() for e in b.graph.manifest_edges()),
-    )
+    needs = overview.needs_graph(distribution.package_names, (pair for pairs in needed.values() for pair in pairs))
     blamed = {frozenset(pair) for f in findings for pair in itertools.combinations(f.conflicts, 2)}
     pairs = overview.pair_status({key: set(m.to_numpy().flat) for key, m in matrices.items()}, blamed)
     earlier = store.outcomes_before(record.distribution, before=record.started, limit=packages.HISTORY_RUNS)

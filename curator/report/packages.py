@@ -21,7 +21,7 @@ import networkx as nx
 import pandas as pd
 
 from curator.layout import REPORT_NAME
-from curator.manifest import Distribution, Package
+from curator.manifest import Distribution
 from curator.outcome import Status, worst
 from curator.pins import Pins
 from curator.report.analysis import Finding
@@ -164,10 +164,15 @@ def pages(
         for name in dict.fromkeys(key[1:]):
             by_package.setdefault(name, []).append(key)
     past = _history(distribution, history, speaks, folder)
+    statuses = {
+        key: tuple(str(v) for v in row) for key, row in zip(candidates.index, candidates.to_numpy(), strict=True)
+    }
     found: list[PackagePage] = []
     for package in distribution.packages:
         name = package.name
-        rows = _candidate_rows(package, candidates)
+        rows = tuple(
+            CandidateRow(str(v), v == package.blessed, statuses.get((name, str(v)), ())) for v in package.versions
+        )
         squares = [s for row in rows for s in row.statuses]
         held_back = held_by_name.get(name)
         blocked = held_back is not None and any(kind is not Kind.CHOICE for kind, _ in held_back.blockers)
@@ -195,15 +200,6 @@ def pages(
             )
         )
     return tuple(found)
-
-
-def _candidate_rows(package: Package, candidates: pd.DataFrame) -> tuple[CandidateRow, ...]:
-    rows = []
-    found = {key: tuple(str(v) for v in row) for key, row in zip(candidates.index, candidates.to_numpy(), strict=True)}
-    for version in package.versions:
-        statuses = found.get((package.name, str(version)), ())
-        rows.append(CandidateRow(str(version), version == package.blessed, statuses))
-    return tuple(rows)
 
 
 def _parts(
@@ -323,7 +319,8 @@ def _history(
                         own.setdefault((name, str(pinned)), []).extend(statuses)
         versions: dict[str, dict[str, str]] = {}
         for (name, version), statuses in [*shared.items(), *own.items()]:  # its own cells speak last
-            versions.setdefault(name, {})[version] = _worst(str(s) for s in statuses)
+            found_worst = worst(statuses)
+            versions.setdefault(name, {})[version] = str(found_worst) if found_worst else ""
         link = None if index == 0 else _link(Path(run.out_dir) / REPORT_NAME, folder)
         for name, tested in versions.items():
             found.setdefault(name, []).append(
