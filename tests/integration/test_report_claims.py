@@ -230,11 +230,17 @@ HELD: dict[str, tuple[str, Callable[[Claims, re.Match[str]], None]]] = {
 
 def _holds_back(claims: Claims, package: str, held: str) -> None:
     """`Holds back, by a requirement of its own the resolver cites: A, B.` on the page of `package`:
-    A and B each ship below their newest, whose cells the resolver refused, naming `package`."""
+    A and B each ship below their newest, and a cell changing them to it was refused naming `package`."""
     for name in _ids(held):
-        newest = str(max(claims.distribution.package(name).versions))
+        candidate = claims.distribution.package(name)
+        newest = max(candidate.versions)
+        assert candidate.blessed < newest, (package, name)
         refusals = [
-            r for r in claims.rows if r.status is Status.UNRESOLVABLE and r.cell in claims.holding(name, newest)
+            r
+            for r in claims.rows
+            if r.status is Status.UNRESOLVABLE
+            and r.changes.get(name) == newest
+            and r.cell in claims.holding(name, str(newest))
         ]
         assert any(mentioned(r.reason, [package]) == [package] for r in refusals), (package, held)
 
