@@ -30,5 +30,5 @@ def test_groups_and_resizable_datasets(tmp_path):
         series = handle.create_group("run").create_dataset("series", shape=(0,), maxshape=(None,), dtype="f8")
         for chunk in (np.ones(3), np.zeros(2)):
             series.resize(series.shape[0] + len(chunk), axis=0)
-            series[-len(chunk):] = chunk
+            series[-len(chunk) :] = chunk
         assert handle["run/series"].shape == (5,)

@@ -4,9 +4,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import contourpy  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import contourpy
+import matplotlib.pyplot as plt
+import numpy as np
 
 
 def _field():

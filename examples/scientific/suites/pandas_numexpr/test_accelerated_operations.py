@@ -28,7 +28,8 @@ def test_bottleneck_reductions_agree_with_pandas():
     values = frame["a"].to_numpy().copy()
     values[::7] = np.nan
     assert np.isclose(bn.nanmean(values), pd.Series(values).mean())
-    np.testing.assert_allclose(bn.move_mean(values, 5, min_count=1)[-100:], pd.Series(values).rolling(5, min_periods=1).mean().to_numpy()[-100:])
+    rolling = pd.Series(values).rolling(5, min_periods=1).mean().to_numpy()
+    np.testing.assert_allclose(bn.move_mean(values, 5, min_count=1)[-100:], rolling[-100:])
 
 
 def test_pandas_uses_the_accelerators():

@@ -31,4 +31,4 @@ def test_threshold_and_label():
 def test_resize_keeps_the_range():
     image = img_as_float(data.checkerboard())
     small = transform.resize(image, (50, 50), anti_aliasing=True)
-    assert small.shape == (50, 50) and 0.0 <= small.min() and small.max() <= 1.0
+    assert small.shape == (50, 50) and small.min() >= 0.0 and small.max() <= 1.0
