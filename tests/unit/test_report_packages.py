@@ -220,3 +220,19 @@ def test_a_page_draws_the_neighbours_the_baseline_resolves(demo: manifest.Distri
     assert [n.name for n in pages["user"].needs] == ["base"] and not pages["user"].needed_by
     assert not pages["solo"].needs and not pages["solo"].needed_by
     assert [{n.id for n in layer} for layer in data.overview.layers] == [{"capped", "lib", "solo", "user"}, {"base"}]
+
+
+def test_the_main_page_links_each_package_name_to_its_page(demo: manifest.Distribution, tmp_path: Path) -> None:
+    from curator.report.html import render_run
+
+    records = [r for r in _records() if r.cell_id != "py3.12-solo@0.2"]  # solo 0.2: no cell tests it
+    with _store(tmp_path / "reports", records) as store:
+        page = render_run(build(store, "run-1", demo, today=dt.date(2026, 1, 1))).read_text()
+    link = '<a class="pkg" href="#pkg-{}">{}</a>'.format
+    assert f"No cell of this run tested {link('solo', 'solo')} 0.2" in page
+    assert f"each with {link('base', 'base')}==2.0" in page  # a finding's cause
+    assert f"<td>{link('base', 'base')}==2.0</td>" in page  # a cell's changes
+    assert f"<code>{link('capped', 'capped')}</code>" in page  # a blocker the resolver cites
+    for name in demo.package_names:  # a tile and a page each
+        assert f'<a class="name" href="#pkg-{name}">{name}</a>' in page
+        assert f'<section class="pkg-page" id="pkg-{name}"' in page
