@@ -103,6 +103,9 @@ class SimulatedExecutor:
 class SimulatedResolver:
     """A lock per cell without uv: its pins, hashed."""
 
+    frozen = True  # nothing to ask the index about (the coordinator's `_ask_index`)
+    cache = None
+
     def attempt(self, requirements: Sequence[str], interpreter: Interpreter) -> Lock:
         """The lock of these requirements."""
         lines = [f"{r} \\\n    --hash=sha256:{abs(hash(r)):064d}\n" for r in requirements]
@@ -213,8 +216,12 @@ def main() -> None:
         "--size", nargs="+", default=["500x1", "1000x3", "1667x3"], help="PACKAGESxPYTHONS (default: %(default)s)"
     )
     parser.add_argument("--plain", action="store_true", help="with --plain progress lines (rich, into a buffer)")
+    parser.add_argument("--keep", type=Path, help="leave the simulated runs in this (new) folder, reports included")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="curator-bench-coord-") as tmp:
+    if args.keep:
+        args.keep.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="curator-bench-coord-") as scratch:
+        tmp = str(args.keep or scratch)
         header = ("cells", "run s", "record s", "cells/s", "report s", "store MB", "html MB")
         print(" ".join(f"{h:>9}" for h in header))
         for size in args.size:

@@ -102,8 +102,10 @@ class DependencyGraph:
     def manifest_edges(self) -> list[ManifestEdge]:
         """Every (A, B) of manifest packages where A needs B directly or through others."""
         edges = []
-        for a in self.manifest_packages:
-            for b in sorted(self.dependencies(a) & set(self.manifest_packages)):
+        packages = self.manifest_packages
+        names = set(packages)  # once: a baseline of a thousand packages asks for each one's dependencies
+        for a in packages:
+            for b in sorted(self.dependencies(a) & names):
                 edges.append(ManifestEdge(a, b, direct=self.graph.has_edge(a, b)))
         return edges
 
@@ -120,7 +122,7 @@ class DependencyGraph:
             for component in generation:
                 members += sorted(condensed.nodes[component]["members"])
             layers.append(sorted(members))
-        return _reduce_crossings(self.graph, layers)
+        return order_layers(self.graph, layers)
 
     # ------------------------------------------------------------------ renderings
 
@@ -291,8 +293,9 @@ def _specifier(requirements: Sequence[Requirement] | None, child: str, environme
     return ",".join(specs)
 
 
-def _reduce_crossings(graph: nx.DiGraph, layers: list[list[str]], sweeps: int = 4) -> list[list[str]]:
-    """Order each layer by the barycentre of its neighbours above and below (a few sweeps)."""
+def order_layers(graph: nx.DiGraph, layers: list[list[str]], sweeps: int = 4) -> list[list[str]]:
+    """Order each layer by the barycentre of its neighbours above and below (a few sweeps), so that
+    edges cross less in a layered picture."""
     undirected = graph.to_undirected(as_view=True)
     ordered = [list(layer) for layer in layers]
     for sweep in range(sweeps):

@@ -120,6 +120,24 @@ def all_matrices(
     return found
 
 
+def telling(result: pd.DataFrame, *, blamed: bool = True) -> bool:
+    """Whether a matrix tells more than the candidates' summary: a square that did not pass, or two
+    versions of each package tested against each other (the four squares of some 2 × 2 all tested).
+
+    An L of passing squares — each package's other candidate beside the other's blessed version, as
+    `upgrades` tests them — says no more than "each candidate passed". A refused square counts only
+    when the resolver `blamed` the pair (named both packages); a refusal it blames on other packages
+    (a candidate refused because of a third package's upper bound) is that finding's story, not this
+    matrix's.
+    """
+    values = [[str(v) for v in row] for row in result.to_numpy()]
+    quiet = {"", str(Status.PASSED)} | (set() if blamed else {str(Status.UNRESOLVABLE)})
+    if any(v not in quiet for row in values for v in row):
+        return True
+    tested = [frozenset(j for j, v in enumerate(row) if v and v != str(Status.UNRESOLVABLE)) for row in values]
+    return any(len(a & b) >= 2 for a, b in itertools.combinations(tested, 2))
+
+
 def matrix_csv(result: pd.DataFrame) -> str:
     """A matrix as CSV; the corner names both packages (`pandas \\ numpy`: rows \\ columns)."""
     corner = f"{result.index.name} \\ {result.columns.name}"

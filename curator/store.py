@@ -168,6 +168,19 @@ class CellRecord:
     outcome: CellOutcome
 
 
+@dataclass(frozen=True)
+class PastOutcome:
+    """One suite outcome of an earlier run: as much as a package's history in a report needs."""
+
+    cell_id: CellId
+    python: PyVersion
+    baseline: bool
+    changes: Pins
+    pins: Pins  # a baseline cell's pins (the release it tested); empty for every other cell
+    suite: SuiteName
+    status: Status
+
+
 # Row shapes of the tables (see `curator.codec`): one definition each, from which the INSERTs
 # and readers follow; the outcomes are flattened into their columns, so a field added to an
 # outcome is a column here (plus a migration). A test checks them against the migrated schema.
@@ -567,6 +580,40 @@ class Store:
         for row in rows:
             found[row["signature"]] = (RunId(row["run_id"]), int(row["runs"]))  # run_id: that of min(started)
         return found
+
+    def outcomes_before(
+        self, distribution: str, *, before: float, limit: int
+    ) -> list[tuple[RunRecord, list[PastOutcome]]]:
+        """The suite outcomes of the last `limit` runs of `distribution` started before `before`,
+        newest first, in one query and without test cases or logs (a report's per-package history;
+        a thousand-package run has thousands of cells, so only a baseline cell's pins are read)."""
+        runs = [
+            codec.from_sql(RunRecord, r)
+            for r in self.db.execute(
+                "SELECT * FROM runs WHERE distribution = ? AND started < ? ORDER BY started DESC LIMIT ?",
+                (distribution, before, limit),
+            )
+        ]
+        found: dict[str, list[PastOutcome]] = {run.id: [] for run in runs}
+        cells: dict[tuple[str, str], tuple[Pins, Pins]] = {}
+        rows = self.db.execute(
+            "SELECT c.run_id, c.cell_id, c.python, c.baseline, c.changes,"
+            " CASE WHEN c.baseline THEN c.pins ELSE '' END AS pins, s.suite, s.status"
+            " FROM cells c JOIN suites s ON s.run_id = c.run_id AND s.cell_id = c.cell_id"
+            " WHERE c.run_id IN (SELECT value FROM json_each(?)) ORDER BY c.run_id, c.recorded, s.rowid",
+            (json.dumps(list(found)),),
+        )
+        for row in rows:
+            key = (row["run_id"], row["cell_id"])
+            if key not in cells:
+                cells[key] = (Pins.parse(row["changes"]), Pins.parse(row["pins"]))
+            changes, pins = cells[key]
+            outcome = PastOutcome(
+                CellId(row["cell_id"]), PyVersion(row["python"]), bool(row["baseline"]), changes, pins,
+                SuiteName(row["suite"]), Status(row["status"]),
+            )  # fmt: skip
+            found[row["run_id"]].append(outcome)
+        return [(run, found[run.id]) for run in runs]
 
     def _cell_record(self, row: sqlite3.Row) -> CellRecord:
         record = codec.from_sql(CellRow, row).record

@@ -297,3 +297,99 @@ def _trend(points: Sequence[TrendPoint], *, title: str, salt: str) -> str:
         if shown:
             ax.legend(loc="lower left", fontsize=8, frameon=False)
         return _svg(fig)
+
+
+MAP_ROW = 7
+"""The most boxes side by side in the manifest map: a wider layer is laid out in several rows."""
+
+
+def manifest_map(
+    layers: Sequence[Sequence[tuple[str, str, str]]], edges: Sequence[tuple[str, str, str]], *, title: str, salt: str
+) -> str:
+    """The manifest packages by layer as SVG: each node `(id, label, status)` a box filled with its
+    status's colour (white: untested), each edge `(source, target, status)` an arrow from dependent
+    to dependency, red and dashed when the pair's matrices hold a failure or a refusal."""
+    inputs = [[list(layer) for layer in layers], list(edges), title, salt]
+    return memo("manifest-map", inputs, lambda: _manifest_map(layers, edges, title=title, salt=salt))
+
+
+def _manifest_map(
+    layers: Sequence[Sequence[tuple[str, str, str]]], edges: Sequence[tuple[str, str, str]], *, title: str, salt: str
+) -> str:
+    rows: list[list[tuple[str, str, str]]] = []
+    for layer in layers:
+        for start in range(0, len(layer), MAP_ROW):
+            rows.append(list(layer[start : start + MAP_ROW]))
+    columns = max((len(row) for row in rows), default=1)
+    lines = [max((label.count("\n") + 1 for _, label, _ in row), default=1) for row in rows]
+    heights = [0.55 + 0.22 * n for n in lines]
+    width, height = max(6.0, 1.75 * columns + 0.4), sum(heights) + 0.7
+    positions: dict[str, tuple[float, float]] = {}
+    bands: list[tuple[float, float]] = []  # each layer's vertical extent, shaded in turn
+    y = 0.0
+    row_of_layer = [i for i, layer in enumerate(layers) for _ in range(0, len(layer), MAP_ROW)]
+    for index, (row, row_height) in enumerate(zip(rows, heights, strict=True)):
+        offset = (columns - len(row)) / 2
+        for i, (node, _, _) in enumerate(row):
+            positions[node] = (offset + i + 0.5, -(y + row_height / 2))
+        if index == 0 or row_of_layer[index] != row_of_layer[index - 1]:
+            bands.append((y, y))
+        bands[-1] = (bands[-1][0], y + row_height)
+        y += row_height
+    with _figure(salt, width, height) as fig:
+        ax = fig.add_axes((0.0, 0.0, 1.0, 1.0 - 0.45 / height))
+        for i, (top, bottom) in enumerate(bands):
+            if i % 2 == 0:
+                ax.axhspan(-bottom, -top, color="#f2f5f8", zorder=0, lw=0)
+        bad = {s for s in Status if s in {Status.FAILED, Status.ERROR, Status.CRASHED, Status.TIMEOUT,
+                                          Status.INSTALL_ERROR, Status.UNRESOLVABLE}}  # fmt: skip
+        for source, target, status in edges:
+            if source not in positions or target not in positions:
+                continue
+            broken = bool(status) and Status(status) in bad
+            (x1, y1), (x2, y2) = positions[source], positions[target]
+            ax.annotate(
+                "",
+                xy=(x2, y2 + 0.2),
+                xytext=(x1, y1 - 0.2),
+                arrowprops={
+                    "arrowstyle": "-|>",
+                    "color": "#c0392b" if broken else "#7f8c97",
+                    "lw": 1.8 if broken else 0.9,
+                    "linestyle": "--" if broken else "-",
+                    "alpha": 1.0 if broken else 0.7,
+                    "shrinkA": 4,
+                    "shrinkB": 4,
+                    "connectionstyle": "arc3,rad=0.06",
+                },
+                zorder=1,
+            )
+        for row in rows:
+            for node, label, status in row:
+                x, y_ = positions[node]
+                fill = COLOURS[Status(status)] if status else UNTESTED_FILL
+                folded = "\n" in label
+                ax.text(
+                    x,
+                    y_,
+                    label,
+                    ha="center",
+                    va="center",
+                    fontsize=7 if folded else 8.5,
+                    fontweight="normal" if folded else "bold",
+                    color=letter_colour(Status(status)) if status else "#1a1a1a",
+                    wrap=False,
+                    zorder=2,
+                    bbox={
+                        "boxstyle": "round,pad=0.35",
+                        "fc": fill,
+                        "ec": "#2c6fad" if not folded else "#888888",
+                        "lw": 1.2,
+                        "linestyle": "-" if not folded else ":",
+                    },
+                )
+        ax.set_xlim(0, columns)
+        ax.set_ylim(-y, 0)
+        ax.axis("off")
+        ax.set_title(title, fontsize=10, loc="left")
+        return _svg(fig)

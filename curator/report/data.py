@@ -9,6 +9,7 @@ its `HtmlReporter` the same way.)
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -21,18 +22,36 @@ from curator.graph import DependencyGraph
 from curator.ids import PyVersion, python_key
 from curator.layout import RunLayout
 from curator.manifest import Distribution
-from curator.matrix import all_matrices, candidate_summary, matrix_counts, pass_rate, suite_pass_rates, varied_pairs
-from curator.outcome import RunKind
+from curator.matrix import (
+    all_matrices,
+    candidate_summary,
+    matrix_counts,
+    pass_rate,
+    suite_pass_rates,
+    telling,
+    varied_pairs,
+)
+from curator.outcome import RunKind, Status, worst
 from curator.plan import Plan
+from curator.report import overview, packages
 from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
-from curator.report.blockers import Blocker, HeldBack, holds_back
+from curator.report.blockers import Blocker, HeldBack, Kind, holds_back
 from curator.report.nightly import NightlyView
 from curator.report.nightly import view as nightly_view
+from curator.report.overview import ManifestMap
+from curator.report.packages import PackagePage
 from curator.resolve import Lock
 from curator.results import ResultRow, RunSummary, result_rows, summarize, table_of, vouched_lock
 from curator.store import CellRecord, RunRecord, Store
 
 MatrixKey = tuple[str, str, str]  # (python, row package, column package)
+
+CHOICE_CARDS = 3
+"""Up to this many packages held back by nothing but the manifest's choice get a card each on the main
+page; more are named in one line ("consider blessing …"), each card on its package's page."""
+PACKAGE_TILES = 60
+"""Up to this many packages get a tile each on the main page; past that, only those that need attention
+do, and the rest are named in one collapsed list (every package keeps its page)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,10 @@ class RunData:
     rules: list[RuleView]
     timing: Timing
     finished: float
+    telling: tuple[MatrixKey, ...]  # the matrices that tell more than the candidates (`matrix.telling`)
+    pair_status: dict[tuple[str, str], str]  # each pair's worst square on any Python (`overview.pair_status`)
+    packages: tuple[PackagePage, ...]  # every manifest package's page, manifest order
+    overview: ManifestMap  # the manifest packages by layer, alike ones folded
     nightly: NightlyView | None = None  # a nightly's categories, culprits and trend (docs/nightly.md)
 
     @property
@@ -83,6 +106,58 @@ class RunData:
     def manifest_changed(self) -> bool:
         """The manifest read now is not the one the run tested."""
         return self.distribution.sha256 != self.record.manifest_sha256
+
+    @property
+    def blessable(self) -> tuple[HeldBack, ...]:
+        """The packages held back by nothing but the manifest's choice, when there are too many for a
+        card each on the main page (then they are named in one line: consider blessing them)."""
+        pages = {page.name: page for page in self.packages}
+        choice = tuple(item for item in self.held if item.package in pages and pages[item.package].choice_only)
+        return choice if len(choice) > CHOICE_CARDS else ()
+
+    @property
+    def held_cards(self) -> tuple[HeldBack, ...]:
+        """The packages held back that the main page gives a card each."""
+        listed = {item.package for item in self.blessable}
+        return tuple(item for item in self.held if item.package not in listed)
+
+    @property
+    def blockers_shown(self) -> tuple[Blocker, ...]:
+        """The blockers ranked on the main page: all of them, but the manifest's choices when those
+        packages are named in one line (`blessable`)."""
+        listed = {item.package for item in self.blessable}
+        return tuple(b for b in self.blockers if not (b.kind is Kind.CHOICE and set(b.packages) <= listed))
+
+    @property
+    def tiles(self) -> tuple[PackagePage, ...]:
+        """The packages with a tile on the main page: every one, or past `PACKAGE_TILES` those that
+        need attention."""
+        if len(self.packages) <= PACKAGE_TILES:
+            return self.packages
+        return tuple(page for page in self.packages if page.attention)
+
+    @property
+    def untiled(self) -> tuple[PackagePage, ...]:
+        """The packages without a tile (named in one collapsed list)."""
+        shown = {page.name for page in self.tiles}
+        return tuple(page for page in self.packages if page.name not in shown)
+
+    @property
+    def suites_below(self) -> list[dict[str, object]]:
+        """The suites whose pass rate is below 100% (or that never ran), worst first."""
+        return [
+            {"suite": row["suite"], "pass_rate": None if pd.isna(row["pass_rate"]) else float(row["pass_rate"])}
+            for row in self.rates.to_dict("records")
+            if pd.isna(row["pass_rate"]) or row["pass_rate"] < 1
+        ]
+
+    @property
+    def quiet_matrices(self) -> tuple[MatrixKey, ...]:
+        """The matrices not drawn on the main page: every square that ran passed (a refusal there the
+        resolver blames on other packages), and no two versions of each package were tested against
+        each other. Each is on its two packages' pages."""
+        drawn = set(self.telling)
+        return tuple(key for key in matrix_items_of(self.matrices) if key not in drawn)
 
 
 def build(
@@ -120,9 +195,12 @@ def build(
     }
     edges: dict[PyVersion, list[tuple[str, str]]] = {}
     notes: dict[PyVersion, str] = {}
+    needed = {
+        python: [(e.dependent, e.dependency) for e in b.graph.manifest_edges()] for python, b in baselines.items()
+    }
     for python in sorted({r.python for r in records}, key=python_key):
         if python in baselines:
-            edges[python] = [(e.dependent, e.dependency) for e in baselines[python].graph.manifest_edges()]
+            edges[python] = needed[python]
         else:
             edges[python] = varied_pairs(table, distribution, python)
             notes[python] = (
@@ -134,6 +212,25 @@ def build(
     findings = group_failures(records, distribution.package_names)
     seen = store.first_seen([f.signature for f in findings], distribution=record.distribution, before=record.started)
     held, blockers = holds_back(records, distribution)
+    candidates = candidate_summary(table, distribution)
+    needs = overview.needs_graph(distribution.package_names, (pair for pairs in needed.values() for pair in pairs))
+    blamed = {frozenset(pair) for f in findings for pair in itertools.combinations(f.conflicts, 2)}
+    pairs = overview.pair_status({key: set(m.to_numpy().flat) for key, m in matrices.items()}, blamed)
+    earlier = store.outcomes_before(record.distribution, before=record.started, limit=packages.HISTORY_RUNS)
+    pages = packages.pages(
+        distribution,
+        records,
+        candidates=candidates,
+        matrices=matrices,
+        findings=findings,
+        held=held,
+        needs=needs,
+        pair_status=pairs,
+        history=[(replace(record, verdict=summary.verdict), packages.current_outcomes(records)), *earlier],
+        folder=layout.root,
+    )
+    worst_candidate = {page.name: _worst_square(page) for page in pages}
+    attention = {page.name for page in pages if page.attention}
     return RunData(
         record=record,
         distribution=distribution,
@@ -149,7 +246,7 @@ def build(
         edge_notes=notes,
         matrices=matrices,
         matrix_counts=counts,
-        candidates=candidate_summary(table, distribution),
+        candidates=candidates,
         findings=findings,
         history={f.signature: seen.get(f.signature) for f in findings},
         held=held,
@@ -159,8 +256,22 @@ def build(
         rules=policy_view(records, distribution.policy, today),
         timing=timing(records, (record.finished or time.time()) - record.started),
         finished=record.finished or time.time(),
+        telling=tuple(
+            key
+            for key, result in matrix_items_of(matrices).items()
+            if telling(result, blamed=frozenset(key[1:]) in blamed)
+        ),
+        pair_status=pairs,
+        packages=pages,
+        overview=overview.build_map(needs, worst_candidate, attention, pairs),
         nightly=nightly,
     )
+
+
+def _worst_square(page: PackagePage) -> str:
+    """The worst status of a package's candidates on any Python ('' when none was tested)."""
+    found = worst(Status(s) for row in page.candidates for s in row.statuses if s)
+    return str(found) if found else ""
 
 
 def _splits(plan: Plan) -> dict[str, list[str]]:
@@ -199,4 +310,9 @@ def summary_json(data: RunData) -> dict[str, object]:
 
 def matrix_items(data: RunData) -> Mapping[MatrixKey, pd.DataFrame]:
     """The run's matrices, oldest Python first (the order files and sections use)."""
-    return dict(sorted(data.matrices.items(), key=lambda item: (python_key(item[0][0]), item[0][1], item[0][2])))
+    return matrix_items_of(data.matrices)
+
+
+def matrix_items_of(matrices: Mapping[MatrixKey, pd.DataFrame]) -> dict[MatrixKey, pd.DataFrame]:
+    """Matrices, oldest Python first, then by row and column package."""
+    return dict(sorted(matrices.items(), key=lambda item: (python_key(item[0][0]), item[0][1], item[0][2])))

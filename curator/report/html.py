@@ -14,9 +14,10 @@ import contextlib
 import datetime as dt
 import hashlib
 import os
+import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, partial
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import pandas as pd
 
 from curator import __version__, codec
 from curator.graph import DependencyGraph
-from curator.ids import SuiteName, python_key
+from curator.ids import PyVersion, SuiteName, python_key
 from curator.layout import REPORT_NAME, atomic_write
 from curator.matrix import pass_rate
 from curator.nightly.model import Night
@@ -46,10 +47,11 @@ class MatrixView:
     python: str
     row: str
     column: str
-    image: str  # data: URI of the heatmap
+    image: str  # data: URI of the heatmap ('' for a matrix only listed: it tells nothing more than the candidates)
     columns: list[str]
     rows: list[tuple[str, list[tuple[str, int]]]]  # row label → (status or '', outcomes behind it)
     statuses: list[str]
+    pythons: tuple[str, ...] = ()  # the Pythons a drawn figure stands for (the same matrix on each)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class GraphView:
     failing: list[tuple[str, str]]
     differs: list[str]  # `name version` where this Python resolved otherwise than the first one
     nodes: int = 0
+    dot: str = ""  # data: URI of the graph as Graphviz DOT (a download)
+    dot_name: str = ""
+    same: bool = False  # the same graph as the first Python's (drawn there, not again)
 
 
 def _environment() -> jinja2.Environment:
@@ -100,6 +105,7 @@ def _environment_in(compiled: Path) -> jinja2.Environment:
         when=_when,
         percent=lambda rate: "—" if rate is None or pd.isna(rate) else f"{100 * rate:.0f}%",
     )
+    env.filters["pin_parts"] = _pin_parts
     return env
 
 
@@ -148,15 +154,20 @@ def _when(timestamp: float | None) -> str:
 
 
 def _matrix_views(data: RunData) -> list[MatrixView]:
+    """Every matrix as a table; those drawn on the main page (`RunData.telling`) with their heatmap."""
     views = []
+    drawn = set(data.telling)
     for (python, row, column), result in matrix_items(data).items():
         counts = data.matrix_counts[python, row, column]
-        image = charts.status_heatmap(
-            result,
-            title=f"{row} × {column} on Python {python}",
-            salt=f"{python}-{row}-{column}",
-            counts=counts,
-        )
+        image = ""
+        if (python, row, column) in drawn:
+            svg = charts.status_heatmap(
+                result,
+                title=f"{row} × {column}",  # the figure names the Pythons (one figure for equal matrices)
+                salt=f"{python}-{row}-{column}",
+                counts=counts,
+            )
+            image = charts.data_uri(svg)
         rows = []
         for version in result.index:
             squares = []
@@ -171,7 +182,7 @@ def _matrix_views(data: RunData) -> list[MatrixView]:
                 python=python,
                 row=row,
                 column=column,
-                image=charts.data_uri(image),
+                image=image,
                 columns=[str(c) for c in result.columns],
                 rows=rows,
                 statuses=statuses,
@@ -183,33 +194,21 @@ def _matrix_views(data: RunData) -> list[MatrixView]:
 GRAPH_NODES = 150
 """A baseline graph of more packages is not drawn in the report (it would take minutes and read as a
 smudge); `curator graph` still draws it."""
-CHART_ROWS = 80
+CHART_ROWS = 16
+"""The most candidates the candidates' heatmap draws; past that the package tiles are the overview."""
 WIDE_SUITES = 24
 """Past this many suites, the cells table lists each cell's suites that did not pass instead of a
 column per suite (a thousand-package run would otherwise be millions of empty squares)."""
-"""The most candidates one heatmap draws: past that (a distribution of hundreds of packages) it draws
-the packages with a candidate that did not pass, and the table beside it holds every candidate."""
 
 
 def _candidates_image(data: RunData) -> str:
-    """The heatmap of the candidates ('' for none: too many to draw, and every one passing)."""
+    """The heatmap of the candidates ('' past `CHART_ROWS`: the package tiles hold every candidate)."""
     candidates = data.candidates
-    title = "Every candidate on every Python (★ blessed)"
-    if len(candidates) > CHART_ROWS:
-        settled = {"", str(Status.PASSED), str(Status.EXPECTED_FAIL)}
-        troubled = {name for (name, _), row in zip(candidates.index, candidates.to_numpy(), strict=True)
-                    if any(str(v) not in settled for v in row)}  # fmt: skip
-        shown = [name in troubled for name, _ in candidates.index]
-        candidates = candidates[shown].head(CHART_ROWS)
-        if candidates.empty:
-            return ""
-        packages = len({name for name, _ in candidates.index})
-        title = (
-            f"Candidates of the {packages} packages with one not passing, of {len(troubled)}"
-            f" (★ blessed; every candidate in the table)"
-        )
+    if candidates.empty or len(candidates) > CHART_ROWS:
+        return ""
     blessed = {(p.name, str(p.blessed)) for p in data.distribution.packages}
     labels = [f"{name} {version}" + (" ★" if (name, version) in blessed else "") for name, version in candidates.index]
+    title = "Every candidate on every Python (★ blessed)"
     image = charts.status_heatmap(candidates, title=title, salt="candidates", row_labels=labels)
     return charts.data_uri(image)
 
@@ -227,17 +226,51 @@ def _graph_views(data: RunData, matrices: Sequence[MatrixView]) -> list[GraphVie
             for m in matrices
             if m.python == python and any(Status(s) in HOLDING for s in m.statuses)
             if graph.graph.has_edge(m.row, m.column)
+            if (status := data.pair_status.get((m.row, m.column))) and Status(status) in HOLDING
         )
         versions = {str(name): str(version) for name, version in baseline.lock.versions.items()}
         differs = sorted(f"{n} {v}" for n, v in versions.items() if first and first.get(n) != v)
         first = first or versions
         nodes = graph.graph.number_of_nodes()
-        if nodes > GRAPH_NODES:
-            views.append(GraphView(python, "", failing, differs, nodes))
+        dot = "data:text/vnd.graphviz;charset=utf-8;base64," + base64.b64encode(graph.to_dot().encode()).decode()
+        dot_name = f"{data.record.distribution}-py{python}-baseline.dot"
+        same = (
+            bool(views)
+            and not differs
+            and sorted(graph.graph.edges) == sorted(data.baselines[PyVersion(views[0].python)].graph.graph.edges)
+        )
+        if nodes > GRAPH_NODES or (same and failing == views[0].failing):  # drawn once: the first Python's
+            views.append(GraphView(python, "", failing, differs, nodes, dot, dot_name, same=same))
             continue
         svg = charts.memo("graph", [graph.to_json(), failing, python], partial(_graph_svg, graph, python, failing))
-        views.append(GraphView(python, charts.data_uri(svg), failing, differs, nodes))
+        views.append(GraphView(python, charts.data_uri(svg), failing, differs, nodes, dot, dot_name))
     return views
+
+
+OPEN_FINDINGS = 2
+"""The unexpected findings shown open on the main page, most serious first (the rest one line each)."""
+OPEN_GRAPH = 40
+"""A baseline graph of at most this many packages is shown open (it reads at a glance)."""
+
+
+def _map_image(data: RunData) -> str:
+    """The picture of the manifest packages by layer ('' when there is nothing, or too much, to draw)."""
+    overview = data.overview
+    if not overview.drawable:
+        return ""
+    layers = [[(node.id, node.label, node.status) for node in layer] for layer in overview.layers]
+    edges = [(edge.source, edge.target, edge.status) for edge in overview.edges]
+    title = f"{data.distribution.name} {data.distribution.version}: the manifest packages by layer"
+    return charts.data_uri(charts.manifest_map(layers, edges, title=title, salt="manifest-map"))
+
+
+_PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*?)((?:==|>=|<=|!=|~=|<|>).*)")
+
+
+def _pin_parts(text: str) -> tuple[str, str]:
+    """`flask==2.2.3` → (`flask`, `==2.2.3`); anything else whole, with nothing after it."""
+    match = _PIN.fullmatch(text)
+    return (match[1], match[2]) if match else (text, "")
 
 
 def _graph_svg(graph: DependencyGraph, python: str, failing: Sequence[tuple[str, str]]) -> str:
@@ -266,7 +299,7 @@ def _cells_view(records: Sequence[CellRecord]) -> tuple[list[SuiteName], list[di
                 "id": record.cell_id,
                 "python": record.python,
                 "baseline": record.baseline,
-                "changes": " ".join(record.changes.requirements()),
+                "changes": record.changes.requirements(),
                 "status": str(record.outcome.status),
                 "suites": [by_suite.get(s, "") for s in suites] if len(suites) <= WIDE_SUITES else [],
                 "unsettled": [(s.suite, str(s.status)) for s in record.outcome.suites if s.status is not Status.PASSED],
@@ -278,6 +311,27 @@ def _cells_view(records: Sequence[CellRecord]) -> tuple[list[SuiteName], list[di
             }
         )
     return suites, rows
+
+
+def _merged(matrices: Sequence[MatrixView]) -> list[MatrixView]:
+    """The drawn matrices, one figure for a pair whose matrix is the same on several Pythons."""
+    figures: dict[tuple[str, str, str], MatrixView] = {}
+    for m in matrices:
+        same = (m.row, m.column, repr((m.columns, m.rows)))
+        if same in figures:
+            first = figures[same]
+            figures[same] = replace(first, pythons=(*first.pythons, m.python))
+        else:
+            figures[same] = replace(m, pythons=(m.python,))
+    return list(figures.values())
+
+
+def _pairs(matrices: Sequence[MatrixView]) -> list[tuple[str, str, list[str]]]:
+    """(row, column, Pythons) of each pair of packages among `matrices`, in their order."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for m in matrices:
+        found.setdefault((m.row, m.column), []).append(m.python)
+    return [(row, column, pythons) for (row, column), pythons in sorted(found.items())]
 
 
 def reproduce_line(command: str, suites: Sequence[str]) -> str:
@@ -299,6 +353,8 @@ def _nightly_trend(data: RunData) -> str | None:
 def render_run(data: RunData) -> Path:
     """Write the run folder's `index.html`, the report of one run; returns its path."""
     matrices = _matrix_views(data)
+    by_key = {(m.python, m.row, m.column): m for m in matrices}
+    quiet = [by_key[key] for key in data.quiet_matrices]
     suites, cells = _cells_view(data.records)
     script, script_hash = _script()
     rates = data.rates
@@ -316,6 +372,24 @@ def render_run(data: RunData) -> Path:
         "cell_status": {r.cell_id: str(r.outcome.status) for r in data.records},
         "reproduce_line": reproduce_line,
         "matrices": matrices,
+        "telling": _merged([by_key[key] for key in data.telling]),
+        "quiet": quiet,
+        "quiet_pairs": _pairs(quiet),
+        "quiet_refused": sum(1 for m in quiet if str(Status.UNRESOLVABLE) in m.statuses),
+        "matrix_by_key": by_key,
+        "finding_ids": {f.signature: f"f-{i}" for i, f in enumerate(data.findings)},
+        "packages": data.packages,
+        "package_names": set(data.distribution.package_names),
+        "tiles": data.tiles,
+        "untiled": data.untiled,
+        "blessable": data.blessable,
+        "held_cards": data.held_cards,
+        "blockers_shown": data.blockers_shown,
+        "suites_below": data.suites_below,
+        "overview": data.overview,
+        "map_image": _map_image(data),
+        "open_graph": OPEN_GRAPH,
+        "open_findings": OPEN_FINDINGS,
         "edge_notes": data.edge_notes,
         "candidates": data.candidates,
         "untested": _untested(data.candidates),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
 import sqlite3
 import stat
 from pathlib import Path
@@ -98,7 +99,7 @@ def test_split_unresolvable_retries_refused_cells_in_minimal_cells_and_a_rerun_r
         "split from py3.12-cfx-tmpl@2.0 (refused: cfx-web, cfx-tmpl)"
     ]
     assert json.loads((out / "run.json").read_text())["planned_cells"] == len(reasons) == 8
-    report = (out / "index.html").read_text()
+    report = re.sub(r"</?a\b[^>]*>", "", (out / "index.html").read_text())  # package names link to their pages
     assert "the resolver names cfx-web, cfx-tmpl" in report and "Retried in smaller environments" in report
 
     # as of a fixed date, a refusal is as reproducible as a lock: cached, and not asked again

@@ -65,8 +65,8 @@ def report_run(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path, runne
 
 
 def _text(html: str) -> str:
-    """The report's visible words, tags dropped and entities left as they are."""
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    """The report's words, tags dropped (a link inline, as it reads) and entities left as they are."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"</?a\b[^>]*>", "", html)))
 
 
 def test_test_output_is_escaped_in_the_html(report_run: tuple[Path, Path]) -> None:
@@ -166,7 +166,10 @@ def test_report_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> N
             page.wait_for_load_state("load")
 
             figures = page.locator("figure.matrix[data-python]")
-            assert figures.count() == 4  # cfx-capped × cfx-base and cfx-user × cfx-base, on two Pythons
+            # cfx-capped × cfx-base and cfx-user × cfx-base, each the same on both Pythons: one figure each
+            assert figures.count() == 2
+            assert all(f.get_attribute("data-python") == "3.11 3.12" for f in figures.all())
+            assert "— Python 3.11, 3.12" in figures.first.inner_text()
             assert figures.first.is_visible()
             assert page.locator("figure.matrix[data-python] img").first.evaluate("i => i.naturalWidth") > 0
             # what the test printed reads as text
@@ -174,10 +177,11 @@ def test_report_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> N
 
             page.select_option("#filter-status", "failed")
             visible = [f for f in figures.all() if f.is_visible()]
-            assert len(visible) == 2 and all("cfx-user × cfx-base" in f.inner_text() for f in visible)
-            assert page.locator("#filter-result").inner_text() == "showing 2 of 4 matrices and 2 cells"
-            page.select_option("#filter-python", "3.12")
-            assert [f.get_attribute("data-python") for f in figures.all() if f.is_visible()] == ["3.12"]
+            assert len(visible) == 1 and "cfx-user × cfx-base" in visible[0].inner_text()
+            assert page.locator("#filter-result").inner_text() == "showing 1 of 2 matrices and 2 cells"
+            page.select_option("#filter-python", "3.12")  # a figure of both Pythons stays
+            assert [f.get_attribute("data-python") for f in figures.all() if f.is_visible()] == ["3.11 3.12"]
+            assert page.locator("#filter-result").inner_text() == "showing 1 of 2 matrices and 1 cells"
             page.select_option("#filter-status", "")
             page.select_option("#filter-python", "")
             assert all(f.is_visible() for f in figures.all())
@@ -191,3 +195,44 @@ def test_report_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> N
     assert problems == []
     if os.environ.get("CURATOR_SAVE_SCREENSHOT") == "1":
         shutil.copy(tmp_path / "report-top.png", Path(__file__).resolve().parents[2] / "docs" / "report-screenshot.png")
+
+
+def test_package_pages_and_the_full_graph_in_a_browser(report_run: tuple[Path, Path], tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does")
+    from playwright.sync_api import sync_playwright
+
+    _, out = report_run
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto((out / "index.html").as_uri())
+            page.wait_for_load_state("load")
+            figures = page.locator("figure.matrix[data-python]")
+            # each package has a page, reached from its tile; the run's page comes back from its link
+            page.locator('#tiles a[href="#pkg-cfx-user"]').click()
+            user = page.locator("#pkg-cfx-user")
+            assert user.is_visible() and "cfx-user 1.0" not in user.locator("h2").inner_text()
+            # its cells: the baselines, those that change it, and those where its suite ran (or was refused)
+            assert set(user.locator('table.took-part a[href^="#c-"] code').all_text_contents()) == {
+                "py3.11-baseline", "py3.12-baseline", "py3.11-cfx-user@1.0", "py3.12-cfx-user@1.0",
+                "py3.11-cfx-base@2.0-cfx-user@1.0", "py3.12-cfx-base@2.0-cfx-user@1.0",
+                "py3.11-cfx-base@2.0", "py3.12-cfx-base@2.0",
+            }  # fmt: skip
+            user.screenshot(path=str(tmp_path / "package-page.png"))
+            user.locator("a[href='#top']").click()
+            assert not user.is_visible() and figures.first.is_visible()
+
+            # the full resolved graph stays available: drawn, and as DOT to download (from the file itself)
+            graph = page.locator("details.graph").first
+            assert graph.get_attribute("open") is not None and graph.locator("img").evaluate("i => i.naturalWidth") > 0
+            with page.expect_download() as download:
+                graph.locator("a[download]").click()
+            assert download.value.suggested_filename == "eco-py3.11-baseline.dot"
+            assert Path(download.value.path()).read_text().startswith('digraph "eco ')
+        finally:
+            browser.close()
+    assert problems == []

@@ -54,23 +54,30 @@ class _Text(html.parser.HTMLParser):
         self._buffer: list[str] | None = None
         self._signature = ""
         self._kind = ""
+        self._class = ""
+        self._p_class = ""
+        self.on_pages: list[tuple[str, str]] = []  # (package, sentence) of each package's page
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
-        if tag == "h2":
-            self.section = attributes.get("id") or ""
         classes = (attributes.get("class") or "").split()
+        if (tag == "h2" and "pkg-title" not in classes) or (tag == "section" and "pkg-page" in classes):
+            self.section = attributes.get("id") or ""
+        self._class = " ".join(classes)
         if tag == "code" and "sig" in classes:
             self._start("sig")
         elif tag == "span" and "facts" in classes:
             self._start("facts")
         elif tag == "p" and self._buffer is None:
             self._start("p")
+            self._p_class = self._class
 
     def _start(self, kind: str) -> None:
         self._kind, self._buffer = kind, []
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "section" and self.section.startswith("pkg-"):
+            self.section = ""
         ends = {"sig": "code", "facts": "span", "p": "p"}
         if self._buffer is None or ends[self._kind] != tag:
             return
@@ -83,6 +90,8 @@ class _Text(html.parser.HTMLParser):
             self.paragraphs.setdefault(self.section, []).append(text)
             if self.section == "broken":
                 self.about.append((self._signature, text))
+            if self.section.startswith("pkg-") and not self._p_class:  # the claims of a package's page
+                self.on_pages.append((self.section.removeprefix("pkg-"), text))
         self._buffer = None
 
     def handle_data(self, data: str) -> None:
@@ -219,6 +228,23 @@ HELD: dict[str, tuple[str, Callable[[Claims, re.Match[str]], None]]] = {
 }
 
 
+def _holds_back(claims: Claims, package: str, held: str) -> None:
+    """`Holds back, by a requirement of its own the resolver cites: A, B.` on the page of `package`:
+    A and B each ship below their newest, and a cell changing them to it was refused naming `package`."""
+    for name in _ids(held):
+        candidate = claims.distribution.package(name)
+        newest = max(candidate.versions)
+        assert candidate.blessed < newest, (package, name)
+        refusals = [
+            r
+            for r in claims.rows
+            if r.outcome.status is Status.UNRESOLVABLE
+            and r.changes.get(name) == newest
+            and r.cell in claims.holding(name, str(newest))
+        ]
+        assert any(mentioned(r.outcome.reason, [package]) == [package] for r in refusals), (package, held)
+
+
 def _check_held(claims: Claims, sentence: str) -> str:
     """Check one sentence of "What holds the release back"; returns which kind it was."""
     for kind, (pattern, check) in HELD.items():
@@ -303,6 +329,17 @@ def test_every_claim_of_the_report_holds_in_cells_csv(mixed_run: tuple[Path, Pat
     for signature, facts in text.facts:
         _check_finding(claims, signature, facts)
     assert len(text.facts) == 3
+    # each package's page says why it is held back, and what it holds back, in sentences that hold too
+    on_pages = []
+    for package, sentence in text.on_pages:
+        if match := re.fullmatch(r"Holds back, by a requirement of its own the resolver cites: (.+)\.", sentence):
+            _holds_back(claims, package, match[1])
+            on_pages.append("holds back")
+        else:
+            kind = _check_held(claims, sentence)
+            assert re.match(rf"{re.escape(package)} ", sentence), (package, sentence)
+            on_pages.append(kind)
+    assert sorted(on_pages) == sorted(["passed in its own cell", "stays", "stays", "passed everywhere", "holds back"])
     read = sorted(_check_broken(claims, signature, paragraph) for signature, paragraph in text.about)
     assert read == sorted(["note", "split", *["counts"] * 3, *["log"] * 3])
 
