@@ -19,7 +19,7 @@ import pandas as pd
 
 from curator import codec
 from curator.graph import DependencyGraph
-from curator.ids import PyVersion, python_key
+from curator.ids import PyVersion, SuiteName, python_key
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.matrix import (
@@ -33,13 +33,14 @@ from curator.matrix import (
 )
 from curator.outcome import RunKind, Status, worst
 from curator.plan import Plan
-from curator.report import overview, packages
+from curator.report import overview, packages, views
 from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
 from curator.report.blockers import Blocker, HeldBack, Kind, holds_back
 from curator.report.nightly import NightlyView
 from curator.report.nightly import view as nightly_view
 from curator.report.overview import ManifestMap
 from curator.report.packages import PackagePage
+from curator.report.views import CellLine, GraphView, MatrixView
 from curator.resolve import Lock
 from curator.results import ResultRow, RunSummary, result_rows, summarize, table_of, vouched_lock
 from curator.store import CellRecord, RunRecord, Store
@@ -92,6 +93,11 @@ class RunData:
     timing: Timing
     finished: float
     telling: tuple[MatrixKey, ...]  # the matrices that tell more than the candidates (`matrix.telling`)
+    matrix_views: tuple[MatrixView, ...]  # every matrix as a table, oldest Python first
+    graph_views: tuple[GraphView, ...]  # each Python's baseline graph, with its failing edges
+    cell_suites: tuple[SuiteName, ...]  # the cells table's suites
+    cell_lines: tuple[CellLine, ...]  # the cells table, baseline cells first
+    untested: tuple[str, ...]  # `name version` of the candidates no cell tested
     pair_status: dict[tuple[str, str], str]  # each pair's worst square on any Python (`overview.pair_status`)
     packages: tuple[PackagePage, ...]  # every manifest package's page, manifest order
     overview: ManifestMap  # the manifest packages by layer, alike ones folded
@@ -150,14 +156,6 @@ class RunData:
             for row in self.rates.to_dict("records")
             if pd.isna(row["pass_rate"]) or row["pass_rate"] < 1
         ]
-
-    @property
-    def quiet_matrices(self) -> tuple[MatrixKey, ...]:
-        """The matrices not drawn on the main page: every square that ran passed (a refusal there the
-        resolver blames on other packages), and no two versions of each package were tested against
-        each other. Each is on its two packages' pages."""
-        drawn = set(self.telling)
-        return tuple(key for key in matrix_items_of(self.matrices) if key not in drawn)
 
 
 def build(
@@ -231,6 +229,14 @@ def build(
     )
     worst_candidate = {page.name: _worst_square(page) for page in pages}
     attention = {page.name for page in pages if page.attention}
+    drawn = tuple(
+        key for key, result in matrix_items_of(matrices).items() if telling(result, blamed=frozenset(key[1:]) in blamed)
+    )
+    tables = views.matrix_views(matrix_items_of(matrices), counts, drawn)
+    baseline_graphs = {
+        python: ({str(n): str(v) for n, v in b.lock.versions.items()}, b.graph) for python, b in baselines.items()
+    }
+    suites, lines = views.cell_lines(records)
     return RunData(
         record=record,
         distribution=distribution,
@@ -256,11 +262,12 @@ def build(
         rules=policy_view(records, distribution.policy, today),
         timing=timing(records, (record.finished or time.time()) - record.started),
         finished=record.finished or time.time(),
-        telling=tuple(
-            key
-            for key, result in matrix_items_of(matrices).items()
-            if telling(result, blamed=frozenset(key[1:]) in blamed)
-        ),
+        telling=drawn,
+        matrix_views=tables,
+        graph_views=views.graph_views(baseline_graphs, tables, pairs),
+        cell_suites=suites,
+        cell_lines=lines,
+        untested=views.untested(candidates),
         pair_status=pairs,
         packages=pages,
         overview=overview.build_map(needs, worst_candidate, attention, pairs),

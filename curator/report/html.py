@@ -26,46 +26,17 @@ import pandas as pd
 
 from curator import __version__, codec
 from curator.graph import DependencyGraph
-from curator.ids import PyVersion, SuiteName, python_key
+from curator.ids import PyVersion
 from curator.layout import REPORT_NAME, atomic_write
 from curator.matrix import pass_rate
 from curator.nightly.model import Night
 from curator.outcome import RunKind, Status
-from curator.report import charts
-from curator.report.blockers import HOLDING
-from curator.report.data import RunData, matrix_items
+from curator.report import charts, views
+from curator.report.data import RunData
 from curator.report.nightly import short_time
+from curator.report.views import GraphView, MatrixView
 from curator.results import RunSummary
-from curator.store import CellRecord, RunRecord, Store
-
-
-@dataclass(frozen=True)
-class MatrixView:
-    """One compatibility matrix: its heatmap and the same data as a table."""
-
-    anchor: str
-    python: str
-    row: str
-    column: str
-    image: str  # data: URI of the heatmap ('' for a matrix only listed: it tells nothing more than the candidates)
-    columns: list[str]
-    rows: list[tuple[str, list[tuple[str, int]]]]  # row label → (status or '', outcomes behind it)
-    statuses: list[str]
-    pythons: tuple[str, ...] = ()  # the Pythons a drawn figure stands for (the same matrix on each)
-
-
-@dataclass(frozen=True)
-class GraphView:
-    """The dependency graph picture of one Python's resolved baseline."""
-
-    python: str
-    image: str  # '' when the graph is too large to draw in a report (`GRAPH_NODES`)
-    failing: list[tuple[str, str]]
-    differs: list[str]  # `name version` where this Python resolved otherwise than the first one
-    nodes: int = 0
-    dot: str = ""  # data: URI of the graph as Graphviz DOT (a download)
-    dot_name: str = ""
-    same: bool = False  # the same graph as the first Python's (drawn there, not again)
+from curator.store import RunRecord, Store
 
 
 def _environment() -> jinja2.Environment:
@@ -153,42 +124,19 @@ def _when(timestamp: float | None) -> str:
 # ----------------------------------------------------------------------- the run report
 
 
-def _matrix_views(data: RunData) -> list[MatrixView]:
-    """Every matrix as a table; those drawn on the main page (`RunData.telling`) with their heatmap."""
-    views = []
-    drawn = set(data.telling)
-    for (python, row, column), result in matrix_items(data).items():
-        counts = data.matrix_counts[python, row, column]
-        image = ""
-        if (python, row, column) in drawn:
-            svg = charts.status_heatmap(
-                result,
-                title=f"{row} × {column}",  # the figure names the Pythons (one figure for equal matrices)
-                salt=f"{python}-{row}-{column}",
-                counts=counts,
-            )
-            image = charts.data_uri(svg)
-        rows = []
-        for version in result.index:
-            squares = []
-            for other in result.columns:
-                count = int(counts.loc[version, other]) if version in counts.index and other in counts.columns else 0
-                squares.append((str(result.loc[version, other]), count))
-            rows.append((str(version), squares))
-        statuses = sorted({s for _, squares in rows for s, _ in squares if s})
-        views.append(
-            MatrixView(
-                anchor=f"m-py{python}-{row}-{column}",
-                python=python,
-                row=row,
-                column=column,
-                image=image,
-                columns=[str(c) for c in result.columns],
-                rows=rows,
-                statuses=statuses,
-            )
+def _drawn(data: RunData) -> tuple[MatrixView, ...]:
+    """The figures drawn on the main page, each with its heatmap."""
+    out = []
+    for m in views.figures(data.matrix_views):
+        key = (m.python, m.row, m.column)
+        svg = charts.status_heatmap(
+            data.matrices[key],
+            title=f"{m.row} × {m.column}",  # the figure names the Pythons (one figure for equal matrices)
+            salt=f"{m.python}-{m.row}-{m.column}",
+            counts=data.matrix_counts[key],
         )
-    return views
+        out.append(replace(m, image=charts.data_uri(svg)))
+    return tuple(out)
 
 
 GRAPH_NODES = 150
@@ -196,9 +144,6 @@ GRAPH_NODES = 150
 smudge); `curator graph` still draws it."""
 CHART_ROWS = 16
 """The most candidates the candidates' heatmap draws; past that the package tiles are the overview."""
-WIDE_SUITES = 24
-"""Past this many suites, the cells table lists each cell's suites that did not pass instead of a
-column per suite (a thousand-package run would otherwise be millions of empty squares)."""
 
 
 def _candidates_image(data: RunData) -> str:
@@ -213,38 +158,23 @@ def _candidates_image(data: RunData) -> str:
     return charts.data_uri(image)
 
 
-def _graph_views(data: RunData, matrices: Sequence[MatrixView]) -> list[GraphView]:
-    """The baseline graph of each Python (what the distribution ships: the test runner left out),
-    with the edges whose matrix holds failures marked."""
-    views: list[GraphView] = []
-    first: dict[str, str] = {}
-    for python in sorted(data.baselines, key=python_key):
-        baseline = data.baselines[python]
-        graph = baseline.graph
-        failing = sorted(
-            (m.row, m.column)
-            for m in matrices
-            if m.python == python and any(Status(s) in HOLDING for s in m.statuses)
-            if graph.graph.has_edge(m.row, m.column)
-            if (status := data.pair_status.get((m.row, m.column))) and Status(status) in HOLDING
-        )
-        versions = {str(name): str(version) for name, version in baseline.lock.versions.items()}
-        differs = sorted(f"{n} {v}" for n, v in versions.items() if first and first.get(n) != v)
-        first = first or versions
-        nodes = graph.graph.number_of_nodes()
+def _graph_pictures(data: RunData) -> tuple[GraphView, ...]:
+    """Each Python's baseline graph with its drawing (none past `GRAPH_NODES`, or when it is the
+    first Python's again) and its DOT source as a download."""
+    out = []
+    for found in data.graph_views:
+        graph = data.baselines[PyVersion(found.python)].graph
         dot = "data:text/vnd.graphviz;charset=utf-8;base64," + base64.b64encode(graph.to_dot().encode()).decode()
-        dot_name = f"{data.record.distribution}-py{python}-baseline.dot"
-        same = (
-            bool(views)
-            and not differs
-            and sorted(graph.graph.edges) == sorted(data.baselines[PyVersion(views[0].python)].graph.graph.edges)
-        )
-        if nodes > GRAPH_NODES or (same and failing == views[0].failing):  # drawn once: the first Python's
-            views.append(GraphView(python, "", failing, differs, nodes, dot, dot_name, same=same))
-            continue
-        svg = charts.memo("graph", [graph.to_json(), failing, python], partial(_graph_svg, graph, python, failing))
-        views.append(GraphView(python, charts.data_uri(svg), failing, differs, nodes, dot, dot_name))
-    return views
+        view = replace(found, dot=dot, dot_name=f"{data.record.distribution}-py{found.python}-baseline.dot")
+        if view.nodes <= GRAPH_NODES and not view.same:
+            svg = charts.memo(
+                "graph",
+                [graph.to_json(), view.failing, view.python],
+                partial(_graph_svg, graph, view.python, view.failing),
+            )
+            view = replace(view, image=charts.data_uri(svg))
+        out.append(view)
+    return tuple(out)
 
 
 OPEN_FINDINGS = 2
@@ -280,60 +210,6 @@ def _graph_svg(graph: DependencyGraph, python: str, failing: Sequence[tuple[str,
         return graph.to_svg(failing=failing)
 
 
-def _untested(candidates: pd.DataFrame) -> list[str]:
-    """`name version` of the candidates no cell tested."""
-    return [
-        f"{name} {version}"
-        for (name, version), statuses in zip(candidates.index, candidates.to_numpy(), strict=True)
-        if not any(statuses)
-    ]
-
-
-def _cells_view(records: Sequence[CellRecord]) -> tuple[list[SuiteName], list[dict[str, object]]]:
-    suites = list(dict.fromkeys(s.suite for r in records for s in r.outcome.suites))
-    rows: list[dict[str, object]] = []
-    for record in sorted(records, key=lambda r: (not r.baseline, python_key(r.python), r.cell_id)):
-        by_suite = {s.suite: str(s.status) for s in record.outcome.suites}
-        rows.append(
-            {
-                "id": record.cell_id,
-                "python": record.python,
-                "baseline": record.baseline,
-                "changes": record.changes.requirements(),
-                "status": str(record.outcome.status),
-                "suites": [by_suite.get(s, "") for s in suites] if len(suites) <= WIDE_SUITES else [],
-                "unsettled": [(s.suite, str(s.status)) for s in record.outcome.suites if s.status is not Status.PASSED],
-                "passed": sum(1 for s in record.outcome.suites if s.status is Status.PASSED),
-                "statuses": sorted(set(by_suite.values())),
-                "duration": record.outcome.duration,
-                "reused_from": record.outcome.reused_from or "",
-                "log": record.outcome.log,
-            }
-        )
-    return suites, rows
-
-
-def _merged(matrices: Sequence[MatrixView]) -> list[MatrixView]:
-    """The drawn matrices, one figure for a pair whose matrix is the same on several Pythons."""
-    figures: dict[tuple[str, str, str], MatrixView] = {}
-    for m in matrices:
-        same = (m.row, m.column, repr((m.columns, m.rows)))
-        if same in figures:
-            first = figures[same]
-            figures[same] = replace(first, pythons=(*first.pythons, m.python))
-        else:
-            figures[same] = replace(m, pythons=(m.python,))
-    return list(figures.values())
-
-
-def _pairs(matrices: Sequence[MatrixView]) -> list[tuple[str, str, list[str]]]:
-    """(row, column, Pythons) of each pair of packages among `matrices`, in their order."""
-    found: dict[tuple[str, str], list[str]] = {}
-    for m in matrices:
-        found.setdefault((m.row, m.column), []).append(m.python)
-    return [(row, column, pythons) for (row, column), pythons in sorted(found.items())]
-
-
 def reproduce_line(command: str, suites: Sequence[str]) -> str:
     """A cell's `nox` command narrowed to some of its suites (`nox -f … -s CELL -- SUITE …`)."""
     if not command:
@@ -352,10 +228,9 @@ def _nightly_trend(data: RunData) -> str | None:
 
 def render_run(data: RunData) -> Path:
     """Write the run folder's `index.html`, the report of one run; returns its path."""
-    matrices = _matrix_views(data)
+    matrices = data.matrix_views
     by_key = {(m.python, m.row, m.column): m for m in matrices}
-    quiet = [by_key[key] for key in data.quiet_matrices]
-    suites, cells = _cells_view(data.records)
+    quiet = [m for m in matrices if not m.drawn]
     script, script_hash = _script()
     rates = data.rates
     context = {
@@ -372,9 +247,9 @@ def render_run(data: RunData) -> Path:
         "cell_status": {r.cell_id: str(r.outcome.status) for r in data.records},
         "reproduce_line": reproduce_line,
         "matrices": matrices,
-        "telling": _merged([by_key[key] for key in data.telling]),
+        "telling": _drawn(data),
         "quiet": quiet,
-        "quiet_pairs": _pairs(quiet),
+        "quiet_pairs": views.pairs(quiet),
         "quiet_refused": sum(1 for m in quiet if str(Status.UNRESOLVABLE) in m.statuses),
         "matrix_by_key": by_key,
         "finding_ids": {f.signature: f"f-{i}" for i, f in enumerate(data.findings)},
@@ -392,7 +267,7 @@ def render_run(data: RunData) -> Path:
         "open_findings": OPEN_FINDINGS,
         "edge_notes": data.edge_notes,
         "candidates": data.candidates,
-        "untested": _untested(data.candidates),
+        "untested": data.untested,
         "candidates_image": _candidates_image(data),
         "blessed": {(str(p.name), str(p.blessed)) for p in data.distribution.packages},
         "held": data.held,
@@ -402,16 +277,16 @@ def render_run(data: RunData) -> Path:
             for rate in rates.to_dict("records")
         ],
         "rate_columns": [c for c in rates.columns if c not in ("suite", "outcomes", "pass_rate")],
-        "graphs": _graph_views(data, matrices),
+        "graphs": _graph_pictures(data),
         "rules": data.rules,
         "unexpected_passes": [
             (r.cell_id, s) for r in data.records for s in r.outcome.suites if s.status is Status.UNEXPECTED_PASS
         ],
         "timing": data.timing,
         "finished": data.finished,
-        "suites": suites,
-        "cells": cells,
-        "compact": len(suites) > WIDE_SUITES,
+        "suites": data.cell_suites,
+        "cells": data.cell_lines,
+        "compact": len(data.cell_suites) > views.WIDE_SUITES,
         "script": script,
         "script_hash": script_hash,
         "curator_version": __version__,
