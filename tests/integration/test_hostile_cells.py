@@ -118,8 +118,8 @@ def test_a_suite_that_fills_the_temporary_folder_leaves_nothing_in_the_machines(
     assert cell_tmp.parent == machine and cell_tmp.name.startswith(TMP_PREFIX)
     assert Path(seen["file"]).parent == cell_tmp
     assert not cell_tmp.exists()  # removed after the cell, with the 64 MB file in it
-    left = {p.name for p in machine.iterdir()} - before
-    assert not [name for name in left if name.startswith(("curator-test-left-", TMP_PREFIX))], left
+    left = {p.name for p in machine.iterdir()} - before  # other programs' files may come and go meanwhile
+    assert not [name for name in left if name.startswith("curator-test-left-")], left
 
 
 PRINT_LOTS = """
