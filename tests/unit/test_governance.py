@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
 from curator import manifest, signing
+from curator.cli import main
 from curator.errors import ManifestError, SignersError, UsageError
-from curator.release import governance
+from curator.release import files, governance
 from curator.release.governance import Presented, Signers, Why
 
 MESSAGE = b"0123  SHA256SUMS of a release\n"
@@ -72,8 +74,6 @@ def test_a_maintainers_file_reads_as_ssh_keygen_reads_it(tmp_path: Path) -> None
     assert again == Signers(signers, 2)
 
 
-
-
 RSA_BLOB = (
     generate_private_key(public_exponent=65537, key_size=2048)
     .public_key()
@@ -102,7 +102,7 @@ A_BLOB = A.split()[1]
         (f'"alice {A}', "a double quote is not closed"),
         (f"alice cert-authority {A}", "cert-authority is not supported"),
         (f'alice namespace="curator" {A}', "unknown option 'namespace=\"curator\"'; did you mean 'namespaces'?"),
-        (f"alice namespaces=curator {A}", 'option namespaces needs its value in double quotes, as ssh-keygen does'),
+        (f"alice namespaces=curator {A}", "option namespaces needs its value in double quotes, as ssh-keygen does"),
         (f'alice namespaces="git" {A}', 'namespaces="git" does not let in the namespace "curator"'),
         (f'alice namespaces="!curator,*" {A}', "does not let in the namespace"),
         (f'alice namespaces="curator",namespaces="git" {A}', "option namespaces appears twice"),
@@ -169,7 +169,9 @@ def test_a_missing_or_odd_signers_file_is_bad_input(tmp_path: Path) -> None:
 def test_a_threshold_above_the_signers_names_where_it_was_said(tmp_path: Path) -> None:
     path = _write(tmp_path, f"alice {_line(ALICE)}\nbob {_line(BOB)}\n")
     assert governance.load(path, 2, threshold_from="--threshold").threshold == 2
-    with pytest.raises(UsageError, match=r"^--threshold: threshold 3 is more than the 2 signer\(s\) of .* \(alice, bob\)"):
+    with pytest.raises(
+        UsageError, match=r"^--threshold: threshold 3 is more than the 2 signer\(s\) of .* \(alice, bob\)"
+    ):
         governance.load(path, 3, threshold_from="--threshold")
 
 
@@ -200,22 +202,31 @@ def test_the_manifest_names_its_signers_and_threshold(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("governance_yaml", "problem"),
     [
-        ("  signers: maintainers.allowed_signers\n  treshold: 2\n", "unknown key 'treshold' in governance; did you mean 'threshold'?"),
+        (
+            "  signers: maintainers.allowed_signers\n  treshold: 2\n",
+            "unknown key 'treshold' in governance; did you mean 'threshold'?",
+        ),
         ("  signers: maintainers.allowed_signers\n", "governance is missing the required key 'threshold'"),
-        ("  signers: maintainers.allowed_signers\n  threshold: 0\n", "governance.threshold must be a whole number of at least 1"),
+        (
+            "  signers: maintainers.allowed_signers\n  threshold: 0\n",
+            "governance.threshold must be a whole number of at least 1",
+        ),
         ("  signers: maintainers.allowed_signers\n  threshold: two\n", "governance.threshold must be a whole number"),
-        ("  signers: nobody.allowed_signers\n  threshold: 1\n", "governance.signers 'nobody.allowed_signers' is not a file"),
+        (
+            "  signers: nobody.allowed_signers\n  threshold: 1\n",
+            "governance.signers 'nobody.allowed_signers' is not a file",
+        ),
         ("  signers: .\n  threshold: 1\n", "governance.signers '.' is not a file"),
     ],
 )
 def test_governance_mistakes_in_the_manifest_are_line_exact(tmp_path: Path, governance_yaml: str, problem: str) -> None:
     _write(tmp_path, f"alice {_line(ALICE)}\n")
-    text = GOVERNED.split("governance:")[0] + "governance:\n" + governance_yaml
+    text = GOVERNED.split("governance:", maxsplit=1)[0] + "governance:\n" + governance_yaml
     path = _write(tmp_path, text, "distribution.yaml")
     with pytest.raises(ManifestError) as caught:
         manifest.load(path)
     assert problem in str(caught.value)
-    assert caught.value.line >= 6  # noqa: PLR2004 - the governance block
+    assert caught.value.line >= 6
 
 
 # ------------------------------------------------------------------------------------ the tally
@@ -243,10 +254,18 @@ def test_one_of_three_at_threshold_two_is_one_short_and_names_who_is_missing() -
 @pytest.mark.parametrize(
     ("offered", "why", "reason"),
     [
-        (Presented("signatures/mallory.sig", _sig(MALLORY), "mallory"), Why.OUTSIDER, "which is not one of the signers"),
+        (
+            Presented("signatures/mallory.sig", _sig(MALLORY), "mallory"),
+            Why.OUTSIDER,
+            "which is not one of the signers",
+        ),
         (Presented("signatures/bob.sig", _sig(BOB, namespace="git"), "bob"), Why.NAMESPACE, "namespace 'git'"),
         (Presented("signatures/bob.sig", _sig(BOB, b"another SHA256SUMS\n"), "bob"), Why.MISMATCH, "does not match"),
-        (Presented("signatures/bob.sig", _sig(ALICE), "bob"), Why.MISNAMED, "presented as 'bob''s but made by 'alice''s"),
+        (
+            Presented("signatures/bob.sig", _sig(ALICE), "bob"),
+            Why.MISNAMED,
+            "presented as 'bob''s but made by 'alice''s",
+        ),
         (Presented("signatures/bob.sig", "-----BEGIN SSH SIGNATURE-----\nAAAA\n"), Why.UNREADABLE, "not a signature"),
         (Presented("were/alice.sig", _sig(ALICE)), Why.AGAIN, "alice counted already (signatures/alice.sig)"),
     ],
@@ -306,3 +325,55 @@ def test_times_are_ssh_keygens_utc_with_z_local_without() -> None:
     for bad in ("2026", "2026010", "20260102Z1", "２０２６０１０２"):
         with pytest.raises(ValueError, match=bad):
             governance.instant(bad)
+
+
+# ------------------------------------------------------------------------------------ one-key bundles
+
+
+def _single_key_bundle(folder: Path, key: signing.SigningKey) -> Path:
+    """A small bundle cut without governance, signed by one key as SHA256SUMS.sig (as releases were)."""
+    (folder / "locks").mkdir(parents=True)
+    (folder / "locks" / "py3.12.txt").write_text("cfx-base==1.0 \\\n    --hash=sha256:" + "0" * 64 + "\n")
+    record = {"distribution": "eco", "version": "1.0", "signature": {"signed": True}}
+    (folder / "release.json").write_text(json.dumps(record))
+    (folder / files.PUBLIC_KEY).write_text(key.public.openssh() + "\n")
+    (folder / files.SUMS).write_text(files.render_sums(folder))
+    (folder / files.SIGNATURE).write_text(signing.sign((folder / files.SUMS).read_bytes(), key))
+    return folder
+
+
+def test_a_single_key_bundle_verifies_as_before_and_counts_against_signers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = _single_key_bundle(tmp_path / "eco-1.0", ALICE)
+    assert main(["verify", str(bundle)]) == 0
+    assert "by the bundle's own key" in capsys.readouterr().out
+    signers = _write(tmp_path, f"alice {_line(ALICE)}\nbob {_line(BOB)}\n")
+    assert main(["verify", str(bundle), "--signers", str(signers)]) == 0
+    out = capsys.readouterr().out
+    assert "signatures: 1 of 1 signature: alice" in out and "the signers you trust" in out
+    assert main(["verify", str(bundle), "--signers", str(signers), "--threshold", "2"]) == 1
+    assert "1 of 2 signatures: alice; 1 more needed from bob" in capsys.readouterr().err
+    assert main(["verify", str(bundle), "--signers", str(signers), "--threshold", "3"]) == 2
+    assert "--threshold 3 is more than the 2 signer(s)" in capsys.readouterr().err
+    assert main(["verify", str(bundle), "--threshold", "1"]) == 2
+    assert "--threshold counts the signers of a signers file" in capsys.readouterr().err
+    assert main(["verify", str(bundle), "--pubkey", str(signers), "--threshold", "1"]) == 2
+    assert "--threshold counts the signers of --signers FILE, not one --pubkey" in capsys.readouterr().err
+    only_bob = _write(tmp_path, f"bob {_line(BOB)}\n", "bob.allowed_signers")
+    assert main(["verify", str(bundle), "--signers", str(only_bob)]) == 1
+    assert "SHA256SUMS.sig: does not count: by key" in capsys.readouterr().err
+
+
+def test_a_single_key_bundle_takes_no_signatures_folder_and_no_curator_sign(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = _single_key_bundle(tmp_path / "eco-1.0", ALICE)
+    assert main(["sign", str(bundle), "--signature", str(bundle / files.SIGNATURE)]) == 2
+    assert "was cut without governance: it names no signers" in capsys.readouterr().err
+    (bundle / "signatures").mkdir()
+    (bundle / "signatures" / "bob.sig").write_text(_sig(BOB, (bundle / files.SUMS).read_bytes()))
+    assert main(["verify", str(bundle)]) == 1
+    err = capsys.readouterr().err
+    assert "signatures/bob.sig: extra (eco-1.0 was cut without governance" in err
+    assert "signatures/: extra (a folder holding nothing SHA256SUMS lists)" in err
