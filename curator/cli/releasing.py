@@ -33,6 +33,7 @@ from curator.cli.common import (
 )
 
 MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
+MAX_SIGNATURE_BYTES = 64 * 2**10  # an armored ed25519 SSH signature is under 400 bytes
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -236,7 +237,7 @@ def cmd_sign(args: argparse.Namespace, console: Console) -> int:
     from curator.release.sign import sign
 
     if args.signature is not None:
-        detached = Presented(str(args.signature), signing.read_key_file(args.signature).decode("utf-8", "replace"))
+        detached = Presented(str(args.signature), _signature_text(args.signature))
         signed = sign(args.bundle, lambda _sums: detached)
     else:
         key = signing_key(args, "sign")
@@ -252,6 +253,18 @@ def cmd_sign(args: argparse.Namespace, console: Console) -> int:
     _print_tally(console, signed.tally)
     console.print(f"{escape(shown(signed.tarball))}  sha256 {signed.sha256}")
     return EXIT_OK
+
+
+def _signature_text(path: Path) -> str:
+    """An armored SSH signature handed to `curator sign --signature` (a small regular file)."""
+    from curator.inputs import Unreadable, read_regular
+
+    try:
+        return read_regular(path, MAX_SIGNATURE_BYTES).decode("utf-8", "replace")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: cannot read the signature (no such file)") from None
+    except Unreadable as exc:
+        raise UsageError(f"{path}: cannot read the signature: {exc}") from None
 
 
 def signatures_member(principal: str) -> str:

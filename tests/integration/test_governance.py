@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -410,3 +411,93 @@ def test_the_bundle_records_its_signers(world: World) -> None:
     unsigned = world.unsigned / "eco-1.0"
     assert not (unsigned / "signatures").exists()
     assert json.loads((unsigned / "release.json").read_text())["governance"] == governed
+
+
+# ------------------------------------------------------------------------------------ the file, as ssh-keygen reads it
+
+ALLOWED_SIGNERS_FORMS = {
+    "plain": "alice {alice}\nbob {bob}\n",
+    "quoted, commented, tabs and CRLF": '# maintainers\r\n  "alice" {alice} alice@laptop\r\nbob\t{bob}\r\n',
+    "namespace patterns": 'alice namespaces="cur*" {alice}\nbob namespaces="git,curator" {bob}\n',
+    "valid now": 'alice valid-after="20200101Z" {alice}\nbob valid-before="20990101" {bob}\n',
+    "expired and not yet valid": 'alice valid-before="20200101Z" {alice}\nbob valid-after="20990101Z" {bob}\n',
+    "options in any case": 'alice NAMESPACES="curator",Valid-After="20200101" {alice}\nbob namespaces="*" {bob}\n',
+}
+
+
+@pytest.mark.parametrize("form", list(ALLOWED_SIGNERS_FORMS))
+def test_curator_counts_exactly_whom_ssh_keygen_verifies(tmp_path: Path, form: str) -> None:
+    """Each form of allowed_signers curator reads, with signatures by each key (and one in another
+    namespace): curator counts a signer for a signature exactly when `ssh-keygen -Y verify -I` that
+    signer says it is good."""
+    keys = {name: _keygen(tmp_path / name) for name in ("alice", "bob")}
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(ALLOWED_SIGNERS_FORMS[form].format(**{n: _public(k) for n, k in keys.items()}))
+    signers = governance.Signers(governance.read(allowed), 1)
+    message = tmp_path / "SHA256SUMS"
+    message.write_bytes(b"0" * 64 + b"  release.json\n")
+    made = {
+        "alice": shutil.move(_ssh_sign(keys["alice"], message), tmp_path / "alice.sig"),
+        "bob": shutil.move(_ssh_sign(keys["bob"], message), tmp_path / "bob.sig"),
+        "bob for git": shutil.move(_ssh_sign(keys["bob"], message, namespace="git"), tmp_path / "bob-git.sig"),
+    }
+    agreed = []
+    for label, signature in made.items():
+        tally = governance.tally(
+            message.read_bytes(), [governance.Presented(label, Path(signature).read_text())], signers
+        )
+        for principal in signers.principals:
+            ssh_keygen = _ssh_verify(allowed, principal, Path(signature), message.read_bytes()).returncode == 0
+            curator = [c.principal for c in tally.signed] == [principal]
+            assert curator == ssh_keygen, (form, label, principal, tally.uncounted)
+            agreed.append((label, principal, curator))
+    expected_good = {"alice", "bob"} if form != "expired and not yet valid" else set()
+    assert {label for label, principal, good in agreed if good and label == principal} == expected_good
+
+
+def _documented_check() -> str:
+    """The verification with OpenSSH alone that docs/governance.md prints."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "governance.md").read_text()
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    (script,) = [b for b in blocks if "TRUSTED=" in b]
+    return script
+
+
+def test_the_documented_openssh_check_counts_as_curator_does(world: World, tmp_path: Path) -> None:
+    script = _documented_check()
+    script = re.sub(r"^TRUSTED=.*$", f"TRUSTED={world.signers}", script, flags=re.MULTILINE)
+    assert re.search(r"^K=2 ", script, flags=re.MULTILINE)
+    bundle = _copy(world.bundle, tmp_path)
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-c", script], cwd=bundle, capture_output=True, text=True, check=False)
+
+    once = run()
+    assert (once.returncode, once.stdout) == (1, "1 of 2 signatures\n"), once
+    assert main(["sign", str(bundle), "--key", str(world.key("bob"))]) == 0
+    twice = run()
+    assert (twice.returncode, twice.stdout) == (0, "2 of 2 signatures\n"), twice
+    shutil.copyfile(bundle / "signatures" / "bob.sig", bundle / "signatures" / "carol.sig")  # one key, two names
+    assert run().stdout == "2 of 2 signatures\n"
+
+
+def test_check_reads_the_signers_file_and_names_its_mistakes(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", str(world.manifest)]) == 0
+    assert "Governance: 2 of alice, bob, carol sign a release (maintainers.allowed_signers)" in capsys.readouterr().out
+    assert main(["check", str(world.manifest), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["governance"] == {
+        "signers": str(world.signers),
+        "threshold": 2,
+        "principals": list(MAINTAINERS),
+    }
+    manifest = tmp_path / "distribution.yaml"
+    manifest.write_text(world.manifest.read_text())
+    shutil.copytree(world.manifest.parent / "suites", tmp_path / "suites")
+    (tmp_path / "maintainers.allowed_signers").write_text(
+        world.signers.read_text() + f"*@example.org {_public(world.key('mallory'))}\n"
+    )
+    assert main(["check", str(manifest)]) == 2
+    err = capsys.readouterr().err
+    assert "maintainers.allowed_signers:5: principal pattern '*@example.org'" in err, err
