@@ -87,7 +87,7 @@ def presented(contents: Contents) -> tuple[list[Presented], list[str]]:
         if not name.startswith(f"{FOLDER}/"):
             continue
         principal = principal_of(name)
-        data = contents.read(name)
+        data = contents.read(name) if principal is not None else None  # a tarball keeps only these
         if principal is None or data is None:
             odd.append(name)
             continue

@@ -221,10 +221,10 @@ def _count(contents: Contents, record: GovernanceRecord | None, trust: Trust, pr
         threshold, threshold_from = 1, "default"
     if pool is None:
         return _Counting(None, signers_from, threshold_from)
-    if threshold > len(pool):
+    if not 1 <= threshold <= len(pool):  # a release.json cut by hand may say anything
         problems.append(
-            f"{signatures.FOLDER}: {threshold} signatures needed ({threshold_from}), more than the "
-            f"{len(pool)} signer(s) of {signers_from}"
+            f"{signatures.FOLDER}: {threshold} signatures needed ({threshold_from}), but the "
+            f"{len(pool)} signer(s) of {signers_from} can give from 1 to {len(pool)}"
         )
         return _Counting(None, signers_from, threshold_from)
     sums = contents.read(files.SUMS) or b""

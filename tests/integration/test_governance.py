@@ -3,6 +3,7 @@ checked by `ssh-keygen -Y verify`, and every way to fake the count refused (docs
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -264,15 +265,22 @@ def _a_single_key_signature_beside_them(bundle: Path, world: World) -> str:
         _a_single_key_signature_beside_them,
     ],
 )
+@pytest.mark.parametrize("form", ["folder", "tarball"])
 def test_every_attack_on_the_signatures_is_refused(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], attack: Callable[[Path, World], str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], attack: Callable[[Path, World], str], form: str
 ) -> None:
     bundle = _copy(world.bundle, tmp_path)
     assert main(["sign", str(bundle), "--key", str(world.key("bob"))]) == 0
     assert main(["verify", str(bundle), "--signers", str(world.signers)]) == 0
     capsys.readouterr()
     problem = attack(bundle, world)
-    assert main(["verify", str(bundle), "--signers", str(world.signers)]) == 1
+    target = bundle
+    if form == "tarball":  # the attacked folder packed as curator packs one
+        date = json.loads((world.bundle / "release.json").read_text())["date"]
+        target = tmp_path / "attacked" / "eco-1.0.tar.gz"
+        target.parent.mkdir()
+        files.write_tarball(bundle, bundle.name, target, int(dt.datetime.fromisoformat(date).timestamp()))
+    assert main(["verify", str(target), "--signers", str(world.signers)]) == 1
     err = capsys.readouterr().err
     assert problem in err, err
     assert "Traceback" not in err

@@ -16,11 +16,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
-from curator import manifest, signing
+from curator import codec, manifest, signing
 from curator.cli import main
 from curator.errors import ManifestError, SignersError, UsageError
 from curator.release import files, governance
 from curator.release.governance import Presented, Signers, Why
+from curator.release.signatures import GovernanceRecord
 
 MESSAGE = b"0123  SHA256SUMS of a release\n"
 
@@ -377,3 +378,24 @@ def test_a_single_key_bundle_takes_no_signatures_folder_and_no_curator_sign(
     err = capsys.readouterr().err
     assert "signatures/bob.sig: extra (eco-1.0 was cut without governance" in err
     assert "signatures/: extra (a folder holding nothing SHA256SUMS lists)" in err
+
+
+def test_a_recorded_threshold_out_of_range_is_a_problem_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A release.json made by hand (and SHA256SUMS made again) may record any threshold."""
+    bundle = tmp_path / "eco-1.0"
+    bundle.mkdir()
+    signers = Signers(governance.parse(f"alice {_line(ALICE)}\n".encode(), "f"), 1)
+    (bundle / "allowed_signers").write_text(signers.render())
+    for threshold in (0, -1, 2):
+        record = GovernanceRecord(threshold=threshold, signers=signers.signers)
+        document = {"distribution": "eco", "version": "1.0", "governance": codec.to_json(record)}
+        (bundle / "release.json").write_text(json.dumps(document))
+        (bundle / files.SUMS).write_text(files.render_sums(bundle))
+        (bundle / "signatures").mkdir(exist_ok=True)
+        (bundle / "signatures" / "alice.sig").write_text(_sig(ALICE, (bundle / files.SUMS).read_bytes()))
+        assert main(["verify", str(bundle)]) == 1
+        err = capsys.readouterr().err
+        assert f"signatures: {threshold} signatures needed (release.json), but the 1 signer(s)" in err, err
+        assert "Traceback" not in err
