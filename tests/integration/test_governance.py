@@ -240,6 +240,13 @@ def _the_sums_made_again(bundle: Path, world: World) -> str:
     return "signatures: 0 of 2 signatures; 2 more needed from alice, bob, carol"
 
 
+def _the_signers_file_swapped(bundle: Path, world: World) -> str:
+    """The bundle's own signers file replaced (and SHA256SUMS made again): release.json disagrees."""
+    (bundle / "allowed_signers").write_text(f"mallory {_public(world.key('mallory'))}\n")
+    (bundle / "SHA256SUMS").write_text(files.render_sums(bundle))
+    return "allowed_signers: names other signers than release.json records"
+
+
 def _a_stray_file_among_the_signatures(bundle: Path, world: World) -> str:
     (bundle / "signatures" / "notes.txt").write_text("hello")
     return "signatures/notes.txt: extra (signatures/ holds only <principal>.sig signatures)"
@@ -261,6 +268,7 @@ def _a_single_key_signature_beside_them(bundle: Path, world: World) -> str:
         _a_signature_in_another_namespace,
         _a_changed_file,
         _the_sums_made_again,
+        _the_signers_file_swapped,
         _a_stray_file_among_the_signatures,
         _a_single_key_signature_beside_them,
     ],
