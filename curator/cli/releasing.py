@@ -206,7 +206,7 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
         if not release.tally.met:
             console.print(f"each of {escape(', '.join(release.tally.missing))} may add theirs:")
             console.print(f"  curator sign {tarball} --key THEIR_KEY")
-        console.print(f"check it with: curator verify {tarball} --signers {escape(shown(signers_file(distribution)))}")
+        console.print(f"check it with: curator verify {tarball} --signers {escape(shown(_signers_file(distribution)))}")
         return EXIT_OK
     if release.fingerprint is None:
         console.print("[bold yellow]UNSIGNED[/]: cut with --unsigned; SHA256SUMS shows integrity, not who made it")
@@ -216,7 +216,7 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def signers_file(distribution: Distribution) -> Path:
+def _signers_file(distribution: Distribution) -> Path:
     """The manifest's governance signers file (a governed distribution's)."""
     assert distribution.governance is not None
     return distribution.governance.signers
@@ -249,7 +249,7 @@ def cmd_sign(args: argparse.Namespace, console: Console) -> int:
     elif signed.replaced:
         console.print(f"signed as {who}, in place of a signature of {escape(signed.principal)} that did not count")
     else:
-        console.print(f"signed as {who}: {signatures_member(signed.principal)}")
+        console.print(f"signed as {who}: {_member(signed.principal)}")
     _print_tally(console, signed.tally)
     console.print(f"{escape(shown(signed.tarball))}  sha256 {signed.sha256}")
     return EXIT_OK
@@ -267,7 +267,7 @@ def _signature_text(path: Path) -> str:
         raise UsageError(f"{path}: cannot read the signature: {exc}") from None
 
 
-def signatures_member(principal: str) -> str:
+def _member(principal: str) -> str:
     """`signatures/<principal>.sig`."""
     from curator.release.signatures import member
 
