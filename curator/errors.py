@@ -32,6 +32,16 @@ class ManifestError(UsageError):
         super().__init__(f"{self.path}:{line}:{column}: {message}")
 
 
+class SignersError(UsageError):
+    """A mistake in an OpenSSH allowed_signers file, located as `FILE:LINE: message` (exit 2)."""
+
+    def __init__(self, path: Path | str, line: int, message: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.message = message
+        super().__init__(f"{self.path}:{line}: {message}")
+
+
 class InterpreterNotFound(UsageError):
     """A Python version the manifest asks for is not on this machine."""
 
@@ -75,6 +85,11 @@ class ExecutorLost(CuratorError):
 
 class GateNotMet(CuratorError):
     """The release gate does not hold (exit 1)."""
+
+
+class NotASigner(CuratorError):
+    """A key (or a signature) that is not one of the signers a bundle names, or whose signature
+    would count for nothing: refused, nothing written (exit 1)."""
 
 
 class VerifyMismatch(CuratorError):

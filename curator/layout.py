@@ -210,3 +210,23 @@ class BundleLayout:
     def wheels(self) -> Path:
         """Every wheel, for offline installs (optional)."""
         return self.root / "wheels"
+
+    SIGNATURES = "signatures"
+    """The folder of a governed bundle's signatures, one per maintainer (docs/governance.md)."""
+
+    ALLOWED_SIGNERS = "allowed_signers"
+    """A governed bundle's copy of the manifest's signers file, as a member name."""
+
+    @property
+    def signatures(self) -> Path:
+        """`signatures/`: the maintainers' signatures of SHA256SUMS (not listed in it)."""
+        return self.root / self.SIGNATURES
+
+    def signature(self, principal: str) -> Path:
+        """`signatures/<principal>.sig`: one maintainer's SSH signature of SHA256SUMS."""
+        return self.signatures / f"{principal}.sig"
+
+    @property
+    def allowed_signers(self) -> Path:
+        """The signers the release was cut for (an OpenSSH allowed_signers file, listed in SHA256SUMS)."""
+        return self.root / self.ALLOWED_SIGNERS

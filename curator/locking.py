@@ -24,7 +24,7 @@ from curator.errors import Busy, UsageError
 from curator.inputs import quoted
 
 LOCK_NAME = ".curator.lock"
-COMMANDS = ("run", "nightly", "report", "release")
+COMMANDS = ("run", "nightly", "report", "release", "sign")
 _HOLDER_LIMIT = 4096  # bytes of holder information read back
 
 

@@ -247,6 +247,16 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Governance:
+    """Who may sign a release, a yank and a change of signers, and how many of them must
+    (docs/governance.md). The signers file is read and checked where it is used
+    (`release.governance.load`), so its errors name its own lines."""
+
+    signers: Path  # an OpenSSH allowed_signers file, absolute
+    threshold: int
+
+
+@dataclass(frozen=True)
 class Distribution:
     """A parsed distribution.yaml."""
 
@@ -262,6 +272,7 @@ class Distribution:
     policy: Policy = Policy()
     test_requires: tuple[str, ...] = DEFAULT_TEST_REQUIRES
     environment: Environment = Environment()
+    governance: Governance | None = None
     locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     @property
@@ -321,6 +332,7 @@ _TOP_KEYS = (
     "policy",
     "test_requires",
     "environment",
+    "governance",
 )
 _INDEX_KEYS = ("url", "find_links", "no_index", "exclude_newer")
 _PACKAGE_KEYS = ("versions", "blessed", "tests", "track", "maintainers")
@@ -332,6 +344,8 @@ _ENVIRONMENT_KEYS = ("seed", "env")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POLICY_KEYS = ("timeout", "retries", "expected_failures", "expected_skips")
 _EXPECTED_KEYS = ("when", "reason", "owner", "expires", "suites")
+_GOVERNANCE_KEYS = ("signers", "threshold")
+MAX_THRESHOLD = 1000
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 _TAG_PREFIX = "tag:yaml.org,2002:"
@@ -617,6 +631,7 @@ def parse(data: bytes, path: Path) -> Distribution:
             for node, text in reader.texts(top["test_requires"][1], "test_requires")
         )
     environment = _environment(reader, top["environment"][1]) if "environment" in top else Environment()
+    governance = _governance(reader, top["governance"][1], path.parent) if "governance" in top else None
     return Distribution(
         name=name,
         version=version,
@@ -630,6 +645,7 @@ def parse(data: bytes, path: Path) -> Distribution:
         policy=policy,
         test_requires=test_requires,
         environment=environment,
+        governance=governance,
         locations=dict(reader.locations),
     )
 
@@ -1057,6 +1073,28 @@ def _rule(
         suites=frozenset(suites),
         line=node.start_mark.line + 1,
     )
+
+
+def _governance(reader: _Reader, node: Node, root: Path) -> Governance:
+    entries = reader.mapping(node, "governance", _GOVERNANCE_KEYS, required=("signers", "threshold"))
+    signers_node, threshold_node = entries["signers"][1], entries["threshold"][1]
+    reader.note("governance.signers", signers_node)
+    reader.note("governance.threshold", threshold_node)
+    relative = reader.text(signers_node, "governance.signers")
+    try:
+        signers = (root / relative).resolve()
+        is_file = signers.is_file()
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable file name"
+        reader.fail(signers_node, f"governance.signers {quoted(relative)} cannot be used ({reason.lower()})")
+    if not is_file:
+        reader.fail(
+            signers_node,
+            f"governance.signers {quoted(relative)} is not a file (an OpenSSH allowed_signers file, "
+            "relative to the manifest; see docs/governance.md)",
+        )
+    threshold = reader.number(threshold_node, "governance.threshold", integer=True, minimum=1, maximum=MAX_THRESHOLD)
+    return Governance(signers=signers, threshold=int(threshold))
 
 
 def _requirement(reader: _Reader, node: Node, text: str, packages: Sequence[Package]) -> str:

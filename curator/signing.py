@@ -155,6 +155,28 @@ def signer(armored: str) -> PublicKey:
     return _parse(armored).public
 
 
+def parse(armored: str) -> Parsed:
+    """What an armored SSH signature says of itself: its key, namespace and hash (not yet a proof
+    of anything); `BadSignature` when it is not a well-formed ed25519 SSH signature."""
+    return _parse(armored)
+
+
+def public_key_from_blob(blob: bytes) -> PublicKey:
+    """An ed25519 public key from its SSH wire encoding (the base64 part of a key line, decoded);
+    a `ValueError` says what is wrong with it."""
+    reader = _Reader(blob)
+    try:
+        kind = reader.string()
+        raw = reader.string()
+    except BadSignature:
+        raise ValueError("the key is truncated") from None
+    if kind != KEY_TYPE.encode():
+        raise ValueError(f"the key is of type {kind.decode('ascii', 'replace')!r}, not {KEY_TYPE}")
+    if len(raw) != 32 or reader.at != len(blob):
+        raise ValueError("the key is not a well-formed ed25519 key")
+    return PublicKey(Ed25519PublicKey.from_public_bytes(raw))
+
+
 def verify(message: bytes, armored: str, trusted: PublicKey, namespace: str = NAMESPACE) -> None:
     """Check an armored SSH signature of `message` by `trusted`; `BadSignature` says what is wrong."""
     parsed = _parse(armored)
@@ -169,14 +191,16 @@ def verify(message: bytes, armored: str, trusted: PublicKey, namespace: str = NA
 
 
 @dataclass(frozen=True)
-class _Parsed:
+class Parsed:
+    """An SSH signature's own fields, read but not yet checked against anything."""
+
     public: PublicKey
     namespace: str
     hash_name: str
     signature: bytes
 
 
-def _parse(armored: str) -> _Parsed:
+def _parse(armored: str) -> Parsed:
     text = armored.strip()
     if not (text.startswith(_BEGIN) and text.endswith(_END)):
         raise BadSignature("is not an armored SSH signature")
@@ -205,7 +229,7 @@ def _parse(armored: str) -> _Parsed:
     if len(raw_key) != 32 or len(raw_signature) != 64:
         raise BadSignature("holds a malformed ed25519 key or signature")
     public = PublicKey(Ed25519PublicKey.from_public_bytes(raw_key))
-    return _Parsed(public, namespace, hash_name, raw_signature)
+    return Parsed(public, namespace, hash_name, raw_signature)
 
 
 def _signed_data(message: bytes, namespace: str, hash_name: str) -> bytes:

@@ -19,6 +19,7 @@ from curator.manifest import Distribution, Strategy
 if TYPE_CHECKING:
     from curator.graph import DependencyGraph
     from curator.interpreters import Interpreter
+    from curator.release.governance import Signers
 
 from curator.cli.common import (
     Parser,
@@ -96,14 +97,19 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """`curator check`: validate, find the interpreters, say what the manifest means."""
     from curator import plan as planning
     from curator.interpreters import Finder
+    from curator.release import governance
 
     distribution = load_manifest(args)
+    signers = governance.of_distribution(distribution)  # its file's mistakes are the manifest's
     versions, overrides = python_axis(args, distribution)
     found = Finder(overrides).find_all(versions)
     graphs = resolve_graphs(args, distribution, versions, with_runner=True) if args.resolve else None
     counts = planning.counts(distribution, graphs)
     if args.format == "json":
-        emit_json("check", _check_json(distribution, found, graphs, counts))
+        emit_json(
+            "check",
+            {**_check_json(distribution, found, graphs, counts), "governance": _governance(signers, distribution)},
+        )
         return EXIT_OK
 
     title = f"{escape(distribution.name)} {escape(distribution.version)}"
@@ -141,6 +147,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
         f"{len(policy.expected_failures)} expected failure(s), {len(policy.expected_skips)} expected skip(s)"
     )
+    _print_governance(console, signers, distribution)
     if graphs:
         for version, graph in graphs.items():
             edges = ", ".join(f"{e.dependent}→{e.dependency}" for e in graph.manifest_edges()) or "none"
@@ -161,6 +168,23 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
         console.print(f"  {strategy:<9} {shown}{flag}")
     return EXIT_OK
+
+
+def _print_governance(console: Console, signers: Signers | None, distribution: Distribution) -> None:
+    if signers is not None and distribution.governance is not None:
+        relative = os.path.relpath(distribution.governance.signers, distribution.root)
+        console.print(f"Governance: {escape(signers.describe())} sign a release ({escape(relative)})")
+
+
+def _governance(signers: Signers | None, distribution: Distribution) -> dict[str, object] | None:
+    """The manifest's governance, its signers file read: `check --format json`'s `governance`."""
+    if signers is None or distribution.governance is None:
+        return None
+    return {
+        "signers": str(distribution.governance.signers),
+        "threshold": signers.threshold,
+        "principals": list(signers.principals),
+    }
 
 
 def _check_json(

@@ -1,4 +1,4 @@
-"""`release`, `verify`, `diff`: the signed bundle a distribution ships, and checking it."""
+"""`release`, `sign`, `verify`, `diff`: the signed bundle a distribution ships, and checking it."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from curator.errors import EXIT_OK, UsageError
 from curator.inputs import quoted
 
 if TYPE_CHECKING:
+    from curator.manifest import Distribution
+    from curator.release.governance import Tally
+    from curator.release.verify import Trust, Verification
     from curator.signing import SigningKey
 
 from curator.cli.common import (
@@ -23,12 +26,14 @@ from curator.cli.common import (
     emit_json,
     load_manifest,
     manifest_arg,
+    positive_int,
     shown,
     store_file,
     writable_folder,
 )
 
 MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
+MAX_SIGNATURE_BYTES = 64 * 2**10  # an armored ed25519 SSH signature is under 400 bytes
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -55,9 +60,40 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     release.set_defaults(handler=cmd_release)
 
-    verify = commands.add_parser("verify", help="re-check every checksum, hash and the signature of a bundle")
+    sign = commands.add_parser(
+        "sign", help="add your signature to a bundle cut with governance, and make its tarball again"
+    )
+    sign.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle folder or its .tar.gz")
+    how = sign.add_mutually_exclusive_group()
+    how.add_argument(
+        "--key",
+        type=Path,
+        help="your OpenSSH ed25519 private key (default: $CURATOR_SIGNING_KEY, a path or the key itself)",
+    )
+    how.add_argument(
+        "--signature",
+        type=Path,
+        metavar="SIG",
+        help="a signature of the bundle's SHA256SUMS made elsewhere (`ssh-keygen -Y sign -n curator`), added as it is",
+    )
+    sign.set_defaults(handler=cmd_sign, unsigned=False)
+
+    verify = commands.add_parser("verify", help="re-check every checksum, hash and the signatures of a bundle")
     verify.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle folder or its .tar.gz")
-    verify.add_argument("--pubkey", type=Path, help="the public key you trust (default: the bundle's own)")
+    trust = verify.add_mutually_exclusive_group()
+    trust.add_argument("--pubkey", type=Path, help="the public key you trust (default: the bundle's own)")
+    trust.add_argument(
+        "--signers",
+        type=Path,
+        metavar="FILE",
+        help="the maintainers you trust: an OpenSSH allowed_signers file (default: the bundle's own)",
+    )
+    verify.add_argument(
+        "--threshold",
+        type=positive_int,
+        metavar="K",
+        help="signatures needed from distinct signers (default: what the bundle's release.json records, else 1)",
+    )
     verify.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     verify.set_defaults(handler=cmd_verify)
 
@@ -73,7 +109,7 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     diff.set_defaults(handler=cmd_diff)
 
 
-def signing_key(args: argparse.Namespace) -> SigningKey | None:
+def signing_key(args: argparse.Namespace, command: str = "release") -> SigningKey | None:
     """The key from --key or $CURATOR_SIGNING_KEY; None only with --unsigned."""
     import getpass
 
@@ -81,7 +117,7 @@ def signing_key(args: argparse.Namespace) -> SigningKey | None:
 
     source = os.environ.get("CURATOR_SIGNING_KEY", "")
     if args.key is not None and args.unsigned:
-        raise UsageError("curator release: --key and --unsigned contradict each other; drop one")
+        raise UsageError(f"curator {command}: --key and --unsigned contradict each other; drop one")
     if args.key is not None:
         text, where = signing.read_key_file(args.key), str(args.key)
     elif args.unsigned:
@@ -90,6 +126,11 @@ def signing_key(args: argparse.Namespace) -> SigningKey | None:
         text, where = source.encode(), "$CURATOR_SIGNING_KEY"
     elif source:
         text, where = signing.read_key_file(Path(source).expanduser()), source
+    elif command == "sign":
+        raise UsageError(
+            "curator sign: no signing key; pass --key KEY (your ed25519 key from `ssh-keygen -t ed25519`) or set "
+            "CURATOR_SIGNING_KEY, or pass --signature SIG (a signature made with `ssh-keygen -Y sign -n curator`)"
+        )
     else:
         raise UsageError(
             "curator release: no signing key; pass --key KEY (an ed25519 key from `ssh-keygen -t ed25519`) "
@@ -117,10 +158,12 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
     """`curator release`: cut the signed bundle of a run whose gate holds."""
     from curator.interpreters import Finder, parse_overrides
     from curator.layout import cache_dir, default_store
+    from curator.release import governance
     from curator.release.bundle import ReleaseRequest, cut
 
     epoch = source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
     distribution = load_manifest(args)
+    signers = governance.of_distribution(distribution)
     store = args.store or default_store(distribution.root)
     store_file(store, "--store", must_exist=True)
     out_dir = args.out or distribution.root / "dist"
@@ -137,6 +180,7 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
         wheelhouse=args.wheelhouse,
         force=args.force,
         epoch=epoch,
+        signers=signers,
     )
     release = cut(request)
     for done in release.recovered:
@@ -153,6 +197,17 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
     console.print(f"      {escape(shown(release.tarball))}  sha256 {release.sha256}")
     since = f"changes since {escape(release.previous)}" if release.previous else "first release in this folder"
     console.print(f"{since}: {folder}/CHANGES.md")
+    if release.tally is not None:
+        tarball = escape(shown(release.tarball))
+        if release.tally.signed:
+            (first,) = release.tally.signed
+            console.print(f"signed SHA256SUMS as {escape(first.principal)} ({first.fingerprint}, namespace curator)")
+        _print_tally(console, release.tally)
+        if not release.tally.met:
+            console.print(f"each of {escape(', '.join(release.tally.missing))} may add theirs:")
+            console.print(f"  curator sign {tarball} --key THEIR_KEY")
+        console.print(f"check it with: curator verify {tarball} --signers {escape(shown(_signers_file(distribution)))}")
+        return EXIT_OK
     if release.fingerprint is None:
         console.print("[bold yellow]UNSIGNED[/]: cut with --unsigned; SHA256SUMS shows integrity, not who made it")
     else:
@@ -161,40 +216,97 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
-def cmd_verify(args: argparse.Namespace, console: Console) -> int:
-    """`curator verify`: every checksum, the signature, nothing missing or extra."""
-    from curator import signing
-    from curator.errors import VerifyMismatch
-    from curator.release.verify import verify
+def _signers_file(distribution: Distribution) -> Path:
+    """The manifest's governance signers file (a governed distribution's)."""
+    assert distribution.governance is not None
+    return distribution.governance.signers
 
-    pubkey = None
-    if args.pubkey is not None:
-        pubkey = signing.load_public_key(signing.read_key_file(args.pubkey).decode("utf-8", "replace"), args.pubkey)
+
+def _print_tally(console: Console, tally: Tally) -> None:
+    """Who signed, and who is missing; each signature that did not count, and why."""
+    colour = "green" if tally.met else "yellow"
+    console.print(f"signatures: [{colour}]{escape(tally.summary)}[/]")
+    for uncounted in tally.uncounted:
+        console.print(f"  {escape(uncounted.label)} does not count: {escape(uncounted.reason)}")
+
+
+def cmd_sign(args: argparse.Namespace, console: Console) -> int:
+    """`curator sign`: add one maintainer's signature to a governed bundle; make its tarball again."""
+    from curator import signing
+    from curator.release.governance import Presented
+    from curator.release.sign import sign
+
+    if args.signature is not None:
+        detached = Presented(str(args.signature), _signature_text(args.signature))
+        signed = sign(args.bundle, lambda _sums: detached)
+    else:
+        key = signing_key(args, "sign")
+        assert key is not None  # sign has no --unsigned
+        signed = sign(args.bundle, lambda sums: Presented(key.source, signing.sign(sums, key)))
+    who = f"{escape(signed.principal)} ({signed.fingerprint})"
+    if not signed.added:
+        console.print(f"{who} has signed {escape(str(args.bundle))} already: nothing added")
+    elif signed.replaced:
+        console.print(f"signed as {who}, in place of a signature of {escape(signed.principal)} that did not count")
+    else:
+        console.print(f"signed as {who}: {_member(signed.principal)}")
+    _print_tally(console, signed.tally)
+    console.print(f"{escape(shown(signed.tarball))}  sha256 {signed.sha256}")
+    return EXIT_OK
+
+
+def _signature_text(path: Path) -> str:
+    """An armored SSH signature handed to `curator sign --signature` (a small regular file)."""
+    from curator.inputs import Unreadable, read_regular
+
     try:
-        result = verify(args.bundle, pubkey)
-    except VerifyMismatch as mismatch:
-        if args.format != "json":
-            raise
-        emit_json("verify", {"bundle": str(args.bundle), "verified": False, "problems": list(mismatch.problems)})
-        return mismatch.exit_code
+        return read_regular(path, MAX_SIGNATURE_BYTES).decode("utf-8", "replace")
+    except FileNotFoundError:
+        raise UsageError(f"{path}: cannot read the signature (no such file)") from None
+    except Unreadable as exc:
+        raise UsageError(f"{path}: cannot read the signature: {exc}") from None
+
+
+def _member(principal: str) -> str:
+    """`signatures/<principal>.sig`."""
+    from curator.release.signatures import member
+
+    return escape(member(principal))
+
+
+def cmd_verify(args: argparse.Namespace, console: Console) -> int:
+    """`curator verify`: every checksum, the signatures, nothing missing or extra."""
+    from curator import codec
+    from curator.errors import EXIT_UNEXPECTED, VerifyMismatch
+    from curator.release.verify import check
+
+    result = check(args.bundle, _trust(args))
+    problems = result.all_problems
     if args.format == "json":
-        emit_json(
-            "verify",
-            {
-                "bundle": str(args.bundle),
-                "verified": True,
-                "problems": [],
+        document: dict[str, object] = {"bundle": str(args.bundle), "verified": not problems, "problems": list(problems)}
+        if not problems:
+            document |= {
                 "files": result.files,
                 "wheels": result.wheels,
                 "signed": result.signed,
                 "fingerprint": result.fingerprint,
                 "trusted_key": result.trusted_key,
-            },
-        )
-        return EXIT_OK
+            }
+        document |= {
+            "signatures": codec.to_json(result.tally) if result.tally is not None else None,
+            "signers": result.signers_from,
+            "threshold_from": result.threshold_from,
+        }
+        emit_json("verify", document)
+        return EXIT_UNEXPECTED if problems else EXIT_OK
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise VerifyMismatch(f"{args.bundle} does not verify ({len(problems)} problem(s)):\n{lines}", problems)
     wheels = f"; {result.wheels} wheels match the locks" if result.wheels else ""
     console.print(f"{escape(str(args.bundle))}: {result.files} files match SHA256SUMS, none missing or extra{wheels}")
-    if not result.signed:
+    if result.tally is not None:
+        _print_counted(console, result)
+    elif not result.signed:
         console.print(
             "[bold yellow]UNSIGNED[/] bundle: the files are intact, but nothing shows who made them "
             "(it was cut with --unsigned)"
@@ -209,6 +321,48 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
         )
     console.print("[green]verified[/]")
     return EXIT_OK
+
+
+def _trust(args: argparse.Namespace) -> Trust:
+    """What the person verifying trusts: --pubkey, or --signers and --threshold (else the bundle's own)."""
+    from curator import signing
+    from curator.release import governance
+    from curator.release.verify import Trust
+
+    if args.pubkey is not None:
+        if args.threshold is not None:
+            raise UsageError("curator verify: --threshold counts the signers of --signers FILE, not one --pubkey")
+        key = signing.load_public_key(signing.read_key_file(args.pubkey).decode("utf-8", "replace"), args.pubkey)
+        return Trust(pubkey=key)
+    if args.signers is None:
+        return Trust(threshold=args.threshold)
+    signers = governance.read(args.signers)
+    if args.threshold is not None and args.threshold > len(signers):
+        raise UsageError(
+            f"--threshold {args.threshold} is more than the {len(signers)} signer(s) of {args.signers} "
+            f"({', '.join(s.principal for s in signers)})"
+        )
+    return Trust(signers=signers, signers_from=f"--signers {args.signers}", threshold=args.threshold)
+
+
+def _print_counted(console: Console, result: Verification) -> None:
+    """A governed bundle's signatures: who signed, against whose list, and how far that shows origin."""
+    assert result.tally is not None
+    _print_tally(console, result.tally)
+    against = escape(result.signers_from or "")
+    if result.trusted_key:
+        console.print(f"counted against {against}, the signers you trust")
+    else:
+        console.print(
+            f"counted against {against}: this shows the files are intact and who signed them by the bundle's own "
+            "account, not that they are the distribution's maintainers; pass --signers FILE (the signers the "
+            "distribution publishes)"
+        )
+    if result.threshold_from == "release.json":
+        console.print(
+            f"threshold {result.tally.threshold}, as the bundle's release.json records it; pass --threshold K to "
+            "require your own"
+        )
 
 
 def cmd_diff(args: argparse.Namespace, console: Console) -> int:

@@ -4,7 +4,8 @@ Everything is written into a staging folder inside DIR and placed at the end, th
 the tarball as one step as far as the filesystem allows (`release.place`): a release killed at
 any moment leaves the previous bundle, or none, never half of one. Every file is a function of
 the gating run, the manifest, the package files and the key: the same inputs give the same
-tarball, byte for byte.
+tarball, byte for byte. With `governance` in the manifest, the key signs first, as the maintainer
+it belongs to (`signatures/<principal>.sig`); the others add theirs with `curator sign`.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from curator import __version__, manifest, signing
+from curator import __version__, codec, manifest, signing
 from curator import metadata as core_metadata
-from curator.errors import GateNotMet, ToolError, UsageError
+from curator.errors import GateNotMet, NotASigner, ToolError, UsageError
 from curator.ids import PyVersion
 from curator.interpreters import Finder
 from curator.layout import BundleLayout, RunLayout
 from curator.locking import FolderLock
 from curator.manifest import Distribution
-from curator.release import changes, files, gate, place, sbom, wheelhouse
+from curator.release import changes, files, gate, governance, place, sbom, signatures, wheelhouse
+from curator.release.governance import Signers, Tally
 from curator.report.publish import rerender
 from curator.resolve import Lock, LockedFile, Resolver, parse_requirements, pylock_files
 from curator.store import Store
@@ -51,6 +53,7 @@ class ReleaseRequest:
     cache: Path
     key: signing.SigningKey | None  # None: cut unsigned (the CLI insists on --unsigned)
     wheelhouse: bool = False
+    signers: Signers | None = None  # the manifest's governance, its signers file read
     force: bool = False
     epoch: int | None = None  # SOURCE_DATE_EPOCH; default: when the gating run finished
 
@@ -72,6 +75,7 @@ class Release:
     pylocks: tuple[str, ...]
     recovered: tuple[str, ...] = ()  # interrupted releases put right first (`release.place`)
     report_regenerated: bool = False  # the run's report files were missing and were written again
+    tally: Tally | None = None  # with governance: who signed (the key's maintainer, or nobody yet)
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ def cut(request: ReleaseRequest) -> Release:
         with _hold(out):
             recovered += place.recover(out)
     _refuse_existing(request, folder, tarball)
+    principal = _signer(request)
     inputs = _gather(request, out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -119,7 +124,7 @@ def cut(request: ReleaseRequest) -> Release:
             try:
                 root = staging / name
                 root.mkdir()
-                wheels = _write_bundle(root, request, inputs)
+                wheels = _write_bundle(root, request, inputs, principal)
                 listed, _ = files.walk(root)
                 size = sum((root / f).stat().st_size for f in listed)
                 digest = files.write_tarball(root, name, staging / tarball.name, inputs.epoch)
@@ -145,7 +150,41 @@ def cut(request: ReleaseRequest) -> Release:
         pylocks=tuple(pylock_name(p) for p in inputs.locks),
         recovered=tuple(recovered),
         report_regenerated=inputs.report_regenerated,
+        tally=_tally(folder, request.signers),
     )
+
+
+def _signer(request: ReleaseRequest) -> str | None:
+    """The principal the release key signs as (governance), checked before any work; a key that is
+    no signer's, or that may not sign now, would add a signature that counts for nothing."""
+    signers, key = request.signers, request.key
+    if signers is None or key is None:
+        return None
+    signer = signers.holding(key.public)
+    if signer is None:
+        raise NotASigner(
+            f"{key.source}: key {key.public.fingerprint} is not one of the signers ({', '.join(signers.principals)}) "
+            f"of {request.distribution.where('governance.signers')}; sign with a maintainer's key, add this key's "
+            "line to the signers file, or pass --unsigned and let the maintainers sign (`curator sign`)"
+        )
+    invalid = signer.invalid_at(dt.datetime.now(dt.UTC))
+    if invalid is not None:
+        raise NotASigner(f"{key.source}: {invalid[1]}, so its signature would count for nothing")
+    return signer.principal
+
+
+def _tally(folder: Path, signers: Signers | None) -> Tally | None:
+    """Who signed the bundle just placed, against the manifest's signers."""
+    if signers is None:
+        return None
+    bundle = BundleLayout(folder)
+    presented = [
+        governance.Presented(signatures.member(p), bundle.signature(p).read_text(), p)
+        for p in signers.principals
+        if bundle.signature(p).is_file()
+    ]
+    sums = (folder / files.SUMS).read_bytes()
+    return governance.tally(sums, presented, signers, what=files.SUMS)
 
 
 def _hold(out: Path) -> FolderLock:
@@ -211,7 +250,7 @@ def _ensure_report(store: Store, evidence: gate.Evidence, dist: Distribution) ->
     return True
 
 
-def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
+def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs, principal: str | None) -> int:
     """Every file of the bundle into `root`, SHA256SUMS and its signature last; how many wheels."""
     dist, evidence, locks = request.distribution, inputs.evidence, inputs.locks
     wheels = wheelhouse.collect(inputs.located, locks, BundleLayout(root).wheels) if request.wheelhouse else 0
@@ -235,6 +274,7 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
     notes = changes.render_changes(
         title=f"{dist.name} {dist.version}",
         signed_by=request.key.public.fingerprint if request.key else None,
+        signers=request.signers.describe() if request.signers else None,
         evidence=evidence,
         previous=inputs.previous.name if inputs.previous else None,
         changes=changes.compare(before, current),
@@ -245,11 +285,15 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs) -> int:
     _write(bundle.changes, notes)
     record = _release_json(request, inputs, wheels=wheels)
     _write(bundle.release_json, json.dumps(record, indent=2, sort_keys=True) + "\n")
-    if request.key is not None:
+    if request.signers is not None:
+        _write(bundle.allowed_signers, request.signers.render())
+    elif request.key is not None:
         _write(root / files.PUBLIC_KEY, request.key.public.openssh() + "\n")
     sums = files.render_sums(root)
     _write(root / files.SUMS, sums)
-    if request.key is not None:
+    if request.key is not None and principal is not None:
+        _write(bundle.signature(principal), signing.sign(sums.encode(), request.key))
+    elif request.key is not None:
         _write(root / files.SIGNATURE, signing.sign(sums.encode(), request.key))
     return wheels
 
@@ -424,7 +468,14 @@ def versions_of_bundle(root: Path) -> dict[PyVersion, dict[NormalizedName, Versi
 def _release_json(request: ReleaseRequest, inputs: _Inputs, *, wheels: int) -> dict[str, object]:
     dist, evidence, key = request.distribution, inputs.evidence, request.key
     signature: dict[str, object]
-    if key is None:
+    if request.signers is not None:  # signed by the maintainers, each in signatures/ (cut with or without a key)
+        signature = {
+            "signed": True,
+            "format": "sshsig",
+            "namespace": signing.NAMESPACE,
+            "file": signatures.member("<principal>"),
+        }
+    elif key is None:
         signature = {
             "signed": False,
             "note": "UNSIGNED: cut with --unsigned; SHA256SUMS shows the files are intact, not who made them",
@@ -463,6 +514,7 @@ def _release_json(request: ReleaseRequest, inputs: _Inputs, *, wheels: int) -> d
         "wheelhouse": {"files": wheels} if request.wheelhouse else None,
         "previous": inputs.previous.name if inputs.previous else None,
         "signature": signature,
+        "governance": codec.to_json(signatures.GovernanceRecord.of(request.signers)) if request.signers else None,
         "tools": {
             "curator": __version__,
             "uv": _version("uv"),

@@ -125,6 +125,7 @@ def render_changes(
     title: str,
     signed_by: str | None,
     evidence: Evidence,
+    signers: str | None = None,
     previous: str | None,
     changes: Sequence[PackageChanges],
     current: Mapping[PyVersion, Versions],
@@ -134,7 +135,13 @@ def render_changes(
     """CHANGES.md: the signature status, the gate's evidence, and what changed since `previous`."""
     run = evidence.run
     out = [f"# {title}", ""]
-    if signed_by is None:
+    if signers is not None:
+        out += [
+            f"Signed by its maintainers: {signers} sign `SHA256SUMS` (SSH signatures in "
+            "`signatures/<principal>.sig`, namespace `curator`; check them with `curator verify --signers FILE`).",
+            "",
+        ]
+    elif signed_by is None:
         out += [
             "**UNSIGNED RELEASE.** Cut with `--unsigned`: `SHA256SUMS` shows the files are intact, "
             "but nothing shows who made them.",

@@ -11,6 +11,7 @@ refused as bad input (exit 2), naming the first member at fault, and nothing els
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tarfile
@@ -128,10 +129,13 @@ class Folder:
 
 
 class Archive:
-    """A bundle tarball, checked and hashed member by member as it streams; nothing is unpacked."""
+    """A bundle tarball, checked and hashed member by member as it streams; nothing is unpacked
+    (unless `copy_to` asks for a copy: then each member, once checked, is written below it by
+    curator itself, as a folder or a regular file — never by tarfile's extraction)."""
 
-    def __init__(self, path: Path, readable: Readable) -> None:
+    def __init__(self, path: Path, readable: Readable, copy_to: Path | None = None) -> None:
         self.path = path
+        self._copy_to = copy_to
         self._digests: dict[str, str] = {}
         self._kept: dict[str, bytes] = {}
         self._folders: set[str] = set()
@@ -141,6 +145,9 @@ class Archive:
                 self._scan(tar, readable)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise UsageError(f"{path}: not a readable .tar.gz ({' '.join(str(exc).split())})") from None
+        if copy_to is not None:
+            for folder in self._folders:
+                (copy_to / folder).mkdir(parents=True, exist_ok=True)  # empty ones too: the copy is the whole bundle
 
     @property
     def name(self) -> str:
@@ -203,7 +210,8 @@ class Archive:
             keep = readable(relative)
             if keep and member.size > MAX_READ_BYTES:
                 raise self._refuse(member.name, f"is larger than {size(MAX_READ_BYTES)}")
-            self._digests[relative], kept = _digest(tar, member, keep=keep)
+            sink = self._copy_to / relative if self._copy_to is not None else None
+            self._digests[relative], kept = _digest(tar, member, keep=keep, sink=sink)
             if keep:
                 self._kept[relative] = kept
         if not self._top:
@@ -238,17 +246,23 @@ class Archive:
         return "/".join(parts[1:])
 
 
-def _digest(tar: tarfile.TarFile, member: tarfile.TarInfo, *, keep: bool) -> tuple[str, bytes]:
-    """The member's sha256, and its bytes when `keep` (else empty)."""
+def _digest(
+    tar: tarfile.TarFile, member: tarfile.TarInfo, *, keep: bool, sink: Path | None = None
+) -> tuple[str, bytes]:
+    """The member's sha256, and its bytes when `keep` (else empty); written to a new file `sink` too."""
     digest = hashlib.sha256()
     chunks: list[bytes] = []
     handle = tar.extractfile(member)
     assert handle is not None  # a regular file always has a reader
-    with handle:
+    if sink is not None:
+        sink.parent.mkdir(parents=True, exist_ok=True)
+    with handle, sink.open("xb") if sink is not None else contextlib.nullcontext() as out:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             if keep:
                 chunks.append(chunk)
+            if out is not None:
+                out.write(chunk)
     return digest.hexdigest(), b"".join(chunks)
 
 

@@ -16,7 +16,14 @@ from pathlib import Path, PurePosixPath
 SUMS = "SHA256SUMS"
 SIGNATURE = "SHA256SUMS.sig"
 PUBLIC_KEY = "SHA256SUMS.pub"
-UNLISTED = frozenset({SUMS, SIGNATURE})  # everything else is listed in SHA256SUMS
+SIGNATURES = "signatures"  # a governed bundle's signatures/<principal>.sig
+UNLISTED = frozenset({SUMS, SIGNATURE})  # with signatures/, everything else is listed in SHA256SUMS
+
+
+def unlisted(name: str) -> bool:
+    """Whether a bundle member is one SHA256SUMS cannot list: itself and the signatures of it
+    (`SHA256SUMS.sig`, anything under `signatures/`, which verify then accounts for)."""
+    return name in UNLISTED or name.startswith(f"{SIGNATURES}/")
 
 
 def sha256_file(path: Path) -> str:
@@ -42,9 +49,9 @@ def walk(root: Path) -> tuple[list[str], list[str]]:
 
 
 def render_sums(root: Path) -> str:
-    """SHA256SUMS for every file under `root` but the sums and their signature (`sha256sum -c` reads it)."""
+    """SHA256SUMS for every file under `root` but the sums and their signatures (`sha256sum -c` reads it)."""
     files, _ = walk(root)
-    return "".join(f"{sha256_file(root / f)}  {f}\n" for f in files if f not in UNLISTED)
+    return "".join(f"{sha256_file(root / f)}  {f}\n" for f in files if not unlisted(f))
 
 
 def parse_sums(text: str) -> dict[str, str]:

@@ -2,10 +2,15 @@
 
 Every file against `SHA256SUMS` (changed, missing, extra — an empty folder is extra too), the
 bundle's name against what `release.json` says it is (a renamed folder or tarball top is not the
-release it claims to be), the signature of `SHA256SUMS` (against a key the user trusts, or else
-the bundle's own key — which proves integrity, not origin; `release.json`, itself listed in
-`SHA256SUMS`, records whether the bundle was signed, so a signature deleted is missing, not
-absent), and every file of `wheels/` against the locks' hashes, both ways.
+release it claims to be), the signatures of `SHA256SUMS`, and every file of `wheels/` against the
+locks' hashes, both ways.
+
+A bundle cut without governance carries one signature, `SHA256SUMS.sig`: checked against a key the
+user trusts, or else the bundle's own key — which proves integrity, not origin. `release.json`,
+itself listed in `SHA256SUMS`, records whether the bundle was signed, so a signature deleted is
+missing, not absent. A bundle cut with governance carries `signatures/<principal>.sig`, and is
+good when its threshold of distinct signers' signatures verify (`governance.tally`): against a
+signers file the user trusts (`--signers`), or else the bundle's own `allowed_signers`.
 """
 
 from __future__ import annotations
@@ -14,26 +19,64 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from curator import signing
+from curator import codec, signing
 from curator.errors import UsageError, VerifyMismatch
 from curator.inputs import quoted
 from curator.layout import BundleLayout
-from curator.release import files, wheelhouse
+from curator.release import files, governance, signatures, wheelhouse
 from curator.release.bundle import RELEASE_JSON
 from curator.release.contents import Contents, open_bundle
+from curator.release.governance import Signer, Signers, Tally
+from curator.release.signatures import GovernanceRecord
 from curator.resolve import Pin, parse_requirements
 
 
 @dataclass(frozen=True)
+class Trust:
+    """What the person verifying trusts: a public key (`--pubkey`), or a signers file (`--signers`)
+    and the number of its signers that must sign (`--threshold`). Nothing: the bundle's own key or
+    signers, which show that the files are intact, not who made them."""
+
+    pubkey: signing.PublicKey | None = None
+    signers: tuple[Signer, ...] | None = None
+    signers_from: str = ""  # how to name them: `--signers maintainers.allowed_signers`
+    threshold: int | None = None
+
+    @property
+    def origin(self) -> bool:
+        """Whether the signatures are checked against keys from outside the bundle."""
+        return self.pubkey is not None or self.signers is not None
+
+
+@dataclass(frozen=True)
 class Verification:
-    """A bundle that verified: what was checked, and how far the signature can be trusted."""
+    """What was checked in a bundle, how far its signatures can be trusted, and what does not hold."""
 
     bundle: Path
     files: int
     wheels: int
     signed: bool
     fingerprint: str | None
-    trusted_key: bool  # checked against a key the user gave (origin), not the bundled one (integrity)
+    trusted_key: bool  # checked against keys the user gave (origin), not the bundle's own (integrity)
+    tally: Tally | None = None  # a governed bundle (or one checked with --signers): who signed, who is missing
+    signers_from: str | None = None  # what the signatures were counted against
+    threshold_from: str | None = None  # where the threshold came from: --threshold, release.json, --pubkey, default
+    problems: tuple[str, ...] = ()  # files that do not hold (the count of signatures aside)
+
+    @property
+    def shortfall(self) -> tuple[str, ...]:
+        """Fewer signers signed than the threshold: the count, then each signature that did not count."""
+        if self.tally is None or self.tally.met:
+            return ()
+        return (
+            f"{signatures.FOLDER}: {self.tally.summary}",
+            *(f"{u.label}: does not count: {u.reason}" for u in self.tally.uncounted),
+        )
+
+    @property
+    def all_problems(self) -> tuple[str, ...]:
+        """Everything that keeps the bundle from verifying."""
+        return self.problems + self.shortfall
 
 
 def _reads(name: str) -> bool:
@@ -41,12 +84,23 @@ def _reads(name: str) -> bool:
     return (
         name in (files.SUMS, files.SIGNATURE, files.PUBLIC_KEY, RELEASE_JSON)
         or BundleLayout.lock_python(name) is not None
+        or signatures.readable(name)
     )
 
 
-def verify(bundle: Path, pubkey: signing.PublicKey | None = None) -> Verification:
+def verify(bundle: Path, pubkey: signing.PublicKey | None = None, *, trust: Trust | None = None) -> Verification:
     """Check `bundle` (a folder, or a tarball read without unpacking it) completely;
-    `VerifyMismatch` lists every file that does not hold."""
+    `VerifyMismatch` lists every file that does not hold, and a governed bundle's missing signers."""
+    result = check(bundle, trust if trust is not None else Trust(pubkey=pubkey))
+    problems = result.all_problems
+    if problems:
+        lines = "\n".join(f"  {p}" for p in problems)
+        raise VerifyMismatch(f"{bundle} does not verify ({len(problems)} problem(s)):\n{lines}", problems)
+    return result
+
+
+def check(bundle: Path, trust: Trust) -> Verification:
+    """Everything `verify` checks, as a value: what does not hold is in `problems` (and `shortfall`)."""
     contents = open_bundle(bundle, _reads)
     present = contents.files()
     if files.SUMS not in present and RELEASE_JSON not in present:
@@ -61,16 +115,121 @@ def verify(bundle: Path, pubkey: signing.PublicKey | None = None) -> Verificatio
         elif contents.sha256(name) != digest:
             problems.append(f"{name}: changed (its sha256 differs from {files.SUMS})")
     for name in present:
-        if name not in listed and name not in files.UNLISTED:
+        if name not in listed and not files.unlisted(name):
             problems.append(f"{name}: extra (not listed in {files.SUMS})")
-    problems += _extra_folders(contents, listed)
+    record = _record(contents, problems)
+    problems += _extra_folders(contents, listed, governed=record is not None)
     problems += _identity(contents, listed)
-    signed, fingerprint = _signature(contents, pubkey, problems)
+    counting: _Counting | None = None
+    if record is None and trust.signers is None:
+        if trust.threshold is not None:
+            raise UsageError(
+                f"{bundle}: --threshold counts the signers of a signers file; this bundle was cut without "
+                "governance (one key, SHA256SUMS.sig): pass --signers FILE too, or drop --threshold"
+            )
+        signed, fingerprint = _signature(contents, trust.pubkey, problems)
+        problems += [
+            f"{name}: extra ({bundle.name} was cut without governance: it names no signers, and its one "
+            f"signature is {files.SIGNATURE})"
+            for name in present
+            if name.startswith(f"{signatures.FOLDER}/")
+        ]
+    else:
+        signed, fingerprint = True, None
+        counting = _count(contents, record, trust, problems)
     wheels = _wheels(contents, problems) if any(n.startswith("wheels/") for n in present) else 0
-    if problems:
-        lines = "\n".join(f"  {p}" for p in problems)
-        raise VerifyMismatch(f"{bundle} does not verify ({len(problems)} problem(s)):\n{lines}", tuple(problems))
-    return Verification(bundle, len(listed), wheels, signed, fingerprint, trusted_key=pubkey is not None)
+    return Verification(
+        bundle,
+        len(listed),
+        wheels,
+        signed,
+        fingerprint,
+        trusted_key=trust.origin,
+        tally=counting.tally if counting else None,
+        signers_from=counting.signers_from if counting else None,
+        threshold_from=counting.threshold_from if counting else None,
+        problems=tuple(problems),
+    )
+
+
+@dataclass(frozen=True)
+class _Counting:
+    tally: Tally | None
+    signers_from: str
+    threshold_from: str
+
+
+def _record(contents: Contents, problems: list[str]) -> GovernanceRecord | None:
+    try:
+        return signatures.recorded(contents)
+    except codec.CodecError as exc:
+        problems.append(f"{RELEASE_JSON}: its governance record is unreadable ({exc})")
+        return None
+
+
+def _bundled_signers(contents: Contents, record: GovernanceRecord, problems: list[str]) -> tuple[Signer, ...] | None:
+    """The bundle's own allowed_signers, checked against what release.json records."""
+    data = contents.read(signatures.SIGNERS_FILE)
+    if data is None:
+        problems.append(f"{signatures.SIGNERS_FILE}: missing (release.json says the bundle has signers)")
+        return None
+    try:
+        found = governance.parse(data, signatures.SIGNERS_FILE)
+    except UsageError as exc:
+        problems.append(f"{signatures.SIGNERS_FILE}: unreadable ({exc})")
+        return None
+    if [(s.principal, s.key) for s in found] != [(s.principal, s.key) for s in record.signers]:
+        problems.append(f"{signatures.SIGNERS_FILE}: names other signers than {RELEASE_JSON} records")
+    return found
+
+
+def _count(contents: Contents, record: GovernanceRecord | None, trust: Trust, problems: list[str]) -> _Counting:
+    """Tally the bundle's signatures against what the user trusts (else the bundle's own signers)."""
+    offered, odd = signatures.presented(contents)
+    bundled = _bundled_signers(contents, record, problems) if record is not None else None
+    if record is not None:
+        problems += [f"{name}: extra ({signatures.FOLDER}/ holds only <principal>.sig signatures)" for name in odd]
+        if files.SIGNATURE in contents.files():
+            problems.append(
+                f"{files.SIGNATURE}: this bundle was cut with governance; its signatures are "
+                f"{signatures.FOLDER}/<principal>.sig"
+            )
+    else:  # a one-key bundle, checked against --signers: its one signature is SHA256SUMS.sig
+        problems += [f"{p.label}: extra (a bundle cut without governance names no signers)" for p in offered]
+        problems += [f"{name}: extra (a bundle cut without governance names no signers)" for name in odd]
+        signature = contents.read(files.SIGNATURE)
+        offered = (
+            [] if signature is None else [governance.Presented(files.SIGNATURE, signature.decode("utf-8", "replace"))]
+        )
+    pool: tuple[Signer, ...] | None
+    if trust.signers is not None:
+        pool, signers_from = trust.signers, trust.signers_from
+    elif trust.pubkey is not None:
+        known = next((s for s in bundled or () if s.public.blob == trust.pubkey.blob), None)
+        principal = known.principal if known is not None else "pubkey"
+        pool = (Signer(principal, signing.PublicKey(trust.pubkey.key).openssh()),)
+        signers_from = f"--pubkey ({principal}, {trust.pubkey.fingerprint})"
+    else:
+        pool, signers_from = bundled, f"the bundle's own {signatures.SIGNERS_FILE}"
+    if trust.threshold is not None:
+        threshold, threshold_from = trust.threshold, "--threshold"
+    elif trust.pubkey is not None:
+        threshold, threshold_from = 1, "--pubkey"
+    elif record is not None:
+        threshold, threshold_from = record.threshold, RELEASE_JSON
+    else:
+        threshold, threshold_from = 1, "default"
+    if pool is None:
+        return _Counting(None, signers_from, threshold_from)
+    if not 1 <= threshold <= len(pool):  # a release.json cut by hand may say anything
+        problems.append(
+            f"{signatures.FOLDER}: {threshold} signatures needed ({threshold_from}), but the "
+            f"{len(pool)} signer(s) of {signers_from} can give from 1 to {len(pool)}"
+        )
+        return _Counting(None, signers_from, threshold_from)
+    sums = contents.read(files.SUMS) or b""
+    tally = governance.tally(sums, offered, Signers(pool, threshold), what=files.SUMS)
+    return _Counting(tally, signers_from, threshold_from)
 
 
 def _listed(contents: Contents, problems: list[str]) -> dict[str, str]:
@@ -85,9 +244,12 @@ def _listed(contents: Contents, problems: list[str]) -> dict[str, str]:
     return {}
 
 
-def _extra_folders(contents: Contents, listed: dict[str, str]) -> list[str]:
-    """Each folder nothing listed lies in (an empty one, say), the outermost only."""
+def _extra_folders(contents: Contents, listed: dict[str, str], *, governed: bool) -> list[str]:
+    """Each folder nothing listed lies in (an empty one, say), the outermost only; a governed
+    bundle's `signatures/` holds what cannot be listed."""
     holding = {str(p) for name in listed for p in PurePosixPath(name).parents}
+    if governed:
+        holding.add(signatures.FOLDER)
     return [
         f"{folder}/: extra (a folder holding nothing {files.SUMS} lists)"
         for folder in contents.folders()

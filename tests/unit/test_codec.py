@@ -32,6 +32,8 @@ from curator.nightly.model import Night
 from curator.outcome import CellOutcome, Status
 from curator.pins import PinList, Pins
 from curator.plan import Plan
+from curator.release.governance import Tally
+from curator.release.signatures import GovernanceRecord
 from curator.results import ResultRow, RunDocument
 from curator.store import CellRecord, LockRow, NightlyRow, RunRecord, Store
 
@@ -109,12 +111,18 @@ def left_out(value: T, form: Form) -> T:
     return replace(value, **changes)
 
 
-JSON_SHAPES = [WireTask, CellOutcome, Night, Plan, RunDocument, RunRecord, ResultRow]
+JSON_SHAPES = [WireTask, CellOutcome, Night, Plan, RunDocument, RunRecord, ResultRow, Tally, GovernanceRecord]
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPv1BkPq9ZdBf080emyQRkdpU7HfT65pV7KEBRv4JZA"
+
+
+def _keys_too(name: str) -> str:
+    """Text for every field, and a real public key for a signer's `key` (its fingerprint is computed)."""
+    return KEY if name == "key" else _plain(name)
 
 
 @pytest.mark.parametrize("shape", JSON_SHAPES, ids=lambda s: s.__name__)
 def test_every_field_survives_json(shape: type) -> None:
-    value = fill(shape)
+    value = fill(shape, text=_keys_too)
     data = codec.to_json(value)
     assert codec.from_json(shape, json.loads(json.dumps(data))) == left_out(value, "json")
 

@@ -136,6 +136,16 @@ def test_a_key_that_is_no_small_regular_file_is_refused_without_reading_it(
     assert error.startswith(f"curator: error: {key}: cannot read the key: ") and reason in error
     assert main(["verify", str(tmp_path), "--pubkey", str(key)]) == 2  # and as the public key to trust
     assert reason in _one_line_error(capsys)
+    assert main(["sign", str(tmp_path), "--key", str(key)]) == 2  # a maintainer's key
+    assert reason in _one_line_error(capsys)
+    for argv, what in (
+        (["verify", str(tmp_path), "--signers", str(key)], "cannot read the signers file: "),
+        (["sign", str(tmp_path), "--signature", str(key)], "cannot read the signature: "),
+    ):
+        assert main(argv) == 2
+        error = _one_line_error(capsys)
+        assert error.startswith(f"curator: error: {key}: {what}")
+        assert (reason if kind != "too-large" else "larger than") in error
 
 
 def _run_record(run_id: str) -> RunRecord:

@@ -141,15 +141,22 @@ def guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("command", ["verify", "diff"])
+@pytest.mark.parametrize("command", ["verify", "diff", "sign"])
 @pytest.mark.parametrize("case", list(CRAFTED))
 def test_a_crafted_tarball_is_refused_in_one_line_and_writes_nothing(
     guarded: Path, capsys: pytest.CaptureFixture[str], case: str, command: str
 ) -> None:
+    """`sign` copies a tarball out member by member (to sign it and make it again): a crafted one is
+    refused the same way, and the copy it began is gone."""
     craft, message = CRAFTED[case]
     archive = _write(guarded / "crafted.tar.gz", craft(guarded / "outside"))
+    (guarded / "offered.sig").write_text("-----BEGIN SSH SIGNATURE-----\n")
     before = _snapshot(guarded)
-    argv = ["verify", str(archive)] if command == "verify" else ["diff", str(archive), str(archive)]
+    argv = {
+        "verify": ["verify", str(archive)],
+        "diff": ["diff", str(archive), str(archive)],
+        "sign": ["sign", str(archive), "--signature", str(guarded / "offered.sig")],
+    }[command]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
