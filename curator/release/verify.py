@@ -211,14 +211,7 @@ def _count(contents: Contents, record: GovernanceRecord | None, trust: Trust, pr
         signers_from = f"--pubkey ({principal}, {trust.pubkey.fingerprint})"
     else:
         pool, signers_from = bundled, f"the bundle's own {signatures.SIGNERS_FILE}"
-    if trust.threshold is not None:
-        threshold, threshold_from = trust.threshold, "--threshold"
-    elif trust.pubkey is not None:
-        threshold, threshold_from = 1, "--pubkey"
-    elif record is not None:
-        threshold, threshold_from = record.threshold, RELEASE_JSON
-    else:
-        threshold, threshold_from = 1, "default"
+    threshold, threshold_from = _threshold(trust, record, pool, signers_from)
     if pool is None:
         return _Counting(None, signers_from, threshold_from)
     if not 1 <= threshold <= len(pool):  # a release.json cut by hand may say anything
@@ -230,6 +223,25 @@ def _count(contents: Contents, record: GovernanceRecord | None, trust: Trust, pr
     sums = contents.read(files.SUMS) or b""
     tally = governance.tally(sums, offered, Signers(pool, threshold), what=files.SUMS)
     return _Counting(tally, signers_from, threshold_from)
+
+
+def _threshold(
+    trust: Trust, record: GovernanceRecord | None, pool: tuple[Signer, ...] | None, signers_from: str
+) -> tuple[int, str]:
+    """How many signatures must count, and where that number came from."""
+    if trust.threshold is not None:
+        return trust.threshold, "--threshold"
+    if trust.pubkey is not None:
+        return 1, "--pubkey"
+    if trust.signers is not None and pool is not None:
+        # the bundle's own word on its threshold is the signer's: a stolen key could record 1. What the
+        # person verifying trusts is their signers file, so a majority of it is the least that counts.
+        majority = len(pool) // 2 + 1
+        recorded = record.threshold if record is not None else 1
+        return max(recorded, majority), RELEASE_JSON if recorded >= majority else f"a majority of {signers_from}"
+    if record is not None:
+        return record.threshold, RELEASE_JSON
+    return 1, "default"
 
 
 def _listed(contents: Contents, problems: list[str]) -> dict[str, str]:

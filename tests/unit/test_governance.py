@@ -350,11 +350,11 @@ def test_a_single_key_bundle_verifies_as_before_and_counts_against_signers(
     assert main(["verify", str(bundle)]) == 0
     assert "by the bundle's own key" in capsys.readouterr().out
     signers = _write(tmp_path, f"alice {_line(ALICE)}\nbob {_line(BOB)}\n")
-    assert main(["verify", str(bundle), "--signers", str(signers)]) == 0
+    assert main(["verify", str(bundle), "--signers", str(signers)]) == 1  # a majority of the signers you trust
+    assert "1 of 2 signatures: alice; 1 more needed from bob" in capsys.readouterr().err
+    assert main(["verify", str(bundle), "--signers", str(signers), "--threshold", "1"]) == 0
     out = capsys.readouterr().out
     assert "signatures: 1 of 1 signature: alice" in out and "the signers you trust" in out
-    assert main(["verify", str(bundle), "--signers", str(signers), "--threshold", "2"]) == 1
-    assert "1 of 2 signatures: alice; 1 more needed from bob" in capsys.readouterr().err
     assert main(["verify", str(bundle), "--signers", str(signers), "--threshold", "3"]) == 2
     assert "--threshold 3 is more than the 2 signer(s)" in capsys.readouterr().err
     assert main(["verify", str(bundle), "--threshold", "1"]) == 2
