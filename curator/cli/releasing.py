@@ -55,9 +55,15 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     release.set_defaults(handler=cmd_release)
 
-    verify = commands.add_parser("verify", help="re-check every checksum, hash and the signature of a bundle")
-    verify.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle folder or its .tar.gz")
-    verify.add_argument("--pubkey", type=Path, help="the public key you trust (default: the bundle's own)")
+    verify = commands.add_parser(
+        "verify", help="re-check every checksum, hash and signature of a bundle, or of a whole channel"
+    )
+    verify.add_argument(
+        "bundle", type=Path, metavar="BUNDLE|CHANNEL", help="a bundle folder or its .tar.gz, or a channel's folder"
+    )
+    verify.add_argument(
+        "--pubkey", type=Path, help="the public key you trust (default: the bundle's own; a channel: each release's)"
+    )
     verify.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     verify.set_defaults(handler=cmd_verify)
 
@@ -75,8 +81,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 def signing_key(args: argparse.Namespace) -> SigningKey | None:
     """The key from --key or $CURATOR_SIGNING_KEY; None only with --unsigned."""
-    import getpass
-
     from curator import signing
 
     source = os.environ.get("CURATOR_SIGNING_KEY", "")
@@ -95,6 +99,16 @@ def signing_key(args: argparse.Namespace) -> SigningKey | None:
             "curator release: no signing key; pass --key KEY (an ed25519 key from `ssh-keygen -t ed25519`) "
             "or set CURATOR_SIGNING_KEY, or pass --unsigned to cut an unsigned release"
         )
+    return load_key(text, where)
+
+
+def load_key(text: bytes, where: str) -> SigningKey:
+    """A private key's bytes as a signing key, its passphrase from $CURATOR_SIGNING_PASSPHRASE or,
+    on a terminal, asked for."""
+    import getpass
+
+    from curator import signing
+
     passphrase = os.environ.get("CURATOR_SIGNING_PASSPHRASE")
     if passphrase is None and signing.key_needs_passphrase(text) and sys.stdin.isatty():
         passphrase = getpass.getpass(f"passphrase for {where}: ")
@@ -170,6 +184,13 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     pubkey = None
     if args.pubkey is not None:
         pubkey = signing.load_public_key(signing.read_key_file(args.pubkey).decode("utf-8", "replace"), args.pubkey)
+    if args.bundle.is_dir():
+        from curator.channel.publish import is_channel
+
+        if is_channel(args.bundle):
+            from curator.cli.channels import verify_channel
+
+            return verify_channel(args, pubkey, console)
     try:
         result = verify(args.bundle, pubkey)
     except VerifyMismatch as mismatch:

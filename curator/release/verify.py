@@ -47,7 +47,16 @@ def _reads(name: str) -> bool:
 def verify(bundle: Path, pubkey: signing.PublicKey | None = None) -> Verification:
     """Check `bundle` (a folder, or a tarball read without unpacking it) completely;
     `VerifyMismatch` lists every file that does not hold."""
-    contents = open_bundle(bundle, _reads)
+    return check(opened(bundle), bundle, pubkey)
+
+
+def opened(bundle: Path) -> Contents:
+    """A bundle opened for `check`: the files it reads are kept (a tarball is read once)."""
+    return open_bundle(bundle, _reads)
+
+
+def check(contents: Contents, bundle: Path, pubkey: signing.PublicKey | None = None) -> Verification:
+    """`verify` of a bundle already opened (a channel's release folder is one, seen through its files)."""
     present = contents.files()
     if files.SUMS not in present and RELEASE_JSON not in present:
         raise UsageError(f"{bundle}: not a release bundle (no {files.SUMS} or {RELEASE_JSON} in it)")
