@@ -400,3 +400,265 @@ def test_verify_names_what_changed_in_a_channel(
     err = capsys.readouterr().err
     assert problem in err, err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------- refusals
+
+
+def _not_a_bundle(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "README").write_text("hello\n")
+    return ["publish", str(folder), "--channel", str(root)]
+
+
+def _a_file_that_is_not_a_bundle(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    (tmp_path / "eco-1.3.tar.gz").write_bytes(b"not gzip")
+    return ["publish", str(tmp_path / "eco-1.3.tar.gz"), "--channel", str(root)]
+
+
+def _no_such_bundle(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["publish", str(tmp_path / "eco-9.9"), "--channel", str(root)]
+
+
+def _another_distribution(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["publish", str(bundles.stranger), "--channel", str(root)]
+
+
+def _unsigned_without_asking(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["publish", str(bundles.unsigned), "--channel", str(root)]
+
+
+def _another_bundle_under_a_published_version(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    """The unsigned 1.2, relabelled 1.1: a bundle that verifies, but 1.1 is published with other contents."""
+    from curator.release import files
+
+    bundle = shutil.copytree(bundles.unsigned, tmp_path / "eco-1.1")
+    record = bundle / "release.json"
+    record.write_text(record.read_text().replace('"version": "1.2"', '"version": "1.1"'))
+    (bundle / "SHA256SUMS").write_text(files.render_sums(bundle))
+    return ["publish", str(bundle), "--channel", str(root), "--allow-unsigned"]
+
+
+def _a_version_not_in_the_channel(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["yank", "2.0", "--channel", str(root), "--reason", "broken"]
+
+
+def _no_reason(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["yank", "1.1", "--channel", str(root)]
+
+
+def _an_empty_reason(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["yank", "1.1", "--channel", str(root), "--reason", "  "]
+
+
+def _a_reason_of_two_lines(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["yank", "1.1", "--channel", str(root), "--reason", "broken\n<script>"]
+
+
+def _yank_from_a_folder_that_is_no_channel(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    return ["yank", "1.1", "--channel", str(tmp_path), "--reason", "broken"]
+
+
+def _publish_into_a_folder_of_something_else(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    (tmp_path / "thesis.tex").write_text("\\documentclass{article}\n")
+    return ["publish", str(bundles.old), "--channel", str(tmp_path)]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        _not_a_bundle,
+        _a_file_that_is_not_a_bundle,
+        _no_such_bundle,
+        _another_distribution,
+        _unsigned_without_asking,
+        _another_bundle_under_a_published_version,
+        _a_version_not_in_the_channel,
+        _no_reason,
+        _an_empty_reason,
+        _a_reason_of_two_lines,
+        _yank_from_a_folder_that_is_no_channel,
+        _publish_into_a_folder_of_something_else,
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    bundles: Bundles, channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: Callable[..., list[str]]
+) -> None:
+    root = shutil.copytree(channel, tmp_path / "eco")
+    argv = bad(bundles, root, tmp_path)
+    before, around = _snapshot(root), sorted(p.name for p in tmp_path.iterdir())
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("curator: error: ") and err.count("\n") == 1, err
+    assert _snapshot(root) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == around
+
+
+def test_a_channel_of_another_distribution_names_both(
+    bundles: Bundles, channel: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["publish", str(bundles.stranger), "--channel", str(channel)]) == 2
+    assert "the channel of eco, not of other" in capsys.readouterr().err
+
+
+def test_a_tampered_bundle_is_refused_and_nothing_is_written(
+    bundles: Bundles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = shutil.copytree(bundles.new, tmp_path / "eco-1.1")
+    (wheel,) = bundle.glob("wheels/cfx_base-*.whl")
+    data = bytearray(wheel.read_bytes())
+    data[len(data) // 2] ^= 1
+    wheel.write_bytes(bytes(data))
+    root = tmp_path / "channel"
+    assert main(["publish", str(bundle), "--channel", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert f"wheels/{wheel.name}: changed" in err and "refusing to publish it" in err
+    assert not root.exists()
+
+
+def test_an_unsigned_bundle_is_published_when_asked_and_says_so(
+    bundles: Bundles, channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = shutil.copytree(channel, tmp_path / "eco")
+    assert main(["publish", str(bundles.unsigned), "--channel", str(root), "--allow-unsigned"]) == 0
+    assert "UNSIGNED" in capsys.readouterr().out
+    assert json.loads((root / "channel.json").read_text())["stable"] == "1.2"
+    assert main(["verify", str(root)]) == 0
+    assert "UNSIGNED release(s): 1.2" in capsys.readouterr().out
+    page = (root / "index.html").read_text()
+    assert page.index('id="release-1.2"') < page.index('id="release-1.1"') < page.index('id="release-1.0"')
+
+
+# ------------------------------------------------------------------------------- interrupted
+
+
+class Killed(BaseException):
+    """kill -9: the command stops where it is, and none of its own clean-up runs."""
+
+
+def _kill(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
+    from curator.channel import commit
+
+    placed = 0
+    place = commit._place
+
+    def killing(source: Path, target: Path) -> None:
+        nonlocal placed
+        if when == str(placed) or (when == "log" and target.name == "log.jsonl"):
+            raise Killed
+        placed += 1
+        place(source, target)
+
+    def before_the_journal(_self: commit.Staging, _journal: commit.Journal) -> None:
+        raise Killed
+
+    monkeypatch.setattr(commit, "_place", killing)
+    if when == "journal":
+        monkeypatch.setattr(commit.Staging, "commit", before_the_journal)
+    monkeypatch.setattr(commit.Staging, "abandon", lambda _self: None)
+
+
+@pytest.mark.parametrize("when", ["journal", "0", "3", "log"])
+def test_a_publish_killed_midway_leaves_the_channel_as_it_was_or_is_finished_by_the_next(
+    bundles: Bundles, channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    root = tmp_path / "eco"
+    assert main(["publish", str(bundles.old), "--channel", str(root)]) == 0
+    before = _snapshot(root)
+    publish = ["publish", str(bundles.new), "--channel", str(root)]
+    with monkeypatch.context() as patch:
+        _kill(patch, when)
+        with pytest.raises(Killed):
+            main(publish)
+    (pending,) = root.glob(".channel.partial-*")
+    if when == "journal":  # killed before the journal: nothing in place changed
+        assert {k: v for k, v in _snapshot(root).items() if not k.startswith(".channel.partial-")} == before
+    assert (root / "log.jsonl").read_bytes() == before["log.jsonl"]  # the log is placed last
+    capsys.readouterr()
+    assert main(["verify", str(root)]) == 1
+    assert f"{pending.name}/: an interrupted publish or yank" in capsys.readouterr().err
+    assert main(publish) == 0
+    said = capsys.readouterr().out
+    if when == "journal":
+        assert "published eco 1.1" in said  # the staging folder went, and the publish was made again
+    else:
+        assert "recovered: finished an interrupted change" in said and "already published" in said
+    assert main(["verify", str(root)]) == 0
+    assert sorted(_snapshot(root)) == sorted(_snapshot(channel))  # the same files as a publish never killed
+
+
+# ------------------------------------------------------------------------------- signatures, the page
+
+
+def test_each_log_entry_signature_checks_with_jq_and_ssh_keygen(yanked: Path, bundles: Bundles, tmp_path: Path) -> None:
+    """What an entry's signature signs is the line without `signatures`, as `jq -cjS` prints it."""
+    line = (yanked / "log.jsonl").read_bytes().splitlines()[-1]  # the yank, signed by two keys
+    signed = subprocess.run(["jq", "-cjS", "del(.signatures)"], input=line, capture_output=True, check=True).stdout
+    for key in (bundles.key, bundles.other_key):
+        fingerprint = subprocess.run(
+            ["ssh-keygen", "-lf", f"{key}.pub"], capture_output=True, text=True, check=True
+        ).stdout.split()[1]
+        signature = tmp_path / "entry.sig"
+        signature.write_text(json.loads(line)["signatures"][fingerprint])
+        allowed = tmp_path / "allowed_signers"
+        allowed.write_text(f'maintainer namespaces="curator" {Path(f"{key}.pub").read_text()}')
+        command = ["ssh-keygen", "-Y", "verify", "-f", str(allowed), "-I", "maintainer", "-n", "curator"]
+        done = subprocess.run([*command, "-s", str(signature)], input=signed, capture_output=True, check=False)
+        assert done.returncode == 0, done.stderr
+        forged = subprocess.run(
+            [*command, "-s", str(signature)], input=signed.replace(b"1.1", b"1.0"), capture_output=True, check=False
+        )
+        assert forged.returncode != 0
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+
+def test_the_channel_page_in_a_browser(channel: Path, yanked: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does")
+    from playwright.sync_api import sync_playwright
+
+    problems: list[str] = []
+    with _serve(channel) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on(
+                "console", lambda m: problems.append(f"{m.text} {m.location['url']}") if m.type == "error" else None
+            )
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(f"{base}/index.html")
+            rows = page.locator("tr.release")
+            assert [rows.nth(i).get_attribute("data-version") for i in range(rows.count())] == ["1.1", "1.0"]
+            assert rows.nth(0).locator(".badge.stable").is_visible()
+            assert rows.nth(0).locator(".badge.yanked").count() == 0
+            assert "py3.12-baseline" in rows.nth(0).inner_text() and "sides: passed" in rows.nth(0).inner_text()
+            commands = page.locator("#install pre").first.inner_text()
+            assert (
+                f"pip install --index-url {base}/stable/simple cfx-top cfx-base" in commands
+            )  # the page's own address
+            assert f"uv pip install --index-url {base}/stable/simple cfx-top cfx-base" in commands
+            with page.expect_navigation():
+                rows.nth(1).locator("a.evidence").click()
+            assert page.url == f"{base}/releases/1.0/report/index.html"
+            assert "eco" in page.title()
+            page.go_back()
+            with page.expect_navigation():
+                rows.nth(1).get_by_text("index").click()
+            assert "cfx-base" in page.locator("body").inner_text()  # the release's simple index, as a browser sees it
+
+            page.goto((yanked / "index.html").as_uri())  # from disk, after the yank
+            rows = page.locator("tr.release")
+            first = rows.nth(0)
+            assert first.locator(".badge.yanked").is_visible()
+            assert first.locator(".reason").inner_text() == REASON  # the reason as text, its markup escaped
+            assert rows.nth(1).locator(".badge.stable").is_visible()
+            assert f"{yanked.as_uri()}/stable/simple" in page.locator("#install pre").first.inner_text()
+        finally:
+            browser.close()
+    # no CSP violation, no script error (the browser's own look for /favicon.ico on pages without an icon aside)
+    assert [p for p in problems if not p.endswith("/favicon.ico")] == []

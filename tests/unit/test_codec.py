@@ -25,6 +25,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from curator import codec
+from curator.channel.model import BundleRecord, ChannelRecord, Entry
 from curator.codec import CodecError, Form, spec
 from curator.executors.wire import WireResult, WireTask
 from curator.ids import RunId
@@ -109,7 +110,18 @@ def left_out(value: T, form: Form) -> T:
     return replace(value, **changes)
 
 
-JSON_SHAPES = [WireTask, CellOutcome, Night, Plan, RunDocument, RunRecord, ResultRow]
+JSON_SHAPES = [
+    WireTask,
+    CellOutcome,
+    Night,
+    Plan,
+    RunDocument,
+    RunRecord,
+    ResultRow,
+    Entry,
+    ChannelRecord,
+    BundleRecord,
+]
 
 
 @pytest.mark.parametrize("shape", JSON_SHAPES, ids=lambda s: s.__name__)
