@@ -33,7 +33,6 @@ from curator.layout import BundleLayout, ChannelLayout
 from curator.locking import FolderLock
 from curator.release import files
 from curator.release import verify as bundles
-from curator.release.bundle import RELEASE_JSON
 from curator.release.contents import Contents, Folder, unpack
 
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # as the manifest's `version`, and PEP 440 besides
@@ -195,7 +194,7 @@ def _verified(contents: Contents, bundle: Path, refusal: str) -> bundles.Verific
 def _said(contents: Contents, bundle: Path) -> tuple[BundleRecord, str]:
     """The bundle's release.json and the sha256 of its SHA256SUMS."""
     try:
-        record = releases.read_record(contents.read(RELEASE_JSON), f"{bundle}/{RELEASE_JSON}")
+        record = releases.read_record(contents.read(releases.RELEASE_JSON), f"{bundle}/{releases.RELEASE_JSON}")
     except releases.Unloadable as exc:
         raise UsageError(f"{exc}: not a bundle curator could publish") from None
     sums = contents.read(files.SUMS)

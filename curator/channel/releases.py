@@ -24,13 +24,13 @@ from curator.channel.model import BundleRecord
 from curator.channel.pages import METADATA_SUFFIX, Artifact
 from curator.ids import python_key
 from curator.inputs import Unreadable, read_regular
-from curator.layout import ChannelLayout
+from curator.layout import BundleLayout, ChannelLayout
 from curator.release import files
-from curator.release.bundle import RELEASE_JSON
 from curator.release.contents import MAX_READ_BYTES, Folder
 from curator.release.wheelhouse import identify
 
 WHEELS = "wheels/"
+RELEASE_JSON = BundleLayout(Path()).release_json.name
 CHANNEL_OWNED = ("simple", "constraints.txt")  # written into releases/<version>/ by the channel (ChannelLayout)
 MAX_METADATA_BYTES = 16 * 2**20  # core metadata is a few KiB; a long description a few hundred
 

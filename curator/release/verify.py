@@ -19,9 +19,10 @@ from curator.errors import UsageError, VerifyMismatch
 from curator.inputs import quoted
 from curator.layout import BundleLayout
 from curator.release import files, wheelhouse
-from curator.release.bundle import RELEASE_JSON
 from curator.release.contents import Contents, open_bundle
 from curator.resolve import Pin, parse_requirements
+
+RELEASE_JSON = BundleLayout(Path()).release_json.name  # not from release.bundle: verifying needs no report code
 
 
 @dataclass(frozen=True)

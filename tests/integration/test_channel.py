@@ -231,8 +231,10 @@ def test_pip_and_uv_install_exactly_the_blessed_versions(
     log = tmp_path / "server.log"
     with _serve(channel, negotiate=served.endswith("json"), log=log) as base:
         assert _install(tool, f"{base}/{index}", tmp_path) == shipped
+    said = log.read_text()
+    assert re.search(r'"GET /files/[0-9a-f]{64}/cfx_base-[0-9.]+-py3-none-any\.whl\.metadata HTTP', said)  # PEP 658
     if served.endswith("json"):  # the client read the PEP 691 JSON pages, not the HTML
-        assert f"JSON /{index}/cfx-base/" in log.read_text()
+        assert f"JSON /{index}/cfx-base/" in said
 
 
 # ------------------------------------------------------------------------------- yanking
