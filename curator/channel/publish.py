@@ -237,6 +237,16 @@ def _already(root: Path, history: log.History, record: BundleRecord, sums: str) 
 
 
 def _intact(root: Path, history: log.History) -> log.History:
+    """The channel's history, refused when it does not verify, or is lost while its releases are there."""
+    layout = ChannelLayout(root)
+    published = layout.path(ChannelLayout.RELEASES)
+    if history.record is None and (
+        layout.path(ChannelLayout.CHANNEL_JSON).exists() or (published.is_dir() and any(published.iterdir()))
+    ):
+        raise VerifyMismatch(
+            f"{root}: the channel holds releases but its {ChannelLayout.LOG} is missing or empty: its history is lost; "
+            "restore log.jsonl from a mirror or a backup (nothing was written)"
+        )
     if history.problems:
         raise VerifyMismatch(
             f"{root}: the channel's log does not verify ({history.problems[0]}); nothing was written: "
@@ -262,6 +272,9 @@ def _add(
     if _said(copy, staged) != (record, sums):
         raise UsageError(f"{request.bundle}: the bundle changed while it was copied; publish it again")
     listed = files.parse_sums((staged / files.SUMS).read_text(encoding="utf-8"))
+    owned = sorted(n for n in listed if n.split("/")[0] in releases.CHANNEL_OWNED)
+    if owned:
+        raise UsageError(f"{request.bundle}: holds {owned[0]}, a name the channel writes into a release's folder")
     _same_names(root, history, listed)
     added = shared = 0
     for member, (name, digest) in sorted(releases.shipped(listed).items()):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import html as html_lib
 import json
 import os
 import re
@@ -664,3 +665,49 @@ def test_the_channel_page_in_a_browser(channel: Path, yanked: Path) -> None:
             browser.close()
     # no CSP violation, no script error (the browser's own look for /favicon.ico on pages without an icon aside)
     assert [p for p in problems if not p.endswith("/favicon.ico")] == []
+
+
+def test_a_channel_whose_log_is_lost_is_not_started_over(
+    bundles: Bundles, channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = shutil.copytree(channel, tmp_path / "eco")
+    (root / "log.jsonl").unlink()
+    before = _snapshot(root)
+    assert main(["publish", str(bundles.unsigned), "--channel", str(root), "--allow-unsigned"]) == 1
+    assert "its history is lost" in capsys.readouterr().err
+    assert _snapshot(root) == before
+    assert main(["verify", str(root)]) == 1
+    assert "log.jsonl: missing or empty" in capsys.readouterr().err
+
+
+def _page_commands(page: Path, base: str) -> list[str]:
+    """The install commands the channel's page shows, with its address in them."""
+    text = page.read_text()
+    section = text[text.index('<section id="install">') : text.index("</section>")]
+    blocks = re.findall(r"<pre><code>(.*?)</code></pre>", section, re.DOTALL)
+    lines = [
+        html_lib.unescape(re.sub(r"<[^>]+>", "", b.replace("<span data-channel>CHANNEL</span>", base))) for b in blocks
+    ]
+    return [line for block in lines for line in block.splitlines()]
+
+
+@pytest.mark.parametrize("served", ["file", "http.server"])
+def test_the_install_commands_on_the_page_work_as_shown(channel: Path, tmp_path: Path, served: str) -> None:
+    with contextlib.ExitStack() as stack:
+        base = channel.as_uri() if served == "file" else stack.enter_context(_serve(channel))
+        commands = _page_commands(channel / "index.html", base)
+        assert len(commands) == 4
+        for number, command in enumerate(commands):
+            words = command.split()
+            python = _venv(tmp_path / f"venv-{number}")
+            if words[:2] == ["pip", "install"]:
+                argv = [sys.executable, "-m", "pip", "--isolated", "--python", str(python), "install", "--no-cache-dir"]
+            else:
+                assert words[:3] == ["uv", "pip", "install"]
+                argv = [str(uv_binary()), "pip", "install", "--python", str(python), "--no-config"]
+            rest = words[3:] if words[0] == "uv" else words[2:]
+            if "--index-url" not in rest:  # the constraints example installs from "another index": the whole channel's
+                rest += ["--index-url", f"{base}/simple"]
+            done = subprocess.run([*argv, *rest], env=_clean_env(tmp_path), capture_output=True, text=True, check=False)
+            assert done.returncode == 0, command + "\n" + done.stdout + done.stderr
+            assert _installed(python) == SHIPPED_NEW, command
