@@ -85,8 +85,8 @@ def publish(request: PublishRequest) -> Change:
     record, sums = _said(contents, bundle)
     _publishable(request, record, sums)
     history = log.read(root)
-    if (done := _already(root, history, record, sums)) is not None:
-        return done
+    if (done := _already(root, history, record, sums)) is not None and not commit.pending(root):
+        return done  # an interrupted change pending: finish it first, under the lock
     created = not root.exists()
     try:
         with FolderLock.take(root, command="publish", what=f"the channel {root}"):

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -556,13 +557,18 @@ def _kill(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     def before_the_journal(_self: commit.Staging, _journal: commit.Journal) -> None:
         raise Killed
 
+    def before_the_staging_folder_goes(*_args: object, **_kwargs: object) -> None:
+        raise Killed
+
     monkeypatch.setattr(commit, "_place", killing)
     if when == "journal":
         monkeypatch.setattr(commit.Staging, "commit", before_the_journal)
+    if when == "cleanup":
+        monkeypatch.setattr(commit, "shutil", SimpleNamespace(rmtree=before_the_staging_folder_goes))
     monkeypatch.setattr(commit.Staging, "abandon", lambda _self: None)
 
 
-@pytest.mark.parametrize("when", ["journal", "0", "3", "log"])
+@pytest.mark.parametrize("when", ["journal", "0", "3", "log", "cleanup"])
 def test_a_publish_killed_midway_leaves_the_channel_as_it_was_or_is_finished_by_the_next(
     bundles: Bundles, channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str,
     capsys: pytest.CaptureFixture[str],
@@ -578,7 +584,8 @@ def test_a_publish_killed_midway_leaves_the_channel_as_it_was_or_is_finished_by_
     (pending,) = root.glob(".channel.partial-*")
     if when == "journal":  # killed before the journal: nothing in place changed
         assert {k: v for k, v in _snapshot(root).items() if not k.startswith(".channel.partial-")} == before
-    assert (root / "log.jsonl").read_bytes() == before["log.jsonl"]  # the log is placed last
+    if when != "cleanup":
+        assert (root / "log.jsonl").read_bytes() == before["log.jsonl"]  # the log is placed last
     capsys.readouterr()
     assert main(["verify", str(root)]) == 1
     assert f"{pending.name}/: an interrupted publish or yank" in capsys.readouterr().err
