@@ -527,7 +527,20 @@ def test_an_unsigned_bundle_is_published_when_asked_and_says_so(
     root = shutil.copytree(channel, tmp_path / "eco")
     assert main(["publish", str(bundles.unsigned), "--channel", str(root), "--allow-unsigned"]) == 0
     assert "UNSIGNED" in capsys.readouterr().out
-    assert json.loads((root / "channel.json").read_text())["stable"] == "1.2"
+    record = json.loads((root / "channel.json").read_text())
+    assert record["stable"] == "1.2"
+    argv = ["publish", str(bundles.unsigned), "--channel", str(root), "--allow-unsigned", "--format", "json"]
+    assert main(argv) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert (said["command"], said["changed"], said["version"], said["head"]) == (
+        "publish",
+        False,
+        "1.2",
+        record["head"],
+    )
+    assert main(["yank", "1.2", "--channel", str(root), "--reason", "unsigned", "--format", "json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert (said["command"], said["changed"], said["stable"], said["reason"]) == ("yank", True, "1.1", "unsigned")
     assert main(["verify", str(root)]) == 0
     assert "UNSIGNED release(s): 1.2" in capsys.readouterr().out
     page = (root / "index.html").read_text()
