@@ -132,7 +132,7 @@ class BundleRecord:
     pythons: Mapping[str, BundlePython]
     signature: Mapping[str, object]
     blessed: tuple[str, ...] = ()  # the manifest's packages
-    platforms: object = None  # a list of uv targets, or a mapping keyed by them (when the bundle says)
+    platforms: object = None  # uv targets, when the bundle says: a list, a mapping keyed by them, or lists by kind
 
     @property
     def signed(self) -> bool:
@@ -146,9 +146,12 @@ class BundleRecord:
         return found if isinstance(found, str) else None
 
     def said_platforms(self) -> tuple[str, ...] | None:
-        """The platforms the bundle says it holds, sorted; None when it does not say."""
+        """The platforms the bundle says it holds, sorted; None when it does not say. A list of targets,
+        a mapping keyed by target, or a mapping of lists (`{"tested": […], "locked": […]}`: their union)."""
         value = self.platforms
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and value and all(isinstance(v, list | tuple) for v in value.values()):
+            value = [target for targets in value.values() for target in targets]
+        elif isinstance(value, Mapping):
             value = list(value)
         if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
             return tuple(sorted(set(value)))

@@ -165,3 +165,22 @@ def test_the_channel_page_lists_releases_newest_first_with_their_state() -> None
     assert "/stable/simple cfx-top cfx-base" in page
     (policy,) = [html.unescape(p) for p in re.findall(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page)]
     assert "default-src 'none'" in policy and "script-src 'sha256-" in policy
+
+
+def test_the_platforms_a_bundle_says_it_holds() -> None:
+    view = VIEWS["1.0"]
+    cases: list[tuple[object, tuple[str, ...] | None]] = [
+        (["x86_64-manylinux_2_28", "aarch64-apple-darwin"], ("aarch64-apple-darwin", "x86_64-manylinux_2_28")),
+        ({"x86_64-pc-windows-msvc": {"tested": False}}, ("x86_64-pc-windows-msvc",)),
+        ({"tested": ["x86_64-manylinux_2_28"], "locked": ["x86_64-pc-windows-msvc"]},
+         ("x86_64-manylinux_2_28", "x86_64-pc-windows-msvc")),
+        (None, None),
+        ("linux", None),
+    ]  # fmt: skip
+    for value, expected in cases:
+        bundle = BundleRecord(**{**view.bundle.__dict__, "platforms": value})
+        assert bundle.said_platforms() == expected, value
+    # a bundle that does not say: its wheels' platform tags
+    assert view.platforms == ("any",)
+    sdist = ReleaseView("1.0", view.bundle, {}, (*view.artifacts, SDIST), report=True)
+    assert sdist.platforms == ("any", "source")
