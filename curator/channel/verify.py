@@ -57,7 +57,7 @@ def verify_channel(root: Path, pubkey: signing.PublicKey | None = None) -> Chann
     """Check the channel in `root` completely (see the module's docstring)."""
     layout = ChannelLayout(root)
     problems = [
-        f"{folder.name}/: an interrupted publish or yank (run that command again: it finishes it first)"
+        f"{folder.name}/: a publish or yank under way, or interrupted (run it again: it finishes it first)"
         for folder in commit.pending(root)
     ]
     history = log.read(root)

@@ -601,7 +601,7 @@ def test_a_publish_killed_midway_leaves_the_channel_as_it_was_or_is_finished_by_
         assert (root / "log.jsonl").read_bytes() == before["log.jsonl"]  # the log is placed last
     capsys.readouterr()
     assert main(["verify", str(root)]) == 1
-    assert f"{pending.name}/: an interrupted publish or yank" in capsys.readouterr().err
+    assert f"{pending.name}/: a publish or yank under way, or interrupted" in capsys.readouterr().err
     assert main(publish) == 0
     said = capsys.readouterr().out
     if when == "journal":
@@ -731,3 +731,18 @@ def test_the_install_commands_on_the_page_work_as_shown(channel: Path, tmp_path:
             done = subprocess.run([*argv, *rest], env=_clean_env(tmp_path), capture_output=True, text=True, check=False)
             assert done.returncode == 0, command + "\n" + done.stdout + done.stderr
             assert _installed(python) == SHIPPED_NEW, command
+
+
+def test_one_command_at_a_time_changes_a_channel(
+    bundles: Bundles, channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from curator.locking import FolderLock
+
+    root = shutil.copytree(channel, tmp_path / "eco")
+    with FolderLock.take(root, command="publish", what=f"the channel {root}"):
+        before = _snapshot(root)
+        assert main(["publish", str(bundles.unsigned), "--channel", str(root), "--allow-unsigned"]) == 2
+        assert main(["yank", "1.1", "--channel", str(root), "--reason", "broken"]) == 2
+        err = capsys.readouterr().err
+        assert err.count(f"the channel {root} is in use by curator publish (pid {os.getpid()}") == 2, err
+        assert _snapshot(root) == before
