@@ -138,6 +138,47 @@ class RunLayout:
         return path.relative_to(self.root).as_posix()
 
 
+@dataclass(frozen=True)
+class ChannelLayout:
+    """The files of a channel (`curator publish BUNDLE --channel DIR`, docs/channel.md), each spelled
+    as a POSIX path relative to the channel's folder: the same words name a file on disk, in a
+    journal of changes and in a relative link of an index page."""
+
+    root: Path
+
+    CHANNEL_JSON = "channel.json"
+    LOG = "log.jsonl"
+    PAGE = REPORT_NAME
+    FILES = "files"
+    RELEASES = "releases"
+    SIMPLE = "simple"
+    STABLE_SIMPLE = "stable/simple"
+
+    def path(self, relative: str) -> Path:
+        """A channel-relative POSIX path on disk."""
+        return self.root.joinpath(*relative.split("/"))
+
+    @staticmethod
+    def release(version: str) -> str:
+        """`releases/<version>`: the bundle as published, without its wheels."""
+        return f"{ChannelLayout.RELEASES}/{version}"
+
+    @staticmethod
+    def release_simple(version: str) -> str:
+        """`releases/<version>/simple`: the index of exactly that release's files."""
+        return f"{ChannelLayout.release(version)}/{ChannelLayout.SIMPLE}"
+
+    @staticmethod
+    def constraints(version: str) -> str:
+        """`releases/<version>/constraints.txt`: the release's pins for `pip install -c`."""
+        return f"{ChannelLayout.release(version)}/constraints.txt"
+
+    @staticmethod
+    def stored(sha256: str, filename: str) -> str:
+        """`files/<sha256>/<filename>`: a distribution file, stored once by its content."""
+        return f"{ChannelLayout.FILES}/{sha256}/{filename}"
+
+
 _LOCK_NAME = re.compile(r"^py(\d+\.\d+)\.txt$")
 
 

@@ -1,5 +1,5 @@
 """One curator process at a time in a folder: a run folder while its run lives, a release folder
-while a bundle is placed.
+while a bundle is placed, a channel while it is published to or yanked from.
 
 The lock is an `fcntl.flock` on `FOLDER/.curator.lock`, taken without waiting: a second process
 gets `Busy` at once, naming the folder and what holds it (the holder writes its pid, host,
@@ -24,7 +24,7 @@ from curator.errors import Busy, UsageError
 from curator.inputs import quoted
 
 LOCK_NAME = ".curator.lock"
-COMMANDS = ("run", "nightly", "report", "release", "sign")
+COMMANDS = ("run", "nightly", "report", "release", "sign", "publish", "yank", "signers")
 _HOLDER_LIMIT = 4096  # bytes of holder information read back
 
 
@@ -38,7 +38,7 @@ class FolderLock:
 
     @classmethod
     def take(cls, folder: Path, *, command: str, run: str | None = None, what: str | None = None) -> FolderLock:
-        """Lock `folder` (created if missing) for `command` (`run`, `nightly`, `report`, `release`);
+        """Lock `folder` (created if missing) for `command` (one of `COMMANDS`);
         `Busy` when another process holds it. `what` starts the message (default: the folder)."""
         try:
             folder.mkdir(parents=True, exist_ok=True)

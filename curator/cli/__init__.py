@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from curator import __version__
-from curator.cli import ci, explore, nightly, releasing, running, stores
+from curator.cli import channels, ci, explore, nightly, releasing, running, stores
 from curator.cli.common import Handler, Parser
 from curator.errors import EXIT_OK, CuratorError, ManifestError, UsageError
 from curator.inputs import one_line
@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     explore.register(commands)
     running.register(commands)
     releasing.register(commands)
+    channels.register(commands)
     nightly.register(commands)
     stores.register(commands)
     return parser

@@ -78,8 +78,12 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     sign.set_defaults(handler=cmd_sign, unsigned=False)
 
-    verify = commands.add_parser("verify", help="re-check every checksum, hash and the signatures of a bundle")
-    verify.add_argument("bundle", type=Path, metavar="BUNDLE", help="a bundle folder or its .tar.gz")
+    verify = commands.add_parser(
+        "verify", help="re-check every checksum, hash and signature of a bundle, or of a whole channel"
+    )
+    verify.add_argument(
+        "bundle", type=Path, metavar="BUNDLE|CHANNEL", help="a bundle folder or its .tar.gz, or a channel's folder"
+    )
     trust = verify.add_mutually_exclusive_group()
     trust.add_argument("--pubkey", type=Path, help="the public key you trust (default: the bundle's own)")
     trust.add_argument(
@@ -111,8 +115,6 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
 
 def signing_key(args: argparse.Namespace, command: str = "release") -> SigningKey | None:
     """The key from --key or $CURATOR_SIGNING_KEY; None only with --unsigned."""
-    import getpass
-
     from curator import signing
 
     source = os.environ.get("CURATOR_SIGNING_KEY", "")
@@ -136,6 +138,16 @@ def signing_key(args: argparse.Namespace, command: str = "release") -> SigningKe
             "curator release: no signing key; pass --key KEY (an ed25519 key from `ssh-keygen -t ed25519`) "
             "or set CURATOR_SIGNING_KEY, or pass --unsigned to cut an unsigned release"
         )
+    return load_key(text, where)
+
+
+def load_key(text: bytes, where: str) -> SigningKey:
+    """A private key's bytes as a signing key, its passphrase from $CURATOR_SIGNING_PASSPHRASE or,
+    on a terminal, asked for."""
+    import getpass
+
+    from curator import signing
+
     passphrase = os.environ.get("CURATOR_SIGNING_PASSPHRASE")
     if passphrase is None and signing.key_needs_passphrase(text) and sys.stdin.isatty():
         passphrase = getpass.getpass(f"passphrase for {where}: ")
@@ -278,9 +290,17 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     """`curator verify`: every checksum, the signatures, nothing missing or extra."""
     from curator import codec
     from curator.errors import EXIT_UNEXPECTED, VerifyMismatch
-    from curator.release.verify import check
+    from curator.release.verify import check, opened
 
-    result = check(args.bundle, _trust(args))
+    trust = _trust(args)
+    if args.bundle.is_dir():
+        from curator.channel.publish import is_channel
+
+        if is_channel(args.bundle):
+            from curator.cli.channels import verify_channel
+
+            return verify_channel(args, trust.pubkey, console)
+    result = check(opened(args.bundle), args.bundle, trust)
     problems = result.all_problems
     if args.format == "json":
         document: dict[str, object] = {"bundle": str(args.bundle), "verified": not problems, "problems": list(problems)}

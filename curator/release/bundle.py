@@ -258,7 +258,11 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs, principa
     _write(bundle.manifest, pinned_manifest(dist, evidence.run.id))
     for python, lock in locks.items():
         _write(bundle.lock(python), _lock_text(dist, python, lock, evidence))
-        _write(bundle.pylock(python), inputs.pylocks[python])
+        pylock = inputs.pylocks[python]
+        if request.wheelhouse:  # every file by its path in wheels/: installs offline from the bundle alone
+            pylock = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(python))
+            _check_pylock(python, pylock, lock)
+        _write(bundle.pylock(python), pylock)
     document = sbom.build(
         distribution=dist.name,
         version=dist.version,

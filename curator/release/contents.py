@@ -7,6 +7,8 @@ Every member is checked before its content is read: only regular files and folde
 name below one top folder, no `..`, `.` or empty parts, no absolute names, no name twice, and
 bounded sizes and counts. A tarball that breaks these rules was not written by curator: it is
 refused as bad input (exit 2), naming the first member at fault, and nothing else is checked.
+`unpack` (for `curator publish`) writes each member's bytes as they stream, under the same checks,
+never through tarfile's extraction.
 """
 
 from __future__ import annotations
@@ -83,6 +85,14 @@ def open_bundle(bundle: Path, readable: Readable) -> Contents:
     raise UsageError(f"{bundle}: not a release bundle (give its folder or its .tar.gz)")
 
 
+def unpack(tarball: Path, target: Path) -> str:
+    """Write a bundle tarball's files below `target` (an empty folder curator made), checking each
+    member as `Archive` does before anything of it is written: only files and folders, every name
+    below the one top folder, so nothing lands outside `target` and no link is ever made. Returns
+    the top folder's name; a tarball curator could not have written is a `UsageError`."""
+    return Archive(tarball, lambda _name: False, unpack_to=target).name
+
+
 class Folder:
     """A bundle folder on disk; links in it are reported by `odd`, never followed into."""
 
@@ -130,12 +140,12 @@ class Folder:
 
 class Archive:
     """A bundle tarball, checked and hashed member by member as it streams; nothing is unpacked
-    (unless `copy_to` asks for a copy: then each member, once checked, is written below it by
-    curator itself, as a folder or a regular file — never by tarfile's extraction)."""
+    (unless `unpack_to` asks for the files: then each member, once checked, is written below it by
+    curator itself, as a folder or a regular file — never by tarfile's extraction; see `unpack`)."""
 
-    def __init__(self, path: Path, readable: Readable, copy_to: Path | None = None) -> None:
+    def __init__(self, path: Path, readable: Readable, unpack_to: Path | None = None) -> None:
         self.path = path
-        self._copy_to = copy_to
+        self._unpack_to = unpack_to
         self._digests: dict[str, str] = {}
         self._kept: dict[str, bytes] = {}
         self._folders: set[str] = set()
@@ -145,9 +155,6 @@ class Archive:
                 self._scan(tar, readable)
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise UsageError(f"{path}: not a readable .tar.gz ({' '.join(str(exc).split())})") from None
-        if copy_to is not None:
-            for folder in self._folders:
-                (copy_to / folder).mkdir(parents=True, exist_ok=True)  # empty ones too: the copy is the whole bundle
 
     @property
     def name(self) -> str:
@@ -196,6 +203,7 @@ class Archive:
             folders.update(parents)
             if member.type == tarfile.DIRTYPE:
                 folders.add(relative)
+                self._unpack_folder(relative)
                 continue
             if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
                 kind = _KINDS.get(member.type, f"of type {member.type!r}")
@@ -210,13 +218,20 @@ class Archive:
             keep = readable(relative)
             if keep and member.size > MAX_READ_BYTES:
                 raise self._refuse(member.name, f"is larger than {size(MAX_READ_BYTES)}")
-            sink = self._copy_to / relative if self._copy_to is not None else None
-            self._digests[relative], kept = _digest(tar, member, keep=keep, sink=sink)
+            self._digests[relative], kept = _digest(tar, member, keep=keep, copy_to=self._target(relative))
             if keep:
                 self._kept[relative] = kept
         if not self._top:
             raise UsageError(f"{self.path}: not a bundle tarball: it is empty")
         self._folders = folders
+
+    def _target(self, relative: str) -> Path | None:
+        """Where `unpack` writes a member (a checked name below the top folder); None when reading only."""
+        return self._unpack_to.joinpath(*relative.split("/")) if self._unpack_to is not None else None
+
+    def _unpack_folder(self, relative: str) -> None:
+        if (target := self._target(relative)) is not None:
+            target.mkdir(parents=True, exist_ok=True)
 
     def _place(self, member: tarfile.TarInfo) -> str | None:
         """The member's path below the top folder (None for the top folder itself), or a refusal."""
@@ -247,22 +262,24 @@ class Archive:
 
 
 def _digest(
-    tar: tarfile.TarFile, member: tarfile.TarInfo, *, keep: bool, sink: Path | None = None
+    tar: tarfile.TarFile, member: tarfile.TarInfo, *, keep: bool, copy_to: Path | None = None
 ) -> tuple[str, bytes]:
-    """The member's sha256, and its bytes when `keep` (else empty); written to a new file `sink` too."""
+    """The member's sha256, and its bytes when `keep` (else empty); with `copy_to`, its bytes are
+    also written to that new file."""
     digest = hashlib.sha256()
     chunks: list[bytes] = []
     handle = tar.extractfile(member)
     assert handle is not None  # a regular file always has a reader
-    if sink is not None:
-        sink.parent.mkdir(parents=True, exist_ok=True)
-    with handle, sink.open("xb") if sink is not None else contextlib.nullcontext() as out:
+    with handle, contextlib.ExitStack() as stack:
+        if copy_to is not None:
+            copy_to.parent.mkdir(parents=True, exist_ok=True)
+            sink = stack.enter_context(copy_to.open("xb"))  # never over a file: each name is new
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
             if keep:
                 chunks.append(chunk)
-            if out is not None:
-                out.write(chunk)
+            if copy_to is not None:
+                sink.write(chunk)
     return digest.hexdigest(), b"".join(chunks)
 
 

@@ -23,9 +23,9 @@ from curator.errors import NotASigner, UsageError, VerifyMismatch
 from curator.layout import BundleLayout, atomic_write
 from curator.locking import FolderLock
 from curator.release import files, governance, signatures
-from curator.release.contents import Archive, Folder
+from curator.release.contents import Folder, unpack
 from curator.release.governance import Presented, Signers, Tally
-from curator.release.verify import Trust, check
+from curator.release.verify import Trust, check, opened
 
 Offer = Callable[[bytes], Presented]  # SHA256SUMS → the signature offered for it
 
@@ -60,15 +60,14 @@ def sign(bundle: Path, offer: Offer) -> Signed:
         staging = Path(tempfile.mkdtemp(prefix=f".{tarball.name}.sign-", dir=tarball.parent))
         try:
             copy = staging / "bundle"
-            archive = Archive(tarball, lambda _name: False, copy_to=copy)
-            folder = copy.rename(staging / archive.name)
+            folder = copy.rename(staging / unpack(tarball, copy))
             return _sign(folder, tarball, offer, bundle)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
 
 def _sign(folder: Path, tarball: Path, offer: Offer, shown: Path) -> Signed:
-    before = check(folder, Trust())
+    before = check(opened(folder), folder, Trust())
     if before.problems:
         lines = "\n".join(f"  {p}" for p in before.problems)
         raise VerifyMismatch(
@@ -101,7 +100,7 @@ def _sign(folder: Path, tarball: Path, offer: Offer, shown: Path) -> Signed:
     epoch = signatures.release_epoch(Folder(folder))
     assert epoch is not None  # release.json was read when the bundle verified
     digest = _remake(folder, tarball, epoch)
-    after = check(folder, Trust())
+    after = check(opened(folder), folder, Trust())
     assert after.tally is not None
     return Signed(
         bundle=shown,

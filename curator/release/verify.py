@@ -24,11 +24,12 @@ from curator.errors import UsageError, VerifyMismatch
 from curator.inputs import quoted
 from curator.layout import BundleLayout
 from curator.release import files, governance, signatures, wheelhouse
-from curator.release.bundle import RELEASE_JSON
 from curator.release.contents import Contents, open_bundle
 from curator.release.governance import Signer, Signers, Tally
 from curator.release.signatures import GovernanceRecord
 from curator.resolve import Pin, parse_requirements
+
+RELEASE_JSON = BundleLayout(Path()).release_json.name  # not from release.bundle: verifying needs no report code
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,17 @@ def _reads(name: str) -> bool:
 def verify(bundle: Path, pubkey: signing.PublicKey | None = None, *, trust: Trust | None = None) -> Verification:
     """Check `bundle` (a folder, or a tarball read without unpacking it) completely;
     `VerifyMismatch` lists every file that does not hold, and a governed bundle's missing signers."""
-    result = check(bundle, trust if trust is not None else Trust(pubkey=pubkey))
+    return verified(opened(bundle), bundle, trust if trust is not None else Trust(pubkey=pubkey))
+
+
+def opened(bundle: Path) -> Contents:
+    """A bundle opened for `check`: the files it reads are kept (a tarball is read once)."""
+    return open_bundle(bundle, _reads)
+
+
+def verified(contents: Contents, bundle: Path, trust: Trust) -> Verification:
+    """`check`, and a `VerifyMismatch` listing every problem when anything does not hold."""
+    result = check(contents, bundle, trust)
     problems = result.all_problems
     if problems:
         lines = "\n".join(f"  {p}" for p in problems)
@@ -99,9 +110,9 @@ def verify(bundle: Path, pubkey: signing.PublicKey | None = None, *, trust: Trus
     return result
 
 
-def check(bundle: Path, trust: Trust) -> Verification:
-    """Everything `verify` checks, as a value: what does not hold is in `problems` (and `shortfall`)."""
-    contents = open_bundle(bundle, _reads)
+def check(contents: Contents, bundle: Path, trust: Trust) -> Verification:
+    """Everything `verify` checks of a bundle already opened (a channel's release folder is one, seen
+    through its files), as a value: what does not hold is in `problems` (and `shortfall`)."""
     present = contents.files()
     if files.SUMS not in present and RELEASE_JSON not in present:
         raise UsageError(f"{bundle}: not a release bundle (no {files.SUMS} or {RELEASE_JSON} in it)")

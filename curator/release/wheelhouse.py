@@ -2,13 +2,16 @@
 
 The file for each package and Python is the one uv picks for that interpreter (from the
 pylock it writes); local `file://` wheels are copied, remote ones downloaded. A file whose
-sha256 the lock does not allow is never written.
+sha256 the lock does not allow is never written. With a wheelhouse, each Python's pylock is
+written again from `wheels/` alone, every file named by its path relative to the lock (PEP 751),
+so `uv pip install -r locks/pylock.py312.toml --offline` needs nothing but the bundle (`pylock`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
+import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -21,8 +24,10 @@ from packaging.version import Version
 
 from curator.errors import ToolError
 from curator.ids import PyVersion
+from curator.interpreters import Interpreter
+from curator.manifest import Index
 from curator.metadata import USER_AGENT
-from curator.resolve import Lock, LockedFile
+from curator.resolve import Lock, LockedFile, Resolver
 
 
 def filename(url: str) -> str:
@@ -98,3 +103,21 @@ def _copy(source: IO[bytes], target: IO[bytes], digest: hashlib._Hash) -> None:
     while chunk := source.read(1 << 20):
         digest.update(chunk)
         target.write(chunk)
+
+
+def pylock(wheels: Path, lock: Lock, interpreter: Interpreter) -> str:
+    """uv's PEP 751 lock of `lock`'s exact pins resolved from `wheels/` alone, each file named by
+    `path = "../wheels/<file>"` (relative to `locks/`, where the bundle keeps it) instead of a URL."""
+    text = Resolver(Index(find_links=(wheels,), no_index=True)).pylock(
+        [f"{pin.name}=={pin.version}" for pin in lock.pins], interpreter
+    )
+    for package in tomllib.loads(text).get("packages", []):
+        for file in [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]:
+            url = file.get("url", "")
+            local = Path(urllib.request.url2pathname(urllib.parse.urlparse(url).path))
+            if not url.startswith("file:") or local.parent.resolve() != wheels.resolve():
+                raise ToolError(f"uv's pylock names {url or 'a file without a URL'}, which is not in {wheels}")
+            text = text.replace(f'url = "{url}"', f'path = "../{wheels.name}/{local.name}"')
+    if "file://" in text:
+        raise ToolError(f"uv's pylock for Python {interpreter.version}: a file URL is left after naming files by path")
+    return text

@@ -20,6 +20,7 @@ from curator import manifest
 from curator.cli import main
 from curator.interpreters import Finder
 from curator.release import files
+from curator.resolve import uv_binary
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 
@@ -437,6 +438,60 @@ def test_the_wheelhouse_installs_with_no_index(world: World, tmp_path: Path) -> 
         check=True,
     )
     assert sides.stdout.strip() == "('left', 'right') 1.0"
+
+
+def _offline_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_"))}
+    return env | {"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+
+
+def test_the_pylock_names_the_wheelhouse_by_path_and_uv_installs_it_offline(world: World, tmp_path: Path) -> None:
+    """A bundle's pylock names each wheel by its path in the bundle (PEP 751), so uv installs from the
+    bundle alone: `--offline`, an empty cache, no index, the bundle copied elsewhere (nothing absolute)."""
+    bundle = shutil.copytree(world.bundle, tmp_path / "elsewhere" / "eco-1.0")
+    text = (bundle / "locks" / "pylock.py312.toml").read_text()
+    assert "url =" not in text and 'path = "../wheels/cfx_base-1.0-py3-none-any.whl"' in text
+    venv = tmp_path / "venv"
+    subprocess.run([str(Finder().find("3.12").path), "-m", "venv", "--without-pip", str(venv)], check=True)
+    install = [str(uv_binary()), "pip", "install", "--offline", "--no-index", "--python", str(venv / "bin" / "python")]
+    done = subprocess.run(
+        [*install, "-r", str(bundle / "locks" / "pylock.py312.toml")],
+        cwd=tmp_path,
+        env=_offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "+ cfx-base==1.0" in done.stderr and "+ cfx-top==1.0" in done.stderr
+    assert main(["verify", str(world.bundle)]) == 0
+
+
+@pytest.mark.network
+def test_pip_26_installs_the_bundles_pylock_offline(world: World, tmp_path: Path) -> None:
+    """pip reads PEP 751 locks with `-r` since 25.1 (experimental); it fetches the newest pip first."""
+    pip = tmp_path / "pip"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(pip), "pip>=26"],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = pip.glob("pip-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([str(Finder().find("3.12").path), "-m", "venv", "--without-pip", str(venv)], check=True)
+    done = subprocess.run(
+        [
+            *(sys.executable, f"{wheel}/pip", "--isolated", "--python", str(venv / "bin" / "python"), "install"),
+            *("--no-index", "--no-cache-dir", "-r", str(world.bundle / "locks" / "pylock.py312.toml")),
+        ],
+        cwd=tmp_path,
+        env=_offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Successfully installed cfx-base-1.0" in done.stdout
 
 
 def test_changes_name_the_upgrade_with_evidence(world: World) -> None:

@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"nightly"},
     {"report"},
     {"release", "propose"},
+    {"channel"},
     {"cli"},
     {"__main__"},
 ]

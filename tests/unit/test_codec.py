@@ -25,6 +25,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from curator import codec
+from curator.channel.model import BundleRecord, ChannelRecord, Entry
 from curator.codec import CodecError, Form, spec
 from curator.executors.wire import WireResult, WireTask
 from curator.ids import RunId
@@ -111,7 +112,20 @@ def left_out(value: T, form: Form) -> T:
     return replace(value, **changes)
 
 
-JSON_SHAPES = [WireTask, CellOutcome, Night, Plan, RunDocument, RunRecord, ResultRow, Tally, GovernanceRecord]
+JSON_SHAPES = [
+    WireTask,
+    CellOutcome,
+    Night,
+    Plan,
+    RunDocument,
+    RunRecord,
+    ResultRow,
+    Tally,
+    GovernanceRecord,
+    Entry,
+    ChannelRecord,
+    BundleRecord,
+]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPv1BkPq9ZdBf080emyQRkdpU7HfT65pV7KEBRv4JZA"
 
 

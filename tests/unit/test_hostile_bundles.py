@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from curator.cli import main
+from curator.errors import UsageError
 from curator.release import contents, files
 
 Member = tuple[str, bytes, bytes | None, str]  # (name, tar type, content, link target)
@@ -141,7 +143,7 @@ def guarded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("command", ["verify", "diff", "sign"])
+@pytest.mark.parametrize("command", ["verify", "diff", "sign", "publish"])
 @pytest.mark.parametrize("case", list(CRAFTED))
 def test_a_crafted_tarball_is_refused_in_one_line_and_writes_nothing(
     guarded: Path, capsys: pytest.CaptureFixture[str], case: str, command: str
@@ -156,6 +158,7 @@ def test_a_crafted_tarball_is_refused_in_one_line_and_writes_nothing(
         "verify": ["verify", str(archive)],
         "diff": ["diff", str(archive), str(archive)],
         "sign": ["sign", str(archive), "--signature", str(guarded / "offered.sig")],
+        "publish": ["publish", str(archive), "--channel", str(guarded / "channel")],
     }[command]
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -164,6 +167,24 @@ def test_a_crafted_tarball_is_refused_in_one_line_and_writes_nothing(
     assert message in err
     assert (guarded / "outside" / "sentinel.txt").read_bytes() == SENTINEL
     assert _snapshot(guarded) == before
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_unpacking_a_crafted_tarball_writes_nothing_outside_its_folder(guarded: Path, case: str) -> None:
+    """`curator publish` unpacks a bundle tarball only after verify read it; should the file change in
+    between, `unpack` holds the same line on its own: nothing lands outside its target, no link is made."""
+    craft, message = CRAFTED[case]
+    archive = _write(guarded / "crafted.tar.gz", craft(guarded / "outside"))
+    target = guarded / "target"
+    target.mkdir()
+    before = _snapshot(guarded)
+    with pytest.raises(UsageError, match=re.escape(message)):
+        contents.unpack(archive, target)
+    assert (guarded / "outside" / "sentinel.txt").read_bytes() == SENTINEL
+    after = _snapshot(guarded)
+    inside = str(target) + "/"
+    assert {k: v for k, v in after.items() if not k.startswith(inside)} == before
+    assert not [p for p in target.rglob("*") if p.is_symlink()]
 
 
 def _bundle(folder: Path) -> Path:

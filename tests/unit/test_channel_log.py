@@ -1,0 +1,161 @@
+"""`log.jsonl`: canonical lines, the hash chain, signatures, and the replay into channel.json."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from curator import signing
+from curator.channel import log
+from curator.channel.model import Action, Entry, Signer
+
+SUMS = ["a" * 64, "b" * 64, "c" * 64]
+
+
+def _key(name: str) -> signing.SigningKey:
+    return signing.SigningKey(Ed25519PrivateKey.generate(), name)
+
+
+def _history(*steps: tuple[Action, dict[str, object]], keys: tuple[signing.SigningKey, ...] = ()) -> log.History:
+    history = log.replay([])
+    for number, (action, fields) in enumerate(steps):
+        entry = history.next_entry(action, "eco", f"2026-11-2{number}T10:00:00Z", **fields)
+        signers = history.record.signers if history.record else ()
+        history = history.append(log.sign(entry, keys, signers))
+    return history
+
+
+def _publish(version: str, sums: str) -> tuple[Action, dict[str, object]]:
+    return Action.PUBLISH, {"version": version, "sums_sha256": sums, "pythons": ("3.12",), "platforms": ("any",)}
+
+
+def _three(keys: tuple[signing.SigningKey, ...] = ()) -> log.History:
+    return _history(
+        _publish("1.0", SUMS[0]),
+        _publish("1.1", SUMS[1]),
+        (Action.YANK, {"version": "1.1", "reason": "broken"}),
+        keys=keys,
+    )
+
+
+def test_a_log_replays_into_what_channel_json_says() -> None:
+    history = _three()
+    assert history.problems == ()
+    record = history.record
+    assert record is not None
+    assert [(r.version, r.yanked) for r in record.releases] == [("1.1", "broken"), ("1.0", None)]
+    assert record.stable == "1.0"
+    assert record.head == hashlib.sha256(history.lines[-1].raw).hexdigest()
+    assert history.published_at == {"1.0": 1, "1.1": 2}
+
+
+def test_each_line_is_canonical_json_holding_the_hash_of_the_one_before() -> None:
+    raws = [line.raw for line in _three().lines]
+    for before, raw in itertools.pairwise(raws):
+        data = json.loads(raw)
+        assert raw == json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        assert data["previous"] == hashlib.sha256(before).hexdigest()
+    assert "previous" not in json.loads(raws[0])  # nothing before the first
+    assert "reason" not in json.loads(raws[0]) and "sums_sha256" not in json.loads(raws[2])  # no nulls
+
+
+def test_the_content_reads_back_line_for_line() -> None:
+    history = _three()
+    again = log.replay(history.content().split(b"\n")[:-1])
+    assert again.record == history.record and again.problems == ()
+
+
+def _raws() -> list[bytes]:
+    return [line.raw for line in _three().lines]
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda r: [r[0].replace(b"1.0", b"0.9"), r[1], r[2]], "log.jsonl:2 (publish 1.1): its `previous` is not"),
+        (lambda r: [r[0], r[2]], "log.jsonl:2 (yank 1.1): its seq is 2, not 1"),
+        (lambda r: [r[1], r[0], r[2]], "log.jsonl:1 (publish 1.1): its seq is 1, not 0"),
+        (lambda r: [r[0], r[1], r[2].replace(b'":"', b'": "', 1)], "log.jsonl:3: not in canonical form"),
+        (lambda r: [r[0], r[1], b"{not json"], "log.jsonl:3: not a JSON object"),
+        (lambda r: [r[0], r[1], b"[1, 2]"], "log.jsonl:3: not a JSON object"),
+        (lambda r: [r[0], r[1], r[2].replace(b'"seq":2', b'"seq":"2"')], "log.jsonl:3.seq: '2' is not an integer"),
+    ],
+)
+def test_a_changed_dropped_or_moved_line_is_named(edit: object, problem: str) -> None:
+    history = log.replay(edit(_raws()))  # type: ignore[operator]
+    assert any(p.startswith(problem) for p in history.problems), history.problems
+
+
+@pytest.mark.parametrize(
+    ("steps", "problem"),
+    [
+        ((_publish("1.0", SUMS[0]), _publish("1.0", SUMS[1])), "publishes 1.0 again"),
+        ((_publish("1.0", SUMS[0]), _publish("1.0.0", SUMS[1])), "publishes 1.0.0 again"),
+        ((_publish("1.0", SUMS[0]), (Action.YANK, {"version": "2.0", "reason": "x"})), "yanks '2.0', which no"),
+        ((_publish("1.0", SUMS[0]), (Action.YANK, {"version": "1.0"})), "yanks without a reason"),
+        ((_publish("one", SUMS[0]),), "publishes version 'one', which is not a PEP 440 version"),
+        ((_publish("1.0", "nope"),), "has no sums_sha256"),
+        (((Action.SIGNERS, {"signers": (), "threshold": 1}),), "sets threshold 1 for 0 signer(s)"),
+    ],
+)
+def test_an_action_that_makes_no_sense_where_it_stands_is_named(
+    steps: tuple[tuple[Action, dict[str, object]], ...], problem: str
+) -> None:
+    history = _history(*steps)
+    assert any(problem in p for p in history.problems), history.problems
+
+
+def test_another_distribution_in_one_log_is_named() -> None:
+    history = _history(_publish("1.0", SUMS[0]))
+    entry = Entry(seq=1, action=Action.YANK, distribution="other", time="2026-11-21T10:00:00Z",
+                  previous=history.head, version="1.0", reason="x")  # fmt: skip
+    assert "log.jsonl:2 (yank 1.0): for distribution 'other', in a channel of 'eco'" in history.append(entry).problems
+
+
+def test_signatures_sign_the_entry_without_them_and_pin_its_place() -> None:
+    first, second = _key("first"), _key("second")
+    history = _three(keys=(first, second))
+    assert history.problems == ()
+    data = json.loads(history.lines[1].raw)
+    assert sorted(data["signatures"]) == sorted([first.public.fingerprint, second.public.fingerprint])
+    message = log.signed_bytes(data)
+    assert b"signatures" not in message and b'"previous":"' in message
+    signing.verify(message, data["signatures"][first.public.fingerprint], first.public)
+
+
+def test_a_bad_signature_is_named() -> None:
+    key, outsider = _key("key"), _key("outsider")
+    raws = [line.raw for line in _three(keys=(key,)).lines]
+    data = json.loads(raws[2])
+    data["reason"] = "not broken after all"  # the entry changed after signing
+    edited = log.canonical(data)
+    history = log.replay([raws[0], raws[1], edited])
+    assert "log.jsonl:3 (yank 1.1): the signature of" in history.problems[0]
+    assert "it was changed after signing" in history.problems[0]
+    # a signature filed under somebody else's fingerprint
+    data = json.loads(raws[2])
+    data["signatures"] = {outsider.public.fingerprint: data["signatures"][key.public.fingerprint]}
+    history = log.replay([raws[0], raws[1], log.canonical(data)])
+    assert f"is by {key.public.fingerprint}, not a key of '{outsider.public.fingerprint}'" in history.problems[0]
+
+
+def test_signers_in_force_sign_under_their_principal() -> None:
+    alice, bob = _key("alice"), _key("bob")
+    signers = (Signer("alice", alice.public.openssh()), Signer("bob", bob.public.openssh()))
+    history = _history(
+        (Action.SIGNERS, {"signers": signers, "threshold": 2}),
+        _publish("1.0", SUMS[0]),
+        keys=(alice, bob),
+    )
+    assert history.problems == ()
+    assert history.record is not None and (history.record.threshold, history.record.signers) == (2, signers)
+    assert sorted(json.loads(history.lines[1].raw)["signatures"]) == ["alice", "bob"]
+    # bob's signature filed as alice's does not count as hers
+    data = json.loads(history.lines[1].raw)
+    data["signatures"] = {"alice": data["signatures"]["bob"]}
+    again = log.replay([history.lines[0].raw, log.canonical(data)])
+    assert "the signature of 'alice' made with key" in again.problems[0]
