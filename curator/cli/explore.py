@@ -136,6 +136,8 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         f"Environment: {seeded}; test runner {escape(', '.join(distribution.test_requires))}"
         + (f"; variables {escape(variables)}" if variables else "")
     )
+    if distribution.platforms is not None:
+        console.print(f"Platforms: {escape(_platforms_line(distribution))}")
     policy = distribution.policy
     console.print(
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
@@ -161,6 +163,23 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         flag = "  (over max_cells)" if count is not None and count > distribution.matrix.max_cells else ""
         console.print(f"  {strategy:<9} {shown}{flag}")
     return EXIT_OK
+
+
+def _platforms_line(distribution: Distribution) -> str:
+    """`tested x86_64-manylinux_2_36 (this machine); locked only x86_64-pc-windows-msvc (not this machine)`."""
+    from curator import platforms
+
+    assert distribution.platforms is not None
+
+    def where(platform: str) -> str:
+        return (
+            "this machine" if platforms.served_here(platform) else "not this machine: a dask worker with its resource"
+        )
+
+    declared = distribution.platforms
+    parts = [f"tested {p} ({where(p)})" for p in declared.tested]
+    parts += [f"locked only {p} ({where(p)})" for p in declared.locked]
+    return "; ".join(parts)
 
 
 def _check_json(
@@ -203,6 +222,9 @@ def _check_json(
         "cells": {str(s): n if n is None or n < 10**4000 else counted(n) for s, n in counts.items()},
         "max_cells": distribution.matrix.max_cells,
         "default_strategy": str(distribution.matrix.strategy),
+        "platforms": None
+        if distribution.platforms is None
+        else {"tested": list(distribution.platforms.tested), "locked": list(distribution.platforms.locked)},
     }
 
 
