@@ -260,16 +260,21 @@ def _cells_view(records: Sequence[CellRecord]) -> tuple[list[SuiteName], list[di
     suites = list(dict.fromkeys(s.suite for r in records for s in r.outcome.suites))
     rows: list[dict[str, object]] = []
     for record in sorted(records, key=lambda r: (not r.baseline, python_key(r.python), r.cell_id)):
-        by_suite = {s.suite: str(s.status) for s in record.outcome.suites}
+        tested = record.outcome.tested  # a cell "locked, not tested" shows no status: nothing ran
+        by_suite = {s.suite: str(s.status) if tested else "" for s in record.outcome.suites}
         rows.append(
             {
                 "id": record.cell_id,
                 "python": record.python,
+                "platform": record.platform,
+                "tested": tested,
                 "baseline": record.baseline,
                 "changes": " ".join(record.changes.requirements()),
                 "status": str(record.outcome.status),
                 "suites": [by_suite.get(s, "") for s in suites] if len(suites) <= WIDE_SUITES else [],
-                "unsettled": [(s.suite, str(s.status)) for s in record.outcome.suites if s.status is not Status.PASSED],
+                "unsettled": [
+                    (s.suite, str(s.status)) for s in record.outcome.suites if tested and s.status is not Status.PASSED
+                ],
                 "passed": sum(1 for s in record.outcome.suites if s.status is Status.PASSED),
                 "statuses": sorted(set(by_suite.values())),
                 "duration": record.outcome.duration,

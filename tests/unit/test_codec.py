@@ -27,6 +27,7 @@ from packaging.version import Version
 from curator import codec
 from curator.codec import CodecError, Form, spec
 from curator.executors.wire import WireResult, WireTask
+from curator.gate import PlatformState
 from curator.ids import RunId
 from curator.nightly.model import Night
 from curator.outcome import CellOutcome, Status
@@ -109,7 +110,7 @@ def left_out(value: T, form: Form) -> T:
     return replace(value, **changes)
 
 
-JSON_SHAPES = [WireTask, CellOutcome, Night, Plan, RunDocument, RunRecord, ResultRow]
+JSON_SHAPES = [WireTask, CellOutcome, Night, Plan, RunDocument, RunRecord, ResultRow, PlatformState]
 
 
 @pytest.mark.parametrize("shape", JSON_SHAPES, ids=lambda s: s.__name__)
