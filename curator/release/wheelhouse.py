@@ -1,8 +1,9 @@
 """`wheels/`: every file every lock installs, each checked against its lock's hashes.
 
 The file for each package and Python is the one uv picks for that interpreter (from the
-pylock it writes); local `file://` wheels are copied, remote ones downloaded. A file whose
-sha256 the lock does not allow is never written.
+pylock it writes) — for a platform's lock, the one uv picks for that platform
+(`--python-platform`: a Windows wheel on a Linux machine); local `file://` wheels are copied,
+remote ones downloaded. A file whose sha256 the lock does not allow is never written.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from packaging.utils import NormalizedName, parse_sdist_filename, parse_wheel_fi
 from packaging.version import Version
 
 from curator.errors import ToolError
-from curator.ids import PyVersion
 from curator.metadata import USER_AGENT
 from curator.resolve import Lock, LockedFile
 
@@ -43,10 +43,9 @@ def identify(name: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
-def collect(
-    files: Mapping[PyVersion, Mapping[NormalizedName, LockedFile]], locks: Mapping[PyVersion, Lock], dest: Path
-) -> int:
-    """Fill `dest` with the file of every pin of every lock; returns how many files it holds."""
+def collect(files: Mapping[str, Mapping[NormalizedName, LockedFile]], locks: Mapping[str, Lock], dest: Path) -> int:
+    """Fill `dest` with the file of every pin of every lock (keyed by Python, `3.12`, or by Python and
+    platform, `3.12-x86_64-pc-windows-msvc`); returns how many files it holds."""
     dest.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     for python, lock in locks.items():

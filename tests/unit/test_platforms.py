@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -304,3 +305,19 @@ def test_an_expected_skip_never_opens_the_gate_for_an_untested_platform() -> Non
     assert excused.expected_skip
     untested = replace(untested, outcome=replace(untested.outcome, suites=(excused,)))
     assert not evaluate([untested], (PY,), finished=True, platforms=Platforms(tested=(LINUX,))).holds
+
+
+# ---------------------------------------------------------------------------------- the bundle
+
+
+def test_a_bundle_names_each_platforms_lock_and_reads_the_names_back() -> None:
+    from curator.layout import BundleLayout
+
+    bundle = BundleLayout(Path("b"))
+    assert bundle.lock("3.12").as_posix() == "b/locks/py3.12.txt"  # the primary platform's, as ever
+    assert bundle.lock("3.12", WINDOWS).as_posix() == "b/locks/py3.12-x86_64-pc-windows-msvc.txt"
+    assert bundle.pylock("3.12", WINDOWS).as_posix() == "b/locks/pylock.py312-x86_64-pc-windows-msvc.toml"
+    assert BundleLayout.lock_target("locks/py3.12-x86_64-pc-windows-msvc.txt") == ("3.12", WINDOWS)
+    assert BundleLayout.lock_target("locks/py3.12.txt") is None
+    assert BundleLayout.lock_python("locks/py3.12-x86_64-pc-windows-msvc.txt") is None  # not a Python's default
+    assert BundleLayout.lock_target("report/py3.12-x86_64-pc-windows-msvc.txt") is None
