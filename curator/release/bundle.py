@@ -413,15 +413,16 @@ def _lock_text(dist: Distribution, python: PyVersion, lock: Lock, evidence: gate
 
 
 def _copy_report(run: RunLayout, target: Path) -> None:
-    """The gating run's report: index.html (when there is one), cells.csv, run.json, matrices/."""
+    """The gating run's report: index.html (when there is one), cells.csv, run.json, matrices/ (when the
+    run drew any: an empty folder is no file SHA256SUMS can list, and verify would call it extra)."""
     target.mkdir(parents=True)
     for source in (run.report, run.cells_csv, run.run_json):
         if source.is_file():
             shutil.copyfile(source, target / source.name)
-    if run.matrices.is_dir():
-        (target / run.matrices.name).mkdir()
-        for csv in sorted(run.matrices.glob("*.csv")):
-            shutil.copyfile(csv, target / run.matrices.name / csv.name)
+    matrices = sorted(run.matrices.glob("*.csv")) if run.matrices.is_dir() else []
+    for csv in matrices:
+        (target / run.matrices.name).mkdir(exist_ok=True)
+        shutil.copyfile(csv, target / run.matrices.name / csv.name)
 
 
 def _previous(out: Path, dist: Distribution) -> Path | None:
