@@ -34,8 +34,9 @@ from curator.outcome import CellOutcome
 from curator.plan import Cell, suite_digest, suite_files
 from curator.templates import protocol
 
-WIRE_VERSION = 2
-"""Bumped when a shape below changes; a worker refuses a task of another version."""
+WIRE_VERSION = 3
+"""Bumped when a shape below changes; a worker refuses a task of another version (3: a cell's
+`platform`, an outcome's `tested`)."""
 
 RUN = "<run>"
 LOG_BUDGET = 16 * 1024 * 1024
