@@ -278,7 +278,7 @@ def two_platform_cluster() -> Iterator[tuple[str, dict[str, str]]]:
         for name, target in (("new", "x86_64-manylinux_2_28"), ("old", "x86_64-manylinux_2_17"))
     }
     cluster = distributed.SpecCluster(
-        scheduler={"cls": distributed.Scheduler, "options": {"dashboard_address": None}},
+        scheduler={"cls": distributed.Scheduler, "options": {"dashboard_address": ":0"}},
         workers=specs,
         silence_logs=50,
     )
