@@ -85,6 +85,7 @@ class CellTask:
     retries: int
     env: Mapping[str, str] = field(default_factory=dict)
     lock_text: str = ""  # the lock file's content, to write it again if a suite removes it ("": not known)
+    exact_python: bool = True  # False: of a platform this machine does not serve; any CPython X.Y runs it
 
     @property
     def out_dir(self) -> Path:
@@ -165,11 +166,20 @@ def _merge_multi_command(specs: list[SuiteSpec]) -> list[SuiteSpec]:
 
 
 def outcome_key(
-    cell: Cell, lock_key: str, interpreter: Interpreter, suites: Sequence[SuiteSpec], layout: RunLayout
+    cell: Cell,
+    lock_key: str,
+    interpreter: Interpreter,
+    suites: Sequence[SuiteSpec],
+    layout: RunLayout,
+    *,
+    exact: bool = True,
 ) -> str:
     """What decides a cell's outcome, resolved: the plan key (see `plan.plan_key`), the lock, the
     interpreter's exact build, and each suite's command, folder and variables as they will run
-    (the run folder's own path left out, so equal cells of two runs have equal keys)."""
+    (the run folder's own path left out, so equal cells of two runs have equal keys).
+
+    Not `exact`: the cell is of a platform this machine does not serve, so the worker that runs it
+    takes any CPython of its X.Y, and the key holds that X.Y (the platform is in the plan key)."""
     run = str(layout.root)
     commands = [
         {
@@ -184,7 +194,7 @@ def outcome_key(
     payload = {
         "plan": cell.key,
         "lock": lock_key,
-        "python": [interpreter.full_version, interpreter.build],
+        "python": [interpreter.full_version, interpreter.build] if exact else [interpreter.version],
         "suites": commands,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]

@@ -180,6 +180,7 @@ class ChannelLayout:
 
 
 _LOCK_NAME = re.compile(r"^py(\d+\.\d+)\.txt$")
+_PLATFORM_LOCK_NAME = re.compile(r"^py(\d+\.\d+)-([a-z0-9][a-z0-9_-]*)\.txt$")
 
 
 @dataclass(frozen=True)
@@ -203,13 +204,17 @@ class BundleLayout:
         """The per-Python locks."""
         return self.root / "locks"
 
-    def lock(self, python: str) -> Path:
-        """`locks/py<X.Y>.txt`: `pip install --require-hashes -r` installable."""
-        return self.locks / f"py{python}.txt"
+    def lock(self, python: str, platform: str = "") -> Path:
+        """`locks/py<X.Y>.txt`: `pip install --require-hashes -r` installable; with a platform,
+        `locks/py<X.Y>-<platform>.txt`, that platform's (`py3.12-x86_64-pc-windows-msvc.txt`). The
+        first form is the primary platform's lock when the manifest names platforms."""
+        return self.locks / (f"py{python}-{platform}.txt" if platform else f"py{python}.txt")
 
-    def pylock(self, python: str) -> Path:
-        """`locks/pylock.py312.toml` (PEP 751 allows no dot inside the name part)."""
-        return self.locks / f"pylock.py{python.replace('.', '')}.toml"
+    def pylock(self, python: str, platform: str = "") -> Path:
+        """`locks/pylock.py312.toml` (PEP 751 allows no dot inside the name part);
+        `locks/pylock.py312-<platform>.toml` with a platform."""
+        suffix = f"-{platform}" if platform else ""
+        return self.locks / f"pylock.py{python.replace('.', '')}{suffix}.toml"
 
     def pythons(self) -> list[PyVersion]:
         """The Pythons the bundle has a lock for, oldest first."""
@@ -223,6 +228,14 @@ class BundleLayout:
         folder, _, file = name.rpartition("/")
         match = _LOCK_NAME.match(file) if folder == "locks" else None
         return PyVersion(match[1]) if match else None
+
+    @staticmethod
+    def lock_target(name: str) -> tuple[PyVersion, str] | None:
+        """(Python, platform) of a bundle member named like `locks/py3.12-x86_64-pc-windows-msvc.txt`
+        (a platform's lock), or None for any other member (`locks/py3.12.txt` included)."""
+        folder, _, file = name.rpartition("/")
+        match = _PLATFORM_LOCK_NAME.match(file) if folder == "locks" else None
+        return (PyVersion(match[1]), match[2]) if match else None
 
     CELLS_CSV = "report/cells.csv"
     """The gating run's cells.csv, as a member name inside the bundle."""

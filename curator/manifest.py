@@ -28,8 +28,9 @@ from packaging.version import InvalidVersion, Version
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from curator import platforms as targets
 from curator.errors import ManifestError
-from curator.ids import PyVersion, SuiteName
+from curator.ids import Platform, PyVersion, SuiteName
 from curator.inputs import Unreadable, quoted, read_regular, size
 from curator.pins import Pins
 
@@ -194,6 +195,33 @@ class Environment:
 
 
 @dataclass(frozen=True)
+class Platforms:
+    """The platforms a distribution is made for (`platforms`), each one of uv's `--python-platform`
+    targets: `tested` ones have every cell of the plan and must pass; `locked` ones (locked only)
+    are resolved, hash-locked and shipped, and tested only where an executor serves them (their
+    baseline cells). A tested platform is locked and shipped too. The first tested platform is the
+    *primary* one: its locks are the bundle's `locks/py<X.Y>.txt`, as for a manifest without
+    `platforms`."""
+
+    tested: tuple[Platform, ...]
+    locked: tuple[Platform, ...] = ()
+
+    @property
+    def every(self) -> tuple[Platform, ...]:
+        """Tested, then locked-only: every platform a release ships."""
+        return self.tested + self.locked
+
+    @property
+    def primary(self) -> Platform:
+        """The first tested platform (the release's default locks)."""
+        return self.tested[0]
+
+    def is_tested(self, platform: str) -> bool:
+        """Whether `platform` is one the manifest tests (not only locks)."""
+        return platform in self.tested
+
+
+@dataclass(frozen=True)
 class Rule:
     """A policy exception: where it applies (`when`, `suites`), why, whose, until when."""
 
@@ -273,6 +301,7 @@ class Distribution:
     test_requires: tuple[str, ...] = DEFAULT_TEST_REQUIRES
     environment: Environment = Environment()
     governance: Governance | None = None
+    platforms: Platforms | None = None  # None: the manifest names none (cells run wherever they are sent)
     locations: Mapping[str, tuple[int, int]] = field(default_factory=dict, compare=False)
 
     @property
@@ -333,6 +362,7 @@ _TOP_KEYS = (
     "test_requires",
     "environment",
     "governance",
+    "platforms",
 )
 _INDEX_KEYS = ("url", "find_links", "no_index", "exclude_newer")
 _PACKAGE_KEYS = ("versions", "blessed", "tests", "track", "maintainers")
@@ -341,6 +371,7 @@ _SUITE_KEYS = ("path", "requires", "allow_outside")
 _MATRIX_KEYS = ("strategy", "max_cells", "scope", "include", "exclude", "split_unresolvable")
 _INCLUDE_KEYS = ("python", "pins")
 _ENVIRONMENT_KEYS = ("seed", "env")
+_PLATFORM_KEYS = ("tested", "locked")
 _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POLICY_KEYS = ("timeout", "retries", "expected_failures", "expected_skips")
 _EXPECTED_KEYS = ("when", "reason", "owner", "expires", "suites")
@@ -632,6 +663,7 @@ def parse(data: bytes, path: Path) -> Distribution:
         )
     environment = _environment(reader, top["environment"][1]) if "environment" in top else Environment()
     governance = _governance(reader, top["governance"][1], path.parent) if "governance" in top else None
+    platforms = _platforms(reader, top["platforms"][1]) if "platforms" in top else None
     return Distribution(
         name=name,
         version=version,
@@ -646,6 +678,7 @@ def parse(data: bytes, path: Path) -> Distribution:
         test_requires=test_requires,
         environment=environment,
         governance=governance,
+        platforms=platforms,
         locations=dict(reader.locations),
     )
 
@@ -969,6 +1002,69 @@ def _environment(reader: _Reader, node: Node) -> Environment:
                 reader.fail(key_node, f"environment variable {name} is set by curator and nox for every cell")
             variables[name] = _variable(reader, value_node, f"environment.env.{name}")
     return Environment(seed=seed, env=variables)
+
+
+def _platforms(reader: _Reader, node: Node) -> Platforms:
+    """`platforms: {tested: [...], locked: [...]}`: uv targets, each listed once; `tested` defaults
+    to this machine's target (`platforms.here`)."""
+    if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        reader.fail(node, "platforms needs `tested` and/or `locked` (uv --python-platform targets), or leave it out")
+    entries = reader.mapping(node, "platforms", _PLATFORM_KEYS)
+    for key, (key_node, _) in entries.items():
+        reader.note(f"platforms.{key}", key_node)
+    if "tested" in entries:
+        tested = _targets(reader, entries["tested"][1], "platforms.tested")
+        if not tested:
+            reader.fail(
+                entries["tested"][1],
+                "platforms.tested needs at least one platform (leave it out to test this machine's)",
+            )
+    else:
+        machine = targets.here()
+        if machine is None:
+            shown = ", ".join(targets.machine_tags()[:2]) or "none"
+            reader.fail(
+                node,
+                f"this machine is no uv --python-platform target (its wheel platform tags: {shown}), so it is no "
+                "default for platforms.tested: name the platforms to test, like tested: [x86_64-manylinux_2_28]",
+            )
+        tested = [(node, Platform(machine))]
+    locked = _targets(reader, entries["locked"][1], "platforms.locked") if "locked" in entries else []
+    named = {platform for _, platform in tested}
+    for item, platform in locked:
+        if platform in named:
+            reader.fail(
+                item,
+                f"platform {platform} is under both platforms.tested and platforms.locked; a tested platform is "
+                "locked and shipped too, so list it once: under tested to run its cells, under locked to only lock it",
+            )
+    return Platforms(tested=tuple(p for _, p in tested), locked=tuple(p for _, p in locked))
+
+
+def _targets(reader: _Reader, node: Node, what: str) -> list[tuple[Node, Platform]]:
+    """A list of uv targets; an alias, a typo or a name twice is an error at its line."""
+    if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        return []
+    found: list[tuple[Node, Platform]] = []
+    for item, value in reader.texts(node, what):
+        if value in targets.ALIASES:
+            reader.fail(
+                item,
+                f"{what}: {quoted(value)} is uv's short name for {targets.ALIASES[value]}; write the target itself "
+                "(it names lock files and dask worker resources)",
+            )
+        if value not in targets.TARGETS:
+            hint = _hint(value, targets.TARGETS)
+            reader.fail(
+                item,
+                f"{what}: {quoted(value)} is not a platform uv resolves for{hint or ' (see uv pip compile --help)'} "
+                "(names are uv's --python-platform targets, like x86_64-manylinux_2_28, x86_64-pc-windows-msvc, "
+                "aarch64-apple-darwin)",
+            )
+        if any(value == seen for _, seen in found):
+            reader.fail(item, f"{what}: platform {value} is listed twice")
+        found.append((item, Platform(value)))
+    return found
 
 
 def _variable(reader: _Reader, node: Node, what: str) -> str:

@@ -116,6 +116,10 @@ class Verdict(enum.StrEnum):
     INTERRUPTED = "interrupted"
 
 
+NOT_TESTED = "locked, not tested"
+"""What a cell is that no executor of its platform ran (`CellOutcome.tested` false): its suites are
+`skipped` with this signature, and the report, the gate and run.json say it of its platform."""
+
 GATE_STATUSES = frozenset({Status.PASSED, Status.EXPECTED_FAIL})
 """What a baseline suite must end in for the release gate to hold (`flaky` is not a pass; `skipped`
 only when the policy expects the skip: see `gates`)."""
@@ -254,6 +258,7 @@ class CellOutcome:
     log: str = ""
     reproduce: str = ""
     worker: str = "local"  # where it ran: `local`, or a dask worker's address
+    tested: bool = True  # False: locked, not tested — no executor serves its platform (docs/running.md)
 
     @property
     def status(self) -> Status:

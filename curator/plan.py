@@ -30,7 +30,7 @@ from packaging.version import Version
 
 from curator import codec
 from curator.errors import CoverTooLarge, PlanTooLarge, UsageError
-from curator.ids import CellId, PyVersion, SuiteName, cell_id, minimal_cell_id
+from curator.ids import ANY_PLATFORM, CellId, Platform, PyVersion, SuiteName, cell_id, minimal_cell_id
 from curator.manifest import Distribution, Scope, Strategy
 from curator.outcome import NightPlan
 from curator.pins import Pins
@@ -59,6 +59,7 @@ class Cell:
     reasons: tuple[str, ...] = ()  # why the plan holds it: baseline, upgrade numpy, pair …
     minimal: bool = False  # holds only some manifest packages, the rest left out (scope: minimal, a split)
     split_from: tuple[CellId, ...] = ()  # the refused cells whose suites it retries (`--split-unresolvable`)
+    platform: Platform = ANY_PLATFORM  # the uv target it is resolved for and runs on ("": the manifest names none)
 
     @property
     def is_baseline(self) -> bool:
@@ -137,7 +138,7 @@ def build(
     walk_limit = None  # a product larger than the limit, which exclude patterns may bring under it
     entry = STRATEGIES[strategy]
     if enforce_limit and entry.count is not None:
-        count = entry.count(distribution) * len(pythons)
+        count = _on_platforms(distribution, entry.count(distribution), pythons)
         if count > limit and (not distribution.matrix.exclude or count > MAX_ENUMERATED):
             raise _too_large(distribution, strategy, count, pythons, graphs)
         walk_limit = limit if count > limit else None
@@ -153,18 +154,30 @@ def build(
     builder = _Builder(distribution, limit=walk_limit, closures=closures)
     try:
         for python in pythons:
-            graph = graphs.get(python) if graphs else None
-            for assignment, reason in _assignments(distribution, strategy, graph):
-                builder.add(python, assignment, reason)
-            for include in distribution.matrix.include:
-                if include.applies_to(python):
-                    builder.add(python, include.pins, f"include (line {include.line})", excludable=False)
+            for platform, tested in platform_axis(distribution):
+                builder.platform = platform
+                _plan_python(builder, strategy, python, graphs.get(python) if graphs else None, tested=tested)
     except _Over:
         raise _too_large(distribution, strategy, None, pythons, graphs) from None
     plan = Plan(strategy, builder.cells(), excluded=builder.excluded)
     if enforce_limit and len(plan.cells) > limit:
         raise _too_large(distribution, strategy, len(plan.cells), pythons, graphs)
     return plan
+
+
+def _plan_python(
+    builder: _Builder, strategy: Strategy, python: PyVersion, graph: DependencyGraph | None, *, tested: bool
+) -> None:
+    """One Python's cells on the builder's platform: the strategy's and the includes where it is
+    tested, the baseline alone where it is only locked (the release as it ships there)."""
+    if not tested:
+        builder.add(python, {}, "baseline (locked platform)")
+        return
+    for assignment, reason in _assignments(builder.distribution, strategy, graph):
+        builder.add(python, assignment, reason)
+    for include in builder.distribution.matrix.include:
+        if include.applies_to(python):
+            builder.add(python, include.pins, f"include (line {include.line})", excludable=False)
 
 
 def split(
@@ -183,6 +196,7 @@ def split(
     why = f"{SPLIT_FROM}{cell.id}" + (f" (refused: {', '.join(conflicts)})" if conflicts else "")
     reach = closure(distribution, graph)
     builder = _Builder(distribution, closures={cell.python: reach})
+    builder.platform = cell.platform
     held = dict(cell.changes.items())
     for names in _minimal_packages(distribution, set(held), reach):
         pins = builder.pins(names, held)
@@ -193,6 +207,23 @@ def split(
 
 class _Over(Exception):
     """The plan being built passed `max_cells`."""
+
+
+def platform_axis(distribution: Distribution) -> tuple[tuple[Platform, bool], ...]:
+    """The platforms cells are planned for, each with whether it is tested (every cell of the
+    strategy) or only locked (its baseline cells): `("", True)` alone for a manifest naming none."""
+    platforms = distribution.platforms
+    if platforms is None:
+        return ((ANY_PLATFORM, True),)
+    return tuple((p, True) for p in platforms.tested) + tuple((p, False) for p in platforms.locked)
+
+
+def _on_platforms(distribution: Distribution, per_python: int, pythons: Sequence[PyVersion]) -> int:
+    """Cells of a plan of `per_python` cells per Python on each tested platform, and the baseline
+    of each Python on each platform only locked."""
+    axis = platform_axis(distribution)
+    tested = sum(1 for _, full in axis if full)
+    return (per_python * tested + (len(axis) - tested)) * len(pythons)
 
 
 def estimate(
@@ -210,12 +241,12 @@ def estimate(
     shaped = matrix.include or matrix.exclude or matrix.scope is Scope.MINIMAL
     entry = STRATEGIES[strategy]
     if entry.count is not None:
-        count = entry.count(distribution) * len(pythons)
+        count = _on_platforms(distribution, entry.count(distribution), pythons)
         if not shaped or count > MAX_ENUMERATED:
             return count
     if not shaped and not entry.needs_graph:  # the distinct assignments, without making cells of them
         rows = {frozenset(assignment.items()) for assignment, _ in _assignments(distribution, strategy, None)}
-        return len(rows) * len(pythons)
+        return _on_platforms(distribution, len(rows), pythons)
     return len(build(distribution, strategy, pythons=pythons, graphs=graphs, enforce_limit=False).cells)
 
 
@@ -304,8 +335,9 @@ class _Builder:
         self.inputs = KeyInputs.of(distribution)
         self.blessed = distribution.blessed
         self.limit = limit
-        self._excluded: set[tuple[str, Pins]] = set()
-        self._cells: dict[tuple[str, Pins], Cell] = {}
+        self.platform = ANY_PLATFORM  # the platform the cells added next are for
+        self._excluded: set[tuple[str, str, Pins]] = set()
+        self._cells: dict[tuple[str, str, Pins], Cell] = {}
 
     def add(
         self, python: PyVersion, held: Mapping[NormalizedName, Version], reason: str, *, excludable: bool = True
@@ -336,10 +368,11 @@ class _Builder:
     ) -> None:
         """One cell, unless an exclude pattern matches it or an equal cell is planned already."""
         dist = self.distribution
+        platform = self.platform
         if excludable and any(pattern.matches(python, pins) for pattern in dist.matrix.exclude):
-            self._excluded.add((python, pins))
+            self._excluded.add((python, platform, pins))
             return
-        ident = (python, pins)
+        ident = (python, platform, pins)
         parents = (split_from,) if split_from else ()
         if ident in self._cells:
             cell = self._cells[ident]
@@ -356,12 +389,23 @@ class _Builder:
         suites = _cell_suites(
             dist, set(pins), minimal=minimal, changed=set(changes) if involved else None, closure=closure
         )
-        key = plan_key(self.inputs, python, pins, suites)
+        key = plan_key(self.inputs, python, pins, suites, platform)
         ident_text = (
-            minimal_cell_id(python, tuple(pins.items())) if minimal else cell_id(python, tuple(changes.items()))
+            minimal_cell_id(python, tuple(pins.items()), platform)
+            if minimal
+            else cell_id(python, tuple(changes.items()), platform)
         )
         self._cells[ident] = Cell(
-            ident_text, python, pins, changes, suites, key, (reason,), minimal=minimal, split_from=parents
+            ident_text,
+            python,
+            pins,
+            changes,
+            suites,
+            key,
+            (reason,),
+            minimal=minimal,
+            split_from=parents,
+            platform=platform,
         )
 
     def cells(self) -> tuple[Cell, ...]:
@@ -469,14 +513,15 @@ class KeyInputs:
         return cls(suites, common)
 
 
-def plan_key(inputs: KeyInputs, python: str, pins: Pins, suites: Sequence[SuiteName]) -> str:
+def plan_key(inputs: KeyInputs, python: str, pins: Pins, suites: Sequence[SuiteName], platform: str = "") -> str:
     """Hash of every input that decides a cell's outcome and is known before resolution.
 
-    In: the Python, the pins, the content of each suite the cell runs (or a package's test
-    commands), the test runner's requirements, the package sources, the policy's timeout and
-    retries, and how curator runs suites (`runner_digest`). Not in: the distribution's name and
-    version, the strategy, suites the cell does not run, and the expected failures (outcomes
-    are stored raw and judged when read).
+    In: the Python, the platform (only when the manifest names platforms, so the keys of one that
+    names none stay as they were), the pins, the content of each suite the cell runs (or a
+    package's test commands), the test runner's requirements, the package sources, the policy's
+    timeout and retries, and how curator runs suites (`runner_digest`). Not in: the
+    distribution's name and version, the strategy, suites the cell does not run, and the expected
+    failures (outcomes are stored raw and judged when read).
     """
     payload = {
         "python": python,
@@ -484,6 +529,8 @@ def plan_key(inputs: KeyInputs, python: str, pins: Pins, suites: Sequence[SuiteN
         "suites": {name: inputs.suites.get(name, []) for name in suites},
         **inputs.common,
     }
+    if platform:
+        payload["platform"] = platform
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -1,9 +1,10 @@
 """Resolution with uv: requirements + a Python → a hash-pinned `Lock`, or `Unresolvable`.
 
 uv resolves differently for each target Python, so every lock is for one interpreter,
-given by absolute path. A set of pins the resolver rejects is a value carrying uv's own
-explanation; only a failure of the tool itself (a network error, a missing folder) is an
-exception.
+given by absolute path — and, when the manifest names platforms, for one platform
+(`--python-platform`): such a lock holds the hashes of that platform's wheels only. A set of
+pins the resolver rejects is a value carrying uv's own explanation; only a failure of the tool
+itself (a network error, a missing folder) is an exception.
 """
 
 from __future__ import annotations
@@ -237,13 +238,15 @@ class Resolver:
         self.index_state: IndexState | None = None
         self.asked = 0  # how many times uv was asked (the rest came from the cache)
 
-    def _cache_entry(self, requirements: Sequence[str], interpreter: Interpreter) -> Path | None:
+    def _cache_entry(self, requirements: Sequence[str], interpreter: Interpreter, platform: str = "") -> Path | None:
         if self.cache is None:
             return None
         digest = hashlib.sha256()
         # in the order given: uv's explanation of a refusal follows the order of its requirements, and
         # a cached refusal must read as uv would have worded it for this request
         parts = (*requirements, str(interpreter.path), interpreter.full_version, _uv_version())
+        if platform:  # only then, so the answers cached for a manifest without platforms stay found
+            parts = (*parts, f"--python-platform={platform}")
         for part in (*parts, *index_args(self.index)):
             digest.update(part.encode() + b"\0")
         for folder in self.index.find_links:  # a changed wheelhouse is a different input
@@ -252,10 +255,10 @@ class Resolver:
                 digest.update(f"{wheel.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
         return self.cache / "locks" / f"{digest.hexdigest()[:32]}.txt"
 
-    def watched(self, requirements: Sequence[str], interpreter: Interpreter) -> tuple[str, ...]:
+    def watched(self, requirements: Sequence[str], interpreter: Interpreter, platform: str = "") -> tuple[str, ...]:
         """What the index must be asked about before the cached answers for these requirements can
         be used again (nothing when the sources are frozen or nothing is cached)."""
-        entry = self._cache_entry(requirements, interpreter)
+        entry = self._cache_entry(requirements, interpreter, platform)
         if entry is None or self.frozen:
             return ()
         answers = (entry, entry.with_suffix(".refused"), entry.with_suffix(".pylock.toml"))
@@ -285,8 +288,11 @@ class Resolver:
             atomic_write(_watch_path(answer), codec.dumps(Watch(made - CLOCK_MARGIN, tuple(watched))))
         atomic_write(answer, text)
 
-    def _compile(self, requirements: Sequence[str], interpreter: Interpreter, *extra: str) -> proc.Completed:
+    def _compile(
+        self, requirements: Sequence[str], interpreter: Interpreter, *extra: str, platform: str = ""
+    ) -> proc.Completed:
         self.asked += 1
+        target = ["--python-platform", platform] if platform else []
         with tempfile.TemporaryDirectory(prefix="curator-resolve-") as tmp:
             infile = Path(tmp) / "requirements.in"
             infile.write_text("\n".join(requirements) + "\n")
@@ -300,6 +306,7 @@ class Resolver:
                     interpreter.path,
                     "--no-header",
                     "--quiet",
+                    *target,
                     *index_args(self.index),
                     *extra,
                 ],
@@ -308,13 +315,13 @@ class Resolver:
                 timeout=600,
             )
 
-    def resolve(self, requirements: Sequence[str], interpreter: Interpreter) -> Lock | Unresolvable:
-        """Resolve `requirements` for `interpreter` with hashes.
+    def resolve(self, requirements: Sequence[str], interpreter: Interpreter, platform: str = "") -> Lock | Unresolvable:
+        """Resolve `requirements` for `interpreter` (on `platform`, a uv target, when given) with hashes.
 
         A refusal is cached like a lock (`<key>.refused`, uv's explanation) and returned again
         without asking uv, on the same terms (see the class).
         """
-        entry = self._cache_entry(requirements, interpreter)
+        entry = self._cache_entry(requirements, interpreter, platform)
         refused = entry.with_suffix(".refused") if entry is not None else None
         if entry is not None and refused is not None:
             if (text := self._cached(entry)) is not None:
@@ -322,7 +329,7 @@ class Resolver:
             if (reason := self._cached(refused)) is not None:
                 return Unresolvable(interpreter.version, tuple(requirements), reason)
         made = time.time()
-        done = self._compile(requirements, interpreter, "--generate-hashes")
+        done = self._compile(requirements, interpreter, "--generate-hashes", platform=platform)
         if done.ok:
             lock = parse_requirements(interpreter.version, done.stdout)
             if entry is not None:
@@ -337,16 +344,17 @@ class Resolver:
             return refusal
         raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
 
-    def attempt(self, requirements: Sequence[str], interpreter: Interpreter) -> Resolution:
+    def attempt(self, requirements: Sequence[str], interpreter: Interpreter, platform: str = "") -> Resolution:
         """`resolve`, with a failure of uv itself returned as a value instead of raised."""
         try:
-            return self.resolve(requirements, interpreter)
+            return self.resolve(requirements, interpreter, platform)
         except ToolError as exc:
             return ResolveFailed(interpreter.version, tuple(requirements), f"resolution failed: {exc}")
 
-    def pylock(self, requirements: Sequence[str], interpreter: Interpreter) -> str:
-        """A PEP 751 lock (`pylock.toml`) of `requirements` for `interpreter`, as uv writes it."""
-        done = self._compile(requirements, interpreter, "--format", "pylock.toml")
+    def pylock(self, requirements: Sequence[str], interpreter: Interpreter, platform: str = "") -> str:
+        """A PEP 751 lock (`pylock.toml`) of `requirements` for `interpreter` (on `platform`), as uv
+        writes it: with a platform, each package's file for that platform."""
+        done = self._compile(requirements, interpreter, "--format", "pylock.toml", platform=platform)
         if not done.ok:
             raise ToolError(f"uv pip compile failed ({done.returncode}): {done.tail(8)}")
         return done.stdout

@@ -25,8 +25,8 @@ import pandas as pd
 from curator import __version__, codec
 from curator.codec import spec
 from curator.errors import UsageError
-from curator.gate import evaluate
-from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.gate import PlatformState, evaluate
+from curator.ids import ANY_PLATFORM, CellId, Platform, PyVersion, RunId, SuiteName
 from curator.inputs import Unreadable, quoted, read_regular
 from curator.layout import RunLayout
 from curator.manifest import Distribution
@@ -43,13 +43,15 @@ class ResultRow:
 
     The suite's outcome is flattened into its columns, so every field of `SuiteOutcome` is a column
     (`duration` as `duration_s`; `tail` and `cases` are left out). The contract's columns come
-    first, in `CSV_ORDER`; a column added later follows them.
+    first, in `CSV_ORDER`; a column added later follows them. `platform` is the uv target the cell
+    was planned for (empty for a manifest that names none), `tested` false for a cell no executor
+    of its platform ran ("locked, not tested": its suites `skipped`, its lock still made).
     """
 
     CSV_ORDER: ClassVar[tuple[str, ...]] = (
         "cell", "python", "pins", "suite", "status", "passed", "failed", "errors", "skipped", "duration_s", "log",
         "reason", "signature", "attempts", "baseline", "changes", "reused_from", "reproduce", "lock", "outcome_key",
-        "raw_status", "rule", "worker",
+        "raw_status", "rule", "worker", "platform", "tested",
     )  # fmt: skip
 
     cell: CellId
@@ -63,6 +65,8 @@ class ResultRow:
     lock: str
     outcome_key: str
     worker: str = "local"  # where the cell ran: `local`, or a dask worker's address
+    platform: Platform = ANY_PLATFORM
+    tested: bool = True
 
 
 def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[ResultRow]:
@@ -85,6 +89,8 @@ def result_rows(records: Sequence[CellRecord], layout: RunLayout) -> list[Result
                     lock=lock,
                     outcome_key=outcome.outcome_key,
                     worker=outcome.worker,
+                    platform=record.platform,
+                    tested=outcome.tested,
                 )
             )
     return rows
@@ -116,12 +122,14 @@ class Unexpected:
 
 @dataclass(frozen=True)
 class GateSummary:
-    """The release gate as run.json says it."""
+    """The release gate as run.json says it (`platforms`: each platform the manifest names, tested or
+    only locked, and what the run did there: "tested", "locked, not tested" or "not locked")."""
 
     holds: bool
     failing_baseline_cells: tuple[CellId, ...]
     missing_pythons: tuple[PyVersion, ...]
     problems: tuple[str, ...]
+    platforms: tuple[PlatformState, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,7 @@ class RunSummary:
     unexpected: tuple[Unexpected, ...]  # every outcome that makes the run fail
     expired: tuple[str, ...] = field(metadata=spec(json="expired_exceptions"))  # `FILE:LINE: exception … expired`
     gate: GateSummary
+    untested_cells: int = 0  # locked, not tested: no executor of their platform ran them (not in `counts`)
 
     @property
     def ok(self) -> bool:
@@ -159,19 +168,28 @@ def summarize(
     *,
     interrupted: bool,
 ) -> RunSummary:
-    """Counts, verdict and gate from a run's recorded cells."""
-    counts = Counter(str(s.status) for r in records for s in r.outcome.suites)
+    """Counts, verdict and gate from a run's recorded cells.
+
+    A cell no executor of its platform ran is in no count but `untested_cells`; it makes the run
+    fail only on a platform the manifest tests (where every cell must run), never on one it only locks.
+    """
+    platforms = distribution.platforms
+    counts = Counter(str(s.status) for r in records if r.outcome.tested for s in r.outcome.suites)
     unexpected_rows = [
         Unexpected(r.cell_id, s.suite, s.status, s.reason, s.signature)
         for r in records
         for s in r.outcome.suites
-        if unexpected(s.status, baseline=r.baseline, expected_skip=s.expected_skip)
+        if (
+            unexpected(s.status, baseline=r.baseline, expected_skip=s.expected_skip)
+            if r.outcome.tested
+            else platforms is None or platforms.is_tested(r.platform)
+        )
     ]
     expired = [
         f"{distribution.path}:{rule.line}: exception '{rule.describe()}' expired on {rule.expires}"
         for rule in expired_rules(distribution.policy, today)
     ]
-    gate = evaluate(records, distribution.python, finished=not interrupted)
+    gate = evaluate(records, distribution.python, finished=not interrupted, platforms=platforms)
     missing_baseline = not interrupted and not gate.baseline
     if interrupted:
         verdict = Verdict.INTERRUPTED
@@ -185,7 +203,8 @@ def summarize(
         cells=len(records),
         reused_cells=sum(1 for r in records if r.outcome.reused_from),
         verdict=verdict,
-        gate=GateSummary(gate.holds, gate.failing, gate.missing, tuple(gate.problems(run.id))),
+        gate=GateSummary(gate.holds, gate.failing, gate.missing, tuple(gate.problems(run.id)), gate.platforms),
+        untested_cells=sum(1 for r in records if not r.outcome.tested),
         unexpected=tuple(unexpected_rows),
         expired=tuple(expired),
         planned_cells=len(plan.cells),

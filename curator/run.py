@@ -21,17 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from curator import cell as cells
-from curator import codec
+from curator import codec, platforms
 from curator import plan as planning
 from curator.errors import ExecutorLost, UsageError
 from curator.executors.interface import WAIT, Broken, Executor, Feed, Finished, Note, Started
-from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.ids import ANY_PLATFORM, CellId, Platform, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
 from curator.layout import RunLayout, cache_dir, default_runs
 from curator.locking import LOCK_NAME, FolderLock
 from curator.manifest import Distribution, Strategy
 from curator.outcome import (
     CURATOR_FAILED,
+    NOT_TESTED,
     CellOutcome,
     RunKind,
     RunStatus,
@@ -51,6 +52,8 @@ from curator.upstream import ReleaseLog
 if TYPE_CHECKING:  # networkx: imported where a graph is made
     from curator.graph import DependencyGraph
 
+UNTESTED_LOG = "untested.log"
+"""In the log folder of a cell no executor of its platform ran: why ("locked, not tested")."""
 CURATOR_ERROR_LOG = "curator-error.log"
 """In a cell's log folder: the traceback of an exception of curator's own that stopped the cell."""
 FEED_WAIT = 0.05  # seconds the feed waits for the next lock before it lets the executor report events
@@ -150,7 +153,7 @@ class Coordinator:
             if planning.needs_graphs(dist, strategy):
                 from curator.graph import baseline_requirements, resolve_graph  # networkx: pairs, scope minimal
 
-                self._ask_index([(baseline_requirements(dist), i) for i in request.interpreters.values()])
+                self._ask_index([(baseline_requirements(dist), i, ANY_PLATFORM) for i in request.interpreters.values()])
                 with ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-graph") as pool:
                     graphs = dict(
                         zip(
@@ -270,16 +273,21 @@ class Coordinator:
 
     def _resolved(self, order: Sequence[Cell], layout: RunLayout, resolutions: dict[CellId, Resolution]) -> Feed:
         """Resolve `order`'s locks a few at a time (uv is mostly waiting on I/O) and hand over, in
-        that order, the tasks of the cells to run."""
+        that order, the tasks of the cells to run; a cell of a platform the executor does not serve
+        is recorded "locked, not tested" with its lock instead (unless an outcome of its key is known)."""
         self._ask_index(
-            [(c.requirements(self.dist.runner_requires), self.request.interpreters[c.python]) for c in order]
+            [
+                (c.requirements(self.dist.runner_requires), self.request.interpreters[c.python], c.platform)
+                for c in order
+            ]
         )
+        served: dict[Platform, bool] = {}  # whether the executor serves each platform met in this batch
 
         def one(cell: Cell) -> Resolution:
             requirements = cell.requirements(self.dist.runner_requires)
             if self.cancel.is_set():
                 return ResolveFailed(cell.python, tuple(requirements), "cancelled")
-            return self.resolver.attempt(requirements, self.request.interpreters[cell.python])
+            return self.resolver.attempt(requirements, self.request.interpreters[cell.python], cell.platform)
 
         pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="curator-resolve")
         unlisted: list[cells.CellTask] = []  # tasks not yet in nox-cells.json (reused ones too: reproducible)
@@ -306,26 +314,44 @@ class Coordinator:
                 self.observer.step("resolving", cell.id)
                 if self.cancel.is_set():
                     return
-                if not isinstance(resolution, Lock):
-                    self._record(self.record.id, cell, self._unbuildable(cell, resolution, layout), reused=False)
-                    continue
-                task = self._task(cell, resolution, layout)
-                self.listed[cell.id] = task
-                unlisted.append(task)
-                if self.request.rerun or not self._reuse(self.record.id, task, resolution):
-                    ready.append(task)
+                listing, running = self._settle(cell, resolution, layout, served)
+                unlisted += listing
+                ready += running
             cells.add_nox_cells(layout, unlisted)
             yield from ready
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _ask_index(self, questions: Sequence[tuple[Sequence[str], Interpreter]]) -> None:
+    def _settle(
+        self, cell: Cell, resolution: Resolution, layout: RunLayout, served: dict[Platform, bool]
+    ) -> tuple[list[cells.CellTask], list[cells.CellTask]]:
+        """A resolved cell's fate: recorded (refused, reused, or locked and not tested), or to run.
+        Its task to add to nox-cells.json (a cell this machine's executor runs), and to hand over."""
+        if not isinstance(resolution, Lock):
+            self._record(self.record.id, cell, self._unbuildable(cell, resolution, layout), reused=False)
+            return [], []
+        task = self._task(cell, resolution, layout)
+        if cell.platform not in served:  # asked once per batch: a dask cluster is asked about its workers
+            served[cell.platform] = self.executor.serves(cell.platform)
+        if served[cell.platform]:
+            self.listed[cell.id] = task
+        listing = [task] if served[cell.platform] else []
+        if not self.request.rerun and self._reuse(self.record.id, task, resolution):
+            return listing, []
+        if not served[cell.platform]:
+            self._record(self.record.id, cell, self._untested(cell, layout, resolution), reused=False, lock=resolution)
+            return [], []
+        return listing, [task]
+
+    def _ask_index(self, questions: Sequence[tuple[Sequence[str], Interpreter, Platform]]) -> None:
         """Before cached answers from an index not frozen in time are used again: ask the index once,
         a few projects at a time, about every package they depend on (`upstream.ReleaseLog`)."""
         if self.resolver.frozen or self.resolver.cache is None:
             return
         watched = {
-            w for requirements, interpreter in questions for w in self.resolver.watched(requirements, interpreter)
+            w
+            for requirements, interpreter, platform in questions
+            for w in self.resolver.watched(requirements, interpreter, platform)
         }
         if self.resolver.index_state is None:
             self.resolver.index_state = ReleaseLog(self.dist.index)
@@ -370,9 +396,13 @@ class Coordinator:
     def _task(self, cell: Cell, lock: Lock, layout: RunLayout) -> cells.CellTask:
         interpreter = self.request.interpreters[cell.python]
         lock_path = layout.lock(cell.id)
+        exact = not cell.platform or platforms.served_here(cell.platform)  # else a worker's own X.Y runs it
+        where = f" on {cell.platform}" if cell.platform else ""
         header = (
             f"# curator lock for cell {cell.id} of {self.dist.name} {self.dist.version}\n"
-            f"# Python {interpreter.full_version} ({interpreter.path}); pip install --require-hashes -r THIS_FILE\n"
+            f"# Python {interpreter.full_version if exact else interpreter.version}{where} "
+            f"({interpreter.path if exact else 'any CPython of that version'}); "
+            "pip install --require-hashes -r THIS_FILE\n"
         )
         _write_lock(lock_path, header + lock.text)
         suites = cells.suite_specs(self.dist, cell, layout)
@@ -383,18 +413,19 @@ class Coordinator:
             suites=suites,
             layout=layout,
             env_dir=cache_dir() / "envs" / cells.env_key(interpreter, lock.key),
-            outcome_key=cells.outcome_key(cell, lock.key, interpreter, suites, layout),
+            outcome_key=cells.outcome_key(cell, lock.key, interpreter, suites, layout, exact=exact),
             lock_key=lock.key,
             timeout=self.dist.policy.timeout,
             retries=self.dist.policy.retries,
             env=self.env,
             lock_text=header + lock.text,
+            exact_python=exact,
         )
 
     def _unbuildable(self, cell: Cell, failure: Unresolvable | ResolveFailed, layout: RunLayout) -> CellOutcome:
         """The outcome of a cell whose lock could not be made: unresolvable, or a tool failure."""
         status = Status.UNRESOLVABLE if isinstance(failure, Unresolvable) else Status.INSTALL_ERROR
-        reason = failure.reason
+        reason = f"on {cell.platform}: {failure.reason}" if cell.platform else failure.reason
         log_dir = layout.log_dir(cell.id)
         log_dir.mkdir(parents=True, exist_ok=True)
         (log_dir / "resolve.log").write_text(reason + "\n")
@@ -402,6 +433,23 @@ class Coordinator:
         sig = signature_of_reason(reason)
         suites = tuple(SuiteOutcome(name, status, status, reason, sig, log=log, tail=reason) for name in cell.suites)
         return CellOutcome(cell.id, suites, log=log)
+
+    def _untested(self, cell: Cell, layout: RunLayout, lock: Lock) -> CellOutcome:
+        """The outcome of a cell no executor of its platform could run: "locked, not tested" — every
+        suite `skipped` (no test ran: no evidence) with the reason, `tested` false, its lock kept (the
+        release ships it); no outcome key, so it is never reused, and never judged by the policy."""
+        path = layout.log_dir(cell.id) / UNTESTED_LOG
+        path.parent.mkdir(parents=True, exist_ok=True)
+        reason = (
+            f"{NOT_TESTED}: no executor serves platform {cell.platform} (a dask worker started with "
+            f"--resources {platforms.resource(cell.platform)}=1 would run it); its lock is {layout.lock_ref(cell.id)}"
+        )
+        path.write_text(reason + "\n", encoding="utf-8")
+        log = layout.relative(path)
+        suites = tuple(
+            SuiteOutcome(name, Status.SKIPPED, Status.SKIPPED, reason, NOT_TESTED, log=log) for name in cell.suites
+        )
+        return CellOutcome(cell.id, suites, lock_key=lock.key, log=log, worker="", tested=False)
 
     def _broken(self, cell: Cell, reason: str, detail: str) -> CellOutcome:
         """The outcome of a cell curator itself failed to run (an exception of its own, `Broken`):
@@ -435,7 +483,8 @@ class Coordinator:
         if original_logs.is_dir() and not task.out_dir.exists():
             shutil.copytree(original_logs, task.out_dir)
         origin = earlier.outcome.reused_from or earlier.run_id
-        outcome = replace(earlier.outcome, reused_from=origin, reproduce=task.reproduce())
+        reproduce = task.reproduce() if task.cell.id in self.listed else earlier.outcome.reproduce  # not runnable here
+        outcome = replace(earlier.outcome, reused_from=origin, reproduce=reproduce)
         self._record(run_id, task.cell, outcome, reused=True, lock=lock)
         return True
 
@@ -462,7 +511,9 @@ class Coordinator:
     def _record(
         self, run_id: RunId, cell: Cell, outcome: CellOutcome, *, reused: bool, lock: Lock | None = None
     ) -> None:
-        judged = replace(outcome, suites=tuple(self._judge(cell, s) for s in outcome.suites))
+        judged = (
+            replace(outcome, suites=tuple(self._judge(cell, s) for s in outcome.suites)) if outcome.tested else outcome
+        )
         interpreter = self.request.interpreters[cell.python]
         recorded = self.store.record_cell(
             CellRecord(
@@ -475,6 +526,7 @@ class Coordinator:
                 baseline=cell.is_baseline,
                 plan_key=cell.key,
                 outcome=judged,
+                platform=cell.platform,
             ),
             lock=LockRow(lock.key, cell.python, lock.text) if lock is not None else None,
         )

@@ -24,12 +24,12 @@ from pathlib import Path
 
 from curator import codec, storefile
 from curator.errors import StoreDamaged, StoreLost, UsageError
-from curator.ids import CellId, PyVersion, RunId, SuiteName
+from curator.ids import ANY_PLATFORM, CellId, Platform, PyVersion, RunId, SuiteName
 from curator.manifest import Strategy
 from curator.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
 from curator.pins import Pins
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x63757261  # "cura": marks a SQLite file as a curator results store
 LOCAL_EXECUTOR = '{"kind": "local"}'  # what runs recorded before executors were recorded ran on
 _BUSY_TIMEOUT = 30.0  # seconds a store another process is writing is waited for
@@ -128,6 +128,10 @@ _MIGRATIONS: dict[int, str] = {
     ALTER TABLE cells ADD COLUMN worker TEXT NOT NULL DEFAULT 'local';
     ALTER TABLE runs ADD COLUMN executor TEXT NOT NULL DEFAULT '{"kind": "local"}';
     """,
+    5: """
+    ALTER TABLE cells ADD COLUMN tested INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE cells ADD COLUMN platform TEXT NOT NULL DEFAULT '';
+    """,
 }
 
 
@@ -166,6 +170,7 @@ class CellRecord:
     baseline: bool
     plan_key: str
     outcome: CellOutcome
+    platform: Platform = ANY_PLATFORM  # the uv target it was planned for ("": the manifest names none)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from curator.outcome import CURATOR_FAILED, CellOutcome, Status
+from curator.outcome import CURATOR_FAILED, NOT_TESTED, CellOutcome, Status
 from curator.plan import Cell
 from curator.resolve import mentioned
 
@@ -42,6 +42,10 @@ def style(status: Status) -> str:
 def describe(cell: Cell, outcome: CellOutcome, *, reused: bool) -> str:
     """One line about a finished cell (rich markup)."""
     status = outcome.status
+    if not outcome.tested:
+        return (
+            f"[dim]{NOT_TESTED:<15}[/] {escape(cell.id)}: no executor serves {escape(cell.platform)}; its lock is kept"
+        )
     suites = ", ".join(
         f"{escape(s.suite)} [{style(s.status)}]{s.status}[/]" for s in outcome.suites if s.status is not Status.PASSED
     )
@@ -150,7 +154,7 @@ class LiveObserver:
     def cell_finished(self, cell: Cell, outcome: CellOutcome, *, reused: bool) -> None:
         """Count it, print its line above the display, advance the bar."""
         self.running.pop(cell.id, None)
-        for suite in outcome.suites:
+        for suite in outcome.suites if outcome.tested else ():
             self.counts[suite.status] += 1
         self.console.print(describe(cell, outcome, reused=reused))
         if "testing" in self.tasks:

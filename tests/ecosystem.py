@@ -53,6 +53,7 @@ class FakeDist:
     modules: Mapping[str, str] = field(default_factory=dict)  # relative path -> source
     requires: Sequence[str] = ()
     license: str = "MIT"
+    tag: str = "py3-none-any"  # a platform tag (`cp312-cp312-win_amd64`) makes a platform wheel
 
     @property
     def stem(self) -> str:
@@ -60,7 +61,8 @@ class FakeDist:
 
 
 def build_wheel(dist: FakeDist, folder: Path) -> Path:
-    """Write `dist` as a py3-none-any wheel into `folder`; the same input gives the same bytes."""
+    """Write `dist` as a wheel of its tag (py3-none-any unless told) into `folder`; the same input
+    gives the same bytes."""
     folder.mkdir(parents=True, exist_ok=True)
     info = f"{dist.stem}-{dist.version}.dist-info"
     metadata = [
@@ -76,14 +78,19 @@ def build_wheel(dist: FakeDist, folder: Path) -> Path:
         path: textwrap.dedent(source).lstrip().encode() for path, source in sorted(dist.modules.items())
     }
     files[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: curator-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    purelib = "true" if dist.tag.endswith("-none-any") else "false"
+    interpreter, abi, platforms = dist.tag.split("-")
+    tags = "".join(f"Tag: {interpreter}-{abi}-{platform}\n" for platform in platforms.split("."))
+    files[f"{info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: curator-tests\nRoot-Is-Purelib: {purelib}\n{tags}"
+    ).encode()
     record_lines = []
     for path, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
         record_lines.append(f"{path},sha256={digest},{len(data)}")
     record_lines.append(f"{info}/RECORD,,")
     files[f"{info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
-    target = folder / f"{dist.stem}-{dist.version}-py3-none-any.whl"
+    target = folder / f"{dist.stem}-{dist.version}-{dist.tag}.whl"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in files.items():
@@ -351,6 +358,41 @@ FLASK_SUITES: dict[str, tuple[list[str], str]] = {
     "click": (["cfx-click"], "import cfx_click\n\ndef test_command():\n    assert cfx_click.command(len)('ab') == 2\n"),
 }
 """Five suites over the stack: what each requires, and its test."""
+
+
+MARK_TAGS = (
+    "manylinux_2_17_x86_64.manylinux2014_x86_64",
+    "win_amd64",
+    "macosx_11_0_arm64",
+)
+"""The platforms `cfx-mark` has wheels for (as MarkupSafe has, and more): Linux x86-64, Windows
+x86-64 and Apple Silicon — none for Linux on ARM."""
+
+
+def platform_dists(pythons: Sequence[str] = ("3.11", "3.12", "3.13")) -> tuple[FakeDist, ...]:
+    """`cfx-mark` 1.0, MarkupSafe in small: one wheel per CPython and platform of `MARK_TAGS`, whose
+    module says which (`cfx_mark.PLATFORM`), so an installed file tells where it came from;
+    `cfx-page` 1.0, a pure wheel that needs it (Jinja2's place); and `colorama` 0.4.6, a pure
+    stand-in for what pytest needs on Windows alone (`colorama; sys_platform == "win32"`), so a
+    Windows lock of a cell (its test runner included) resolves without an index."""
+    marks = tuple(
+        FakeDist(
+            "cfx-mark",
+            "1.0",
+            {"cfx_mark/__init__.py": f"PLATFORM = {platform.split('.')[0]!r}\n\ndef escape(s):\n    return s\n"},
+            tag=f"cp{python.replace('.', '')}-cp{python.replace('.', '')}-{platform}",
+        )
+        for python in pythons
+        for platform in MARK_TAGS
+    )
+    page = FakeDist(
+        "cfx-page",
+        "1.0",
+        _module("cfx_page", "import cfx_mark\n\ndef render(s):\n    return cfx_mark.escape(s)\n"),
+        requires=["cfx-mark>=1.0"],
+    )
+    colorama = FakeDist("colorama", "0.4.6", _module("colorama", "def init():\n    pass\n"), license="BSD-3-Clause")
+    return (*marks, page, colorama)
 
 
 def build_ecosystem(folder: Path, dists: Sequence[FakeDist] = ECOSYSTEM) -> list[Path]:

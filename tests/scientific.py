@@ -24,7 +24,7 @@ from pathlib import Path
 from curator import manifest
 from curator.cell import CellTask
 from curator.executors.interface import Event, Feed, Finished, Started
-from curator.ids import PyVersion, RunId, SuiteName
+from curator.ids import Platform, PyVersion, RunId, SuiteName
 from curator.interpreters import Interpreter
 from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
 from curator.report.publish import publish
@@ -113,6 +113,10 @@ class ScriptedExecutor:
     def describe(self) -> dict[str, object]:
         """What run.json records."""
         return {"kind": "scripted"}
+
+    def serves(self, platform: Platform) -> bool:
+        """Every platform (the distribution names none)."""
+        return True
 
     def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
         """A `Started` and a `Finished` per task."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 from rich.console import Console
 
 from curator.errors import UsageError
-from curator.ids import PyVersion
+from curator.ids import Platform, PyVersion
 from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
 
 if TYPE_CHECKING:
@@ -157,8 +157,9 @@ def executor_args(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def open_executor(args: argparse.Namespace) -> Iterator[Executor]:
-    """The executor the arguments ask for, ready for as long as the context lasts."""
+def open_executor(args: argparse.Namespace, distribution: Distribution | None = None) -> Iterator[Executor]:
+    """The executor the arguments ask for, ready for as long as the context lasts (a LocalCluster's
+    workers advertising the platforms of `distribution` this machine serves)."""
     if args.executor == "local":
         if args.scheduler:
             raise UsageError(f"--scheduler {args.scheduler}: a scheduler is for --executor dask")
@@ -168,7 +169,12 @@ def open_executor(args: argparse.Namespace) -> Iterator[Executor]:
         return
     from curator.executors import dask
 
-    with dask.connect(args.scheduler, args.jobs) as executor:
+    here: list[Platform] = []
+    if distribution is not None and distribution.platforms is not None:
+        from curator import platforms
+
+        here = [p for p in distribution.platforms.every if platforms.served_here(p)]
+    with dask.connect(args.scheduler, args.jobs, here) as executor:
         yield executor
 
 

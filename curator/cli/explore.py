@@ -128,20 +128,9 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
             relative = os.path.relpath(suite.path, distribution.root)
             needs = ", ".join(sorted(suite.requires)) or "nothing"
             console.print(f"  {escape(suite.name)}: {escape(relative)} (needs {escape(needs)})")
-    matrix = distribution.matrix
-    shape = [f"scope {matrix.scope}"]
-    shape += [f"include {include.describe()}" for include in matrix.include]
-    shape += [f"exclude {pattern.describe()}" for pattern in matrix.exclude]
-    if matrix.split_unresolvable:
-        shape.append("refused cells split into minimal cells")
-    console.print(f"Matrix: {escape('; '.join(shape))}")
-    environment = distribution.environment
-    seeded = f"seeded ({', '.join(environment.seed_packages)})" if environment.seed else "not seeded"
-    variables = " ".join(f"{k}={v}" for k, v in environment.env.items())
-    console.print(
-        f"Environment: {seeded}; test runner {escape(', '.join(distribution.test_requires))}"
-        + (f"; variables {escape(variables)}" if variables else "")
-    )
+    _print_matrix_and_environment(console, distribution)
+    if distribution.platforms is not None:
+        console.print(f"Platforms: {escape(_platforms_line(distribution))}")
     policy = distribution.policy
     console.print(
         f"Policy: timeout {policy.timeout:g}s per cell, {policy.retries} retr{'y' if policy.retries == 1 else 'ies'}, "
@@ -170,6 +159,23 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _print_matrix_and_environment(console: Console, distribution: Distribution) -> None:
+    matrix = distribution.matrix
+    shape = [f"scope {matrix.scope}"]
+    shape += [f"include {include.describe()}" for include in matrix.include]
+    shape += [f"exclude {pattern.describe()}" for pattern in matrix.exclude]
+    if matrix.split_unresolvable:
+        shape.append("refused cells split into minimal cells")
+    console.print(f"Matrix: {escape('; '.join(shape))}")
+    environment = distribution.environment
+    seeded = f"seeded ({', '.join(environment.seed_packages)})" if environment.seed else "not seeded"
+    variables = " ".join(f"{k}={v}" for k, v in environment.env.items())
+    console.print(
+        f"Environment: {seeded}; test runner {escape(', '.join(distribution.test_requires))}"
+        + (f"; variables {escape(variables)}" if variables else "")
+    )
+
+
 def _print_governance(console: Console, signers: Signers | None, distribution: Distribution) -> None:
     if signers is not None and distribution.governance is not None:
         relative = os.path.relpath(distribution.governance.signers, distribution.root)
@@ -185,6 +191,23 @@ def _governance(signers: Signers | None, distribution: Distribution) -> dict[str
         "threshold": signers.threshold,
         "principals": list(signers.principals),
     }
+
+
+def _platforms_line(distribution: Distribution) -> str:
+    """`tested x86_64-manylinux_2_36 (this machine); locked only x86_64-pc-windows-msvc (not this machine)`."""
+    from curator import platforms
+
+    assert distribution.platforms is not None
+
+    def where(platform: str) -> str:
+        return (
+            "this machine" if platforms.served_here(platform) else "not this machine: a dask worker with its resource"
+        )
+
+    declared = distribution.platforms
+    parts = [f"tested {p} ({where(p)})" for p in declared.tested]
+    parts += [f"locked only {p} ({where(p)})" for p in declared.locked]
+    return "; ".join(parts)
 
 
 def _check_json(
@@ -227,6 +250,9 @@ def _check_json(
         "cells": {str(s): n if n is None or n < 10**4000 else counted(n) for s, n in counts.items()},
         "max_cells": distribution.matrix.max_cells,
         "default_strategy": str(distribution.matrix.strategy),
+        "platforms": None
+        if distribution.platforms is None
+        else {"tested": list(distribution.platforms.tested), "locked": list(distribution.platforms.locked)},
     }
 
 

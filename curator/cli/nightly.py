@@ -91,7 +91,7 @@ def cmd_nightly(args: argparse.Namespace, console: Console) -> int:
     with (
         cancelled_by_signals() as cancel,
         Store(store_path, accept_lost_runs=args.accept_lost_runs) as store,
-        open_executor(args) as executor,
+        open_executor(args, distribution) as executor,
         contextlib.ExitStack() as held,
     ):
         if args.resume:

@@ -202,6 +202,8 @@ def cmd_release(args: argparse.Namespace, console: Console) -> int:
         console.print(f"the report of run {evidence.run.id} was incomplete: wrote it again from the store")
     gate = ", ".join(f"{c.cell_id} ({c.describe()})" for c in evidence.baseline.values())
     console.print(f"release gate: [green]holds[/] in run {evidence.run.id}: {escape(gate)}")
+    if evidence.platforms:
+        console.print(f"platforms: {escape(', '.join(state.describe() for state in evidence.platforms))}")
     folder = escape(shown(release.folder))
     wheels = f", {release.wheels} wheels" if args.wheelhouse else ""
     size = f"{release.size / 1e6:.1f} MB" if release.size >= 1e5 else f"{release.size / 1e3:.1f} kB"

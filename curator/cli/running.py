@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     # report writes into it meanwhile
     with (
         cancelled_by_signals() as cancel,
-        open_executor(args) as executor,
+        open_executor(args, distribution) as executor,
         Store(store, accept_lost_runs=args.accept_lost_runs) as results,
         contextlib.ExitStack() as held,
     ):
@@ -142,6 +142,15 @@ def print_summary(
     else:
         gate = f"[bold red]does not hold[/] ({escape('; '.join(summary.gate.problems))})"
     console.print(f"release gate (baseline cells): {gate}")
+    if summary.gate.platforms:
+        states = ", ".join(escape(state.describe()) for state in summary.gate.platforms)
+        console.print(f"platforms: {states}")
+    if summary.untested_cells:
+        many = summary.untested_cells != 1
+        console.print(
+            f"{summary.untested_cells} cell{'s' if many else ''} locked, not tested "
+            f"(no executor serves {'their' if many else 'its'} platform)"
+        )
     layout = RunLayout(Path(os.path.relpath(folder)))
     console.print(f"results: {escape(f'{layout.cells_csv}, {layout.matrices}/, {layout.run_json}')}")
     console.print(f"report: {escape(str(layout.report))}")

@@ -9,6 +9,13 @@ itself (refusing the cell when this machine has not the exact Python its key was
 materialises a private run folder from the worker's own curator, and runs `cell.execute` — the one
 code path local cells take too, wall-clock limit and process-group kills included.
 
+A cell of a platform (`platforms` in the manifest) goes only to a worker that advertises the dask
+resource `platform:<target>` (`dask worker --resources platform:x86_64-pc-windows-msvc=1`); a LocalCluster
+gives its workers the resources of every platform of the manifest this machine serves. A platform
+no worker advertises is not served: its cells are recorded "locked, not tested", never queued forever.
+Such a cell's worker, when this machine does not serve its platform, takes any CPython of the cell's
+X.Y (its exact build cannot be known here).
+
 The coordinator stays the single writer: results stream back as futures complete and each becomes
 a `Finished` event at once. A worker that dies mid-cell makes dask run the task again elsewhere, up
 to the scheduler's `allowed-failures`; after that the cell is `error` ("worker lost: …"). A
@@ -37,6 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from curator import platforms
 from curator.cell import CellTask, Interrupted, execute, nox_env, write_nox_files
 from curator.cell import env_key as cell_env_key
 from curator.errors import ExecutorLost, InterpreterNotFound, UsageError
@@ -51,7 +59,7 @@ from curator.executors.wire import (
     unpack,
     unpack_folder,
 )
-from curator.ids import CellId, SuiteName
+from curator.ids import CellId, Platform, SuiteName
 from curator.interpreters import Finder
 from curator.layout import RunLayout, cache_dir
 from curator.outcome import CellOutcome, Status, SuiteOutcome
@@ -101,7 +109,10 @@ def _run(task: WireTask, blobs: Mapping[str, bytes], cancelled: distributed.Even
         return WireResult(cell_id, where, None)
     try:
         hint = Path(task.hint) if task.hint else None
-        interpreter = Finder().find_exact(task.python, task.full_version, task.build, hint=hint)
+        if task.full_version:
+            interpreter = Finder().find_exact(task.python, task.full_version, task.build, hint=hint)
+        else:  # a cell of another platform than the coordinator's: its X.Y is what was asked for
+            interpreter = Finder().find(task.python)
     except InterpreterNotFound as exc:
         reason = f"worker {where} refused the cell: {exc}"
         return WireResult(cell_id, where, refused(task, where, reason, f"worker lacks Python {task.full_version}"))
@@ -207,6 +218,20 @@ class DaskExecutor:
     def describe(self) -> dict[str, object]:
         """`{"kind": "dask", "scheduler": ADDRESS}` (and `"workers"` for a LocalCluster)."""
         return dict(self.description)
+
+    def serves(self, platform: Platform) -> bool:
+        """Whether a worker of the cluster advertises `platform:<target>` now (every worker serves a
+        cell of a manifest that names no platforms)."""
+        if not platform:
+            return True
+        wanted = platforms.resource(platform)
+        try:
+            workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        except TypeError:  # a distributed that always lists every worker
+            workers = self.client.scheduler_info().get("workers", {})
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorLost(f"the dask scheduler at {self.description.get('scheduler')} went away ({exc})") from None
+        return any(wanted in (worker.get("resources") or {}) for worker in workers.values())
 
     def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
         """Submit every task (the whole feed first); events arrive in the calling thread as workers report."""
@@ -319,8 +344,9 @@ class _Batch:
             wire = pack(task, {path: digest for path, (digest, _) in folders.items()})
             needed = {digest: future for digest, future in folders.values() if digest in wire.folders}
             key = f"curator-cell-{task.cell.id}-{token}"
+            where = {platforms.resource(task.cell.platform): 1} if task.cell.platform else None
             self.futures[key] = self.client.submit(
-                run_cell, wire.to_json(), needed, self.cancelled.name, self.topic, key=key, pure=False
+                run_cell, wire.to_json(), needed, self.cancelled.name, self.topic, key=key, pure=False, resources=where
             )
             self.pending[key] = task
         futures = list(self.futures.values())
@@ -403,9 +429,12 @@ def _reason(error: object) -> str:
 
 
 @contextlib.contextmanager
-def connect(scheduler: str | None, jobs: int | None = None) -> Iterator[DaskExecutor]:
+def connect(
+    scheduler: str | None, jobs: int | None = None, platforms_here: Sequence[Platform] = ()
+) -> Iterator[DaskExecutor]:
     """A `DaskExecutor` on the scheduler at `scheduler`, or on a LocalCluster of `jobs` single-threaded
-    worker processes (default: the CPU count) that lives as long as the context."""
+    worker processes (default: the CPU count) that lives as long as the context; its workers advertise
+    `platform:<target>` for each of `platforms_here` (the manifest's platforms this machine serves)."""
     try:
         import dask.config
         from distributed import Client, LocalCluster
@@ -429,6 +458,7 @@ def connect(scheduler: str | None, jobs: int | None = None) -> Iterator[DaskExec
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
+            resources={platforms.resource(p): 1 for p in platforms_here} or None,
         )
     try:
         client = Client(cluster, set_as_default=False)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from curator.cell import CellTask
 from curator.errors import ExecutorLost
-from curator.ids import CellId
+from curator.ids import CellId, Platform
 from curator.outcome import CellOutcome
 
 __all__ = ["WAIT", "Broken", "Event", "Executor", "ExecutorLost", "Feed", "Finished", "Note", "Started", "Wait"]
@@ -75,6 +75,12 @@ class Executor(Protocol):
 
     def describe(self) -> dict[str, object]:
         """Where the cells run, as run.json records it: `{"kind": "local", "jobs": 2}`."""
+        ...
+
+    def serves(self, platform: Platform) -> bool:
+        """Whether it can run cells of `platform` (a uv target; "" — a manifest naming no platforms —
+        is served everywhere). A cell of a platform no executor serves is never handed over: it is
+        recorded "locked, not tested"."""
         ...
 
     def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:

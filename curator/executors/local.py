@@ -13,8 +13,10 @@ import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 
+from curator import platforms
 from curator.cell import Built, CellTask, Interrupted, execute, prepare
 from curator.executors.interface import Broken, Event, Feed, Finished, Note, Started
+from curator.ids import Platform
 
 
 class LocalExecutor:
@@ -26,6 +28,10 @@ class LocalExecutor:
     def describe(self) -> dict[str, object]:
         """`{"kind": "local", "jobs": N}`."""
         return {"kind": "local", "jobs": self.jobs}
+
+    def serves(self, platform: Platform) -> bool:
+        """This machine's platform: any target whose wheels it installs (`platforms.served_here`)."""
+        return not platform or platforms.served_here(platform)
 
     def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
         """Run every task, each as soon as the feed hands it over; events arrive in the calling thread.

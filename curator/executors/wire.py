@@ -6,7 +6,8 @@ A task carries everything that decides the cell, as content: the lock text, the 
 with the coordinator's paths replaced by placeholders (`<run>` for the run folder, `<suite:DIGEST>`
 for a suite folder, whose files travel once per digest as a `folder_blob`), the package tests'
 commands, the policy's timeout and retries, the interpreter wanted (X.Y, and the exact version and
-build the outcome key was computed with), uv's index options, and both keys as the coordinator
+build the outcome key was computed with — none for a cell of a platform the coordinator does not
+serve, whose key holds only X.Y), uv's index options, and both keys as the coordinator
 computed them. A worker never recomputes a key. The one path it carries, where the coordinator has
 the interpreter, is a hint: the worker probes it first when it is one of the places it searches anyway,
 and takes it only when it is that very build.
@@ -33,8 +34,9 @@ from curator.outcome import CellOutcome
 from curator.plan import Cell, suite_digest, suite_files
 from curator.templates import protocol
 
-WIRE_VERSION = 2
-"""Bumped when a shape below changes; a worker refuses a task of another version."""
+WIRE_VERSION = 3
+"""Bumped when a shape below changes; a worker refuses a task of another version (3: a cell's
+`platform`, an outcome's `tested`)."""
 
 RUN = "<run>"
 LOG_BUDGET = 16 * 1024 * 1024
@@ -124,8 +126,8 @@ def pack(task: CellTask, folders: Mapping[Path, str]) -> WireTask:
     return WireTask(
         cell=task.cell,
         python=task.interpreter.version,
-        full_version=task.interpreter.full_version,
-        build=task.interpreter.build,
+        full_version=task.interpreter.full_version if task.exact_python else "",
+        build=task.interpreter.build if task.exact_python else "",
         lock_text=task.lock_path.read_text(encoding="utf-8"),
         install_args=task.install_args,
         suites=suites,

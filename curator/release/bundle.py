@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from curator.layout import BundleLayout, RunLayout
 from curator.locking import FolderLock
 from curator.manifest import Distribution
 from curator.release import changes, files, gate, governance, place, sbom, signatures, wheelhouse
+from curator.release import platforms as shipping
 from curator.release.governance import Signers, Tally
 from curator.report.publish import rerender
 from curator.resolve import Lock, LockedFile, Resolver, parse_requirements, pylock_files
@@ -90,6 +91,9 @@ class _Inputs:
     previous: Path | None
     epoch: int
     report_regenerated: bool = False
+    platform_locks: dict[shipping.Target, Lock] = field(default_factory=dict)  # every platform's, when named
+    platform_pylocks: dict[shipping.Target, str] = field(default_factory=dict)
+    platform_located: dict[shipping.Target, dict[NormalizedName, LockedFile]] = field(default_factory=dict)
 
     @property
     def date(self) -> dt.datetime:
@@ -215,16 +219,31 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
     resolver = Resolver(dist.index)
     pylocks: dict[str, str] = {}
     located: dict[PyVersion, dict[NormalizedName, LockedFile]] = {}
+    primary = dist.platforms.primary if dist.platforms else ""  # the default locks are its
     for python, lock in locks.items():
         interpreter = request.finder.find(python)
-        pylocks[python] = resolver.pylock([f"{p.name}=={p.version}" for p in lock.pins], interpreter)
+        pylocks[python] = resolver.pylock([f"{p.name}=={p.version}" for p in lock.pins], interpreter, primary)
         located[python] = _check_pylock(python, pylocks[python], lock)
+    cells = {target: cell.cell_id for target, cell in evidence.platform_baseline.items()}
+    platform_locks = shipping.shipped(dist, evidence.platform_locks, cells)
+    platform_pylocks: dict[shipping.Target, str] = {}
+    platform_located: dict[shipping.Target, dict[NormalizedName, LockedFile]] = {}
+    for target, lock in platform_locks.items():
+        python, platform = target
+        requirements = [f"{p.name}=={p.version}" for p in lock.pins]
+        platform_pylocks[target] = resolver.pylock(requirements, request.finder.find(python), platform)
+        platform_located[target] = _check_pylock(f"{python} on {platform}", platform_pylocks[target], lock)
+    every = shipping.by_label(located, platform_located)
+    every_lock = shipping.by_label(locks, platform_locks)
     return _Inputs(
         evidence=evidence,
         locks=locks,
         pylocks=pylocks,
         located=located,
-        licences=_licences(located, locks, request.cache),
+        platform_locks=platform_locks,
+        platform_pylocks=platform_pylocks,
+        platform_located=platform_located,
+        licences=_licences(every, every_lock, request.cache),
         previous=_previous(out, dist),
         epoch=request.epoch if request.epoch is not None else int(evidence.run.finished or evidence.run.started),
         report_regenerated=regenerated,
@@ -253,16 +272,29 @@ def _ensure_report(store: Store, evidence: gate.Evidence, dist: Distribution) ->
 def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs, principal: str | None) -> int:
     """Every file of the bundle into `root`, SHA256SUMS and its signature last; how many wheels."""
     dist, evidence, locks = request.distribution, inputs.evidence, inputs.locks
-    wheels = wheelhouse.collect(inputs.located, locks, BundleLayout(root).wheels) if request.wheelhouse else 0
+    primary = dist.platforms.primary if dist.platforms else ""  # the default locks are its
+    wheels = 0
+    if request.wheelhouse:  # each platform's wheels too: a file is kept once, whichever locks name it
+        located = shipping.by_label(inputs.located, inputs.platform_located)
+        every = shipping.by_label(locks, inputs.platform_locks)
+        wheels = wheelhouse.collect(located, every, BundleLayout(root).wheels)
     bundle = BundleLayout(root)
     _write(bundle.manifest, pinned_manifest(dist, evidence.run.id))
     for python, lock in locks.items():
         _write(bundle.lock(python), _lock_text(dist, python, lock, evidence))
         pylock = inputs.pylocks[python]
         if request.wheelhouse:  # every file by its path in wheels/: installs offline from the bundle alone
-            pylock = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(python))
+            pylock = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(python), primary)
             _check_pylock(python, pylock, lock)
         _write(bundle.pylock(python), pylock)
+    for target, lock in inputs.platform_locks.items():
+        cell = evidence.platform_baseline[target].cell_id
+        _write(bundle.lock(*target), shipping.lock_text(dist, target, lock, cell, evidence.run.id))
+        pylock = inputs.platform_pylocks[target]
+        if request.wheelhouse:
+            pylock = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(target[0]), target[1])
+            _check_pylock(f"{target[0]} on {target[1]}", pylock, lock)
+        _write(bundle.pylock(*target), pylock)
     document = sbom.build(
         distribution=dist.name,
         version=dist.version,
@@ -270,6 +302,7 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs, principa
         licences=inputs.licences,
         roots=dist.package_names,
         date=inputs.date,
+        platform_locks=inputs.platform_locks,
     )
     _write(bundle.sbom, document)
     _copy_report(evidence.layout, bundle.report)
@@ -342,7 +375,7 @@ def _check_pylock(python: str, text: str, lock: Lock) -> dict[NormalizedName, Lo
 
 
 def _licences(
-    located: Mapping[PyVersion, Mapping[NormalizedName, LockedFile]], locks: Mapping[PyVersion, Lock], cache: Path
+    located: Mapping[str, Mapping[NormalizedName, LockedFile]], locks: Mapping[str, Lock], cache: Path
 ) -> dict[str, tuple[str, str] | None]:
     found: dict[str, tuple[str, str] | None] = {}
     for python, lock in locks.items():
@@ -395,6 +428,8 @@ def pinned_manifest(dist: Distribution, run_id: str) -> str:
         f"# {dist.name} {dist.version} as released from run {run_id}: every package at its blessed version.\n"
         f"# The manifest as tested had sha256 {dist.sha256}; paths in it are relative to its folder.\n"
     )
+    if dist.platforms is not None and "platforms.tested" not in dist.locations:  # the default: say which it was
+        header += f"# platforms.tested was the releasing machine's: {', '.join(dist.platforms.tested)}\n"
     pinned = header + text
     parsed = manifest.parse(pinned.encode(), dist.path)
     if any(p.versions != (p.blessed,) or p.blessed != dist.blessed[p.name] for p in parsed.packages):
@@ -431,15 +466,16 @@ def _lock_text(dist: Distribution, python: PyVersion, lock: Lock, evidence: gate
 
 
 def _copy_report(run: RunLayout, target: Path) -> None:
-    """The gating run's report: index.html (when there is one), cells.csv, run.json, matrices/."""
+    """The gating run's report: index.html (when there is one), cells.csv, run.json, matrices/ (when the
+    run drew any: an empty folder is no file SHA256SUMS can list, and verify would call it extra)."""
     target.mkdir(parents=True)
     for source in (run.report, run.cells_csv, run.run_json):
         if source.is_file():
             shutil.copyfile(source, target / source.name)
-    if run.matrices.is_dir():
-        (target / run.matrices.name).mkdir()
-        for csv in sorted(run.matrices.glob("*.csv")):
-            shutil.copyfile(csv, target / run.matrices.name / csv.name)
+    matrices = sorted(run.matrices.glob("*.csv")) if run.matrices.is_dir() else []
+    for csv in matrices:
+        (target / run.matrices.name).mkdir(exist_ok=True)
+        shutil.copyfile(csv, target / run.matrices.name / csv.name)
 
 
 def _previous(out: Path, dist: Distribution) -> Path | None:
@@ -515,6 +551,7 @@ def _release_json(request: ReleaseRequest, inputs: _Inputs, *, wheels: int) -> d
             for python, lock in inputs.locks.items()
         },
         "blessed": list(dist.package_names),
+        **({"platforms": shipping.record(evidence.platforms, inputs.platform_locks)} if dist.platforms else {}),
         "wheelhouse": {"files": wheels} if request.wheelhouse else None,
         "previous": inputs.previous.name if inputs.previous else None,
         "signature": signature,

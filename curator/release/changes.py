@@ -159,7 +159,11 @@ def render_changes(
         "",
     ]
     out += [f"- `{c.cell_id}`: {c.describe()}" for c in evidence.baseline.values()]
-    others = [c for c in evidence.cells if not c.baseline]
+    if evidence.platforms:
+        out += ["", "Platforms (each ships its locks, `locks/py<X.Y>-<platform>.txt`):", ""]
+        out += [f"- `{state.platform}` ({state.role}): {state.coverage}" for state in evidence.platforms]
+    primary = {c.cell_id for c in evidence.baseline.values()}
+    others = [c for c in evidence.cells if c.cell_id not in primary and not (c.baseline and evidence.platforms)]
     if others:
         out += ["", f"Other cells of the run ({len(others)}), each changing some packages from blessed:", ""]
         for cell in others:

@@ -4,17 +4,18 @@ The gate itself is `curator.gate` (the same judgement `curator run` prints). A r
 checks of provenance, all against the results store, never against a run folder a person could
 edit: the run tested this very manifest; each baseline cell's inputs (suite files, test
 commands, how suites are run) still hash to the key recorded; and the lock shipped is the one
-the store holds, byte for byte in content.
+the store holds, byte for byte in content. With platforms, every platform's baseline cell is
+checked so: its lock is shipped too, tested there or not (`gate` decides what each must show).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from curator.errors import GateNotMet, UsageError
-from curator.gate import Gate, evaluate
-from curator.ids import PyVersion
+from curator.gate import Gate, PlatformState, evaluate
+from curator.ids import Platform, PyVersion
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.outcome import RunStatus
@@ -51,6 +52,9 @@ class Evidence:
     baseline: dict[PyVersion, CellEvidence]  # python → its baseline cell
     cells: tuple[CellEvidence, ...]
     locks: dict[PyVersion, Lock]  # python → the baseline cell's lock, as the store holds it
+    platforms: tuple[PlatformState, ...] = ()  # each platform of the manifest (none: it names none)
+    platform_locks: dict[tuple[PyVersion, Platform], Lock] = field(default_factory=dict)  # every platform's
+    platform_baseline: dict[tuple[PyVersion, Platform], CellEvidence] = field(default_factory=dict)
 
     @property
     def run_dir(self) -> Path:
@@ -80,24 +84,40 @@ def check(store: Store, ref: str, distribution: Distribution) -> Evidence:
             "release the manifest the run tested, or run this one first"
         )
     records = store.cells(record.id)
-    gate = evaluate(records, distribution.python, finished=record.status is RunStatus.FINISHED)
+    gate = evaluate(
+        records, distribution.python, finished=record.status is RunStatus.FINISHED, platforms=distribution.platforms
+    )
     if not gate.holds:
         raise GateNotMet(
             f"release gate does not hold for run {record.id}: {'; '.join(gate.problems(record.id))} — "
-            "every baseline cell must pass, or fail or skip as the policy expects; nothing was written"
+            "every baseline cell must pass, or fail or skip as the policy expects"
+            + ("; every platform only locked must resolve" if distribution.platforms else "")
+            + "; nothing was written"
         )
-    locks = {python: _vouched(store, layout, distribution, cell) for python, cell in gate.baseline.items()}
+    vouched = {key: _vouched(store, layout, distribution, cell) for key, cell in gate.baselines.items()}
+    locks = {python: vouched[python, cell.platform] for python, cell in gate.baseline.items()}
     cells = tuple(_evidence(c) for c in records)
     ordered = tuple(sorted(cells, key=lambda c: (not c.baseline, c.python, c.cell_id)))
     baseline = {p: _evidence(gate.baseline[p]) for p in distribution.python}
-    return Evidence(record, layout, gate, baseline, ordered, locks)
+    named = distribution.platforms is not None
+    return Evidence(
+        record,
+        layout,
+        gate,
+        baseline,
+        ordered,
+        locks,
+        platforms=gate.platforms,
+        platform_locks=vouched if named else {},
+        platform_baseline={key: _evidence(cell) for key, cell in gate.baselines.items()} if named else {},
+    )
 
 
 def _vouched(store: Store, layout: RunLayout, distribution: Distribution, cell: CellRecord) -> Lock:
     """The baseline cell's lock as the store vouches for it, after checking that the cell's inputs
     are still those it was tested with and that the run folder's copy was not edited."""
     suites = tuple(s.suite for s in cell.outcome.suites)
-    now = plan_key(KeyInputs.of(distribution), cell.python, cell.pins, suites)
+    now = plan_key(KeyInputs.of(distribution), cell.python, cell.pins, suites, cell.platform)
     if now != cell.plan_key:
         raise GateNotMet(
             f"{cell.cell_id}: its inputs changed since run {cell.run_id} tested it (suite files, test commands "

@@ -23,7 +23,7 @@ from packaging.metadata import Metadata
 from packaging.utils import NormalizedName
 
 from curator import __version__
-from curator.ids import PyVersion
+from curator.ids import Platform, PyVersion
 from curator.resolve import ROOT, Lock
 
 _SHORT = 120  # a License field longer than this (or on several lines) is a licence text, not a name
@@ -79,18 +79,29 @@ def build(
     licences: Mapping[str, tuple[str, str] | None],
     roots: Sequence[str],
     date: dt.datetime,
+    platform_locks: Mapping[tuple[PyVersion, Platform], Lock] | None = None,
 ) -> str:
-    """The SBOM as JSON text; `licences` maps `name==version` to what `licence()` found."""
+    """The SBOM as JSON text; `licences` maps `name==version` to what `licence()` found.
+
+    With `platform_locks` (a manifest that names platforms), every platform's components are in it
+    too, each with the hashes of every platform's files and a `curator:platform` property naming the
+    platforms whose locks hold it (a Windows-only dependency names only Windows)."""
     ref = f"{distribution}=={version}"
     root = Component(type=ComponentType.APPLICATION, name=distribution, version=version, bom_ref=ref)
     pythons: dict[str, list[str]] = {}
+    platforms: dict[str, set[str]] = {}
     hashes: dict[str, set[str]] = {}
     requires: dict[str, set[str]] = {}
-    for python, lock in locks.items():
+    every: list[tuple[PyVersion, Platform | None, Lock]] = [(p, None, lock) for p, lock in locks.items()]
+    every += [(python, platform, lock) for (python, platform), lock in (platform_locks or {}).items()]
+    for python, platform, lock in every:
         by_name = {pin.name: f"{pin.name}=={pin.version}" for pin in lock.pins}
         for pin in lock.pins:
             key = by_name[pin.name]
-            pythons.setdefault(key, []).append(python)
+            if python not in pythons.setdefault(key, []):
+                pythons[key].append(python)
+            if platform is not None:
+                platforms.setdefault(key, set()).add(platform)
             hashes.setdefault(key, set()).update(pin.hashes)
             requires.setdefault(key, set())
             for parent in pin.required_by:
@@ -108,7 +119,8 @@ def build(
             purl=PackageURL(type="pypi", name=name, version=pinned),
             hashes=[HashType(alg=HashAlgorithm.SHA_256, content=h) for h in sorted(hashes[key])],
             licenses=_licenses(licences.get(key)),
-            properties=[Property(name="curator:python", value=" ".join(pythons[key]))],
+            properties=[Property(name="curator:python", value=" ".join(pythons[key]))]
+            + ([Property(name="curator:platform", value=" ".join(sorted(platforms[key])))] if key in platforms else []),
         )
     metadata = BomMetaData(component=root, timestamp=date)
     metadata.tools.components.add(
@@ -121,7 +133,7 @@ def build(
         metadata=metadata,
         components=components.values(),
     )
-    top = {f"{n}=={p.versions[n]}" for p in locks.values() for n in p.versions if n in set(roots)}
+    top = {f"{n}=={lock.versions[n]}" for _, _, lock in every for n in lock.versions if n in set(roots)}
     bom.register_dependency(root, [components[k] for k in sorted(top)])
     for key, component in components.items():
         bom.register_dependency(component, [components[k] for k in sorted(requires[key])])

@@ -3,7 +3,7 @@
 Every file against `SHA256SUMS` (changed, missing, extra — an empty folder is extra too), the
 bundle's name against what `release.json` says it is (a renamed folder or tarball top is not the
 release it claims to be), the signatures of `SHA256SUMS`, and every file of `wheels/` against the
-locks' hashes, both ways.
+locks' hashes (every platform's), both ways.
 
 A bundle cut without governance carries one signature, `SHA256SUMS.sig`: checked against a key the
 user trusts, or else the bundle's own key — which proves integrity, not origin. `release.json`,
@@ -85,6 +85,7 @@ def _reads(name: str) -> bool:
     return (
         name in (files.SUMS, files.SIGNATURE, files.PUBLIC_KEY, RELEASE_JSON)
         or BundleLayout.lock_python(name) is not None
+        or BundleLayout.lock_target(name) is not None
         or signatures.readable(name)
     )
 
@@ -340,10 +341,12 @@ def _signature(contents: Contents, pubkey: signing.PublicKey | None, problems: l
 
 
 def _wheels(contents: Contents, problems: list[str]) -> int:
-    """Every file in wheels/ is allowed by some lock, and every lock's every pin has its file."""
+    """Every file in wheels/ is allowed by some lock, and every lock's every pin has its file (each
+    platform's lock too: the wheelhouse holds every platform's wheels)."""
     pins: list[tuple[str, Pin]] = []
     for name in contents.files():
-        python = BundleLayout.lock_python(name)
+        target = BundleLayout.lock_target(name)
+        python = BundleLayout.lock_python(name) or (target[0] if target else None)
         if python is None:
             continue
         lock_name = PurePosixPath(name).name

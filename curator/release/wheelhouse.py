@@ -1,10 +1,12 @@
 """`wheels/`: every file every lock installs, each checked against its lock's hashes.
 
 The file for each package and Python is the one uv picks for that interpreter (from the
-pylock it writes); local `file://` wheels are copied, remote ones downloaded. A file whose
-sha256 the lock does not allow is never written. With a wheelhouse, each Python's pylock is
-written again from `wheels/` alone, every file named by its path relative to the lock (PEP 751),
-so `uv pip install -r locks/pylock.py312.toml --offline` needs nothing but the bundle (`pylock`).
+pylock it writes) — for a platform's lock, the one uv picks for that platform
+(`--python-platform`: a Windows wheel on a Linux machine); local `file://` wheels are copied,
+remote ones downloaded. A file whose sha256 the lock does not allow is never written. With a
+wheelhouse, each pylock is written again from `wheels/` alone, every file named by its path
+relative to the lock (PEP 751), so `uv pip install -r locks/pylock.py312.toml --offline` needs
+nothing but the bundle (`pylock`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from packaging.utils import NormalizedName, parse_sdist_filename, parse_wheel_fi
 from packaging.version import Version
 
 from curator.errors import ToolError
-from curator.ids import PyVersion
 from curator.interpreters import Interpreter
 from curator.manifest import Index
 from curator.metadata import USER_AGENT
@@ -48,10 +49,9 @@ def identify(name: str) -> tuple[NormalizedName, Version] | None:
     return None
 
 
-def collect(
-    files: Mapping[PyVersion, Mapping[NormalizedName, LockedFile]], locks: Mapping[PyVersion, Lock], dest: Path
-) -> int:
-    """Fill `dest` with the file of every pin of every lock; returns how many files it holds."""
+def collect(files: Mapping[str, Mapping[NormalizedName, LockedFile]], locks: Mapping[str, Lock], dest: Path) -> int:
+    """Fill `dest` with the file of every pin of every lock (keyed by Python, `3.12`, or by Python and
+    platform, `3.12-x86_64-pc-windows-msvc`); returns how many files it holds."""
     dest.mkdir(parents=True, exist_ok=True)
     written: dict[str, str] = {}
     for python, lock in locks.items():
@@ -105,11 +105,12 @@ def _copy(source: IO[bytes], target: IO[bytes], digest: hashlib._Hash) -> None:
         target.write(chunk)
 
 
-def pylock(wheels: Path, lock: Lock, interpreter: Interpreter) -> str:
+def pylock(wheels: Path, lock: Lock, interpreter: Interpreter, platform: str = "") -> str:
     """uv's PEP 751 lock of `lock`'s exact pins resolved from `wheels/` alone, each file named by
-    `path = "../wheels/<file>"` (relative to `locks/`, where the bundle keeps it) instead of a URL."""
+    `path = "../wheels/<file>"` (relative to `locks/`, where the bundle keeps it) instead of a URL;
+    with `platform`, the files uv picks for that platform."""
     text = Resolver(Index(find_links=(wheels,), no_index=True)).pylock(
-        [f"{pin.name}=={pin.version}" for pin in lock.pins], interpreter
+        [f"{pin.name}=={pin.version}" for pin in lock.pins], interpreter, platform
     )
     for package in tomllib.loads(text).get("packages", []):
         for file in [*package.get("wheels", []), *([package["sdist"]] if "sdist" in package else [])]:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from curator import codec
 from curator.graph import DependencyGraph
-from curator.ids import PyVersion, SuiteName, python_key
+from curator.ids import ANY_PLATFORM, Platform, PyVersion, SuiteName, python_key
 from curator.layout import RunLayout
 from curator.manifest import Distribution
 from curator.matrix import (
@@ -66,7 +66,9 @@ class Baseline:
 
 @dataclass(frozen=True)
 class RunData:
-    """A run's evidence and every view of it the reports show."""
+    """A run's evidence and every view of it the reports show. `records` and `rows` hold every cell;
+    the views of evidence (table, matrices, findings, what holds a package back, the policy) hold
+    only the cells that were tested — a cell "locked, not tested" is said per platform instead."""
 
     record: RunRecord
     distribution: Distribution
@@ -180,7 +182,8 @@ def build(
     layout = RunLayout((folder or Path(record.out_dir)).resolve())
     records = tuple(store.cells(record.id))
     rows = tuple(result_rows(records, layout))
-    table = table_of(rows)
+    tested = tuple(r for r in records if r.outcome.tested)  # what was tested: the evidence the views weigh
+    table = table_of([row for row in rows if row.tested])
     if interrupted is None:
         interrupted = record.status != "finished"
     plan = Plan.stored(record.id, record.plan)
@@ -188,15 +191,18 @@ def build(
     nightly = nightly_view(store, record) if record.kind is RunKind.NIGHTLY else None
     if nightly is not None and not interrupted:  # a nightly is red for a regression, not for any failing cell
         summary = replace(summary, verdict=nightly.night.verdict)
+    primary = distribution.platforms.primary if distribution.platforms else ANY_PLATFORM
     baselines = {
-        python: found for python in record.pythons if (found := _baseline(store, distribution, layout, records, python))
+        python: found
+        for python in record.pythons
+        if (found := _baseline(store, distribution, layout, records, python, platform=primary))
     }
     edges: dict[PyVersion, list[tuple[str, str]]] = {}
     notes: dict[PyVersion, str] = {}
     needed = {
         python: [(e.dependent, e.dependency) for e in b.graph.manifest_edges()] for python, b in baselines.items()
     }
-    for python in sorted({r.python for r in records}, key=python_key):
+    for python in sorted({r.python for r in tested}, key=python_key):
         if python in baselines:
             edges[python] = needed[python]
         else:
@@ -207,9 +213,9 @@ def build(
             )
     matrices = all_matrices(table, distribution, edges)
     counts = {key: matrix_counts(table, *key, distribution) for key in matrices}
-    findings = group_failures(records, distribution.package_names)
+    findings = group_failures(tested, distribution.package_names)
     seen = store.first_seen([f.signature for f in findings], distribution=record.distribution, before=record.started)
-    held, blockers = holds_back(records, distribution)
+    held, blockers = holds_back(tested, distribution)
     candidates = candidate_summary(table, distribution)
     needs = overview.needs_graph(distribution.package_names, (pair for pairs in needed.values() for pair in pairs))
     blamed = {frozenset(pair) for f in findings for pair in itertools.combinations(f.conflicts, 2)}
@@ -217,14 +223,14 @@ def build(
     earlier = store.outcomes_before(record.distribution, before=record.started, limit=packages.HISTORY_RUNS)
     pages = packages.pages(
         distribution,
-        records,
+        tested,
         candidates=candidates,
         matrices=matrices,
         findings=findings,
         held=held,
         needs=needs,
         pair_status=pairs,
-        history=[(replace(record, verdict=summary.verdict), packages.current_outcomes(records)), *earlier],
+        history=[(replace(record, verdict=summary.verdict), packages.current_outcomes(tested)), *earlier],
         folder=layout.root,
     )
     worst_candidate = {page.name: _worst_square(page) for page in pages}
@@ -259,7 +265,7 @@ def build(
         blockers=blockers,
         splits=_splits(plan),
         rates=suite_pass_rates(table),
-        rules=policy_view(records, distribution.policy, today),
+        rules=policy_view(tested, distribution.policy, today),
         timing=timing(records, (record.finished or time.time()) - record.started),
         finished=record.finished or time.time(),
         telling=drawn,
@@ -291,9 +297,15 @@ def _splits(plan: Plan) -> dict[str, list[str]]:
 
 
 def _baseline(
-    store: Store, distribution: Distribution, layout: RunLayout, records: Sequence[CellRecord], python: PyVersion
+    store: Store,
+    distribution: Distribution,
+    layout: RunLayout,
+    records: Sequence[CellRecord],
+    python: PyVersion,
+    *,
+    platform: Platform,
 ) -> Baseline | None:
-    cell = next((r for r in records if r.baseline and r.python == python), None)
+    cell = next((r for r in records if r.baseline and r.python == python and r.platform == platform), None)
     if cell is None or not cell.outcome.lock_key:
         return None
     lock = vouched_lock(store, layout, cell)

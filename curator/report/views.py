@@ -61,6 +61,8 @@ class CellLine:
 
     id: CellId
     python: PyVersion
+    platform: str  # the target it was planned for ('' when the manifest names no platforms)
+    tested: bool  # False: "locked, not tested" (no executor of its platform): it shows no statuses
     baseline: bool
     changes: list[str]
     status: str
@@ -159,16 +161,21 @@ def cell_lines(records: Sequence[CellRecord]) -> tuple[tuple[SuiteName, ...], tu
     suites = tuple(dict.fromkeys(s.suite for r in records for s in r.outcome.suites))
     lines = []
     for record in sorted(records, key=lambda r: (not r.baseline, python_key(r.python), r.cell_id)):
-        by_suite = {s.suite: str(s.status) for s in record.outcome.suites}
+        tested = record.outcome.tested  # a cell "locked, not tested" shows no status: nothing ran
+        by_suite = {s.suite: str(s.status) if tested else "" for s in record.outcome.suites}
         lines.append(
             CellLine(
                 id=record.cell_id,
                 python=record.python,
+                platform=record.platform,
+                tested=tested,
                 baseline=record.baseline,
                 changes=record.changes.requirements(),
                 status=str(record.outcome.status),
                 suites=[by_suite.get(s, "") for s in suites] if len(suites) <= WIDE_SUITES else [],
-                unsettled=[(s.suite, str(s.status)) for s in record.outcome.suites if s.status is not Status.PASSED],
+                unsettled=[
+                    (s.suite, str(s.status)) for s in record.outcome.suites if tested and s.status is not Status.PASSED
+                ],
                 passed=sum(1 for s in record.outcome.suites if s.status is Status.PASSED),
                 statuses=sorted(set(by_suite.values())),
                 duration=record.outcome.duration,

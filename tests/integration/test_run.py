@@ -181,7 +181,9 @@ def test_run_folder_contract(matrix_run: tuple[Path, Path, int]) -> None:
             "py3.12-baseline (flaky flaky, exits failed, skips skipped: no test ran, which is no evidence; "
             "if that is intended, add a policy.expected_skips rule for suite skips)"
         ],
+        "platforms": [],  # the manifest names none
     }
+    assert run["untested_cells"] == 0
     unexpected = {(u["cell"], u["suite"]): u["status"] for u in run["unexpected"]}
     assert unexpected["py3.12-baseline", "skips"] == "skipped"  # it would ship untested
     assert ("py3.12-cfx-base@1.0", "skips") not in unexpected  # elsewhere a gap, shown, not a failure

@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "curator"
 
 # Lower layers first; a module may import its own layer's package-mates and anything below.
 LAYERS: list[set[str]] = [
-    {"errors", "ids", "pins", "inputs", "markup"},
+    {"errors", "ids", "pins", "inputs", "markup", "platforms"},
     {"codec", "manifest", "layout", "locking"},
     {"outcome", "proc", "metadata", "cover", "signing", "storefile"},
     {"interpreters", "junit"},

@@ -28,6 +28,7 @@ from curator import codec
 from curator.channel.model import BundleRecord, ChannelRecord, Entry
 from curator.codec import CodecError, Form, spec
 from curator.executors.wire import WireResult, WireTask
+from curator.gate import PlatformState
 from curator.ids import RunId
 from curator.nightly.model import Night
 from curator.outcome import CellOutcome, Status
@@ -125,6 +126,7 @@ JSON_SHAPES = [
     Entry,
     ChannelRecord,
     BundleRecord,
+    PlatformState,
 ]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPv1BkPq9ZdBf080emyQRkdpU7HfT65pV7KEBRv4JZA"
 

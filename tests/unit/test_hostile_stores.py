@@ -116,7 +116,7 @@ def test_store_check_finds_a_broken_foreign_key_and_lost_runs(
     db = sqlite3.connect(path)  # a cell of a run that is not there: written with foreign keys off
     db.execute(
         "INSERT INTO cells VALUES ('ghost', 'py3.11-baseline', '3.11', 'i', '', '', 1, 'P', 'K', 'L', 1.0, NULL,"
-        " 'nox', 'log', 1.0, 'local')"
+        " 'nox', 'log', 1.0, 'local', 1, '')"
     )
     db.execute("DELETE FROM runs WHERE id = '20261122-000000-0000'")
     db.commit()
