@@ -8,6 +8,7 @@ of one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -40,6 +41,16 @@ def cache_dir(env: Mapping[str, str] | None = None) -> Path:
         return Path(env["CURATOR_CACHE_DIR"]).absolute()
     base = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return (base / "curator").absolute()
+
+
+def fsync(path: Path) -> None:
+    """Make a file's content, or a folder's entries, durable (best effort: not every filesystem can)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write(path: Path, content: str | bytes) -> None:

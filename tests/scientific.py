@@ -73,7 +73,7 @@ class ScriptedResolver:
     frozen = True  # nothing to ask the index about
     cache = None
 
-    def attempt(self, requirements: Sequence[str], interpreter: Interpreter) -> Resolution:
+    def attempt(self, requirements: Sequence[str], interpreter: Interpreter, platform: str = "") -> Resolution:
         """The lock of `requirements` (or the refusal the real resolver gave)."""
         if "numpy==2.1.3" in requirements and not any(r.startswith("scipy==1.14") for r in requirements):
             return Unresolvable(interpreter.version, tuple(requirements), NUMPY_REFUSED)

@@ -19,7 +19,6 @@ follows a link to a missing file — files are placed before any page that links
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from curator import codec
 from curator.errors import UsageError
-from curator.layout import ChannelLayout
+from curator.layout import ChannelLayout, fsync
 
 STAGING = ".channel.partial-"
 JOURNAL = "JOURNAL"
@@ -71,13 +70,13 @@ class Staging:
         """Make the staged content durable, write the journal, and place everything."""
         for folder, _, names in os.walk(self.folder):
             for name in names:
-                _fsync(Path(folder) / name)
-            _fsync(Path(folder))
+                fsync(Path(folder) / name)
+            fsync(Path(folder))
         tmp = self.folder / f".{JOURNAL}.tmp"
         tmp.write_text(codec.dumps(journal) + "\n", encoding="utf-8")
-        _fsync(tmp)
+        fsync(tmp)
         tmp.replace(self.folder / JOURNAL)
-        _fsync(self.folder)
+        fsync(self.folder)
         finish(self.root, self.folder, journal)
 
     def abandon(self) -> None:
@@ -97,7 +96,7 @@ def finish(root: Path, folder: Path, journal: Journal) -> None:
         _prune(target.parent, root)
     for relative in journal.last:
         _place(new.path(relative), ChannelLayout(root).path(relative))
-    _fsync(root)
+    fsync(root)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -138,7 +137,7 @@ def _place(source: Path, target: Path) -> None:
         return  # placed before an interruption
     target.parent.mkdir(parents=True, exist_ok=True)
     source.replace(target)
-    _fsync(target.parent)
+    fsync(target.parent)
 
 
 def _prune(folder: Path, root: Path) -> None:
@@ -149,13 +148,3 @@ def _prune(folder: Path, root: Path) -> None:
         except OSError:
             return
         folder = folder.parent
-
-
-def _fsync(path: Path) -> None:
-    """Make a file's content, or a folder's entries, durable (best effort: not every filesystem can)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -19,7 +19,6 @@ before the interrupted release, and the release can simply be cut again.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -28,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from curator.errors import UsageError
+from curator.layout import fsync
 
 MARKER = "PLACING"
 _STAGING = re.compile(r"\.(?P<name>.+)\.partial-[A-Za-z0-9_]+")
@@ -53,15 +53,15 @@ def place(staging: Path, out: Path, name: str) -> None:
     marker = staging / MARKER
     tmp = staging / f".{MARKER}.tmp"
     tmp.write_text(json.dumps({"name": name}) + "\n", encoding="utf-8")
-    _fsync(tmp)
+    fsync(tmp)
     _rename(tmp, marker)
-    _fsync(staging)
+    fsync(staging)
     for item in items:
         if os.path.lexists(out / item):
             _rename(out / item, staging / f"old-{item}")
     for item in items:
         _rename(staging / item, out / item)
-    _fsync(out)
+    fsync(out)
     shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -89,7 +89,7 @@ def abandon(staging: Path) -> str | None:
                     _rename(target, new)
                 if old is not None:
                     _rename(old, target)
-            _fsync(out)
+            fsync(out)
             done = f"rolled back an interrupted release of {name}: {out / name} is as it was before it"
     except OSError as exc:
         raise UsageError(
@@ -137,13 +137,3 @@ def _marked_name(staging: Path) -> str:
 def _rename(source: Path, target: Path) -> None:
     """One rename (the step a kill can fall between)."""
     source.replace(target)
-
-
-def _fsync(path: Path) -> None:
-    """Make a file's content, or a folder's entries, durable (best effort: not every filesystem can)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
