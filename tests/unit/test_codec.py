@@ -26,6 +26,7 @@ from packaging.version import Version
 
 from curator import codec
 from curator.channel.model import BundleRecord, ChannelRecord, Entry
+from curator.channel.trust import Approval
 from curator.codec import CodecError, Form, spec
 from curator.executors.wire import WireResult, WireTask
 from curator.ids import RunId
@@ -125,6 +126,7 @@ JSON_SHAPES = [
     Entry,
     ChannelRecord,
     BundleRecord,
+    Approval,
 ]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPv1BkPq9ZdBf080emyQRkdpU7HfT65pV7KEBRv4JZA"
 
