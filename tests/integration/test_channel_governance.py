@@ -234,6 +234,9 @@ def test_a_change_of_signers_needs_the_threshold_of_the_old_set_and_of_the_new(
     capsys.readouterr()
     assert main(["verify", str(root)]) == 0
     assert "signers: 2 of bob, carol, dave" in capsys.readouterr().out
+    for trusted, installed in ((world.maintainers, "log.jsonl:2"), (world.rotated, "log.jsonl:3")):
+        assert main(["verify", str(root), "--signers", str(trusted)]) == 0  # an old file still anchors the log
+        assert f"{installed} installs them" in capsys.readouterr().out
     assert main([*rotate, *world.key("bob")]) == 0  # the set in force already: nothing to sign
     assert "2 of bob, carol, dave sign" in capsys.readouterr().out
 
@@ -258,6 +261,9 @@ def test_a_governed_bundle_gives_a_new_channel_its_signers(
     assert main(["verify", str(root), "--signers", str(world.maintainers)]) == 0
     out = capsys.readouterr().out
     assert "governed by the signers you trust" in out and "log.jsonl:1 installs them" in out
+    page = (root / "index.html").read_text()
+    assert "each change signed by 2 of its 3 maintainers: alice, bob, carol" in page
+    assert 'href="releases/1.1/signatures/">its maintainers</a>' in page
 
 
 def test_a_new_channel_can_start_with_its_signers(
