@@ -56,6 +56,7 @@ class ChannelVerification:
     unsigned_releases: tuple[str, ...]
     trusted_key: bool  # each release's signature checked against a key the user gave
     signers: governance.Signers | None = None  # the set in force at the head; None: an ungoverned channel
+    governed_since: int | None = None  # the line of the first `signers` entry: from it on, every entry is counted
     last_time: str = ""  # the time of the last entry
     since_known: int | None = None  # entries after the known head, when one was given
     anchored_at: str | None = None  # the entry that installs the signers the client trusts (`log.jsonl:1`)
@@ -158,6 +159,7 @@ def verify_channel(
         unsigned_releases=tuple(unsigned),
         trusted_key=pubkey is not None,
         signers=history.in_force,
+        governed_since=history.installed[0].line if history.installed else None,
         last_time=history.lines[-1].entry.time if history.lines[-1].entry is not None else "",
         since_known=since_known,
         anchored_at=anchored_at,

@@ -266,6 +266,7 @@ def verify_channel(args: argparse.Namespace, trust: Trust, console: Console) -> 
                 "unsigned_releases": list(result.unsigned_releases),
                 "trusted_key": result.trusted_key,
                 "signers": _set_json(result.signers),
+                "governed_since": result.governed_since,
                 "anchored_at": result.anchored_at,
                 "known_head": args.known_head,
                 "since_known": result.since_known,
@@ -283,8 +284,11 @@ def verify_channel(args: argparse.Namespace, trust: Trust, console: Console) -> 
         f"match log.jsonl ({result.entries} entries, {result.signed_entries} signed)"
     )
     if result.signers is not None:
+        since = (
+            "every entry" if result.governed_since == 1 else f"every entry from log.jsonl:{result.governed_since} on"
+        )
         console.print(
-            f"signers: {escape(result.signers.describe())}; every entry carries the threshold then in force "
+            f"signers: {escape(result.signers.describe())}; {since} carries the threshold then in force "
             "(a change of signers: the old set's and the new set's)"
         )
     else:

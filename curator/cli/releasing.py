@@ -90,13 +90,15 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "--signers",
         type=Path,
         metavar="FILE",
-        help="the maintainers you trust: an OpenSSH allowed_signers file (default: the bundle's own)",
+        help="the maintainers you trust: an OpenSSH allowed_signers file (default: the bundle's own); for a channel, "
+        "an entry of its log must install them",
     )
     verify.add_argument(
         "--threshold",
         type=positive_int,
         metavar="K",
-        help="signatures needed from distinct signers (default: what the bundle's release.json records, else 1)",
+        help="signatures needed from distinct signers (default: what the bundle's release.json records, else 1; "
+        "with --signers, at least a majority of them, for a bundle and for the threshold a channel's log gives them)",
     )
     verify.add_argument(
         "--known-head",

@@ -182,7 +182,7 @@ def test_a_channel_refuses_to_publish_or_yank_with_fewer_than_two_signatures(
     assert "3 signatures (2 needed): alice, bob, carol (the signers in force)" in capsys.readouterr().out
     assert main(["verify", str(root)]) == 0
     out = capsys.readouterr().out
-    assert "signers: 2 of alice, bob, carol; every entry carries the threshold then in force" in out
+    assert "signers: 2 of alice, bob, carol; every entry from log.jsonl:2 on carries the threshold then in force" in out
     assert f"head: {_head(root)} (4 entries, the last at " in out
 
 
@@ -261,6 +261,7 @@ def test_a_governed_bundle_gives_a_new_channel_its_signers(
     assert main(["verify", str(root), "--signers", str(world.maintainers)]) == 0
     out = capsys.readouterr().out
     assert "governed by the signers you trust" in out and "log.jsonl:1 installs them" in out
+    assert "signers: 2 of alice, bob, carol; every entry carries the threshold then in force" in out
     page = (root / "index.html").read_text()
     assert "each change signed by 2 of its 3 maintainers: alice, bob, carol" in page
     assert 'href="releases/1.1/signatures/">its maintainers</a>' in page

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from curator import signing
-from curator.channel import log
+from curator.channel import log, trust
 from curator.channel.model import Action, Entry, Signer
+from curator.errors import NotASigner, ThresholdNotMet, UsageError
 
 SUMS = ["a" * 64, "b" * 64, "c" * 64]
 
@@ -314,3 +317,39 @@ def test_a_signer_set_that_cannot_be_one_is_named(signers: tuple[Signer, ...], t
     history = _governed((Action.SIGNERS, {"signers": signers, "threshold": threshold}, ()))
     assert any(problem in p for p in history.problems), history.problems
     assert history.in_force is None  # not installed
+
+
+def test_two_keys_signing_as_one_principal_are_refused_before_anything_is_signed() -> None:
+    """alice's old key and her new one, both given to sign her rotation: one entry, one signature each."""
+    new_alice = signing.SigningKey(_key("x").key, "alice-new.key")
+    old = trust.signer_set(_set(ALICE, BOB, CAROL), 2)
+    new = trust.signer_set((Signer("alice", new_alice.public.openssh()), *_set(BOB, CAROL)), 2)
+    assert old is not None and new is not None
+    sets = trust.required(old, Action.SIGNERS, new)
+    with pytest.raises(UsageError, match=re.escape("--key alice-new.key and --key alice both sign as 'alice'")):
+        trust.approve((ALICE, new_alice, BOB), sets, command="signers", channel=Path("eco"))
+    for keys, short in (((ALICE, BOB), "installs"), ((new_alice, BOB), "replaces")):  # each key counts in its set
+        with pytest.raises(ThresholdNotMet, match=rf"1 of 2 signatures: bob; .* \(the signers it {short}\)"):
+            trust.approve(keys, sets, command="signers", channel=Path("eco"))
+    approvals = trust.approve((ALICE, BOB, CAROL), sets, command="signers", channel=Path("eco"))
+    assert [a.said for a in approvals] == [
+        "3 signatures (2 needed): alice, bob, carol (the signers it replaces)",
+        "2 of 2 signatures: bob, carol (the signers it installs)",
+    ]
+
+
+def test_keys_are_judged_as_their_signatures_would_be() -> None:
+    in_force = trust.signer_set(_set(ALICE, BOB, CAROL), 2)
+    assert in_force is not None
+    sets = trust.required(in_force, Action.PUBLISH, None)
+    with pytest.raises(ThresholdNotMet) as short:
+        trust.approve((ALICE, ALICE), sets, command="publish", channel=Path("eco"))
+    assert short.value.shortfall == ("1 of 2 signatures: alice; 1 more needed from bob, carol (the signers in force)",)
+    with pytest.raises(NotASigner, match=r"--key mallory \(SHA256:.*\) is no signer of eco \(the signers in force: "):
+        trust.approve((ALICE, BOB, MALLORY), sets, command="publish", channel=Path("eco"))
+    (approval,) = trust.approve((CAROL, ALICE), sets, command="publish", channel=Path("eco"))
+    assert approval.said == "2 of 2 signatures: alice, carol (the signers in force)"
+    assert (
+        trust.approve((MALLORY,), trust.required(None, Action.PUBLISH, None), command="publish", channel=Path("eco"))
+        == ()
+    )
