@@ -167,7 +167,7 @@ def problems(approvals: Sequence[Approval]) -> list[str]:
     """What is wrong with an entry's signatures: a set whose threshold is not met, and each signature
     that counts for none of the sets (curator writes none such: an outsider's, one filed under
     another's name, one over other bytes, one by a signer counted already)."""
-    found = [f"{a.said}" for a in approvals if not a.tally.met]
+    found = [a.said for a in approvals if not a.tally.met]
     counted = {c.label for a in approvals for c in a.tally.signed}
     said: set[str] = set()
     for approval in approvals:
