@@ -92,6 +92,15 @@ class NotASigner(CuratorError):
     would count for nothing: refused, nothing written (exit 1)."""
 
 
+class ThresholdNotMet(CuratorError):
+    """A change of a channel signed by fewer of its signers than a threshold it needs: refused,
+    nothing written (exit 1); `shortfall` says each count that falls short."""
+
+    def __init__(self, message: str, shortfall: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.shortfall = shortfall
+
+
 class VerifyMismatch(CuratorError):
     """A bundle does not match its checksums or signature (exit 1); `problems` names each file."""
 

@@ -11,9 +11,12 @@ the same bytes. There is one spelling of an entry, so its bytes can be hashed an
   `jq -cjS 'del(.signatures)'` prints — so `ssh-keygen -Y verify` checks one with OpenSSH alone.
   The signed bytes hold `previous`, so a signature also pins the entry's place in the history.
 
-The replay checks the shape of every line, the chain, each signature, and that each action makes
-sense where it stands (a release published once, a yank of a published release); every problem
-names its line (`log.jsonl:3`).
+The replay checks the shape of every line, the chain, the signatures, and that each action makes
+sense where it stands (a release published once, a yank of a published release, a signer set that
+is one); every problem names its line (`log.jsonl:3`). Once a `signers` entry has given the channel
+a signer set, every entry needs the threshold of the set then in force, and a `signers` entry that
+of the set it replaces and of the set it installs (`trust`); before that, each signature must be
+good by the key its fingerprint names, and none is counted.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from typing import Any
 from packaging.version import Version
 
 from curator import codec, signing
+from curator.channel import trust
 from curator.channel.model import Action, ChannelRecord, Entry, ReleaseRecord, Signer, pep440
 from curator.errors import UsageError
 from curator.inputs import Unreadable, read_regular
 from curator.layout import ChannelLayout
+from curator.release.governance import Signers
 
 LOG = ChannelLayout.LOG
 MAX_LOG_BYTES = 2**30  # a log of a million entries is a few hundred MiB
@@ -70,28 +75,15 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).strftime(TIME_FORMAT)
 
 
-def principal(public: signing.PublicKey, signers: Sequence[Signer]) -> str:
-    """Who a key signs as: its principal among the signers in force, else its fingerprint."""
-    for signer in signers:
-        if _blob(signer.key) == public.blob:
-            return signer.principal
-    return public.fingerprint
-
-
-def sign(entry: Entry, keys: Sequence[signing.SigningKey], signers: Sequence[Signer]) -> Entry:
-    """The entry with one signature per key added (a key signs once, under its principal)."""
+def sign(entry: Entry, keys: Sequence[signing.SigningKey], signers: Sequence[trust.Named]) -> Entry:
+    """The entry with one signature per key added, each under its principal among `signers` (the
+    set in force, and for a `signers` entry the set it installs), else under its fingerprint."""
     message = signed_bytes(_data(entry))
+    names = trust.principals(keys, signers)
     signatures = dict(entry.signatures)
     for key in keys:
-        signatures[principal(key.public, signers)] = signing.sign(message, key)
+        signatures[names[key.source]] = signing.sign(message, key)
     return replace(entry, signatures=signatures)
-
-
-def _blob(key: str) -> bytes | None:
-    try:
-        return signing.load_public_key(key, "signer").blob
-    except UsageError:
-        return None
 
 
 @dataclass(frozen=True)
@@ -101,6 +93,7 @@ class Line:
     number: int
     raw: bytes
     entry: Entry | None
+    approvals: tuple[trust.Approval, ...] = ()  # each signer set's count of its signatures (none: ungoverned)
 
     @property
     def where(self) -> str:
@@ -112,6 +105,15 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Installed:
+    """A signer set a `signers` entry installed: where, who, and how many of them must sign."""
+
+    line: int
+    signers: tuple[Signer, ...]
+    threshold: int
+
+
+@dataclass(frozen=True)
 class History:
     """A log replayed: its lines, what they add up to, and everything wrong with them."""
 
@@ -119,6 +121,16 @@ class History:
     record: ChannelRecord | None  # None for an empty log
     problems: tuple[str, ...]
     published_at: Mapping[str, int]  # version → the number of the line that published it
+    installed: tuple[Installed, ...] = ()  # every signer set a `signers` entry installed, oldest first
+
+    @property
+    def in_force(self) -> Signers | None:
+        """The signer set the next entry needs the threshold of; None while the channel is ungoverned."""
+        return trust.signer_set(self.record.signers, self.record.threshold) if self.record else None
+
+    def at(self, head: str) -> int | None:
+        """The number of the line whose sha256 is `head`, if the log holds it."""
+        return next((line.number for line in self.lines if digest(line.raw) == head), None)
 
     @property
     def head(self) -> str | None:
@@ -164,10 +176,10 @@ def replay(raws: Sequence[bytes]) -> History:
     state = _State()
     for number, raw in enumerate(raws, 1):
         entry, data = _parse(number, raw, problems)
-        lines.append(Line(number, raw, entry))
         if entry is None or data is None:
+            lines.append(Line(number, raw, entry))
             continue
-        where = lines[-1].where
+        where = Line(number, raw, entry).where
         previous = digest(raws[number - 2]) if number > 1 else None
         if entry.seq != number - 1:
             problems.append(f"{where}: its seq is {entry.seq}, not {number - 1}: a line was dropped, added or moved")
@@ -176,9 +188,11 @@ def replay(raws: Sequence[bytes]) -> History:
                 f"{where}: its `previous` is not the sha256 of the line before it: "
                 "an earlier line was changed, dropped or moved"
             )
-        problems += [f"{where}: {p}" for p in state.apply(entry, data, number)]
+        approvals, found = state.apply(entry, data, number)
+        problems += [f"{where}: {p}" for p in found]
+        lines.append(Line(number, raw, entry, approvals))
     record = state.record(digest(raws[-1])) if raws and state.distribution else None
-    return History(tuple(lines), record, tuple(problems), dict(state.published_at))
+    return History(tuple(lines), record, tuple(problems), dict(state.published_at), tuple(state.installed))
 
 
 def _parse(number: int, raw: bytes, problems: list[str]) -> tuple[Entry | None, dict[str, Any] | None]:
@@ -210,9 +224,10 @@ class _State:
         self.published_at: dict[str, int] = {}
         self.signers: tuple[Signer, ...] = ()
         self.threshold = 0
+        self.installed: list[Installed] = []
 
-    def apply(self, entry: Entry, data: Mapping[str, Any], number: int) -> list[str]:
-        """Apply one entry; what is wrong with it."""
+    def apply(self, entry: Entry, data: Mapping[str, Any], number: int) -> tuple[tuple[trust.Approval, ...], list[str]]:
+        """Apply one entry: each signer set's count of its signatures, and what is wrong with it."""
         problems = []
         if self.distribution is None:
             self.distribution = entry.distribution
@@ -222,15 +237,22 @@ class _State:
             dt.datetime.strptime(entry.time, TIME_FORMAT)
         except ValueError:
             problems.append(f"time {entry.time!r} is not UTC like 2026-11-23T20:15:03Z")
-        problems += self._signatures(entry, data)
+        installs: Signers | None = None
+        if entry.action is Action.SIGNERS:
+            installs, wrong = self._new_set(entry)
+            problems += wrong
+        approvals, wrong = self._signatures(entry, data, installs)
+        problems += wrong
         match entry.action:
             case Action.PUBLISH:
                 problems += self._publish(entry, number)
             case Action.YANK:
                 problems += self._yank(entry)
             case Action.SIGNERS:
-                problems += self._signers(entry)
-        return problems
+                if installs is not None and entry.signers is not None:
+                    self.signers, self.threshold = entry.signers, installs.threshold
+                    self.installed.append(Installed(number, entry.signers, installs.threshold))
+        return approvals, problems
 
     def _publish(self, entry: Entry, number: int) -> list[str]:
         version, sums = entry.version, entry.sums_sha256
@@ -261,39 +283,41 @@ class _State:
         self.releases[found.version] = replace(found, yanked=entry.reason)
         return []
 
-    def _signers(self, entry: Entry) -> list[str]:
+    def _new_set(self, entry: Entry) -> tuple[Signers | None, list[str]]:
+        """The set a `signers` entry installs, checked; None (and why) when it cannot be one."""
         if entry.signers is None or entry.threshold is None:
-            return ["changes the signers without a signer set and a threshold"]
-        if not 0 <= entry.threshold <= len(entry.signers):
-            return [f"sets threshold {entry.threshold} for {len(entry.signers)} signer(s)"]
-        self.signers, self.threshold = entry.signers, entry.threshold
-        return []
+            return None, ["changes the signers without a signer set and a threshold"]
+        try:
+            return trust.checked_set(entry.signers, entry.threshold), []
+        except ValueError as exc:
+            return None, [str(exc)]
 
     def _find(self, version: str) -> ReleaseRecord | None:
         wanted = pep440(version)
         return next((r for v, r in self.releases.items() if wanted is not None and pep440(v) == wanted), None)
 
-    def _signatures(self, entry: Entry, data: Mapping[str, Any]) -> list[str]:
-        """Each signature is good, by the key its principal names (a signer in force, or of the set
-        the entry installs), or by the key whose fingerprint is the principal. Whether enough of the
-        signers signed is governance's question (docs/channel.md)."""
-        problems = []
+    def _signatures(
+        self, entry: Entry, data: Mapping[str, Any], installs: Signers | None
+    ) -> tuple[tuple[trust.Approval, ...], list[str]]:
+        """Each set the entry needs counts its signatures (`trust`): the threshold must be met, and no
+        signature may count for nothing. In an ungoverned channel, each signature must be good, by
+        the key its principal (a fingerprint) names."""
         message = signed_bytes(data)
-        known = {s.principal: s.key for s in (*self.signers, *(entry.signers or ()))}
+        sets = trust.required(trust.signer_set(self.signers, self.threshold), entry.action, installs)
+        if sets:
+            approvals = trust.count(message, entry.signatures, sets)
+            return approvals, trust.problems(approvals)
+        problems = []
         for who, armor in sorted(entry.signatures.items()):
             try:
                 claimed = signing.signer(armor)
-                if who in known:
-                    trusted = signing.load_public_key(known[who], who)
-                elif who == claimed.fingerprint:
-                    trusted = claimed
-                else:
+                if who != claimed.fingerprint:
                     problems.append(f"the signature of {who!r} is by {claimed.fingerprint}, not a key of {who!r}")
                     continue
-                signing.verify(message, armor, trusted)
+                signing.verify(message, armor, claimed)
             except (signing.BadSignature, UsageError) as exc:
                 problems.append(f"the signature of {who!r} {exc}")
-        return problems
+        return (), problems
 
     def record(self, head: str) -> ChannelRecord:
         assert self.distribution is not None

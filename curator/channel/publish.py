@@ -1,16 +1,26 @@
-"""`curator publish BUNDLE --channel DIR` and `curator yank VERSION --channel DIR --reason TEXT`.
+"""`curator publish BUNDLE --channel DIR`, `curator yank VERSION --channel DIR --reason TEXT` and
+`curator signers DIR --set FILE --threshold K`: the three changes a channel's log knows.
 
 A publish verifies the bundle (a tampered one is refused, exit 1; an unsigned one unless
 `allow_unsigned`), then adds it: its distribution files stored once by content in `files/` (each
 wheel's core metadata beside it), the rest of the bundle as `releases/<version>/`, an entry in
 `log.jsonl`, and every derived file written again (`render`). A yank adds an entry and writes the
-derived files again; nothing is ever deleted. Both hold the channel's lock, finish an interrupted
-change first, and place their own through `commit` (all or nothing, the log last).
+derived files again; nothing is ever deleted; so does a change of signers. Each holds the channel's
+lock, finishes an interrupted change first, and places its own through `commit` (all or nothing,
+the log last).
+
+A governed channel changes only with enough of its signers' signatures (`trust`): the keys given
+(`--key`, several times) are judged before anything is written — an outsider's key, or fewer
+distinct signers than a threshold the entry needs, is refused (exit 1) — and judged again under the
+lock. A channel takes its first signer set from `curator signers` or from the first governed bundle
+published into it (its release.json's signers and threshold, written as a `signers` entry before the
+`publish` one), whichever comes first.
 
 Publishing a bundle already published (the same `SHA256SUMS`) changes nothing; yanking a yanked
-release changes nothing. Bad input — a path that is no bundle, a channel of another distribution,
-another bundle under a published version, a version not in the channel, an empty reason — is a
-`UsageError` before anything is written.
+release, or installing the signer set in force, changes nothing. Bad input — a path that is no
+bundle, a channel of another distribution, another bundle under a published version, a version not
+in the channel, an empty reason, a malformed signers file — is a `UsageError` before anything is
+written.
 """
 
 from __future__ import annotations
@@ -24,16 +34,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from curator import signing
-from curator.channel import commit, log, releases, render
-from curator.channel.model import Action, BundleRecord, ChannelRecord, ReleaseRecord, pep440
+from curator.channel import commit, log, releases, render, trust
+from curator.channel.model import Action, BundleRecord, ChannelRecord, Entry, ReleaseRecord, pep440
 from curator.channel.pages import METADATA_SUFFIX
 from curator.errors import UsageError, VerifyMismatch
 from curator.inputs import quoted
 from curator.layout import BundleLayout, ChannelLayout
 from curator.locking import FolderLock
-from curator.release import files
+from curator.release import files, signatures
 from curator.release import verify as bundles
 from curator.release.contents import Contents, Folder, unpack
+from curator.release.governance import Signers, Tally
 
 _VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")  # as the manifest's `version`, and PEP 440 besides
 MAX_REASON = 1000
@@ -65,7 +76,37 @@ class Change:
     shared: int = 0  # distribution files an earlier release had stored
     bundle_signed: bool = True
     bundle_fingerprint: str | None = None
+    bundle_tally: Tally | None = None  # a governed bundle's count of its own signatures
     reason: str | None = None  # a yank's
+    approvals: tuple[trust.Approval, ...] = ()  # the new entry's signatures counted by each set it needs
+    signers: Signers | None = None  # the set in force afterwards; None: an ungoverned channel
+    installed: bool = False  # the publish gave the channel its first signers (the bundle's), in an entry before
+
+
+@dataclass(frozen=True)
+class SignersRequest:
+    """What `curator signers` was asked to do."""
+
+    channel: Path
+    proposal: trust.Proposal
+    keys: tuple[signing.SigningKey, ...] = ()
+    distribution: str | None = None  # to start a channel with this entry
+
+
+@dataclass(frozen=True)
+class SignersChange:
+    """What `curator signers` did to a channel."""
+
+    channel: Path
+    distribution: str
+    changed: bool  # False: that set was in force already; nothing was written
+    head: str
+    signers: Signers  # the set in force afterwards
+    replaced: Signers | None  # the set before; None for a channel's first
+    approvals: tuple[trust.Approval, ...] = ()
+    signed_by: tuple[str, ...] = ()
+    recovered: tuple[str, ...] = ()
+    created: bool = False  # the entry started the channel
 
 
 def is_channel(root: Path) -> bool:
@@ -84,9 +125,11 @@ def publish(request: PublishRequest) -> Change:
     verification = _verified(contents, bundle, "refusing to publish it")
     record, sums = _said(contents, bundle)
     _publishable(request, record, sums)
+    first = _first_signers(contents, bundle)
     history = log.read(root)
     if (done := _already(root, history, record, sums)) is not None and not commit.pending(root):
         return done  # an interrupted change pending: finish it first, under the lock
+    _approve_publish(request, history, first)
     created = not root.exists()
     try:
         with FolderLock.take(root, command="publish", what=f"the channel {root}"):
@@ -94,9 +137,10 @@ def publish(request: PublishRequest) -> Change:
             history = _intact(root, log.read(root))
             if (done := _already(root, history, record, sums)) is not None:
                 return replace(done, recovered=recovered)
+            installing = _approve_publish(request, history, first)  # the signers may have changed meanwhile
             staging = commit.Staging(root)
             try:
-                added, shared, entry_signers = _add(request, staging, history, record, sums)
+                added, shared, entry = _add(request, staging, history, record, sums, installing=installing)
             except BaseException:
                 staging.abandon()
                 raise
@@ -104,21 +148,25 @@ def publish(request: PublishRequest) -> Change:
         if created and root.is_dir() and not any(root.iterdir()):
             root.rmdir()
         raise
-    final = log.read(root).record
-    assert final is not None
+    final = log.read(root)
+    assert final.record is not None
     return Change(
         channel=root,
-        distribution=final.distribution,
+        distribution=final.record.distribution,
         version=record.version,
         changed=True,
-        head=final.head,
-        stable=final.stable,
-        signed_by=entry_signers,
+        head=final.record.head,
+        stable=final.record.stable,
+        signed_by=tuple(sorted(entry.signatures)),
         recovered=recovered,
         added=added,
         shared=shared,
         bundle_signed=verification.signed,
         bundle_fingerprint=verification.fingerprint,
+        bundle_tally=verification.tally,
+        approvals=final.lines[-1].approvals,
+        signers=final.in_force,
+        installed=installing is not None,
     )
 
 
@@ -131,8 +179,10 @@ def yank(root: Path, version: str, reason: str, keys: Sequence[signing.SigningKe
         raise UsageError(
             f"curator yank: --reason {quoted(reason)} must be one line of at most {MAX_REASON} printable characters"
         )
-    record = _channel(root, log.read(root))
-    _published(root, record, version)
+    history = log.read(root)
+    record = _channel(root, history)
+    if _published(root, record, version).yanked is None:
+        trust.approve(keys, trust.required(history.in_force, Action.YANK, None), command="yank", channel=root)
     with FolderLock.take(root, command="yank", what=f"the channel {root}"):
         recovered = tuple(commit.recover(root))
         history = _intact(root, log.read(root))
@@ -140,7 +190,8 @@ def yank(root: Path, version: str, reason: str, keys: Sequence[signing.SigningKe
         release = _published(root, record, version)
         if release.yanked is not None:
             return Change(root, record.distribution, release.version, False, record.head, record.stable,
-                          recovered=recovered, reason=release.yanked)  # fmt: skip
+                          recovered=recovered, reason=release.yanked, signers=history.in_force)  # fmt: skip
+        trust.approve(keys, trust.required(history.in_force, Action.YANK, None), command="yank", channel=root)
         entry = history.next_entry(Action.YANK, record.distribution, log.now(), version=release.version, reason=reason)
         entry = log.sign(entry, keys, record.signers)
         staging = commit.Staging(root)
@@ -149,12 +200,73 @@ def yank(root: Path, version: str, reason: str, keys: Sequence[signing.SigningKe
         except BaseException:
             staging.abandon()
             raise
-    final = log.read(root).record
-    assert final is not None
+    final = log.read(root)
+    assert final.record is not None
     return Change(
-        root, final.distribution, release.version, True, final.head, final.stable,
+        root, final.record.distribution, release.version, True, final.record.head, final.record.stable,
         signed_by=tuple(sorted(entry.signatures)), recovered=recovered, reason=reason,
+        approvals=final.lines[-1].approvals, signers=final.in_force,
     )  # fmt: skip
+
+
+def change_signers(request: SignersRequest) -> SignersChange:
+    """Install a new signer set, signed by the threshold of the set in force (if any) and of the new
+    one; the first set of a channel, or of a new channel (`distribution` given), is signed by its own."""
+    root, proposal = request.channel, request.proposal
+    _channel_folder(root)
+    history = log.read(root)
+    distribution = _distribution(root, history, request.distribution)
+    sets = _rotation(history, proposal)
+    if sets is None and not commit.pending(root):
+        return _unchanged(root, history, ())
+    if sets is not None:
+        trust.approve(request.keys, sets, command="signers", channel=root)
+    created = not root.exists()
+    try:
+        with FolderLock.take(root, command="signers", what=f"the channel {root}"):
+            recovered = tuple(commit.recover(root))
+            history = _intact(root, log.read(root))
+            distribution = _distribution(root, history, request.distribution)
+            sets = _rotation(history, proposal)
+            if sets is None:
+                return _unchanged(root, history, recovered)
+            trust.approve(request.keys, sets, command="signers", channel=root)
+            replaced = history.in_force
+            entry = history.next_entry(
+                Action.SIGNERS, distribution, log.now(), signers=proposal.signers, threshold=proposal.threshold
+            )
+            in_force = history.record.signers if history.record is not None else ()
+            entry = log.sign(entry, request.keys, (*in_force, *proposal.signers))
+            staging = commit.Staging(root)
+            try:
+                _commit(root, staging, history.append(entry), fresh=())
+            except BaseException:
+                staging.abandon()
+                raise
+    except BaseException:
+        if created and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        raise
+    final = log.read(root)
+    assert final.record is not None
+    return SignersChange(
+        channel=root,
+        distribution=final.record.distribution,
+        changed=True,
+        head=final.record.head,
+        signers=proposal.counted,
+        replaced=replaced,
+        approvals=final.lines[-1].approvals,
+        signed_by=tuple(sorted(entry.signatures)),
+        recovered=recovered,
+        created=len(final.lines) == 1,
+    )
+
+
+def _unchanged(root: Path, history: log.History, recovered: tuple[str, ...]) -> SignersChange:
+    record = history.record
+    assert record is not None and history.in_force is not None
+    return SignersChange(root, record.distribution, False, record.head, history.in_force, None, recovered=recovered)
 
 
 # ------------------------------------------------------------------------------- checks
@@ -174,6 +286,58 @@ def _channel(root: Path, history: log.History) -> ChannelRecord:
     if not is_channel(root) or history.record is None:
         raise UsageError(f"--channel {root}: not a channel (no {ChannelLayout.LOG} with entries in it)")
     return history.record
+
+
+def _distribution(root: Path, history: log.History, given: str | None) -> str:
+    """The channel's distribution; `given` (`--distribution`) must be it, and starts a channel that is none yet."""
+    record = history.record
+    if record is not None:
+        if given is not None and given != record.distribution:
+            raise UsageError(f"--distribution {quoted(given)}: {root} is the channel of {record.distribution}")
+        return record.distribution
+    if given is None:
+        raise UsageError(
+            f"{root}: not a channel yet; to start one whose first entry names its signers, pass --distribution NAME "
+            "(or publish a governed bundle into it: the channel takes the bundle's signers)"
+        )
+    if not _VERSION.fullmatch(given):
+        raise UsageError(f"--distribution {quoted(given)}: not a name a channel can hold (letters, digits, . _ -)")
+    return given
+
+
+def _rotation(history: log.History, proposal: trust.Proposal) -> trust.Sets | None:
+    """The sets a change to `proposal` needs the threshold of; None when it is the set in force."""
+    record = history.record
+    if record is not None and (record.signers, record.threshold) == (proposal.signers, proposal.threshold):
+        return None
+    try:
+        installs = trust.checked_set(proposal.signers, proposal.threshold)
+    except ValueError as exc:  # a file governance read cannot give one; a bundle's record could
+        raise UsageError(f"{proposal.source}: not a signer set a channel can install: it {exc}") from None
+    return trust.required(history.in_force, Action.SIGNERS, installs)
+
+
+def _first_signers(contents: Contents, bundle: Path) -> trust.Proposal | None:
+    """The signers a governed bundle records: a channel with none yet takes them (its first set)."""
+    record = signatures.recorded(contents)  # readable: the bundle verified
+    if record is None:
+        return None
+    return trust.from_record(record.signers, record.threshold, f"{bundle}/{releases.RELEASE_JSON}")
+
+
+def _approve_publish(
+    request: PublishRequest, history: log.History, first: trust.Proposal | None
+) -> trust.Proposal | None:
+    """Judge the keys for a publish (`trust.approve`); the bundle's signers when the publish installs
+    them as the channel's first set (then both entries need their threshold)."""
+    root = request.channel
+    if history.in_force is None and first is not None:
+        sets = _rotation(history, first)
+        assert sets is not None  # the channel has no set in force
+        trust.approve(request.keys, sets, command="publish", channel=root)
+        return first
+    trust.approve(request.keys, trust.required(history.in_force, Action.PUBLISH, None), command="publish", channel=root)
+    return None
 
 
 def _published(root: Path, record: ChannelRecord, version: str) -> ReleaseRecord:
@@ -233,7 +397,9 @@ def _already(root: Path, history: log.History, record: BundleRecord, sums: str) 
             f"{record.distribution} {found.version} is already in {root} with other contents; a published release "
             "never changes: cut a new version (or yank that one)"
         )
-    return Change(root, current.distribution, found.version, False, current.head, current.stable)
+    return Change(
+        root, current.distribution, found.version, False, current.head, current.stable, signers=history.in_force
+    )
 
 
 def _intact(root: Path, history: log.History) -> log.History:
@@ -260,9 +426,16 @@ def _intact(root: Path, history: log.History) -> log.History:
 
 
 def _add(
-    request: PublishRequest, staging: commit.Staging, history: log.History, record: BundleRecord, sums: str
-) -> tuple[int, int, tuple[str, ...]]:
-    """Stage the bundle, its files and the new state, then commit; (files added, files shared, signers)."""
+    request: PublishRequest,
+    staging: commit.Staging,
+    history: log.History,
+    record: BundleRecord,
+    sums: str,
+    *,
+    installing: trust.Proposal | None,
+) -> tuple[int, int, Entry]:
+    """Stage the bundle, its files and the new state (after a `signers` entry installing the bundle's
+    signers, when `installing`), then commit; (files added, files shared, the publish entry)."""
     root = request.channel
     staged = _stage_bundle(
         request.bundle, staging.folder / "bundle", BundleLayout.name(record.distribution, record.version)
@@ -297,19 +470,25 @@ def _add(
     folder = ChannelLayout.release(record.version)
     staging.adopt(folder, staged)
     view = releases.load(record.version, _locate(root, staging))
-    current = history.record
+    time = log.now()
+    if installing is not None:
+        first = history.next_entry(
+            Action.SIGNERS, record.distribution, time, signers=installing.signers, threshold=installing.threshold
+        )
+        history = history.append(log.sign(first, request.keys, installing.signers))
     entry = history.next_entry(
         Action.PUBLISH,
         record.distribution,
-        log.now(),
+        time,
         version=record.version,
         sums_sha256=sums,
         pythons=view.pythons,
         platforms=view.platforms,
     )
+    current = history.record
     entry = log.sign(entry, request.keys, current.signers if current else ())
     _commit(root, staging, history.append(entry), fresh=(folder,))
-    return added, shared, tuple(sorted(entry.signatures))
+    return added, shared, entry
 
 
 def _stage_bundle(bundle: Path, target: Path, name: str) -> Path:

@@ -1,7 +1,10 @@
 """`curator verify DIR`: a whole channel, offline, file by file.
 
-1. `log.jsonl`: every line in canonical form, the chain of hashes, each signature, each action
-   where it stands (`log.History.problems`);
+1. `log.jsonl`: every line in canonical form, the chain of hashes, each entry's signatures at the
+   threshold then in force (a `signers` entry's: the old set's and the new set's), each action where
+   it stands (`log.History.problems`); with a known head (the head a client saw last), the log must
+   hold it — else it was rolled back or forked; with the signers a client trusts (an anchor), some
+   `signers` entry must install exactly them, at a threshold the client accepts;
 2. each published release: its folder is there, its `SHA256SUMS` is the one the log published
    (by sha256), and the folder is the bundle it was (`release.verify.check` over `ReleaseFolder`:
    every file against `SHA256SUMS`, nothing extra, its name, its signature, its wheels against its
@@ -25,12 +28,13 @@ from pathlib import Path
 
 from curator import signing
 from curator.channel import commit, log, releases, render
+from curator.channel.log import LOG
 from curator.channel.pages import METADATA_SUFFIX
 from curator.channel.publish import derived_on_disk
 from curator.errors import VerifyMismatch
 from curator.inputs import Unreadable, read_regular
 from curator.layout import ChannelLayout
-from curator.release import files
+from curator.release import files, governance
 from curator.release import verify as bundles
 from curator.release.contents import MAX_READ_BYTES
 
@@ -51,9 +55,35 @@ class ChannelVerification:
     signed_entries: int
     unsigned_releases: tuple[str, ...]
     trusted_key: bool  # each release's signature checked against a key the user gave
+    signers: governance.Signers | None = None  # the set in force at the head; None: an ungoverned channel
+    governed_since: int | None = None  # the line of the first `signers` entry: from it on, every entry is counted
+    last_time: str = ""  # the time of the last entry
+    since_known: int | None = None  # entries after the known head, when one was given
+    anchored_at: str | None = None  # the entry that installs the signers the client trusts (`log.jsonl:1`)
 
 
-def verify_channel(root: Path, pubkey: signing.PublicKey | None = None) -> ChannelVerification:
+@dataclass(frozen=True)
+class Anchor:
+    """The signers a client trusts (`--signers FILE`, the file the distribution publishes) and the
+    least threshold it accepts for them (`--threshold`; else a majority of them, as for a bundle)."""
+
+    signers: tuple[governance.Signer, ...]
+    source: str
+    threshold: int | None = None
+
+    @property
+    def least(self) -> int:
+        """The least threshold the log may install these signers at."""
+        return self.threshold if self.threshold is not None else len(self.signers) // 2 + 1
+
+
+def verify_channel(
+    root: Path,
+    pubkey: signing.PublicKey | None = None,
+    *,
+    known_head: str | None = None,
+    anchor: Anchor | None = None,
+) -> ChannelVerification:
     """Check the channel in `root` completely (see the module's docstring)."""
     layout = ChannelLayout(root)
     problems = [
@@ -61,6 +91,8 @@ def verify_channel(root: Path, pubkey: signing.PublicKey | None = None) -> Chann
         for folder in commit.pending(root)
     ]
     history = log.read(root)
+    since_known, anchored_at, wrong = _client(history, known_head, anchor)
+    problems += wrong
     problems += history.problems
     record = history.record
     if record is None:
@@ -126,7 +158,60 @@ def verify_channel(root: Path, pubkey: signing.PublicKey | None = None) -> Chann
         signed_entries=sum(1 for line in history.lines if line.entry is not None and line.entry.signatures),
         unsigned_releases=tuple(unsigned),
         trusted_key=pubkey is not None,
+        signers=history.in_force,
+        governed_since=history.installed[0].line if history.installed else None,
+        last_time=history.lines[-1].entry.time if history.lines[-1].entry is not None else "",
+        since_known=since_known,
+        anchored_at=anchored_at,
     )
+
+
+def _client(
+    history: log.History, known_head: str | None, anchor: Anchor | None
+) -> tuple[int | None, str | None, list[str]]:
+    """What the client brings, checked: the head it saw last (entries since), the signers it trusts
+    (the entry installing them), and what is wrong."""
+    since, anchored, problems = None, None, []
+    if known_head is not None:
+        since, wrong = _extends(history, known_head)
+        problems += wrong
+    if anchor is not None:
+        anchored, wrong = _anchored(history, anchor)
+        problems += wrong
+    return since, anchored, problems
+
+
+def _extends(history: log.History, known: str) -> tuple[int | None, list[str]]:
+    """How many entries the log holds after the known head; a problem when it does not hold it."""
+    at = history.at(known)
+    if at is not None:
+        return len(history.lines) - at, []
+    entries = len(history.lines)
+    return None, [
+        f"{LOG}: does not extend your known head {known}: none of its {entries} entries has that sha256, so the "
+        "channel was rolled back (your head is past its end) or forked (your head is on another history); "
+        "do not install from it"
+    ]
+
+
+def _anchored(history: log.History, anchor: Anchor) -> tuple[str | None, list[str]]:
+    """The entry that installs exactly the signers the client trusts, at a threshold it accepts; from
+    there every later set was signed in by the one before, and every earlier entry is pinned by that
+    entry's `previous`. A problem when no entry does."""
+    wanted = {(s.principal, s.key) for s in anchor.signers}
+    weak = []
+    for installed in history.installed:
+        if {(s.principal, s.key) for s in installed.signers} == wanted:
+            if installed.threshold >= anchor.least:
+                return f"{LOG}:{installed.line}", []
+            weak.append(f"{LOG}:{installed.line} installs them at threshold {installed.threshold}")
+    names = ", ".join(s.principal for s in anchor.signers)
+    said = f" ({'; '.join(weak)})" if weak else ""
+    least = "--threshold" if anchor.threshold is not None else "a majority of them"
+    return None, [
+        f"{LOG}: no entry installs the signers of {anchor.source} ({names}) at a threshold of at least "
+        f"{anchor.least} ({least}){said}: this channel is not governed by the maintainers you trust"
+    ]
 
 
 def _blamed(folder: str, seen: releases.ReleaseFolder, problem: str) -> str:

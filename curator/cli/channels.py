@@ -1,4 +1,4 @@
-"""`publish`, `yank`, and `verify` of a channel: the distribution's own package index."""
+"""`publish`, `yank`, `signers`, and `verify` of a channel: the distribution's own package index."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from curator.cli.common import Parser, emit_json, shown
+from curator.cli.common import Parser, emit_json, positive_int, shown
 from curator.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from curator.channel.publish import Change
-    from curator.signing import PublicKey, SigningKey
+    from curator.channel.trust import Approval
+    from curator.release.governance import Signers
+    from curator.release.verify import Trust
+    from curator.signing import SigningKey
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -37,6 +40,28 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     yank.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     yank.set_defaults(handler=cmd_yank)
 
+    signers = commands.add_parser(
+        "signers", help="give a channel a new signer set, signed by the threshold of the old set and of the new"
+    )
+    signers.add_argument("channel", type=Path, metavar="DIR", help="the channel's folder")
+    signers.add_argument(
+        "--set",
+        dest="set_file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the new signers: an OpenSSH allowed_signers file (one principal and ed25519 key a line)",
+    )
+    signers.add_argument(
+        "--threshold", type=positive_int, required=True, metavar="K", help="signatures of the new set each change needs"
+    )
+    signers.add_argument(
+        "--distribution", metavar="NAME", help="start a new channel of NAME whose first entry is this signer set"
+    )
+    _key_arg(signers)
+    signers.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
+    signers.set_defaults(handler=cmd_signers)
+
 
 def _channel_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channel", type=Path, required=True, metavar="DIR", help="the channel's folder")
@@ -49,7 +74,8 @@ def _key_arg(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY",
-        help="an OpenSSH ed25519 private key that signs the log entry (repeatable: one signature each)",
+        help="an OpenSSH ed25519 private key that signs the log entry (repeatable: one signature each; a governed "
+        "channel needs its threshold of distinct signers)",
     )
 
 
@@ -79,8 +105,15 @@ def cmd_publish(args: argparse.Namespace, console: Console) -> int:
     )
     if not change.bundle_signed:
         console.print("[bold yellow]UNSIGNED[/] bundle (published with --allow-unsigned): nothing shows who made it")
+    elif change.bundle_tally is not None:
+        console.print(f"bundle signed by its maintainers: {escape(change.bundle_tally.summary)}")
     else:
         console.print(f"bundle signed by {change.bundle_fingerprint}")
+    if change.installed and change.signers is not None:
+        console.print(
+            f"the channel's first signers are the bundle's: {escape(change.signers.describe())} "
+            f"(log.jsonl: a signers entry before the publish); each change now needs {change.signers.threshold}"
+        )
     _said(change, console)
     return EXIT_OK
 
@@ -103,6 +136,66 @@ def cmd_yank(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def cmd_signers(args: argparse.Namespace, console: Console) -> int:
+    """`curator signers`: a new signer set for a channel."""
+    from curator.channel import trust
+    from curator.channel.publish import SignersRequest, change_signers
+
+    proposal = trust.from_file(args.set_file, args.threshold)
+    change = change_signers(SignersRequest(args.channel, proposal, _keys(args), args.distribution))
+    if args.format == "json":
+        emit_json(
+            "signers",
+            {
+                "channel": str(change.channel),
+                "distribution": change.distribution,
+                "changed": change.changed,
+                "created": change.created,
+                "head": change.head,
+                "signers": _set_json(change.signers),
+                "replaced": _set_json(change.replaced),
+                "signed_by": list(change.signed_by),
+                "approvals": _approvals_json(change.approvals),
+            },
+        )
+        return EXIT_OK
+    for done in change.recovered:
+        console.print(f"[yellow]recovered[/]: {escape(done)}")
+    where = escape(shown(change.channel))
+    if not change.changed:
+        console.print(f"{escape(change.signers.describe())} sign {where} already: nothing changed")
+        return EXIT_OK
+    if change.created:
+        console.print(f"started the channel of {escape(change.distribution)} in {where}")
+    if change.replaced is None:
+        console.print(f"first signers of {where}: {escape(change.signers.describe())}")
+    else:
+        console.print(
+            f"signers of {where}: {escape(change.signers.describe())}, replacing {escape(change.replaced.describe())}"
+        )
+    console.print(f"log entry signed by: {escape(', '.join(change.signed_by))}")
+    _print_approvals(change.approvals, console)
+    console.print(f"head {change.head}")
+    return EXIT_OK
+
+
+def _set_json(signers: Signers | None) -> dict[str, object] | None:
+    if signers is None:
+        return None
+    return {"threshold": signers.threshold, "principals": list(signers.principals)}
+
+
+def _approvals_json(approvals: tuple[Approval, ...]) -> list[object]:
+    from curator import codec
+
+    return [codec.to_json(approval) for approval in approvals]
+
+
+def _print_approvals(approvals: tuple[Approval, ...], console: Console) -> None:
+    for approval in approvals:
+        console.print(f"  [green]{escape(approval.said)}[/]")
+
+
 def _recovered(change: Change, console: Console) -> None:
     for done in change.recovered:
         console.print(f"[yellow]recovered[/]: {escape(done)}")
@@ -111,6 +204,9 @@ def _recovered(change: Change, console: Console) -> None:
 def _said(change: Change, console: Console) -> None:
     signed = ", ".join(change.signed_by) if change.signed_by else "nobody (no --key)"
     console.print(f"log entry signed by: {escape(signed)}")
+    _print_approvals(change.approvals, console)
+    if change.signers is None:
+        console.print("the channel has no signers: its entries are not counted (`curator signers` gives it some)")
     stable = change.stable or "none (every release is yanked)"
     console.print(f"stable: {escape(stable)}; head {change.head}")
 
@@ -124,17 +220,30 @@ def _json(change: Change, command: str) -> dict[str, object]:
         "head": change.head,
         "stable": change.stable,
         "signed_by": list(change.signed_by),
-        **({"added": change.added, "shared": change.shared} if command == "publish" else {"reason": change.reason}),
+        "signers": _set_json(change.signers),
+        "approvals": _approvals_json(change.approvals),
+        **(
+            {"added": change.added, "installed": change.installed, "shared": change.shared}
+            if command == "publish"
+            else {"reason": change.reason}
+        ),
     }
 
 
-def verify_channel(args: argparse.Namespace, pubkey: PublicKey | None, console: Console) -> int:
-    """`curator verify DIR` of a channel's folder."""
+def verify_channel(args: argparse.Namespace, trust: Trust, console: Console) -> int:
+    """`curator verify DIR` of a channel's folder: `--pubkey` checks each release's signature; `--signers`
+    (and `--threshold`) are the maintainers the log must be governed by; `--known-head` the head seen last."""
+    from curator.channel.verify import Anchor
     from curator.channel.verify import verify_channel as check
-    from curator.errors import VerifyMismatch
+    from curator.errors import UsageError, VerifyMismatch
 
+    anchor = None
+    if trust.signers is not None:
+        anchor = Anchor(trust.signers, str(args.signers), trust.threshold)
+    elif trust.threshold is not None:
+        raise UsageError("curator verify: --threshold counts the signers of --signers FILE; pass that file too")
     try:
-        result = check(args.bundle, pubkey)
+        result = check(args.bundle, trust.pubkey, known_head=args.known_head, anchor=anchor)
     except VerifyMismatch as mismatch:
         if args.format != "json":
             raise
@@ -156,8 +265,14 @@ def verify_channel(args: argparse.Namespace, pubkey: PublicKey | None, console: 
                 "signed_entries": result.signed_entries,
                 "unsigned_releases": list(result.unsigned_releases),
                 "trusted_key": result.trusted_key,
+                "signers": _set_json(result.signers),
+                "governed_since": result.governed_since,
+                "anchored_at": result.anchored_at,
+                "known_head": args.known_head,
+                "since_known": result.since_known,
                 "stable": result.stable,
                 "head": result.head,
+                "time": result.last_time,
             },
         )
         return EXIT_OK
@@ -168,11 +283,33 @@ def verify_channel(args: argparse.Namespace, pubkey: PublicKey | None, console: 
         f"{result.files} files match their releases' SHA256SUMS; {result.pages} pages and channel.json "
         f"match log.jsonl ({result.entries} entries, {result.signed_entries} signed)"
     )
+    if result.signers is not None:
+        since = (
+            "every entry" if result.governed_since == 1 else f"every entry from log.jsonl:{result.governed_since} on"
+        )
+        console.print(
+            f"signers: {escape(result.signers.describe())}; {since} carries the threshold then in force "
+            "(a change of signers: the old set's and the new set's)"
+        )
+    else:
+        console.print(
+            "[bold yellow]no signers[/]: an ungoverned channel, its entries' signatures are checked but not counted "
+            "(`curator signers` gives it some)"
+        )
+    if result.anchored_at is not None:
+        console.print(
+            f"governed by the signers you trust ({escape(str(args.signers))}): {escape(result.anchored_at)} installs "
+            "them, and every later change of signers was signed by the set before"
+        )
     if result.unsigned_releases:
         console.print(f"[bold yellow]UNSIGNED[/] release(s): {escape(', '.join(result.unsigned_releases))}")
     if result.trusted_key:
         console.print("every signed release: signature [green]good[/], by the key you trust")
     console.print(f"stable: {escape(result.stable or 'none')}")
-    console.print(f"head: {result.head}")
+    if result.since_known is not None:
+        console.print(
+            f"extends your known head: {result.since_known} entr{'y' if result.since_known == 1 else 'ies'} since"
+        )
+    console.print(f"head: {result.head} ({result.entries} entries, the last at {result.last_time})")
     console.print("[green]verified[/]")
     return EXIT_OK

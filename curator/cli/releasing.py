@@ -90,13 +90,22 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
         "--signers",
         type=Path,
         metavar="FILE",
-        help="the maintainers you trust: an OpenSSH allowed_signers file (default: the bundle's own)",
+        help="the maintainers you trust: an OpenSSH allowed_signers file (default: the bundle's own); for a channel, "
+        "an entry of its log must install them",
     )
     verify.add_argument(
         "--threshold",
         type=positive_int,
         metavar="K",
-        help="signatures needed from distinct signers (default: what the bundle's release.json records, else 1)",
+        help="signatures needed from distinct signers (default: what the bundle's release.json records, else 1; "
+        "with --signers, at least a majority of them, for a bundle and for the threshold a channel's log gives them)",
+    )
+    verify.add_argument(
+        "--known-head",
+        type=_sha256,
+        metavar="H",
+        help="a channel: the head you saw last (`head` of an earlier verify); a log that does not extend it "
+        "(rolled back, forked) is refused",
     )
     verify.add_argument("--format", choices=("text", "json"), default="text", help="json: docs/json.md")
     verify.set_defaults(handler=cmd_verify)
@@ -111,6 +120,16 @@ def register(commands: argparse._SubParsersAction[Parser]) -> None:
     )
     diff.add_argument("--format", choices=("text", "json"), default="text")
     diff.set_defaults(handler=cmd_diff)
+
+
+def _sha256(text: str) -> str:
+    """An argparse type: a sha256, 64 hexadecimal digits (a channel's head)."""
+    value = text.strip().lower()
+    if not re.fullmatch(r"[0-9a-f]{64}", value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a channel's head (64 hexadecimal digits: the `head` an earlier verify printed)"
+        )
+    return value
 
 
 def signing_key(args: argparse.Namespace, command: str = "release") -> SigningKey | None:
@@ -301,7 +320,9 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
         if is_channel(args.bundle):
             from curator.cli.channels import verify_channel
 
-            return verify_channel(args, trust.pubkey, console)
+            return verify_channel(args, trust, console)
+    if args.known_head is not None:
+        raise UsageError(f"curator verify: --known-head is a channel's head; {args.bundle} is a bundle, not a channel")
     result = check(opened(args.bundle), args.bundle, trust)
     problems = result.all_problems
     if args.format == "json":

@@ -26,6 +26,7 @@ from packaging.version import Version
 
 from curator import codec
 from curator.channel.model import BundleRecord, ChannelRecord, Entry
+from curator.channel.trust import Approval
 from curator.codec import CodecError, Form, spec
 from curator.executors.wire import WireResult, WireTask
 from curator.gate import PlatformState
@@ -127,6 +128,7 @@ JSON_SHAPES = [
     ChannelRecord,
     BundleRecord,
     PlatformState,
+    Approval,
 ]
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPPv1BkPq9ZdBf080emyQRkdpU7HfT65pV7KEBRv4JZA"
 
