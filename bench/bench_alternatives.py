@@ -48,12 +48,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curator.cell import ENVIRONMENT_FILE  # noqa: E402
-from curator.cli.common import positive_int  # noqa: E402
-from curator.ids import CellId  # noqa: E402
-from curator.layout import RunLayout  # noqa: E402
-from curator.results import read_cells_csv  # noqa: E402
-from tests.ecosystem import fixture_manifest  # noqa: E402
+from curator.cli.common import positive_int
+from curator.execute.cell import ENVIRONMENT_FILE
+from curator.host.layout import RunLayout
+from curator.model.ids import CellId
+from curator.results.rows import read_cells_csv
+from tests.ecosystem import fixture_manifest
 
 SCENARIOS = ("cold", "warm", "edited", "unchanged")
 MARKERS = ("<!-- bench_alternatives:start -->", "<!-- bench_alternatives:end -->")
@@ -124,7 +124,7 @@ def default_matrix(folder: Path) -> Matrix:
 def describe(matrix: Matrix, curator: Sequence[str]) -> None:
     """Fill in the plain sides' cells: pins, test requirements, interpreter and pytest commands."""
     from curator import manifest as manifests
-    from curator.interpreters import Finder
+    from curator.resolve.interpreters import Finder
 
     dist = manifests.load(matrix.manifest)
     plan = json.loads(
@@ -195,7 +195,7 @@ def write_plain(matrix: Matrix, folder: Path) -> None:
 
 def tox_tool(folder: Path) -> Path | None:
     """tox and tox-uv in an environment of their own (from the public index), or None without it."""
-    from curator.resolve import uv_binary
+    from curator.resolve.lock import uv_binary
 
     env = folder / "tox-tool"
     if not (env / "bin" / "tox").exists():
@@ -341,7 +341,7 @@ def measure(
     matrix: Matrix, work: Path, sides: Sequence[str], curator: Sequence[str]
 ) -> tuple[list[Side], dict[str, Breakdown], dict[str, list[CellTime]]]:
     """Every side through every scenario, in the order that keeps each scenario's premise true."""
-    from curator.resolve import uv_binary
+    from curator.resolve.lock import uv_binary
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "PIP_", "CURATOR_", "VIRTUAL_ENV", "NOX"))}
     base["PATH"] = f"{Path(uv_binary()).parent}{os.pathsep}{base.get('PATH', '')}"  # nox and tox-uv find uv
@@ -590,7 +590,7 @@ def main() -> None:
     chosen = list(makers) if args.matrix == "all" else [args.matrix]
     import platform
 
-    from curator.resolve import uv_binary
+    from curator.resolve.lock import uv_binary
 
     uv = subprocess.run([uv_binary(), "--version"], capture_output=True, text=True, check=True).stdout.strip()
     from importlib.metadata import version

@@ -32,20 +32,40 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from curator import manifest  # noqa: E402
-from curator.cell import CellTask  # noqa: E402
-from curator.executors.interface import Event, Feed, Finished, Started  # noqa: E402
-from curator.ids import PyVersion, SuiteName  # noqa: E402
-from curator.interpreters import Interpreter  # noqa: E402
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase  # noqa: E402
-from curator.plan import Cell  # noqa: E402
-from curator.report.publish import publish  # noqa: E402
-from curator.resolve import Lock, parse_requirements  # noqa: E402
-from curator.run import Coordinator, RunRequest  # noqa: E402
-from curator.store import Store  # noqa: E402
-from curator.terminal import PlainObserver  # noqa: E402
+from curator import manifest
+from curator.cli.terminal import PlainObserver
+from curator.execute.cell import CellTask
+from curator.execute.coordinator import (
+    Coordinator,
+    RunRequest,
+)
+from curator.execute.executors.interface import (
+    Event,
+    Feed,
+    Finished,
+    Started,
+)
+from curator.model.ids import (
+    PyVersion,
+    SuiteName,
+)
+from curator.model.outcome import (
+    CellOutcome,
+    Counts,
+    Status,
+    SuiteOutcome,
+    TestCase,
+)
+from curator.plan.cells import Cell
+from curator.report.publish import publish
+from curator.resolve.interpreters import Interpreter
+from curator.resolve.lock import (
+    Lock,
+    parse_requirements,
+)
+from curator.store.db import Store
 
 CASES = 20
 

@@ -1,5 +1,5 @@
 """Benchmark: the `cover` strategy's covering array, old (AETG-style greedy + shrinking, before
-issue 11) against new (curator.cover: IPOG on bitsets + a bounded shrinking pass).
+issue 11) against new (curator.plan.cover: IPOG on bitsets + a bounded shrinking pass).
 
     python bench/bench_cover.py                    # every shape, old in a child process, 60 s each
     python bench/bench_cover.py --old-timeout 300  # give the old algorithm longer
@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curator.cover import covering_array  # noqa: E402
+from curator.plan.cover import covering_array
 
 SHAPES = ["2x60", "10x2", "5x4", "13x3", "30x3", "100x3", "100x10", "1000x3"]
 CHECK_SHAPES = ["2x60", "100x10", "1000x3"]
@@ -44,7 +44,7 @@ T = TypeVar("T")
 
 
 def old_covering_array(values: Sequence[Sequence[T]], start: Sequence[T] | None = None) -> list[list[T]]:
-    """curator.cover.covering_array before issue 11, kept here only to compare against."""
+    """curator.plan.cover.covering_array before issue 11, kept here only to compare against."""
     sizes = [len(column) for column in values]
     if not sizes:
         return [list(start)] if start is not None else [[]]
@@ -198,7 +198,7 @@ def covers_every_pair(values: Sequence[Sequence[int]], rows: Sequence[Sequence[i
 
 def time_new(shape: str, repeat: int) -> tuple[int, float, bool]:
     values, start = shape_values(shape)
-    from curator.cover import _rows
+    from curator.plan.cover import _rows
 
     best = float("inf")
     rows: list[list[int]] = []

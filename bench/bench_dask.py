@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.ecosystem import fixture_manifest  # noqa: E402
+from tests.ecosystem import fixture_manifest
 
 SUITES = {
     "user": (["cfx-user", "cfx-base"], "import cfx_user\n\ndef test_run():\n    assert cfx_user.run() == 2\n"),
@@ -52,7 +52,7 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 
 CLUSTER_ONLY = """
 import time
-from curator.executors.dask import connect
+from curator.execute.executors.dask import connect
 started = time.perf_counter()
 with connect(None, 2):
     pass

@@ -24,11 +24,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curator.ids import CellId, PyVersion, RunId, SuiteName  # noqa: E402
-from curator.manifest import Strategy  # noqa: E402
-from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase  # noqa: E402
-from curator.pins import Pins  # noqa: E402
-from curator.store import CellRecord, RunRecord, Store  # noqa: E402
+from curator.model.distribution import Strategy
+from curator.model.ids import (
+    CellId,
+    PyVersion,
+    RunId,
+    SuiteName,
+)
+from curator.model.outcome import (
+    CellOutcome,
+    Counts,
+    RunKind,
+    RunStatus,
+    Status,
+    SuiteOutcome,
+    TestCase,
+)
+from curator.model.pins import Pins
+from curator.store.db import (
+    CellRecord,
+    RunRecord,
+    Store,
+)
 
 
 def _cell(number: int, cases: int) -> CellRecord:

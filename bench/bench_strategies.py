@@ -9,7 +9,7 @@ average `--degree` direct requirements, chosen with preference for packages alre
 as numpy is), so the graph has the hubs and depth of a real ecosystem. `pairs` tests every candidate
 × candidate of every A needs B, directly or through others, so its count depends on the graph's
 depth: the bench prints the graph's direct and transitive edges with the cells. Cells are counted by
-`curator.plan` itself (the plan is built, not estimated); `full` is arithmetic.
+`curator.plan.cells` itself (the plan is built, not estimated); `full` is arithmetic.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import networkx as nx  # noqa: E402
+import networkx as nx
 
-from curator import manifest  # noqa: E402
-from curator.graph import DependencyGraph  # noqa: E402
-from curator.ids import PyVersion  # noqa: E402
-from curator.manifest import Strategy  # noqa: E402
-from curator.plan import build  # noqa: E402
+from curator import manifest
+from curator.model.distribution import Strategy
+from curator.model.ids import PyVersion
+from curator.plan.cells import build
+from curator.resolve.graph import DependencyGraph
 
 PYTHONS = ("3.11", "3.12", "3.13")
 

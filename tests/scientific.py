@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curator import manifest
-from curator.cell import CellTask
-from curator.executors.interface import Event, Feed, Finished, Started
-from curator.ids import Platform, PyVersion, RunId, SuiteName
-from curator.interpreters import Interpreter
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.execute.cell import CellTask
+from curator.execute.coordinator import Coordinator, RunRequest
+from curator.execute.executors.interface import Event, Feed, Finished, Started
+from curator.model.ids import Platform, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
 from curator.report.publish import publish
-from curator.resolve import Resolution, Unresolvable, parse_requirements
-from curator.run import Coordinator, RunRequest
-from curator.store import Store
+from curator.resolve.interpreters import Interpreter
+from curator.resolve.lock import Resolution, Unresolvable, parse_requirements
+from curator.store.db import Store
 
 MANIFEST = Path(__file__).resolve().parents[1] / "examples" / "scientific" / "distribution.yaml"
 PYTHONS = ("3.11", "3.12")

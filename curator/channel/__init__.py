@@ -1,7 +1,7 @@
 """A channel: the distribution's own package index, static files that pip and uv read unchanged.
 
 - `model`: the shapes a channel keeps — a log entry, `channel.json`, what a bundle's `release.json`
-  says — written and read through `curator.codec`.
+  says — written and read through `curator.model.codec`.
 - `log`: `log.jsonl`, the append-only history: canonical lines, the hash chain, entry signatures,
   and the replay that turns it into what `channel.json` says.
 - `releases`: a published release folder read back (its files, their metadata, what its bundle

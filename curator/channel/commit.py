@@ -25,9 +25,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator import codec
-from curator.errors import UsageError
-from curator.layout import ChannelLayout, fsync
+from curator.host.layout import ChannelLayout, fsync
+from curator.model import codec
+from curator.model.errors import UsageError
 
 STAGING = ".channel.partial-"
 JOURNAL = "JOURNAL"

@@ -32,12 +32,13 @@ from typing import Any
 
 from packaging.version import Version
 
-from curator import codec, signing
 from curator.channel import trust
-from curator.channel.model import Action, ChannelRecord, Entry, ReleaseRecord, Signer, pep440
-from curator.errors import UsageError
-from curator.inputs import Unreadable, read_regular
-from curator.layout import ChannelLayout
+from curator.channel.records import Action, ChannelRecord, Entry, ReleaseRecord, Signer, pep440
+from curator.host.inputs import Unreadable, read_regular
+from curator.host.layout import ChannelLayout
+from curator.model import codec
+from curator.model.errors import UsageError
+from curator.release import signing
 from curator.release.governance import Signers
 
 LOG = ChannelLayout.LOG

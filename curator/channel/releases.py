@@ -19,13 +19,13 @@ from pathlib import Path, PurePosixPath
 
 from packaging.utils import parse_wheel_filename
 
-from curator import codec
-from curator.channel.model import BundleRecord
 from curator.channel.pages import METADATA_SUFFIX, Artifact
-from curator.ids import python_key
-from curator.inputs import Unreadable, read_regular
-from curator.layout import BundleLayout, ChannelLayout
-from curator.release import files
+from curator.channel.records import BundleRecord
+from curator.host.inputs import Unreadable, read_regular
+from curator.host.layout import BundleLayout, ChannelLayout
+from curator.model import codec
+from curator.model.ids import python_key
+from curator.release import archive as files
 from curator.release.contents import MAX_READ_BYTES, Folder
 from curator.release.wheelhouse import identify
 

@@ -28,13 +28,14 @@ from functools import cache
 
 import jinja2
 
-from curator import __version__, codec
-from curator.channel.model import ChannelRecord, ReleaseRecord
+from curator import __version__
 from curator.channel.pages import Artifact, Listing, simple_index
+from curator.channel.records import ChannelRecord, ReleaseRecord
 from curator.channel.releases import ReleaseView
-from curator.ids import python_key
-from curator.layout import ChannelLayout
-from curator.release import files
+from curator.host.layout import ChannelLayout
+from curator.model import codec
+from curator.model.ids import python_key
+from curator.release import archive as files
 
 
 def derived(record: ChannelRecord, views: Mapping[str, ReleaseView]) -> dict[str, bytes]:

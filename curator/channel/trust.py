@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from curator import signing
-from curator.channel.model import Action, Signer
-from curator.errors import NotASigner, SignersError, ThresholdNotMet, UsageError
-from curator.inputs import quoted
-from curator.release import governance
+from curator.channel.records import Action, Signer
+from curator.host.inputs import quoted
+from curator.model.errors import NotASigner, SignersError, ThresholdNotMet, UsageError
+from curator.release import governance, signing
 from curator.release.governance import Counted, Presented, Signers, Tally, Uncounted, Why
 
 

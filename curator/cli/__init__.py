@@ -16,10 +16,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from curator import __version__
-from curator.cli import channels, ci, explore, nightly, releasing, running, stores
+from curator.cli import channels, ci, explore, releasing, running, stores
+from curator.cli import nights as nightly
 from curator.cli.common import Handler, Parser
-from curator.errors import EXIT_OK, CuratorError, ManifestError, UsageError
-from curator.inputs import one_line
+from curator.host.inputs import one_line
+from curator.model.errors import EXIT_OK, CuratorError, ManifestError, UsageError
 
 
 def main(argv: Sequence[str] | None = None) -> int:

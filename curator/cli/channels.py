@@ -9,15 +9,15 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from curator.cli.common import Parser, emit_json, positive_int, shown
-from curator.errors import EXIT_OK
+from curator.cli.common import Parser, emit_json, load_key, positive_int, shown
+from curator.model.errors import EXIT_OK
 
 if TYPE_CHECKING:
-    from curator.channel.publish import Change
     from curator.channel.trust import Approval
+    from curator.channel.updates import Change
     from curator.release.governance import Signers
+    from curator.release.signing import SigningKey
     from curator.release.verify import Trust
-    from curator.signing import SigningKey
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -80,15 +80,14 @@ def _key_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _keys(args: argparse.Namespace) -> tuple[SigningKey, ...]:
-    from curator import signing
-    from curator.cli.releasing import load_key
+    from curator.release import signing
 
     return tuple(load_key(signing.read_key_file(path), str(path)) for path in args.key)
 
 
 def cmd_publish(args: argparse.Namespace, console: Console) -> int:
     """`curator publish`: verify the bundle, then add it to the channel."""
-    from curator.channel.publish import PublishRequest, publish
+    from curator.channel.updates import PublishRequest, publish
 
     change = publish(PublishRequest(args.bundle, args.channel, _keys(args), args.allow_unsigned))
     if args.format == "json":
@@ -120,7 +119,7 @@ def cmd_publish(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_yank(args: argparse.Namespace, console: Console) -> int:
     """`curator yank`: withdraw a release."""
-    from curator.channel.publish import yank
+    from curator.channel.updates import yank
 
     change = yank(args.channel, args.version, args.reason, _keys(args))
     if args.format == "json":
@@ -139,7 +138,7 @@ def cmd_yank(args: argparse.Namespace, console: Console) -> int:
 def cmd_signers(args: argparse.Namespace, console: Console) -> int:
     """`curator signers`: a new signer set for a channel."""
     from curator.channel import trust
-    from curator.channel.publish import SignersRequest, change_signers
+    from curator.channel.updates import SignersRequest, change_signers
 
     proposal = trust.from_file(args.set_file, args.threshold)
     change = change_signers(SignersRequest(args.channel, proposal, _keys(args), args.distribution))
@@ -186,7 +185,7 @@ def _set_json(signers: Signers | None) -> dict[str, object] | None:
 
 
 def _approvals_json(approvals: tuple[Approval, ...]) -> list[object]:
-    from curator import codec
+    from curator.model import codec
 
     return [codec.to_json(approval) for approval in approvals]
 
@@ -233,9 +232,9 @@ def _json(change: Change, command: str) -> dict[str, object]:
 def verify_channel(args: argparse.Namespace, trust: Trust, console: Console) -> int:
     """`curator verify DIR` of a channel's folder: `--pubkey` checks each release's signature; `--signers`
     (and `--threshold`) are the maintainers the log must be governed by; `--known-head` the head seen last."""
-    from curator.channel.verify import Anchor
-    from curator.channel.verify import verify_channel as check
-    from curator.errors import UsageError, VerifyMismatch
+    from curator.channel.audit import Anchor
+    from curator.channel.audit import verify_channel as check
+    from curator.model.errors import UsageError, VerifyMismatch
 
     anchor = None
     if trust.signers is not None:

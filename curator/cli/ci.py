@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from curator.errors import ManifestError, UsageError
-from curator.layout import atomic_write
+from curator.host.layout import atomic_write
+from curator.model.errors import ManifestError, UsageError
 
 if TYPE_CHECKING:
     from curator.report.data import RunData
@@ -81,7 +81,7 @@ def check_outputs(args: argparse.Namespace) -> None:
 def _writable_file(path: Path, label: str, *, replaced: bool) -> None:
     """`path` can be written: `replaced` (a new file renamed over it, folders made as needed), or
     appended to (an existing file, or a new one in an existing folder)."""
-    from curator.cli.common import text_name, writable_folder
+    from curator.host.inputs import text_name, writable_folder
 
     text_name(path, label)
     try:

@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
-from curator.errors import UsageError
-from curator.ids import Platform, PyVersion
-from curator.manifest import DEFAULT_MANIFEST, Distribution, Strategy
+from curator.host.inputs import text_name, writable_folder
+from curator.model.distribution import DEFAULT_MANIFEST, Distribution, Strategy
+from curator.model.errors import UsageError
+from curator.model.ids import Platform, PyVersion
 
 if TYPE_CHECKING:
-    from curator.executors.interface import Executor
-    from curator.graph import DependencyGraph
-    from curator.progress import Observer
+    from curator.execute.executors.interface import Executor
+    from curator.execute.progress import Observer
+    from curator.release.signing import SigningKey
+    from curator.resolve.graph import DependencyGraph
 
 Handler = Callable[[argparse.Namespace, Console], int]
 
@@ -126,7 +128,7 @@ def preloading(load: Callable[[], object] = ready_to_report) -> Iterator[None]:
 def observed(args: argparse.Namespace, console: Console) -> Iterator[Observer]:
     """How a run shows its progress: a live display on a terminal, plain lines otherwise (`--plain`),
     and on stderr when stdout carries `--format json`."""
-    from curator.terminal import LiveObserver, PlainObserver
+    from curator.cli.terminal import LiveObserver, PlainObserver
 
     progress = console
     if args.format == "json":
@@ -163,15 +165,15 @@ def open_executor(args: argparse.Namespace, distribution: Distribution | None = 
     if args.executor == "local":
         if args.scheduler:
             raise UsageError(f"--scheduler {args.scheduler}: a scheduler is for --executor dask")
-        from curator.executors.local import LocalExecutor
+        from curator.execute.executors.local import LocalExecutor
 
         yield LocalExecutor(args.jobs)
         return
-    from curator.executors import dask
+    from curator.execute.executors import dask
 
     here: list[Platform] = []
     if distribution is not None and distribution.platforms is not None:
-        from curator import platforms
+        from curator.host import targets as platforms
 
         here = [p for p in distribution.platforms.every if platforms.served_here(p)]
     with dask.connect(args.scheduler, args.jobs, here) as executor:
@@ -221,7 +223,7 @@ def load_manifest(args: argparse.Namespace) -> Distribution:
 
 def python_axis(args: argparse.Namespace, distribution: Distribution) -> tuple[list[PyVersion], dict[str, Path]]:
     """The Python axis after `--python` narrowing, and the interpreter paths given."""
-    from curator.interpreters import parse_overrides
+    from curator.resolve.interpreters import parse_overrides
 
     selected: list[PyVersion] = []
     for value in args.python:
@@ -246,10 +248,10 @@ def resolve_graphs(
 ) -> dict[PyVersion, DependencyGraph]:
     """Each selected Python's dependency graph, from its resolved baseline (network); with
     `with_runner`, the baseline is also resolved as a run resolves it (`graph.check_runner`)."""
-    from curator.graph import check_runner, resolve_graph
-    from curator.interpreters import Finder
-    from curator.layout import cache_dir
-    from curator.resolve import Resolver
+    from curator.host.layout import cache_dir
+    from curator.resolve.graph import check_runner, resolve_graph
+    from curator.resolve.interpreters import Finder
+    from curator.resolve.lock import Resolver
 
     selected, overrides = python_axis(args, distribution)
     finder = Finder(overrides)
@@ -284,48 +286,6 @@ def emit(text: str, output: Path | None) -> None:
         raise UsageError(f"{output}: cannot write: {exc.strerror}") from None
 
 
-def text_name(path: Path, label: str) -> None:
-    """Bad input, before any work starts: a path whose name is not UTF-8 (Python keeps such bytes
-    as lone surrogates). The store, run.json and the report record paths as text, so such a name
-    would fail only once the run had begun, leaving a store behind."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        byte = os.fsencode(exc.object[exc.start : exc.end])
-        raise UsageError(
-            f"{label}: the name holds bytes that are not UTF-8 ({byte!r}); curator records paths as text: "
-            "use a name in UTF-8"
-        ) from None
-
-
-def writable_folder(path: Path, label: str) -> None:
-    """Bad input, before any work starts: `path` is not a folder curator could create or write in.
-
-    `label` starts the message (`--out reports/x`). A folder that does not exist yet is created
-    and removed again: the one sure test (`os.access` says yes to root under /proc, where
-    nothing can be created).
-    """
-    text_name(path, label)
-    try:
-        if path.is_dir():
-            if not os.access(path, os.W_OK | os.X_OK):
-                raise UsageError(f"{label}: the folder is not writable")
-            return
-        if os.path.lexists(path):
-            raise UsageError(f"{label}: exists and is not a folder")
-        missing = [p for p in (path, *path.parents) if not os.path.lexists(p)]
-        try:
-            path.mkdir(parents=True)
-        finally:
-            for folder in missing:  # deepest first
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-    except OSError as exc:
-        raise UsageError(f"{label}: cannot create a folder there ({exc.strerror})") from None
-    except ValueError:
-        raise UsageError(f"{label}: not a usable file name") from None
-
-
 def store_file(path: Path, option: str, *, must_exist: bool) -> None:
     """Bad input, before any work starts: `path` cannot be (or, with `must_exist`, is not) a results store."""
     text_name(path, f"{option} {path}")
@@ -346,8 +306,8 @@ def run_arguments(args: argparse.Namespace, distribution: Distribution) -> Path:
     """Bad input of `run` and `nightly`, refused before any work starts (nothing is probed, resolved
     or created): an empty `--resume`, a manifest, `--out` or `--store` curator could not record or
     write, and a `--junit` or `--summary` it could not write at the end. The store's path."""
-    from curator import layout
     from curator.cli import ci
+    from curator.host import layout
 
     if args.resume is not None and not args.resume.strip():
         raise UsageError("--resume: give the id of the run to finish (it is empty)")
@@ -364,3 +324,16 @@ def shown(path: Path) -> str:
     """A path as a person would type it: relative below the working folder, else absolute."""
     relative = os.path.relpath(path)
     return str(path) if relative.startswith("..") else relative
+
+
+def load_key(text: bytes, where: str) -> SigningKey:
+    """A private key's bytes as a signing key, its passphrase from $CURATOR_SIGNING_PASSPHRASE or,
+    on a terminal, asked for."""
+    import getpass
+
+    from curator.release import signing
+
+    passphrase = os.environ.get("CURATOR_SIGNING_PASSPHRASE")
+    if passphrase is None and signing.key_needs_passphrase(text) and sys.stdin.isatty():
+        passphrase = getpass.getpass(f"passphrase for {where}: ")
+    return signing.load_signing_key(text, where, passphrase.encode() if passphrase is not None else None)

@@ -12,14 +12,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from curator.errors import EXIT_OK, UsageError
-from curator.ids import PyVersion
-from curator.manifest import Distribution, Strategy
+from curator.model.distribution import Distribution, Strategy
+from curator.model.errors import EXIT_OK, UsageError
+from curator.model.ids import PyVersion
 
 if TYPE_CHECKING:
-    from curator.graph import DependencyGraph
-    from curator.interpreters import Interpreter
     from curator.release.governance import Signers
+    from curator.resolve.graph import DependencyGraph
+    from curator.resolve.interpreters import Interpreter
 
 from curator.cli.common import (
     Parser,
@@ -95,9 +95,9 @@ def _print_packages(console: Console, distribution: Distribution) -> None:
 
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """`curator check`: validate, find the interpreters, say what the manifest means."""
-    from curator import plan as planning
-    from curator.interpreters import Finder
+    from curator.plan import cells as planning
     from curator.release import governance
+    from curator.resolve.interpreters import Finder
 
     distribution = load_manifest(args)
     signers = governance.of_distribution(distribution)  # its file's mistakes are the manifest's
@@ -195,7 +195,7 @@ def _governance(signers: Signers | None, distribution: Distribution) -> dict[str
 
 def _platforms_line(distribution: Distribution) -> str:
     """`tested x86_64-manylinux_2_36 (this machine); locked only x86_64-pc-windows-msvc (not this machine)`."""
-    from curator import platforms
+    from curator.host import targets as platforms
 
     assert distribution.platforms is not None
 
@@ -217,7 +217,7 @@ def _check_json(
     counts: Mapping[Strategy, int | None],
 ) -> dict[str, object]:
     """`curator check --format json` (docs/json.md)."""
-    from curator.plan import counted
+    from curator.plan.cells import counted
 
     return {
         "manifest": {"path": str(distribution.path), "sha256": distribution.sha256},
@@ -279,8 +279,8 @@ def cmd_graph(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_plan(args: argparse.Namespace, console: Console) -> int:
     """`curator plan`: the cells a run would build, with their keys."""
-    from curator import codec
-    from curator import plan as planning
+    from curator.model import codec
+    from curator.plan import cells as planning
 
     distribution = load_manifest(args)
     strategy = args.strategy or distribution.matrix.strategy

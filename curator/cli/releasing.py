@@ -5,32 +5,32 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 
-from curator.errors import EXIT_OK, UsageError
-from curator.inputs import quoted
+from curator.host.inputs import quoted
+from curator.model.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from curator.manifest import Distribution
+    from curator.model.distribution import Distribution
     from curator.release.governance import Tally
+    from curator.release.signing import SigningKey
     from curator.release.verify import Trust, Verification
-    from curator.signing import SigningKey
 
 from curator.cli.common import (
     Parser,
     emit_json,
+    load_key,
     load_manifest,
     manifest_arg,
     positive_int,
     shown,
     store_file,
-    writable_folder,
 )
+from curator.host.inputs import writable_folder
 
 MAX_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z
 MAX_SIGNATURE_BYTES = 64 * 2**10  # an armored ed25519 SSH signature is under 400 bytes
@@ -134,7 +134,7 @@ def _sha256(text: str) -> str:
 
 def signing_key(args: argparse.Namespace, command: str = "release") -> SigningKey | None:
     """The key from --key or $CURATOR_SIGNING_KEY; None only with --unsigned."""
-    from curator import signing
+    from curator.release import signing
 
     source = os.environ.get("CURATOR_SIGNING_KEY", "")
     if args.key is not None and args.unsigned:
@@ -160,19 +160,6 @@ def signing_key(args: argparse.Namespace, command: str = "release") -> SigningKe
     return load_key(text, where)
 
 
-def load_key(text: bytes, where: str) -> SigningKey:
-    """A private key's bytes as a signing key, its passphrase from $CURATOR_SIGNING_PASSPHRASE or,
-    on a terminal, asked for."""
-    import getpass
-
-    from curator import signing
-
-    passphrase = os.environ.get("CURATOR_SIGNING_PASSPHRASE")
-    if passphrase is None and signing.key_needs_passphrase(text) and sys.stdin.isatty():
-        passphrase = getpass.getpass(f"passphrase for {where}: ")
-    return signing.load_signing_key(text, where, passphrase.encode() if passphrase is not None else None)
-
-
 def source_date_epoch(value: str | None) -> int | None:
     """SOURCE_DATE_EPOCH as seconds: digits only, up to the last second of the year 9999
     (the latest moment a release date can name)."""
@@ -187,10 +174,10 @@ def source_date_epoch(value: str | None) -> int | None:
 
 def cmd_release(args: argparse.Namespace, console: Console) -> int:
     """`curator release`: cut the signed bundle of a run whose gate holds."""
-    from curator.interpreters import Finder, parse_overrides
-    from curator.layout import cache_dir, default_store
+    from curator.host.layout import cache_dir, default_store
     from curator.release import governance
     from curator.release.bundle import ReleaseRequest, cut
+    from curator.resolve.interpreters import Finder, parse_overrides
 
     epoch = source_date_epoch(os.environ.get("SOURCE_DATE_EPOCH"))
     distribution = load_manifest(args)
@@ -265,7 +252,7 @@ def _print_tally(console: Console, tally: Tally) -> None:
 
 def cmd_sign(args: argparse.Namespace, console: Console) -> int:
     """`curator sign`: add one maintainer's signature to a governed bundle; make its tarball again."""
-    from curator import signing
+    from curator.release import signing
     from curator.release.governance import Presented
     from curator.release.sign import sign
 
@@ -290,7 +277,7 @@ def cmd_sign(args: argparse.Namespace, console: Console) -> int:
 
 def _signature_text(path: Path) -> str:
     """An armored SSH signature handed to `curator sign --signature` (a small regular file)."""
-    from curator.inputs import Unreadable, read_regular
+    from curator.host.inputs import Unreadable, read_regular
 
     try:
         return read_regular(path, MAX_SIGNATURE_BYTES).decode("utf-8", "replace")
@@ -309,13 +296,13 @@ def _member(principal: str) -> str:
 
 def cmd_verify(args: argparse.Namespace, console: Console) -> int:
     """`curator verify`: every checksum, the signatures, nothing missing or extra."""
-    from curator import codec
-    from curator.errors import EXIT_UNEXPECTED, VerifyMismatch
+    from curator.model import codec
+    from curator.model.errors import EXIT_UNEXPECTED, VerifyMismatch
     from curator.release.verify import check, opened
 
     trust = _trust(args)
     if args.bundle.is_dir():
-        from curator.channel.publish import is_channel
+        from curator.channel.updates import is_channel
 
         if is_channel(args.bundle):
             from curator.cli.channels import verify_channel
@@ -368,8 +355,7 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
 
 def _trust(args: argparse.Namespace) -> Trust:
     """What the person verifying trusts: --pubkey, or --signers and --threshold (else the bundle's own)."""
-    from curator import signing
-    from curator.release import governance
+    from curator.release import governance, signing
     from curator.release.verify import Trust
 
     if args.pubkey is not None:
@@ -410,9 +396,9 @@ def _print_counted(console: Console, result: Verification) -> None:
 
 def cmd_diff(args: argparse.Namespace, console: Console) -> int:
     """`curator diff`: what changed between two bundles or runs."""
-    from curator import codec
-    from curator.layout import default_store
-    from curator.manifest import DEFAULT_MANIFEST
+    from curator.host.layout import default_store
+    from curator.model import codec
+    from curator.model.distribution import DEFAULT_MANIFEST
     from curator.release.diff import diff
 
     store = args.store or default_store(Path(DEFAULT_MANIFEST).resolve().parent)

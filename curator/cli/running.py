@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from curator.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
-from curator.layout import REPORT_NAME, RunLayout
-from curator.manifest import DEFAULT_MANIFEST
+from curator.host.layout import REPORT_NAME, RunLayout
+from curator.model.distribution import DEFAULT_MANIFEST
+from curator.model.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 
 if TYPE_CHECKING:
-    from curator.results import RunSummary
+    from curator.results.rows import RunSummary
 
 from curator.cli import ci
 from curator.cli.common import (
@@ -75,9 +75,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     import contextlib
     import datetime as dt
 
-    from curator.interpreters import Finder
-    from curator.run import Coordinator, RunRequest
-    from curator.store import Store
+    from curator.execute.coordinator import Coordinator, RunRequest
+    from curator.resolve.interpreters import Finder
+    from curator.store.db import Store
 
     distribution = load_manifest(args)
     versions, overrides = python_axis(args, distribution)
@@ -127,8 +127,8 @@ def print_summary(
     console: Console, summary: RunSummary, folder: Path, args: argparse.Namespace, *, lost: str = ""
 ) -> None:
     """The end of a run: counts, the gate, where the results are, the verdict."""
-    from curator.outcome import Status
-    from curator.terminal import style
+    from curator.cli.terminal import style
+    from curator.model.outcome import Status
 
     counts = "  ".join(f"[{style(Status(k))}]{k}[/] {v}" for k, v in summary.counts.items())
     console.print(f"\n{summary.cells} cells ({summary.reused_cells} reused from earlier runs); suites: {counts}")
@@ -170,11 +170,11 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     import datetime as dt
 
     from curator import manifest
-    from curator.locking import FolderLock
+    from curator.host.locking import FolderLock
     from curator.report import data as report_data
     from curator.report.locate import locate, manifest_for
     from curator.report.publish import rerender
-    from curator.store import Store
+    from curator.store.db import Store
 
     where = locate(args.run_ref, store=args.store, manifest=args.manifest)
     with Store(where.store) as store:

@@ -8,8 +8,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from curator.cli.common import Parser, emit_json, shown, writable_folder
-from curator.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
+from curator.cli.common import Parser, emit_json, shown
+from curator.host.inputs import writable_folder
+from curator.model.errors import EXIT_OK, EXIT_UNEXPECTED, UsageError
 
 
 def register(commands: argparse._SubParsersAction[Parser]) -> None:
@@ -49,10 +50,10 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def cmd_store_check(args: argparse.Namespace, console: Console) -> int:
     """`curator store check`: exit 0 healthy, 1 damaged (with how to recover), 2 not a store."""
-    from curator import storefile
-    from curator.layout import default_store
-    from curator.manifest import DEFAULT_MANIFEST
-    from curator.store import APPLICATION_ID, SCHEMA_VERSION
+    from curator.host.layout import default_store
+    from curator.model.distribution import DEFAULT_MANIFEST
+    from curator.store import file as storefile
+    from curator.store.db import APPLICATION_ID, SCHEMA_VERSION
 
     path = args.store or default_store(Path(DEFAULT_MANIFEST).resolve().parent)
     health = storefile.check(path, quick=args.quick, application_id=APPLICATION_ID, schema_version=SCHEMA_VERSION)
@@ -92,10 +93,10 @@ def cmd_store_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_store_recover(args: argparse.Namespace, console: Console) -> int:
     """`curator store recover`: a new, consistent store from what a damaged one still holds."""
-    from curator import salvage
-    from curator.layout import default_store
-    from curator.manifest import DEFAULT_MANIFEST
-    from curator.storefile import mark_path
+    from curator.host.layout import default_store
+    from curator.model.distribution import DEFAULT_MANIFEST
+    from curator.store import salvage
+    from curator.store.file import mark_path
 
     source = args.store or default_store(Path(DEFAULT_MANIFEST).resolve().parent)
     if not source.is_file():

@@ -25,11 +25,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from curator.ids import PyVersion, SuiteName
-from curator.manifest import Policy
-from curator.nightly.model import Category, Flaky, StaleException, working
-from curator.outcome import CellOutcome, Status, SuiteOutcome
-from curator.store import CellRecord
+from curator.model.distribution import Policy
+from curator.model.ids import PyVersion, SuiteName
+from curator.model.outcome import CellOutcome, Status, SuiteOutcome
+from curator.nightly.night import Category, Flaky, StaleException, working
+from curator.store.db import CellRecord
 
 _SIGKILL = "SIGKILL"
 

@@ -14,13 +14,13 @@ from collections.abc import Mapping, Sequence
 
 from packaging.utils import NormalizedName
 
-from curator.ids import CellId, PyVersion, SuiteName
-from curator.manifest import Distribution
+from curator.model.distribution import Distribution
+from curator.model.ids import CellId, PyVersion, SuiteName
+from curator.model.outcome import SuiteOutcome
 from curator.nightly import classify, planning
 from curator.nightly.bisect import Search, Subset, probe_bound
-from curator.nightly.model import Bisection, Probe
+from curator.nightly.night import Bisection, Probe
 from curator.nightly.tonight import Tonight
-from curator.outcome import SuiteOutcome
 
 Searches = dict[tuple[PyVersion, SuiteName], Search]
 

@@ -11,12 +11,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator import codec
-from curator.ids import PyVersion, RunId, SuiteName
-from curator.layout import BundleLayout
-from curator.nightly.model import Night
-from curator.outcome import Status
-from curator.store import Store
+from curator.host.layout import BundleLayout
+from curator.model import codec
+from curator.model.ids import PyVersion, RunId, SuiteName
+from curator.model.outcome import Status
+from curator.nightly.night import Night
+from curator.store.db import Store
 
 DEFAULT_WINDOW = 14
 """Nights of history a flake rate and a timeout's history look at."""

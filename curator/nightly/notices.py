@@ -6,7 +6,7 @@ A notice says who it is for (the `maintainers:` of the culprit packages in the m
 those of the packages the failing suite tests), the culprit and the failing suite, the failure's
 signature and the end of its log, the one command that reproduces it, and the manifest change
 that marks it expected if that is the decision. What suites print goes in as data
-(`curator.markup`): a notice is posted as an issue, where markup would be rendered.
+(`curator.model.markup`): a notice is posted as an issue, where markup would be rendered.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
-from curator.ids import CellId, SuiteName
-from curator.manifest import Distribution, Package
-from curator.markup import code, fence, text
-from curator.nightly.model import Night, Result
+from curator.model.distribution import Distribution, Package
+from curator.model.ids import CellId, SuiteName
+from curator.model.markup import code, fence, text
+from curator.nightly.night import Night, Result
 
 EXCERPT_LINES = 30
 EXPIRY_DAYS = 30

@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from curator import codec
-from curator.ids import PyVersion
-from curator.manifest import Distribution
-from curator.outcome import NightPlan
-from curator.plan import Cell, Plan, cells_for
-from curator.upstream import Newest
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.ids import PyVersion
+from curator.model.outcome import NightPlan
+from curator.plan.cells import Cell, Plan, cells_for
+from curator.resolve.upstream import Newest
 
 BASELINE, LATEST = "baseline", "latest"
 

@@ -19,23 +19,23 @@ from pathlib import Path
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator import codec
-from curator.errors import UsageError
-from curator.executors.interface import Executor
-from curator.ids import PyVersion, RunId, SuiteName, python_key
-from curator.interpreters import Interpreter
-from curator.layout import RunLayout
-from curator.manifest import Distribution
+from curator.execute.coordinator import Coordinator, RunRequest
+from curator.execute.executors.interface import Executor
+from curator.execute.progress import Observer
+from curator.host.layout import RunLayout
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.errors import UsageError
+from curator.model.ids import PyVersion, RunId, SuiteName, python_key
+from curator.model.outcome import RunKind, Status, SuiteOutcome, Verdict
+from curator.model.pins import PinList
 from curator.nightly import classify, culprits, history, planning
-from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Result
+from curator.nightly.night import Bisection, Category, ComparedTo, Flaky, Night, Result
 from curator.nightly.tonight import Tonight
-from curator.outcome import RunKind, Status, SuiteOutcome, Verdict
-from curator.pins import PinList
-from curator.plan import Cell, Plan
-from curator.progress import Observer
-from curator.run import Coordinator, RunRequest
-from curator.store import NightlyRow, Store
-from curator.upstream import Fetch, Target, format_time, http_fetch, newest_json, newest_releases
+from curator.plan.cells import Cell, Plan
+from curator.resolve.interpreters import Interpreter
+from curator.resolve.upstream import Fetch, Target, format_time, http_fetch, newest_json, newest_releases
+from curator.store.db import NightlyRow, Store
 
 
 @dataclass(frozen=True)

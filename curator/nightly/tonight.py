@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator.ids import CellId, PyVersion
+from curator.execute.coordinator import Coordinator
+from curator.model.ids import CellId, PyVersion
+from curator.model.outcome import SuiteOutcome
+from curator.model.pins import PinList
 from curator.nightly import planning
-from curator.outcome import SuiteOutcome
-from curator.pins import PinList
-from curator.plan import Cell
-from curator.run import Coordinator
-from curator.store import CellRecord, Store
+from curator.plan.cells import Cell
+from curator.store.db import CellRecord, Store
 
 
 class Tonight:

@@ -24,20 +24,23 @@ from packaging.utils import NormalizedName
 from packaging.version import InvalidVersion, Version
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from curator import __version__, codec, manifest, signing
-from curator import metadata as core_metadata
-from curator.errors import GateNotMet, NotASigner, ToolError, UsageError
-from curator.ids import PyVersion
-from curator.interpreters import Finder
-from curator.layout import BundleLayout, RunLayout
-from curator.locking import FolderLock
-from curator.manifest import Distribution
-from curator.release import changes, files, gate, governance, place, sbom, signatures, wheelhouse
+from curator import __version__, manifest
+from curator.host.layout import BundleLayout, RunLayout
+from curator.host.locking import FolderLock
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.errors import GateNotMet, NotASigner, ToolError, UsageError
+from curator.model.ids import PyVersion
+from curator.release import archive as files
+from curator.release import changes, governance, place, sbom, signatures, signing, wheelhouse
 from curator.release import platforms as shipping
+from curator.release import provenance as gate
 from curator.release.governance import Signers, Tally
 from curator.report.publish import rerender
-from curator.resolve import Lock, LockedFile, Resolver, parse_requirements, pylock_files
-from curator.store import Store
+from curator.resolve import metadata as core_metadata
+from curator.resolve.interpreters import Finder
+from curator.resolve.lock import Lock, LockedFile, Resolver, parse_requirements, pylock_files
+from curator.store.db import Store
 
 RELEASE_JSON = BundleLayout(Path()).release_json.name
 

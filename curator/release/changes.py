@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator.codec import spec
-from curator.ids import PyVersion
-from curator.release.gate import Evidence
+from curator.model.codec import spec
+from curator.model.ids import PyVersion
+from curator.release.provenance import Evidence
 
 Versions = Mapping[NormalizedName, Version]
 

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
-from curator.errors import UsageError
-from curator.inputs import Unreadable, quoted, read_regular, size
-from curator.release import files
+from curator.host.inputs import Unreadable, quoted, read_regular, size
+from curator.model.errors import UsageError
+from curator.release import archive as files
 
 MAX_MEMBERS = 100_000  # members of a tarball (a bundle of every wheel for four Pythons has a few hundred)
 MAX_MEMBER_BYTES = 8 * 2**30  # one file (the largest wheels are a few GiB)

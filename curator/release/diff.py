@@ -16,16 +16,16 @@ from typing import ClassVar
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator.codec import spec
-from curator.errors import UsageError
-from curator.ids import PyVersion
-from curator.inputs import Unreadable, quoted, read_regular
-from curator.layout import BundleLayout, RunLayout
+from curator.host.inputs import Unreadable, quoted, read_regular
+from curator.host.layout import BundleLayout, RunLayout
+from curator.model.codec import spec
+from curator.model.errors import UsageError
+from curator.model.ids import PyVersion
 from curator.release.changes import OutcomeChange, PackageChanges, compare, compare_outcomes
 from curator.release.contents import MAX_READ_BYTES, Contents, open_bundle
-from curator.resolve import parse_requirements
-from curator.results import ResultRow, read_cells_csv
-from curator.store import Store
+from curator.resolve.lock import parse_requirements
+from curator.results.rows import ResultRow, read_cells_csv
+from curator.store.db import Store
 
 Outcomes = dict[tuple[str, str], str]
 

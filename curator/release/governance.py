@@ -27,11 +27,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
-from curator import signing
-from curator.codec import spec
-from curator.errors import SignersError, UsageError
-from curator.inputs import Unreadable, quoted, read_regular
-from curator.manifest import Distribution
+from curator.host.inputs import Unreadable, quoted, read_regular
+from curator.model.codec import spec
+from curator.model.distribution import Distribution
+from curator.model.errors import SignersError, UsageError
+from curator.release import signing
 
 NAMESPACE = signing.NAMESPACE
 MAX_SIGNERS_BYTES = 2**20  # a file of a thousand maintainers is about 100 kB

@@ -26,8 +26,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from curator.errors import UsageError
-from curator.layout import fsync
+from curator.host.layout import fsync
+from curator.model.errors import UsageError
 
 MARKER = "PLACING"
 _STAGING = re.compile(r"\.(?P<name>.+)\.partial-[A-Za-z0-9_]+")

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from curator import codec
-from curator.errors import GateNotMet
-from curator.gate import Coverage, PlatformState, Role
-from curator.ids import Platform, PyVersion
-from curator.layout import BundleLayout
-from curator.manifest import Distribution
-from curator.resolve import Lock
+from curator.host.layout import BundleLayout
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.errors import GateNotMet
+from curator.model.ids import Platform, PyVersion
+from curator.resolve.lock import Lock
+from curator.results.gate import Coverage, PlatformState, Role
 
 Target = tuple[PyVersion, Platform]
 """One lock of a release: a Python on a platform."""

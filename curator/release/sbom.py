@@ -23,8 +23,8 @@ from packaging.metadata import Metadata
 from packaging.utils import NormalizedName
 
 from curator import __version__
-from curator.ids import Platform, PyVersion
-from curator.resolve import ROOT, Lock
+from curator.model.ids import Platform, PyVersion
+from curator.resolve.lock import ROOT, Lock
 
 _SHORT = 120  # a License field longer than this (or on several lines) is a licence text, not a name
 

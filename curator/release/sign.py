@@ -19,10 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator.errors import NotASigner, UsageError, VerifyMismatch
-from curator.layout import BundleLayout, atomic_write
-from curator.locking import FolderLock
-from curator.release import files, governance, signatures
+from curator.host.layout import BundleLayout, atomic_write
+from curator.host.locking import FolderLock
+from curator.model.errors import NotASigner, UsageError, VerifyMismatch
+from curator.release import archive as files
+from curator.release import governance, signatures
 from curator.release.contents import Folder, unpack
 from curator.release.governance import Presented, Signers, Tally
 from curator.release.verify import Trust, check, opened

@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from curator import codec
-from curator.layout import BundleLayout
-from curator.release import files
+from curator.host.layout import BundleLayout
+from curator.model import codec
+from curator.release import archive as files
 from curator.release.contents import Contents
 from curator.release.governance import NAMESPACE, PRINCIPAL_RE, Presented, Signer, Signers
 

@@ -19,15 +19,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from curator import codec, signing
-from curator.errors import UsageError, VerifyMismatch
-from curator.inputs import quoted
-from curator.layout import BundleLayout
-from curator.release import files, governance, signatures, wheelhouse
+from curator.host.inputs import quoted
+from curator.host.layout import BundleLayout
+from curator.model import codec
+from curator.model.errors import UsageError, VerifyMismatch
+from curator.release import archive as files
+from curator.release import governance, signatures, signing, wheelhouse
 from curator.release.contents import Contents, open_bundle
 from curator.release.governance import Signer, Signers, Tally
 from curator.release.signatures import GovernanceRecord
-from curator.resolve import Pin, parse_requirements
+from curator.resolve.lock import Pin, parse_requirements
 
 RELEASE_JSON = BundleLayout(Path()).release_json.name  # not from release.bundle: verifying needs no report code
 

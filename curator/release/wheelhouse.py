@@ -24,11 +24,11 @@ from typing import IO
 from packaging.utils import NormalizedName, parse_sdist_filename, parse_wheel_filename
 from packaging.version import Version
 
-from curator.errors import ToolError
-from curator.interpreters import Interpreter
-from curator.manifest import Index
-from curator.metadata import USER_AGENT
-from curator.resolve import Lock, LockedFile, Resolver
+from curator.model.distribution import Index
+from curator.model.errors import ToolError
+from curator.resolve.interpreters import Interpreter
+from curator.resolve.lock import Lock, LockedFile, Resolver
+from curator.resolve.metadata import USER_AGENT
 
 
 def filename(url: str) -> str:

@@ -10,10 +10,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from curator.manifest import ExpectedSkip, Policy
-from curator.outcome import Status, unexpected, worst, written
-from curator.resolve import mentioned
-from curator.store import CellRecord
+from curator.model.distribution import ExpectedSkip, Policy
+from curator.model.outcome import Status, unexpected, worst, written
+from curator.resolve.lock import mentioned
+from curator.store.db import CellRecord
 
 # Statuses that make a finding: everything that did not simply work. An unexpected pass is not
 # a failure; it is reported with the policy ("lift this exception"). A suite in which no test ran

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 from packaging.version import Version
 
-from curator.manifest import Distribution, Package
-from curator.outcome import Status
-from curator.resolve import mentioned
-from curator.store import CellRecord
+from curator.model.distribution import Distribution, Package
+from curator.model.outcome import Status
+from curator.resolve.lock import mentioned
+from curator.store.db import CellRecord
 
 # What keeps a candidate out of a release. Flaky and unexpected-pass outcomes worked.
 HOLDING = frozenset(

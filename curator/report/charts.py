@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from curator.outcome import Status
+from curator.model.outcome import Status
 
 # Fill colours, light enough for a dark letter on all but the two gravest statuses.
 COLOURS: Mapping[Status, str] = {
@@ -78,7 +78,7 @@ def memo(kind: str, inputs: object, draw: Callable[[], str]) -> str:
     (see the module's doc), so it is kept in curator's cache under a hash of the data, the drawing
     code and matplotlib's version, and a report of unchanged data draws nothing (nor imports
     matplotlib)."""
-    from curator.layout import atomic_write, cache_dir
+    from curator.host.layout import atomic_write, cache_dir
 
     payload = json.dumps([kind, _drawing_version(), inputs], sort_keys=True, default=str)
     path = cache_dir() / "charts" / f"{hashlib.sha256(payload.encode()).hexdigest()[:32]}.svg"
@@ -96,7 +96,7 @@ def memo(kind: str, inputs: object, draw: Callable[[], str]) -> str:
 def _drawing_version() -> str:
     from importlib import metadata
 
-    from curator import graph
+    from curator.resolve import graph
 
     digest = hashlib.sha256(Path(__file__).read_bytes() + Path(graph.__file__).read_bytes())
     return f"{digest.hexdigest()[:16]} matplotlib {metadata.version('matplotlib')}"

@@ -17,12 +17,23 @@ from pathlib import Path
 
 import pandas as pd
 
-from curator import codec
-from curator.graph import DependencyGraph
-from curator.ids import ANY_PLATFORM, Platform, PyVersion, SuiteName, python_key
-from curator.layout import RunLayout
-from curator.manifest import Distribution
-from curator.matrix import (
+from curator.host.layout import RunLayout
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.ids import ANY_PLATFORM, Platform, PyVersion, SuiteName, python_key
+from curator.model.outcome import RunKind, Status, worst
+from curator.plan.cells import Plan
+from curator.report import overview, packages, views
+from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
+from curator.report.blockers import Blocker, HeldBack, Kind, holds_back
+from curator.report.nightly_view import NightlyView
+from curator.report.nightly_view import view as nightly_view
+from curator.report.overview import ManifestMap
+from curator.report.packages import PackagePage
+from curator.report.views import CellLine, GraphView, MatrixView
+from curator.resolve.graph import DependencyGraph
+from curator.resolve.lock import Lock
+from curator.results.matrix import (
     all_matrices,
     candidate_summary,
     matrix_counts,
@@ -31,19 +42,8 @@ from curator.matrix import (
     telling,
     varied_pairs,
 )
-from curator.outcome import RunKind, Status, worst
-from curator.plan import Plan
-from curator.report import overview, packages, views
-from curator.report.analysis import Finding, RuleView, Timing, group_failures, policy_view, timing
-from curator.report.blockers import Blocker, HeldBack, Kind, holds_back
-from curator.report.nightly import NightlyView
-from curator.report.nightly import view as nightly_view
-from curator.report.overview import ManifestMap
-from curator.report.packages import PackagePage
-from curator.report.views import CellLine, GraphView, MatrixView
-from curator.resolve import Lock
-from curator.results import ResultRow, RunSummary, result_rows, summarize, table_of, vouched_lock
-from curator.store import CellRecord, RunRecord, Store
+from curator.results.rows import ResultRow, RunSummary, result_rows, summarize, table_of, vouched_lock
+from curator.store.db import CellRecord, RunRecord, Store
 
 MatrixKey = tuple[str, str, str]  # (python, row package, column package)
 

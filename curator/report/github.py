@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator.errors import ManifestError
-from curator.outcome import expired_rules
-from curator.pins import Pins
+from curator.model.errors import ManifestError
+from curator.model.outcome import expired_rules
+from curator.model.pins import Pins
 from curator.report.data import RunData
 
 MAX_ANNOTATIONS = 50  # GitHub shows at most 10 errors per step in the UI and 50 per run

@@ -24,19 +24,20 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from curator import __version__, codec
-from curator.graph import DependencyGraph
-from curator.ids import PyVersion
-from curator.layout import REPORT_NAME, atomic_write
-from curator.matrix import pass_rate
-from curator.nightly.model import Night
-from curator.outcome import RunKind, Status
+from curator import __version__
+from curator.host.layout import REPORT_NAME, atomic_write
+from curator.model import codec
+from curator.model.ids import PyVersion
+from curator.model.outcome import RunKind, Status
+from curator.nightly.night import Night
 from curator.report import charts, views
 from curator.report.data import RunData
-from curator.report.nightly import short_time
+from curator.report.nightly_view import short_time
 from curator.report.views import GraphView, MatrixView
-from curator.results import RunSummary
-from curator.store import RunRecord, Store
+from curator.resolve.graph import DependencyGraph
+from curator.results.matrix import pass_rate
+from curator.results.rows import RunSummary
+from curator.store.db import RunRecord, Store
 
 
 def _environment() -> jinja2.Environment:
@@ -44,7 +45,7 @@ def _environment() -> jinja2.Environment:
     once, and its compiled code is kept in curator's cache (Jinja checks it against the template's
     source), so a run's report does not compile its templates again. The folder is named for
     this file and Jinja's version: code compiled with other options is never read back."""
-    from curator.layout import cache_dir
+    from curator.host.layout import cache_dir
 
     return _environment_in(cache_dir() / "templates" / _compiled_by())
 

@@ -22,9 +22,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import assert_never
 
-from curator.outcome import Status, SuiteOutcome, TestCase
+from curator.model.outcome import Status, SuiteOutcome, TestCase
 from curator.report.data import RunData
-from curator.store import CellRecord
+from curator.store.db import CellRecord
 
 _NOT_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _TAIL_LINES = 40

@@ -6,11 +6,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from curator.errors import UsageError
-from curator.layout import STORE_NAME, default_store
-from curator.manifest import DEFAULT_MANIFEST
-from curator.results import read_run_json
-from curator.store import RunRecord, Store
+from curator.host.layout import STORE_NAME, default_store
+from curator.model.distribution import DEFAULT_MANIFEST
+from curator.model.errors import UsageError
+from curator.results.rows import read_run_json
+from curator.store.db import RunRecord, Store
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Short on purpose: the verdict and the gate first, then whatever needs a person (unexpected
 outcomes with their signature and reproduce command), then the compact compatibility matrices,
 and a link to the full HTML report when one is published. What suites print (signatures,
-reasons, commands) goes through `curator.markup`: it shows as text, never as markup.
+reasons, commands) goes through `curator.model.markup`: it shows as text, never as markup.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from curator.markup import code, text
-from curator.outcome import Status
+from curator.model.markup import code, text
+from curator.model.outcome import Status
 from curator.report.data import RunData, matrix_items
 
 if TYPE_CHECKING:
-    from curator.nightly.model import Night
+    from curator.nightly.night import Night
 
 MAX_UNEXPECTED = 25
 MAX_MATRICES = 12
@@ -105,7 +105,7 @@ def _table(result: pd.DataFrame, row: str, column: str) -> list[str]:
 
 def night_markdown(night: Night) -> str:
     """A nightly's section of the summary: what is new, the categories, regressions and culprits first."""
-    from curator.nightly.model import Category
+    from curator.nightly.night import Category
 
     moved = ", ".join(f"{name} {version}" for name, version in night.newest.items() if version is not None)
     compared = f"nightly {code(night.compared_to.nightly)}" if night.compared_to.nightly else "the blessed baseline"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from curator.graph import order_layers
-from curator.outcome import Status, worst
+from curator.model.outcome import Status, worst
+from curator.resolve.graph import order_layers
 
 FOLD_FROM = 3
 """The fewest packages folded into one node (two alike packages read better by name)."""

@@ -20,13 +20,13 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from curator.layout import REPORT_NAME
-from curator.manifest import Distribution
-from curator.outcome import Status, worst
-from curator.pins import Pins
+from curator.host.layout import REPORT_NAME
+from curator.model.distribution import Distribution
+from curator.model.outcome import Status, worst
+from curator.model.pins import Pins
 from curator.report.analysis import Finding
 from curator.report.blockers import HeldBack, Kind
-from curator.store import CellRecord, PastOutcome, RunRecord
+from curator.store.db import CellRecord, PastOutcome, RunRecord
 
 HISTORY_RUNS = 12
 """How many earlier runs (and nights) of the distribution a package page looks back on."""

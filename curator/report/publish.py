@@ -11,14 +11,15 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from curator import codec
-from curator.ids import RunId
-from curator.manifest import Distribution
-from curator.outcome import RunStatus
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.ids import RunId
+from curator.model.outcome import RunStatus
 from curator.report import data as report_data
-from curator.report import files, html
+from curator.report import html
+from curator.report import outputs as files
 from curator.report.data import RunData
-from curator.store import Store
+from curator.store.db import Store
 
 
 def publish(store: Store, run_id: RunId, distribution: Distribution, *, today: dt.date, interrupted: bool) -> RunData:

@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from curator.graph import DependencyGraph
-from curator.ids import CellId, PyVersion, SuiteName, python_key
-from curator.outcome import Status
+from curator.model.ids import CellId, PyVersion, SuiteName, python_key
+from curator.model.outcome import Status
 from curator.report.blockers import HOLDING
-from curator.store import CellRecord
+from curator.resolve.graph import DependencyGraph
+from curator.store.db import CellRecord
 
 MatrixKey = tuple[str, str, str]  # (python, row package, column package)
 

@@ -21,8 +21,8 @@ from types import SimpleNamespace
 import pytest
 
 from curator.cli import main
-from curator.interpreters import Finder
-from curator.resolve import uv_binary
+from curator.resolve.interpreters import Finder
+from curator.resolve.lock import uv_binary
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 
@@ -435,7 +435,7 @@ def _unsigned_without_asking(bundles: Bundles, root: Path, tmp_path: Path) -> li
 
 def _another_bundle_under_a_published_version(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
     """The unsigned 1.2, relabelled 1.1: a bundle that verifies, but 1.1 is published with other contents."""
-    from curator.release import files
+    from curator.release import archive as files
 
     bundle = shutil.copytree(bundles.unsigned, tmp_path / "eco-1.1")
     record = bundle / "release.json"
@@ -736,7 +736,7 @@ def test_the_install_commands_on_the_page_work_as_shown(channel: Path, tmp_path:
 def test_one_command_at_a_time_changes_a_channel(
     bundles: Bundles, channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from curator.locking import FolderLock
+    from curator.host.locking import FolderLock
 
     root = shutil.copytree(channel, tmp_path / "eco")
     with FolderLock.take(root, command="publish", what=f"the channel {root}"):

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from curator import codec, signing
 from curator.channel import log, releases, render
-from curator.channel.model import Action, Entry, Signer
+from curator.channel.records import Action, Entry, Signer
 from curator.cli import main
-from curator.layout import ChannelLayout
-from curator.release import files
+from curator.host.layout import ChannelLayout
+from curator.model import codec
+from curator.release import archive as files
+from curator.release import signing
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 

@@ -12,8 +12,8 @@ import junitparser
 import pytest
 
 from curator.cli import main
-from curator.outcome import Status
-from curator.results import ResultRow, read_cells_csv
+from curator.model.outcome import Status
+from curator.results.rows import ResultRow, read_cells_csv
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 

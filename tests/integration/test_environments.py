@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from curator import envs
 from curator.cli import main
-from curator.layout import cache_dir
-from curator.resolve import uv_binary
-from curator.templates.protocol import PYCACHE
+from curator.execute import envs
+from curator.execute.harness.protocol import PYCACHE
+from curator.host.layout import cache_dir
+from curator.resolve.lock import uv_binary
 from tests.integration.conftest import EcoManifest
 
 PACKAGES = """\

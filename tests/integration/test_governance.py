@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from curator.cli import main
-from curator.release import files, governance
+from curator.release import archive as files
+from curator.release import governance
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 

@@ -11,10 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from curator.cell import HARNESS_LOST, TMP_PREFIX
 from curator.cli import main
-from curator.layout import RunLayout
-from curator.templates import protocol
+from curator.execute.cell import HARNESS_LOST, TMP_PREFIX
+from curator.execute.harness import protocol
+from curator.host.layout import RunLayout
 from tests.integration.conftest import EcoManifest
 
 DESTROY = """

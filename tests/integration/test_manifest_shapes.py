@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from curator import resolve
 from curator.cli import main
-from curator.layout import cache_dir
+from curator.host.layout import cache_dir
+from curator.resolve import lock as resolve
 from tests.ecosystem import FLASK_PACKAGES, FLASK_STACK, FLASK_SUITES, build_ecosystem
 from tests.integration.conftest import EcoManifest
 from tests.integration.test_run import _rows

@@ -81,8 +81,8 @@ def test_real_markupsafe_locked_for_windows_ships_its_windows_wheel_and_verifies
 ) -> None:
     """MarkupSafe compiles its speedups per platform: the bundle carries the Windows lock and wheel,
     resolved and downloaded on this Linux machine, and verifies."""
-    from curator import platforms
-    from curator.resolve import parse_requirements
+    from curator.host import targets as platforms
+    from curator.resolve.lock import parse_requirements
 
     path = write_manifest(
         """

@@ -20,15 +20,15 @@ from typing import Any
 import pytest
 
 from curator.cli import main
-from curator.executors.local import LocalExecutor
-from curator.ids import PyVersion
-from curator.interpreters import Finder
-from curator.manifest import load
+from curator.execute.executors.local import LocalExecutor
+from curator.manifest.reader import load
+from curator.model.ids import PyVersion
+from curator.model.outcome import CellOutcome
 from curator.nightly import runner
-from curator.outcome import CellOutcome
-from curator.plan import Cell
-from curator.store import Store
-from curator.upstream import parse_as_of
+from curator.plan.cells import Cell
+from curator.resolve.interpreters import Finder
+from curator.resolve.upstream import parse_as_of
+from curator.store.db import Store
 from tests.conftest import manifest_writer
 from tests.ecosystem import NIGHTLY
 from tests.simple_index import SimpleIndex

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from curator import platforms
 from curator.cli import main
-from curator.resolve import parse_requirements, uv_binary
+from curator.host import targets as platforms
+from curator.resolve.lock import parse_requirements, uv_binary
 from tests.conftest import WriteManifest, manifest_writer
 from tests.ecosystem import build_wheel, platform_dists
 

@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from curator import proc
-from curator.cell import TMP_PREFIX
 from curator.cli import main
+from curator.execute.cell import TMP_PREFIX
+from curator.host import proc
 from tests.integration.conftest import EcoManifest
 
 

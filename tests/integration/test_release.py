@@ -18,9 +18,9 @@ import pytest
 
 from curator import manifest
 from curator.cli import main
-from curator.interpreters import Finder
-from curator.release import files
-from curator.resolve import uv_binary
+from curator.release import archive as files
+from curator.resolve.interpreters import Finder
+from curator.resolve.lock import uv_binary
 from tests.conftest import manifest_writer
 from tests.integration.conftest import eco_manifest_factory
 

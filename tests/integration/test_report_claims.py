@@ -19,11 +19,12 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from curator import codec, manifest
+from curator import manifest
 from curator.cli import main
-from curator.outcome import Status
-from curator.resolve import mentioned
-from curator.results import ResultRow, read_cells_csv
+from curator.model import codec
+from curator.model.outcome import Status
+from curator.resolve.lock import mentioned
+from curator.results.rows import ResultRow, read_cells_csv
 from tests.integration.conftest import EcoManifest
 
 PACKAGES = """\

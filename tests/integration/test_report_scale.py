@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from curator import manifest
-from curator.ids import RunId
-from curator.outcome import Status
+from curator.model.ids import RunId
+from curator.model.outcome import Status
 from curator.report.analysis import group_failures
 from curator.report.blockers import Kind, holds_back
-from curator.store import CellRecord, Store
+from curator.store.db import CellRecord, Store
 from tests import scientific
 from tests.integration.test_report_browser import CHROMIUM, CHROMIUM_ARGS
 

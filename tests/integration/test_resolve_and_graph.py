@@ -10,8 +10,8 @@ from packaging.version import Version
 
 from curator import manifest
 from curator.cli import main
-from curator.interpreters import Finder
-from curator.resolve import Resolver, Unresolvable
+from curator.resolve.interpreters import Finder
+from curator.resolve.lock import Resolver, Unresolvable
 from tests.integration.conftest import EcoManifest
 
 PACKAGES = """\
@@ -111,7 +111,7 @@ def test_a_cached_refusal_reads_as_uv_words_it_for_the_order_asked(
 ) -> None:
     """uv explains a refusal after the order of its requirements; a refusal cached for one order
     must not stand in for another (the report would split one conflict into two findings)."""
-    from curator.manifest import Index
+    from curator.model.distribution import Index
 
     index = Index(find_links=(wheelhouse, runner_wheels), no_index=True, exclude_newer="2026-11-01")
     python = Finder().find("3.12")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from curator.cli import main
-from curator.locking import LOCK_NAME, FolderLock
+from curator.host.locking import LOCK_NAME, FolderLock
 from tests.integration.conftest import EcoManifest
 
 HOLD = (
@@ -142,9 +142,11 @@ def test_an_emptied_store_stops_the_next_run_until_told_to_go_on(
 
 OPEN_AT_ONCE = """
 import pathlib, sys, time
-from curator.ids import PyVersion, RunId
-from curator.outcome import RunStatus
-from curator.store import RunRecord, Store
+from curator.model.ids import PyVersion
+from curator.model.ids import RunId
+from curator.model.outcome import RunStatus
+from curator.store.db import RunRecord
+from curator.store.db import Store
 
 store, ready, go, number = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
 ready.joinpath(number).write_text("")

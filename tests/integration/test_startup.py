@@ -25,6 +25,9 @@ def test_importing_curator_fills_sysconfig_before_any_thread_can_race_it() -> No
 
 def test_a_run_imports_networkx_and_numpy_only_where_a_graph_or_a_cover_is_made() -> None:
     # about 0.15 s of every run's start, spent for nothing by the strategies that need neither
-    probe = "import sys, curator.cli.running, curator.run; print('networkx' in sys.modules, 'numpy' in sys.modules)"
+    probe = (
+        "import sys, curator.cli.running, curator.execute.coordinator;"
+        " print('networkx' in sys.modules, 'numpy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]

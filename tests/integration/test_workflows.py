@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from curator.cli import _parser
-from curator.errors import UsageError
+from curator.model.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 GITHUB = sorted((ROOT / "examples" / "github").glob("*.yml")) + sorted((ROOT / ".github" / "workflows").glob("*.yml"))

@@ -1,80 +1,94 @@
-"""Imports point down the pipeline (docs/architecture.md): a stage never imports the stages after it."""
+"""The package is the pipeline (docs/architecture.md): each folder a stage, imports pointing down it.
+
+A module imports modules of its own stage and of the stages before it, never of a stage after it;
+within a stage, imports never go round in a circle; and no two modules share a name, so a name in
+a traceback or a review says which file it is.
+"""
 
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "curator"
 
-# Lower layers first; a module may import its own layer's package-mates and anything below.
-LAYERS: list[set[str]] = [
-    {"errors", "ids", "pins", "inputs", "markup", "platforms"},
-    {"codec", "manifest", "layout", "locking"},
-    {"outcome", "proc", "metadata", "cover", "signing", "storefile"},
-    {"interpreters", "junit"},
-    {"resolve", "upstream"},
-    {"graph"},
-    {"strategies"},
-    {"plan"},
-    {"schedule"},
-    {"templates"},
-    {"envs"},
-    {"cell"},
-    {"executors"},
-    {"store"},
-    {"gate", "salvage"},
-    {"results"},
-    {"progress", "terminal", "matrix"},
-    {"run"},
-    {"nightly"},
-    {"report"},
-    {"release", "propose"},
-    {"channel"},
-    {"cli"},
-    {"__main__"},
+STAGES = [
+    "model",  # the distribution, ids, pins, outcomes, the codec, errors
+    "host",  # folders and paths, files users hand in, locks, subprocesses
+    "manifest",  # distribution.yaml → the model
+    "resolve",  # interpreters, uv's locks, core metadata, upstream releases, the dependency graph
+    "plan",  # strategies, cells and their keys, the covering array
+    "store",  # the SQLite results store
+    "execute",  # one cell end to end, environments, the runner files, executors, the coordinator
+    "results",  # cells.csv rows and the summary, the gate, matrices
+    "nightly",  # newest releases, culprits, categories, proposals
+    "report",  # what a run says, in HTML, CSV, JSON, Markdown, JUnit
+    "release",  # bundles, signatures, verify, diff
+    "channel",  # the distribution's package index: publish, yank, its log, verify
+    "cli",  # argv → stages → exit status
+    "__main__",
 ]
 
 
-def _top(module: str) -> str:
-    return module.split(".", maxsplit=1)[0]
-
-
-def _layer(module: str) -> int:
-    return next(i for i, layer in enumerate(LAYERS) if _top(module) in layer)
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts:
+            found[".".join(parts)] = path
+    return found
 
 
 def _imports() -> list[tuple[str, str]]:
     found = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = ".".join(path.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
-        if module == "__init__":
-            continue
+    known = _modules()
+    for module, path in known.items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("curator"):
-                targets = [f"{node.module}.{a.name}" if node.module == "curator" else node.module for a in node.names]
+                base = node.module.removeprefix("curator").lstrip(".")
+                targets = [f"{base}.{a.name}".lstrip(".") for a in node.names]
             elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names if a.name.startswith("curator")]
+                targets = [a.name.removeprefix("curator.") for a in node.names if a.name.startswith("curator.")]
             else:
                 continue
             for target in targets:
-                name = target.removeprefix("curator").lstrip(".")
-                if name and name != "__version__":
-                    found.append((module, name))
+                imported = target
+                while imported and imported not in known:  # `from curator.plan.cells import Cell` → plan.cells
+                    imported = imported.rpartition(".")[0]
+                if imported and imported != module:
+                    found.append((module, imported))
     return found
 
 
-def test_imports_point_down() -> None:
-    upward = []
-    for module, imported in _imports():
-        here, there = _layer(module), _layer(imported)
-        same_package = _top(module) == _top(imported)
-        if not (there < here or (there == here and same_package)):
-            upward.append(f"{module} imports {imported}")
+def _stage(module: str) -> int:
+    return STAGES.index(module.split(".", maxsplit=1)[0])
+
+
+def test_every_module_belongs_to_a_stage() -> None:
+    assert [m for m in _modules() if m.split(".")[0] not in STAGES] == []
+
+
+def test_imports_point_down_the_pipeline() -> None:
+    upward = [f"{m} imports {i}" for m, i in _imports() if _stage(i) > _stage(m)]
     assert upward == []
+
+
+def test_no_stage_imports_in_a_circle() -> None:
+    import networkx as nx
+
+    graph = nx.DiGraph((m, i) for m, i in _imports() if _stage(m) == _stage(i))
+    assert list(nx.simple_cycles(graph)) == []
+
+
+def test_no_two_modules_share_a_name() -> None:
+    names = Counter(path.stem if path.stem != "__init__" else path.parent.name for path in _modules().values())
+    assert [name for name, count in names.items() if count > 1] == []
 
 
 def test_the_coordinator_does_not_render_reports() -> None:
     imports = _imports()
-    assert ("run", "cell") in imports  # the check below looks at real imports
-    assert not [m for m, i in imports if m == "run" and i.startswith("report")]
+    assert ("execute.coordinator", "execute.cell") in imports  # the check below looks at real imports
+    assert not [m for m, i in imports if m == "execute.coordinator" and i.startswith("report")]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from curator import signing
 from curator.channel import log, trust
-from curator.channel.model import Action, Entry, Signer
-from curator.errors import NotASigner, ThresholdNotMet, UsageError
+from curator.channel.records import Action, Entry, Signer
+from curator.model.errors import NotASigner, ThresholdNotMet, UsageError
+from curator.release import signing
 
 SUMS = ["a" * 64, "b" * 64, "c" * 64]
 

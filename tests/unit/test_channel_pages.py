@@ -8,8 +8,8 @@ import re
 from html.parser import HTMLParser
 
 from curator.channel import render
-from curator.channel.model import BundlePython, BundleRecord, BundleRun, ChannelRecord, ReleaseRecord
 from curator.channel.pages import Artifact, Listing, simple_index
+from curator.channel.records import BundlePython, BundleRecord, BundleRun, ChannelRecord, ReleaseRecord
 from curator.channel.releases import ReleaseView
 
 BASE_1 = Artifact("cfx_base-1.0-py3-none-any.whl", "1" * 64, 986, ">=3.8", "a" * 64)

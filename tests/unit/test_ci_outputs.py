@@ -9,11 +9,11 @@ import junitparser
 import pytest
 
 from curator import manifest
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.markup import one_line
-from curator.nightly.model import Category, ComparedTo, Night, Result, StaleException
-from curator.outcome import Status, Verdict
-from curator.pins import PinList
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.markup import one_line
+from curator.model.outcome import Status, Verdict
+from curator.model.pins import PinList
+from curator.nightly.night import Category, ComparedTo, Night, Result, StaleException
 from curator.report import github, junit, markdown
 from curator.report.data import build
 from tests.conftest import WriteManifest

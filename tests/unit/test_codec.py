@@ -24,21 +24,21 @@ from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from curator import codec
-from curator.channel.model import BundleRecord, ChannelRecord, Entry
+from curator.channel.records import BundleRecord, ChannelRecord, Entry
 from curator.channel.trust import Approval
-from curator.codec import CodecError, Form, spec
-from curator.executors.wire import WireResult, WireTask
-from curator.gate import PlatformState
-from curator.ids import RunId
-from curator.nightly.model import Night
-from curator.outcome import CellOutcome, Status
-from curator.pins import PinList, Pins
-from curator.plan import Plan
+from curator.execute.executors.wire import WireResult, WireTask
+from curator.model import codec
+from curator.model.codec import CodecError, Form, spec
+from curator.model.ids import RunId
+from curator.model.outcome import CellOutcome, Status
+from curator.model.pins import PinList, Pins
+from curator.nightly.night import Night
+from curator.plan.cells import Plan
 from curator.release.governance import Tally
 from curator.release.signatures import GovernanceRecord
-from curator.results import ResultRow, RunDocument
-from curator.store import CellRecord, LockRow, NightlyRow, RunRecord, Store
+from curator.results.gate import PlatformState
+from curator.results.rows import ResultRow, RunDocument
+from curator.store.db import CellRecord, LockRow, NightlyRow, RunRecord, Store
 
 T = TypeVar("T")
 Text = Callable[[str], str]

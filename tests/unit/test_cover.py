@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curator import manifest, plan
+from curator import manifest
 from curator.cli import main
-from curator.cover import BUDGET, covering_array
-from curator.errors import CoverTooLarge, PlanTooLarge
-from curator.manifest import Strategy
+from curator.model.distribution import Strategy
+from curator.model.errors import CoverTooLarge, PlanTooLarge
+from curator.plan import cells as plan
+from curator.plan.cover import BUDGET, covering_array
 from tests.conftest import WriteManifest
 
 

@@ -7,10 +7,10 @@ import os
 import shutil
 from pathlib import Path
 
-from curator import envs
-from curator.ids import PyVersion
-from curator.interpreters import Interpreter
-from curator.templates.protocol import PYCACHE
+from curator.execute import envs
+from curator.execute.harness.protocol import PYCACHE
+from curator.model.ids import PyVersion
+from curator.resolve.interpreters import Interpreter
 
 PY = Interpreter(PyVersion("3.12"), "3.12.1", Path("/opt/py/bin/python3.12"), "PATH")
 OTHER = Interpreter(PyVersion("3.12"), "3.12.2", Path("/opt/py2/bin/python3.12"), "PATH")

@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from curator.cli.common import executor_words, open_executor
-from curator.errors import UsageError
-from curator.executors.local import LocalExecutor
+from curator.execute.executors.local import LocalExecutor
+from curator.model.errors import UsageError
 
 
 def _args(executor: str, scheduler: str | None = None, jobs: int | None = None) -> argparse.Namespace:
@@ -49,7 +49,7 @@ def test_a_feed_of_nothing_to_run_ends_without_waiting_for_events(monkeypatch: p
     import queue
     import threading
 
-    from curator.executors.interface import WAIT
+    from curator.execute.executors.interface import WAIT
 
     waited: list[object] = []
     real_get = queue.Queue.get

@@ -1,15 +1,15 @@
-"""The release gate (`curator.gate`): what a run's baseline cells must show before anything ships."""
+"""The release gate (`curator.results.gate`): what a run's baseline cells must show before anything ships."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from curator.gate import evaluate
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.manifest import ExpectedSkip, Policy
-from curator.outcome import CellOutcome, Status, SuiteOutcome, judge
-from curator.pins import Pins
-from curator.store import CellRecord
+from curator.model.distribution import ExpectedSkip, Policy
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, Status, SuiteOutcome, judge
+from curator.model.pins import Pins
+from curator.results.gate import evaluate
+from curator.store.db import CellRecord
 
 PY311, PY312 = PyVersion("3.11"), PyVersion("3.12")
 PYTHONS = (PY311, PY312)

@@ -16,10 +16,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
-from curator import codec, manifest, signing
+from curator import manifest
 from curator.cli import main
-from curator.errors import ManifestError, SignersError, UsageError
-from curator.release import files, governance
+from curator.model import codec
+from curator.model.errors import ManifestError, SignersError, UsageError
+from curator.release import archive as files
+from curator.release import governance, signing
 from curator.release.governance import Presented, Signers, Why
 from curator.release.signatures import GovernanceRecord
 

@@ -10,8 +10,8 @@ import pytest
 from packaging.requirements import Requirement
 
 from curator import manifest
-from curator.graph import DependencyGraph
-from curator.resolve import ROOT, parse_requirements
+from curator.resolve.graph import DependencyGraph
+from curator.resolve.lock import ROOT, parse_requirements
 from tests.conftest import WriteManifest
 
 # top → left → base, top → right → base (a diamond), plus a cycle c1 ↔ c2 under right.
@@ -119,7 +119,7 @@ def test_the_graphs_of_several_pythons_may_fetch_the_same_metadata_at_once(
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from curator import metadata
+    from curator.resolve import metadata
 
     together = threading.Barrier(4)
     raw = b"Metadata-Version: 2.1\nName: six\nVersion: 1.16.0\n"

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from curator.cli import main
-from curator.errors import UsageError
-from curator.ids import PyVersion, RunId
-from curator.manifest import Strategy
-from curator.outcome import RunKind, RunStatus
-from curator.store import RunRecord, Store
+from curator.model.distribution import Strategy
+from curator.model.errors import UsageError
+from curator.model.ids import PyVersion, RunId
+from curator.model.outcome import RunKind, RunStatus
+from curator.store.db import RunRecord, Store
 from tests.conftest import WriteManifest
 
 MANIFEST = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'

@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 
 from curator.cli import main
-from curator.errors import UsageError
-from curator.release import contents, files
+from curator.model.errors import UsageError
+from curator.release import archive as files
+from curator.release import contents
 
 Member = tuple[str, bytes, bytes | None, str]  # (name, tar type, content, link target)
 Craft = Callable[[Path], list[Member]]

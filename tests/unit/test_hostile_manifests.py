@@ -16,7 +16,7 @@ import pytest
 
 from curator import manifest
 from curator.cli import main
-from curator.errors import ManifestError
+from curator.model.errors import ManifestError
 from tests.conftest import WriteManifest
 
 BASE = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'

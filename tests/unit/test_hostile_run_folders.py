@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from curator import codec, results
 from curator.cli import main
-from curator.ids import CellId, PyVersion, SuiteName
-from curator.outcome import Counts, Status, SuiteOutcome
-from curator.pins import Pins
+from curator.model import codec
+from curator.model.ids import CellId, PyVersion, SuiteName
+from curator.model.outcome import Counts, Status, SuiteOutcome
+from curator.model.pins import Pins
 from curator.release import contents
-from curator.results import ResultRow
-from curator.store import Store
+from curator.results import rows as results
+from curator.results.rows import ResultRow
+from curator.store.db import Store
 from tests.conftest import WriteManifest
 
 MANIFEST = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'

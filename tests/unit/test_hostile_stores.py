@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from curator import storefile
 from curator.cli import main
-from curator.errors import StoreDamaged, StoreLost, UsageError
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.manifest import Strategy
-from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase
-from curator.pins import Pins
-from curator.store import APPLICATION_ID, SCHEMA_VERSION, CellRecord, RunRecord, Store
+from curator.model.distribution import Strategy
+from curator.model.errors import StoreDamaged, StoreLost, UsageError
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase
+from curator.model.pins import Pins
+from curator.store import file as storefile
+from curator.store.db import APPLICATION_ID, SCHEMA_VERSION, CellRecord, RunRecord, Store
 from tests.conftest import WriteManifest
 
 MANIFEST = 'distribution: demo\nversion: "1.0"\npython: ["3.11"]\npackages:\n  numpy: ["1.26.4"]\n'

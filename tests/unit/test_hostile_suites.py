@@ -7,9 +7,9 @@ import os
 import tracemalloc
 from pathlib import Path
 
-from curator.plan import suite_digest
-from curator.templates import protocol
-from curator.templates.suite_runner import BoundedLog
+from curator.execute.harness import protocol
+from curator.execute.harness.suite_runner import BoundedLog
+from curator.plan.cells import suite_digest
 
 
 def _digest(folder: Path) -> str:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from curator.errors import InterpreterNotFound, UsageError
-from curator.interpreters import Finder, Probe, parse_overrides
+from curator.model.errors import InterpreterNotFound, UsageError
+from curator.resolve.interpreters import Finder, Probe, parse_overrides
 
 
 def _exe(path: Path) -> Path:
@@ -131,7 +131,7 @@ class _Asked:
 
 
 def _answers_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: _Asked) -> None:
-    from curator import interpreters
+    from curator.resolve import interpreters
 
     monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(interpreters, "_ask", asked)
@@ -140,7 +140,7 @@ def _answers_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, asked: _Asked) 
 
 def _again(path: Path) -> Probe | str:
     """`probe` as a new process would call it (its in-process memory cleared; the cache kept)."""
-    from curator import interpreters
+    from curator.resolve import interpreters
 
     interpreters.probe.cache_clear()
     interpreters.Answers._loaded.clear()
@@ -221,7 +221,7 @@ def test_a_remembered_interpreter_that_was_replaced_is_asked_again(
 def test_the_answers_of_candidates_that_are_gone_are_not_carried_along(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from curator import interpreters
+    from curator.resolve import interpreters
 
     kept, gone = tmp_path / "bin" / "python3.12", tmp_path / "old-venv" / "bin" / "python3.12"
     for binary in (kept, gone):

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from curator import codec, manifest, plan
-from curator.cell import outcome_key, suite_specs
-from curator.ids import PyVersion
-from curator.interpreters import Interpreter
-from curator.layout import RunLayout
-from curator.manifest import Strategy
+from curator import manifest
+from curator.execute.cell import outcome_key, suite_specs
+from curator.host.layout import RunLayout
+from curator.model import codec
+from curator.model.distribution import Strategy
+from curator.model.ids import PyVersion
+from curator.plan import cells as plan
+from curator.resolve.interpreters import Interpreter
 from tests.conftest import WriteManifest
 
 MANIFEST = """\
@@ -174,7 +176,7 @@ def test_the_manifests_variables_reach_every_suite_over_curators_defaults(write:
 
 
 def _runner_sources() -> dict[str, str]:
-    folder = Path(plan.__file__).parent / "templates"
+    folder = Path(plan.__file__).parents[1] / "execute" / "harness"
     return {name: (folder / name).read_text() for name in plan.RUNNER_FILES}
 
 

@@ -10,9 +10,9 @@ from packaging.version import Version
 
 from curator import manifest
 from curator.cli import main
-from curator.errors import ManifestError
-from curator.manifest import Scope, Strategy
-from curator.pins import Pins
+from curator.model.distribution import Scope, Strategy
+from curator.model.errors import ManifestError
+from curator.model.pins import Pins
 from tests.conftest import WriteManifest
 
 GOOD = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curator.markup import code, fence, one_line, text
+from curator.model.markup import code, fence, one_line, text
 from tests.rendered import code_blocks, kinds, raw_html, tables
 
 HOSTILE = (

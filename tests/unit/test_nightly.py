@@ -11,14 +11,15 @@ import pytest
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
-from curator import codec
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.manifest import Distribution, load
+from curator.manifest.reader import load
+from curator.model import codec
+from curator.model.distribution import Distribution
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, Verdict
+from curator.model.pins import PinList, Pins
 from curator.nightly import classify, history, planning
-from curator.nightly.model import Bisection, Category, ComparedTo, Flaky, Night, Probe, Result, StaleException
-from curator.outcome import CellOutcome, NightPlan, RunKind, RunStatus, Status, SuiteOutcome, Verdict
-from curator.pins import PinList, Pins
-from curator.store import CellRecord, NightlyRow, RunRecord, Store
+from curator.nightly.night import Bisection, Category, ComparedTo, Flaky, Night, Probe, Result, StaleException
+from curator.store.db import CellRecord, NightlyRow, RunRecord, Store
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = PyVersion("3.12")
@@ -376,7 +377,7 @@ def test_stale_exceptions_are_those_that_earn_nothing_tonight(tmp_path: Path) ->
 
 
 def test_a_notice_shows_what_the_suite_printed_as_text() -> None:
-    from curator.markup import one_line
+    from curator.model.markup import one_line
     from curator.nightly.notices import notices
     from tests.rendered import code_blocks, code_spans, kinds, raw_html
     from tests.unit.test_markup import HOSTILE

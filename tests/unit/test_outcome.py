@@ -9,10 +9,10 @@ import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from curator import junit
-from curator.ids import SuiteName
-from curator.manifest import ExpectedFailure, ExpectedSkip, Policy
-from curator.outcome import (
+from curator.execute import testcases as junit
+from curator.model.distribution import ExpectedFailure, ExpectedSkip, Policy
+from curator.model.ids import SuiteName
+from curator.model.outcome import (
     Attempt,
     Status,
     SuiteOutcome,
@@ -29,7 +29,7 @@ from curator.outcome import (
     unexpected,
     worst,
 )
-from curator.pins import Pins
+from curator.model.pins import Pins
 
 FAILED_CASE = TestCase("test_x", "test_a", "failed", message="assert 1 == 2")
 ERROR_CASE = TestCase("test_x", "test_b", "error", message="fixture 'db' not found")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from curator.pins import Pins
+from curator.model.pins import Pins
 
 
 def test_text_form_is_sorted_and_reads_back() -> None:

@@ -14,14 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from packaging.version import Version
 
-from curator import manifest, plan
+from curator import manifest
 from curator.cli import main
-from curator.cover import covering_array
-from curator.errors import PlanTooLarge
-from curator.graph import DependencyGraph
-from curator.ids import PyVersion
-from curator.manifest import Strategy
-from curator.resolve import parse_requirements
+from curator.model.distribution import Strategy
+from curator.model.errors import PlanTooLarge
+from curator.model.ids import PyVersion
+from curator.plan import cells as plan
+from curator.plan.cover import covering_array
+from curator.resolve.graph import DependencyGraph
+from curator.resolve.lock import parse_requirements
 from tests.conftest import WriteManifest
 
 MANIFEST = """
@@ -270,7 +271,7 @@ def test_every_count_check_prints_is_the_number_of_cells_a_run_would_plan(dist: 
 def test_every_strategy_has_one_entry_and_the_docs_list_them_all() -> None:
     from pathlib import Path
 
-    from curator.strategies import STRATEGIES
+    from curator.plan.strategies import STRATEGIES
 
     assert list(STRATEGIES) == list(Strategy)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "manifest.md").read_text()

@@ -10,13 +10,15 @@ from dataclasses import replace
 import pytest
 from packaging.version import Version
 
-from curator import codec, manifest, plan
-from curator.errors import PlanTooLarge, UsageError
-from curator.graph import DependencyGraph
-from curator.ids import PyVersion
-from curator.manifest import Scope, Strategy
-from curator.pins import Pins
-from curator.resolve import parse_requirements
+from curator import manifest
+from curator.model import codec
+from curator.model.distribution import Scope, Strategy
+from curator.model.errors import PlanTooLarge, UsageError
+from curator.model.ids import PyVersion
+from curator.model.pins import Pins
+from curator.plan import cells as plan
+from curator.resolve.graph import DependencyGraph
+from curator.resolve.lock import parse_requirements
 from tests.conftest import WriteManifest
 
 # Flask, Jinja2, MarkupSafe and Werkzeug as they broke in 2021–2024: a pair (jinja2 × markupsafe)

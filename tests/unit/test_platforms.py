@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from curator import manifest, plan, platforms
-from curator.errors import ManifestError
-from curator.gate import Coverage, Role, evaluate
-from curator.ids import CellId, Platform, PyVersion, RunId, SuiteName
-from curator.manifest import Platforms, Strategy
-from curator.outcome import NOT_TESTED, CellOutcome, Status, SuiteOutcome
-from curator.pins import Pins
-from curator.store import CellRecord
+from curator import manifest
+from curator.host import targets as platforms
+from curator.model.distribution import Platforms, Strategy
+from curator.model.errors import ManifestError
+from curator.model.ids import CellId, Platform, PyVersion, RunId, SuiteName
+from curator.model.outcome import NOT_TESTED, CellOutcome, Status, SuiteOutcome
+from curator.model.pins import Pins
+from curator.plan import cells as plan
+from curator.results.gate import Coverage, Role, evaluate
+from curator.store.db import CellRecord
 from tests.conftest import WriteManifest
 
 WINDOWS, LINUX = Platform("x86_64-pc-windows-msvc"), Platform("x86_64-manylinux_2_28")
@@ -203,7 +205,7 @@ def test_tested_platforms_get_every_cell_and_locked_ones_the_baseline(write_mani
 
 
 def test_a_plan_json_names_each_cells_platform(write_manifest: WriteManifest) -> None:
-    from curator import codec
+    from curator.model import codec
 
     dist = manifest.load(write_manifest(BASE + PLATFORMS))
     data = json.loads(codec.dumps(plan.build(dist, Strategy.BASELINE)))
@@ -226,8 +228,8 @@ def test_a_manifest_without_platforms_keeps_its_keys_and_ids(write_manifest: Wri
 
 
 def test_a_split_cell_keeps_its_platform(write_manifest: WriteManifest) -> None:
-    from curator.graph import DependencyGraph
-    from curator.resolve import Lock, Pin
+    from curator.resolve.graph import DependencyGraph
+    from curator.resolve.lock import Lock, Pin
 
     text = BASE + "  scipy: ['1.0', '2.0']\nsuites:\n  sc:\n    path: suites/sc\n    requires: [scipy]\n" + PLATFORMS
     dist = manifest.load(write_manifest(text, suites={"suites/sc": "def test_a():\n    pass\n"}))
@@ -311,7 +313,7 @@ def test_an_expected_skip_never_opens_the_gate_for_an_untested_platform() -> Non
 
 
 def test_a_bundle_names_each_platforms_lock_and_reads_the_names_back() -> None:
-    from curator.layout import BundleLayout
+    from curator.host.layout import BundleLayout
 
     bundle = BundleLayout(Path("b"))
     assert bundle.lock("3.12").as_posix() == "b/locks/py3.12.txt"  # the primary platform's, as ever

@@ -6,13 +6,13 @@ import difflib
 from dataclasses import replace
 from pathlib import Path
 
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.manifest import load, parse
-from curator.nightly.model import Category, ComparedTo, Night, Result
-from curator.outcome import CellOutcome, Status, SuiteOutcome, Verdict
-from curator.pins import PinList, Pins
-from curator.propose import propose
-from curator.store import CellRecord
+from curator.manifest.reader import load, parse
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, Status, SuiteOutcome, Verdict
+from curator.model.pins import PinList, Pins
+from curator.nightly.night import Category, ComparedTo, Night, Result
+from curator.nightly.propose import propose
+from curator.store.db import CellRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHONS = (PyVersion("3.11"), PyVersion("3.12"))
@@ -152,7 +152,7 @@ def test_quotes_and_block_lists_stay_as_written(tmp_path: Path) -> None:
 
 
 def test_the_pull_request_text_shows_what_suites_printed_as_text() -> None:
-    from curator.markup import one_line
+    from curator.model.markup import one_line
     from tests.rendered import kinds, raw_html, tables, texts
     from tests.unit.test_markup import HOSTILE
 

@@ -14,8 +14,9 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator import manifest
-from curator.ids import PyVersion
-from curator.release import changes, files, sbom
+from curator.model.ids import PyVersion
+from curator.release import archive as files
+from curator.release import changes, sbom
 from curator.release.bundle import pinned_manifest, pylock_name
 
 

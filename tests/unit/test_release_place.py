@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from curator.errors import UsageError
-from curator.release import files, place
+from curator.model.errors import UsageError
+from curator.release import archive as files
+from curator.release import place
 from curator.release.verify import verify
 
 NAME = "demo-1.0"

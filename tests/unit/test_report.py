@@ -10,21 +10,22 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from curator import codec, manifest
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.layout import RunLayout
-from curator.manifest import Strategy
-from curator.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
-from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
-from curator.pins import Pins
-from curator.plan import Cell, Plan
+from curator import manifest
+from curator.host.layout import RunLayout
+from curator.model import codec
+from curator.model.distribution import Strategy
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.model.pins import Pins
+from curator.plan.cells import Cell, Plan
 from curator.report import charts
 from curator.report.analysis import group_failures, policy_view, timing
 from curator.report.blockers import Kind, holds_back
 from curator.report.data import build
 from curator.report.html import render_index, render_run
-from curator.results import GateSummary, RunSummary, result_rows, table_of
-from curator.store import CellRecord, RunRecord, Store
+from curator.results.matrix import candidate_summary, matrix, pass_rate, suite_pass_rates
+from curator.results.rows import GateSummary, RunSummary, result_rows, table_of
+from curator.store.db import CellRecord, RunRecord, Store
 from tests.conftest import WriteManifest
 
 MANIFEST = """\

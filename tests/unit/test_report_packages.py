@@ -13,13 +13,13 @@ import pandas as pd
 import pytest
 
 from curator import manifest
-from curator.ids import PyVersion, RunId
-from curator.matrix import telling
-from curator.outcome import NightPlan, RunKind, RunStatus, Status, Verdict
-from curator.pins import Pins
+from curator.model.ids import PyVersion, RunId
+from curator.model.outcome import NightPlan, RunKind, RunStatus, Status, Verdict
+from curator.model.pins import Pins
 from curator.report import overview
 from curator.report.data import build
-from curator.store import LockRow, RunRecord, Store
+from curator.results.matrix import telling
+from curator.store.db import LockRow, RunRecord, Store
 from tests.conftest import WriteManifest
 from tests.unit.test_report import MANIFEST, _record, _records, _store, _suite
 

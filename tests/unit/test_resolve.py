@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from curator.manifest import Index
-from curator.resolve import ROOT, explain, index_args, named_in, parse_requirements
+from curator.model.distribution import Index
+from curator.resolve.lock import ROOT, explain, index_args, named_in, parse_requirements
 
 OUTPUT = """\
 cfx-base==2.0 \\

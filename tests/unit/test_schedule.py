@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from curator.ids import CellId, PyVersion, SuiteName
-from curator.pins import Pins
-from curator.plan import Cell
-from curator.schedule import expected, longest_first
+from curator.execute.schedule import expected, longest_first
+from curator.model.ids import CellId, PyVersion, SuiteName
+from curator.model.pins import Pins
+from curator.plan.cells import Cell
 
 
 def _cell(name: str, suites: int) -> Cell:

@@ -7,8 +7,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import generate_private_key
 
-from curator import signing
-from curator.errors import UsageError
+from curator.model.errors import UsageError
+from curator.release import signing
 
 # A throwaway key made with `ssh-keygen -t ed25519 -N '' -C "test key"`, and what OpenSSH 9.2 made of it:
 # `ssh-keygen -Y sign -f KEY -n curator MESSAGE` and `ssh-keygen -lf KEY.pub`.

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from curator import codec
-from curator.errors import UsageError
-from curator.ids import CellId, PyVersion, RunId, SuiteName
-from curator.manifest import Strategy
-from curator.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
-from curator.pins import Pins
-from curator.store import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
+from curator.model import codec
+from curator.model.distribution import Strategy
+from curator.model.errors import UsageError
+from curator.model.ids import CellId, PyVersion, RunId, SuiteName
+from curator.model.outcome import CellOutcome, Counts, RunKind, RunStatus, Status, SuiteOutcome, TestCase, Verdict
+from curator.model.pins import Pins
+from curator.store.db import _MIGRATIONS, SCHEMA_VERSION, TABLES, CellRecord, LockRow, RunRecord, Store
 
 
 def _run(run_id: str, started: float = 1.0) -> RunRecord:
@@ -94,7 +94,7 @@ def test_every_table_matches_its_column_spec(tmp_path: Path) -> None:
 def test_a_store_of_the_first_schema_is_migrated_with_its_pins(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
-    from curator.store import _MIGRATIONS
+    from curator.store.db import _MIGRATIONS
 
     db.executescript(_MIGRATIONS[1] + "\nPRAGMA user_version = 1;")
     db.execute(

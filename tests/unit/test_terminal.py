@@ -6,11 +6,11 @@ import io
 
 from rich.console import Console
 
-from curator.ids import CellId, PyVersion, SuiteName
-from curator.outcome import CellOutcome, Status, SuiteOutcome
-from curator.pins import Pins
-from curator.plan import Cell
-from curator.terminal import LiveObserver, PlainObserver
+from curator.cli.terminal import LiveObserver, PlainObserver
+from curator.model.ids import CellId, PyVersion, SuiteName
+from curator.model.outcome import CellOutcome, Status, SuiteOutcome
+from curator.model.pins import Pins
+from curator.plan.cells import Cell
 
 CELL = Cell(
     CellId("py3.12-numpy@2.0.0"),

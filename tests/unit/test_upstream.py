@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from packaging.utils import NormalizedName
 
-from curator.errors import UpstreamError, UsageError
-from curator.ids import PyVersion
-from curator.manifest import Distribution, Index, parse
-from curator.upstream import JSON_TYPE, Newest, ReleaseLog, Target, newest_releases, parse_as_of
+from curator.manifest.reader import parse
+from curator.model.distribution import Distribution, Index
+from curator.model.errors import UpstreamError, UsageError
+from curator.model.ids import PyVersion
+from curator.resolve.upstream import JSON_TYPE, Newest, ReleaseLog, Target, newest_releases, parse_as_of
 
 AS_OF = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
 LINUX = ["manylinux_2_17_x86_64", "linux_x86_64"]

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from curator import codec
-from curator.cell import CellTask, SuiteSpec
-from curator.executors.wire import (
+from curator.execute.cell import CellTask, SuiteSpec
+from curator.execute.executors.wire import (
     RUN,
     WIRE_VERSION,
     WireError,
@@ -24,12 +23,13 @@ from curator.executors.wire import (
     unpack,
     unpack_folder,
 )
-from curator.ids import CellId, PyVersion, SuiteName
-from curator.interpreters import Interpreter
-from curator.layout import RunLayout
-from curator.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
-from curator.pins import Pins
-from curator.plan import Cell, suite_digest
+from curator.host.layout import RunLayout
+from curator.model import codec
+from curator.model.ids import CellId, PyVersion, SuiteName
+from curator.model.outcome import CellOutcome, Counts, Status, SuiteOutcome, TestCase
+from curator.model.pins import Pins
+from curator.plan.cells import Cell, suite_digest
+from curator.resolve.interpreters import Interpreter
 
 
 def _task(tmp_path: Path) -> tuple[CellTask, Path, Path]:

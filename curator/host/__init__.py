@@ -1,0 +1,1 @@
+"""The machine curator runs on: its folders and paths, files users hand in, locks, subprocesses."""

@@ -1,0 +1,1 @@
+"""Planning: strategies, cells and their keys, the covering array."""

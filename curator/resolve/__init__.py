@@ -1,0 +1,1 @@
+"""Resolution: interpreters, uv's locks, core metadata, upstream releases, the dependency graph."""

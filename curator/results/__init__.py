@@ -1,0 +1,1 @@
+"""A run's results: cells.csv rows and the summary, the release gate, compatibility matrices."""

@@ -1,0 +1,1 @@
+"""The results store: SQLite tables, the store as a file, recovery."""
