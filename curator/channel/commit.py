@@ -22,6 +22,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,6 +85,26 @@ class Staging:
         """Remove the staging folder of a change that was never committed."""
         if not (self.folder / JOURNAL).exists():
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, _exc: BaseException | None, _tb: object) -> None:
+        if kind is not None:  # anything that stops a change before it is committed leaves nothing staged
+            self.abandon()
+
+
+@contextmanager
+def creating(root: Path) -> Iterator[None]:
+    """A change to a channel that may not exist yet: a channel folder it made, and left empty when
+    it stopped, is removed again."""
+    created = not root.exists()
+    try:
+        yield
+    except BaseException:
+        if created and root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        raise
 
 
 def finish(root: Path, folder: Path, journal: Journal) -> None:

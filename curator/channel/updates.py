@@ -130,24 +130,14 @@ def publish(request: PublishRequest) -> Change:
     if (done := _already(root, history, record, sums)) is not None and not commit.pending(root):
         return done  # an interrupted change pending: finish it first, under the lock
     _approve_publish(request, history, first)
-    created = not root.exists()
-    try:
-        with FolderLock.take(root, command="publish", what=f"the channel {root}"):
-            recovered = tuple(commit.recover(root))
-            history = _intact(root, log.read(root))
-            if (done := _already(root, history, record, sums)) is not None:
-                return replace(done, recovered=recovered)
-            installing = _approve_publish(request, history, first)  # the signers may have changed meanwhile
-            staging = commit.Staging(root)
-            try:
-                added, shared, entry = _add(request, staging, history, record, sums, installing=installing)
-            except BaseException:
-                staging.abandon()
-                raise
-    except BaseException:
-        if created and root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
-        raise
+    with commit.creating(root), FolderLock.take(root, command="publish", what=f"the channel {root}"):
+        recovered = tuple(commit.recover(root))
+        history = _intact(root, log.read(root))
+        if (done := _already(root, history, record, sums)) is not None:
+            return replace(done, recovered=recovered)
+        installing = _approve_publish(request, history, first)  # the signers may have changed meanwhile
+        with commit.Staging(root) as staging:
+            added, shared, entry = _add(request, staging, history, record, sums, installing=installing)
     final = log.read(root)
     assert final.record is not None
     return Change(
@@ -194,12 +184,8 @@ def yank(root: Path, version: str, reason: str, keys: Sequence[signing.SigningKe
         trust.approve(keys, trust.required(history.in_force, Action.YANK, None), command="yank", channel=root)
         entry = history.next_entry(Action.YANK, record.distribution, log.now(), version=release.version, reason=reason)
         entry = log.sign(entry, keys, record.signers)
-        staging = commit.Staging(root)
-        try:
+        with commit.Staging(root) as staging:
             _commit(root, staging, history.append(entry), fresh=())
-        except BaseException:
-            staging.abandon()
-            raise
     final = log.read(root)
     assert final.record is not None
     return Change(
@@ -221,32 +207,22 @@ def change_signers(request: SignersRequest) -> SignersChange:
         return _unchanged(root, history, ())
     if sets is not None:
         trust.approve(request.keys, sets, command="signers", channel=root)
-    created = not root.exists()
-    try:
-        with FolderLock.take(root, command="signers", what=f"the channel {root}"):
-            recovered = tuple(commit.recover(root))
-            history = _intact(root, log.read(root))
-            distribution = _distribution(root, history, request.distribution)
-            sets = _rotation(history, proposal)
-            if sets is None:
-                return _unchanged(root, history, recovered)
-            trust.approve(request.keys, sets, command="signers", channel=root)
-            replaced = history.in_force
-            entry = history.next_entry(
-                Action.SIGNERS, distribution, log.now(), signers=proposal.signers, threshold=proposal.threshold
-            )
-            in_force = history.record.signers if history.record is not None else ()
-            entry = log.sign(entry, request.keys, (*in_force, *proposal.signers))
-            staging = commit.Staging(root)
-            try:
-                _commit(root, staging, history.append(entry), fresh=())
-            except BaseException:
-                staging.abandon()
-                raise
-    except BaseException:
-        if created and root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
-        raise
+    with commit.creating(root), FolderLock.take(root, command="signers", what=f"the channel {root}"):
+        recovered = tuple(commit.recover(root))
+        history = _intact(root, log.read(root))
+        distribution = _distribution(root, history, request.distribution)
+        sets = _rotation(history, proposal)
+        if sets is None:
+            return _unchanged(root, history, recovered)
+        trust.approve(request.keys, sets, command="signers", channel=root)
+        replaced = history.in_force
+        entry = history.next_entry(
+            Action.SIGNERS, distribution, log.now(), signers=proposal.signers, threshold=proposal.threshold
+        )
+        in_force = history.record.signers if history.record is not None else ()
+        entry = log.sign(entry, request.keys, (*in_force, *proposal.signers))
+        with commit.Staging(root) as staging:
+            _commit(root, staging, history.append(entry), fresh=())
     final = log.read(root)
     assert final.record is not None
     return SignersChange(
