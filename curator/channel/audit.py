@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from curator import __version__
 from curator.channel import commit, log, releases, render
 from curator.channel.log import LOG
 from curator.channel.pages import METADATA_SUFFIX
@@ -312,6 +314,17 @@ def _unlisted(layout: ChannelLayout, versions: set[str], expected: set[str], *, 
     return problems
 
 
+_GENERATOR = re.compile(rb'<meta name="generator" content="curator ([^"<>]{1,64})">')
+
+
+def _writer(page: bytes) -> str | None:
+    """The curator version a channel's `index.html` says wrote it (None: it says none). A page is
+    compared byte for byte, so one another curator wrote cannot be checked by this one: the message
+    says which to use. The claim only names a version; it excuses nothing."""
+    found = _GENERATOR.search(page[:4096])
+    return found.group(1).decode("utf-8", "replace") if found else None
+
+
 def _pages(layout: ChannelLayout, want: dict[str, bytes], versions: set[str]) -> list[str]:
     """Every derived file as the log and the release folders give it, and no other (inside a
     release folder the log never published, which is named as a whole)."""
@@ -323,6 +336,11 @@ def _pages(layout: ChannelLayout, want: dict[str, bytes], versions: set[str]) ->
         elif path.read_bytes() != content:
             if relative == ChannelLayout.CHANNEL_JSON:
                 problems.append(f"{relative}: changed (it is not what {ChannelLayout.LOG} says)")
+            elif relative == ChannelLayout.PAGE and (writer := _writer(path.read_bytes())) not in (None, __version__):
+                problems.append(
+                    f"{relative}: written by curator {writer}, and this is curator {__version__}, which writes "
+                    f"the page differently: verify with curator {writer}, or have the maintainers publish again"
+                )
             else:
                 problems.append(f"{relative}: changed (not the file the log and the release folders give)")
     for relative in derived_on_disk(layout.root):

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from curator import __version__
 from curator.cli import main
 from curator.resolve.interpreters import Finder
 from curator.resolve.lock import uv_binary
@@ -350,6 +351,23 @@ def _a_page_added(root: Path) -> str:
     return "simple/evil/index.html: extra"
 
 
+def _the_channel_page(root: Path) -> str:
+    page = root / "index.html"
+    page.write_text(
+        page.read_text().replace("--index-url <span data-channel>CHANNEL</span>", "--index-url https://evil.example", 1)
+    )
+    return "index.html: changed (not the file the log and the release folders give)"
+
+
+def _the_channel_page_of_another_curator(root: Path) -> str:
+    page = root / "index.html"
+    page.write_text(re.sub(r'content="curator [^"]+"', 'content="curator 0.0.9"', page.read_text(), count=1))
+    return (
+        f"index.html: written by curator 0.0.9, and this is curator {__version__}, which writes the page "
+        "differently: verify with curator 0.0.9"
+    )
+
+
 def _channel_json(root: Path) -> str:
     path = root / "channel.json"
     path.write_text(path.read_text().replace('"stable": "1.0"', '"stable": "1.1"'))
@@ -388,6 +406,8 @@ def _an_unpublished_folder(root: Path) -> str:
         _release_folder,
         _a_page,
         _a_page_added,
+        _the_channel_page,
+        _the_channel_page_of_another_curator,
         _channel_json,
         _metadata,
         _a_release_file,
