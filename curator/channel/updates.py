@@ -125,6 +125,11 @@ def publish(request: PublishRequest) -> Change:
     verification = _verified(contents, bundle, "refusing to publish it")
     record, sums = _said(contents, bundle)
     _publishable(request, record, sums)
+    if not verification.wheels:
+        raise UsageError(
+            f"{bundle}: holds no wheels (cut without --wheelhouse), and a channel serves a release's files: "
+            "pip and uv would find nothing to install; cut it again with `curator release --wheelhouse`"
+        )
     first = _first_signers(contents, bundle)
     history = log.read(root)
     if (done := _already(root, history, record, sums)) is not None and not commit.pending(root):

@@ -464,6 +464,21 @@ def _another_bundle_under_a_published_version(bundles: Bundles, root: Path, tmp_
     return ["publish", str(bundle), "--channel", str(root), "--allow-unsigned"]
 
 
+def _a_bundle_without_wheels(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
+    """Cut without --wheelhouse: it verifies, but a channel of it would serve nothing to install."""
+    from curator.release import archive as files
+
+    bundle = shutil.copytree(bundles.unsigned, tmp_path / "eco-1.3")
+    shutil.rmtree(bundle / "wheels")
+    for lock in (bundle / "locks").glob("pylock.*.toml"):
+        lock.unlink()
+    record = bundle / "release.json"
+    record.write_text(record.read_text().replace('"version": "1.2"', '"version": "1.3"'))
+    (bundle / "SHA256SUMS").write_text(files.render_sums(bundle))
+    assert main(["verify", str(bundle)]) == 0
+    return ["publish", str(bundle), "--channel", str(root), "--allow-unsigned"]
+
+
 def _a_version_not_in_the_channel(bundles: Bundles, root: Path, tmp_path: Path) -> list[str]:
     return ["yank", "2.0", "--channel", str(root), "--reason", "broken"]
 
@@ -498,6 +513,7 @@ def _publish_into_a_folder_of_something_else(bundles: Bundles, root: Path, tmp_p
         _another_distribution,
         _unsigned_without_asking,
         _another_bundle_under_a_published_version,
+        _a_bundle_without_wheels,
         _a_version_not_in_the_channel,
         _no_reason,
         _an_empty_reason,
