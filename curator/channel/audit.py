@@ -331,12 +331,13 @@ def _pages(layout: ChannelLayout, want: dict[str, bytes], versions: set[str]) ->
     problems = []
     for relative, content in sorted(want.items()):
         path = layout.path(relative)
-        if not path.is_file():
+        on_disk = path.read_bytes() if path.is_file() else None
+        if on_disk is None:
             problems.append(f"{relative}: missing")
-        elif path.read_bytes() != content:
+        elif on_disk != content:
             if relative == ChannelLayout.CHANNEL_JSON:
                 problems.append(f"{relative}: changed (it is not what {ChannelLayout.LOG} says)")
-            elif relative == ChannelLayout.PAGE and (writer := _writer(path.read_bytes())) not in (None, __version__):
+            elif relative == ChannelLayout.PAGE and (writer := _writer(on_disk)) not in (None, __version__):
                 problems.append(
                     f"{relative}: written by curator {writer}, and this is curator {__version__}, which writes "
                     f"the page differently: verify with curator {writer}, or have the maintainers publish again"

@@ -96,11 +96,14 @@ def _print_packages(console: Console, distribution: Distribution) -> None:
 def cmd_check(args: argparse.Namespace, console: Console) -> int:
     """`curator check`: validate, find the interpreters, say what the manifest means."""
     from curator.plan import cells as planning
-    from curator.release import governance
     from curator.resolve.interpreters import Finder
 
     distribution = load_manifest(args)
-    signers = governance.of_distribution(distribution)  # its file's mistakes are the manifest's
+    signers = None
+    if distribution.governance is not None:  # its signers file's mistakes are the manifest's
+        from curator.release import governance  # cryptography, only for a governed manifest
+
+        signers = governance.of_distribution(distribution)
     versions, overrides = python_axis(args, distribution)
     found = Finder(overrides).find_all(versions)
     graphs = resolve_graphs(args, distribution, versions, with_runner=True) if args.resolve else None

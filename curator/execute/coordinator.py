@@ -400,7 +400,7 @@ class Coordinator:
     def _task(self, cell: Cell, lock: Lock, layout: RunLayout) -> cells.CellTask:
         interpreter = self.request.interpreters[cell.python]
         lock_path = layout.lock(cell.id)
-        exact = not cell.platform or platforms.served_here(cell.platform)  # else a worker's own X.Y runs it
+        exact = platforms.served_here(cell.platform)  # else a worker's own X.Y runs it
         where = f" on {cell.platform}" if cell.platform else ""
         header = (
             f"# curator lock for cell {cell.id} of {self.dist.name} {self.dist.version}\n"

@@ -139,8 +139,9 @@ def here() -> str | None:
 
 
 def served_here(target: str) -> bool:
-    """Whether this machine runs the cells of `target`."""
-    return serves(target, machine_tags())
+    """Whether this machine runs the cells of `target` (a cell of no platform, one of a manifest
+    that names none, runs anywhere)."""
+    return not target or serves(target, machine_tags())
 
 
 def resource(target: str) -> str:

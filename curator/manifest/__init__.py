@@ -2,7 +2,7 @@
 error naming its file, line and column. This package names the stage's interface; curator's
 own modules import from the module that defines a name."""
 
-from curator.manifest.reader import MAX_THRESHOLD, load, parse
+from curator.manifest.reader import load, parse
 from curator.model.distribution import (
     DEFAULT_INDEX_URL,
     DEFAULT_MANIFEST,
@@ -11,6 +11,7 @@ from curator.model.distribution import (
     MAX_DEPTH,
     MAX_MAX_CELLS,
     MAX_RETRIES,
+    MAX_THRESHOLD,
     MAX_TIMEOUT,
     RESERVED_VARIABLES,
     SEED_PACKAGES,

@@ -10,7 +10,7 @@ import hashlib
 import math
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn, TypeVar
 
@@ -30,6 +30,7 @@ from curator.model.distribution import (
     MAX_DEPTH,
     MAX_MAX_CELLS,
     MAX_RETRIES,
+    MAX_THRESHOLD,
     MAX_TIMEOUT,
     RESERVED_VARIABLES,
     Distribution,
@@ -84,7 +85,6 @@ _VARIABLE_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POLICY_KEYS = ("timeout", "retries", "expected_failures", "expected_skips")
 _EXPECTED_KEYS = ("when", "reason", "owner", "expires", "suites")
 _GOVERNANCE_KEYS = ("signers", "threshold")
-MAX_THRESHOLD = 1000
 
 _E = TypeVar("_E", bound=enum.StrEnum)
 _TAG_PREFIX = "tag:yaml.org,2002:"
@@ -715,9 +715,12 @@ def _environment(reader: _Reader, node: Node) -> Environment:
 def _platforms(reader: _Reader, node: Node) -> Platforms:
     """`platforms: {tested: [...], locked: [...]}`: uv targets, each listed once; `tested` defaults
     to this machine's target (`platforms.here`)."""
+    empty = "platforms needs `tested` and/or `locked` (uv --python-platform targets), or leave it out"
     if isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null":
-        reader.fail(node, "platforms needs `tested` and/or `locked` (uv --python-platform targets), or leave it out")
+        reader.fail(node, empty)
     entries = reader.mapping(node, "platforms", _PLATFORM_KEYS)
+    if not entries:
+        reader.fail(node, empty)
     for key, (key_node, _) in entries.items():
         reader.note(f"platforms.{key}", key_node)
     if "tested" in entries:
@@ -765,9 +768,9 @@ def _targets(reader: _Reader, node: Node, what: str) -> list[tuple[Node, Platfor
             hint = _hint(value, targets.TARGETS)
             reader.fail(
                 item,
-                f"{what}: {quoted(value)} is not a platform uv resolves for{hint or ' (see uv pip compile --help)'} "
-                "(names are uv's --python-platform targets, like x86_64-manylinux_2_28, x86_64-pc-windows-msvc, "
-                "aarch64-apple-darwin)",
+                f"{what}: {quoted(value)} is not a platform uv resolves for{hint} (names are uv's "
+                "--python-platform targets, like x86_64-manylinux_2_28, x86_64-pc-windows-msvc, "
+                "aarch64-apple-darwin; uv pip compile --help lists them)",
             )
         if any(value == seen for _, seen in found):
             reader.fail(item, f"{what}: platform {value} is listed twice")
@@ -885,13 +888,8 @@ def _governance(reader: _Reader, node: Node, root: Path) -> Governance:
     reader.note("governance.signers", signers_node)
     reader.note("governance.threshold", threshold_node)
     relative = reader.text(signers_node, "governance.signers")
-    try:
-        signers = (root / relative).resolve()
-        is_file = signers.is_file()
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable file name"
-        reader.fail(signers_node, f"governance.signers {quoted(relative)} cannot be used ({reason.lower()})")
-    if not is_file:
+    signers = _existing(reader, signers_node, root, relative, "governance.signers", kind=Path.is_file)
+    if signers is None:
         reader.fail(
             signers_node,
             f"governance.signers {quoted(relative)} is not a file (an OpenSSH allowed_signers file, "
@@ -922,13 +920,21 @@ def _requirement(reader: _Reader, node: Node, text: str, packages: Sequence[Pack
 
 
 def _folder(reader: _Reader, node: Node, root: Path, relative: str, what: str) -> Path | None:
-    """`relative` (to the manifest) as an absolute, resolved folder; None when there is no folder there.
+    """`relative` (to the manifest) as an absolute, resolved folder; None when there is no folder there."""
+    return _existing(reader, node, root, relative, what, kind=Path.is_dir)
+
+
+def _existing(
+    reader: _Reader, node: Node, root: Path, relative: str, what: str, *, kind: Callable[[Path], bool]
+) -> Path | None:
+    """`relative` (to the manifest) as an absolute, resolved path; None when nothing of `kind`
+    (`Path.is_dir`, `Path.is_file`) is there.
 
     A name the operating system cannot take (too long, a NUL) is an error at the node.
     """
     try:
-        folder = (root / relative).resolve()
-        return folder if folder.is_dir() else None
+        path = (root / relative).resolve()
+        return path if kind(path) else None
     except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a usable file name"
         reader.fail(node, f"{what} {quoted(relative)} cannot be used ({reason.lower()})")

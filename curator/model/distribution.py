@@ -15,7 +15,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from curator.model.ids import Platform, PyVersion, SuiteName
+from curator.model.ids import ANY_PLATFORM, Platform, PyVersion, SuiteName
 from curator.model.pins import Pins
 
 DEFAULT_MANIFEST = "distribution.yaml"
@@ -26,6 +26,7 @@ MAX_DEPTH = 64  # nesting deeper than this is refused before it can exhaust the 
 MAX_TIMEOUT = 7 * 24 * 3600  # policy.timeout: a week per cell
 MAX_RETRIES = 100
 MAX_MAX_CELLS = 1_000_000
+MAX_THRESHOLD = 1000  # governance.threshold: signatures a release needs
 
 
 class Strategy(enum.StrEnum):
@@ -205,6 +206,15 @@ class Platforms:
         return platform in self.tested
 
 
+def platform_axis(platforms: Platforms | None) -> tuple[tuple[Platform, bool], ...]:
+    """The platforms cells are planned and gated on, each with whether it is tested (every cell of
+    the strategy, which must pass) or only locked (its baseline cells): `("", True)` alone for a
+    manifest naming none."""
+    if platforms is None:
+        return ((ANY_PLATFORM, True),)
+    return tuple((p, True) for p in platforms.tested) + tuple((p, False) for p in platforms.locked)
+
+
 @dataclass(frozen=True)
 class Rule:
     """A policy exception: where it applies (`when`, `suites`), why, whose, until when."""
@@ -325,6 +335,3 @@ class Distribution:
             line, column = self.locations[key]
             return f"{self.path}:{line}:{column}"
         return f"{self.path}:1:1"
-
-
-# --------------------------------------------------------------------------- parsing

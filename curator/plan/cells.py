@@ -29,7 +29,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from curator.model import codec
-from curator.model.distribution import Distribution, Scope, Strategy
+from curator.model.distribution import Distribution, Scope, Strategy, platform_axis
 from curator.model.errors import CoverTooLarge, PlanTooLarge, UsageError
 from curator.model.ids import ANY_PLATFORM, CellId, Platform, PyVersion, SuiteName, cell_id, minimal_cell_id
 from curator.model.outcome import NightPlan
@@ -154,7 +154,7 @@ def build(
     builder = _Builder(distribution, limit=walk_limit, closures=closures)
     try:
         for python in pythons:
-            for platform, tested in platform_axis(distribution):
+            for platform, tested in platform_axis(distribution.platforms):
                 builder.platform = platform
                 _plan_python(builder, strategy, python, graphs.get(python) if graphs else None, tested=tested)
     except _Over:
@@ -209,19 +209,10 @@ class _Over(Exception):
     """The plan being built passed `max_cells`."""
 
 
-def platform_axis(distribution: Distribution) -> tuple[tuple[Platform, bool], ...]:
-    """The platforms cells are planned for, each with whether it is tested (every cell of the
-    strategy) or only locked (its baseline cells): `("", True)` alone for a manifest naming none."""
-    platforms = distribution.platforms
-    if platforms is None:
-        return ((ANY_PLATFORM, True),)
-    return tuple((p, True) for p in platforms.tested) + tuple((p, False) for p in platforms.locked)
-
-
 def _on_platforms(distribution: Distribution, per_python: int, pythons: Sequence[PyVersion]) -> int:
     """Cells of a plan of `per_python` cells per Python on each tested platform, and the baseline
     of each Python on each platform only locked."""
-    axis = platform_axis(distribution)
+    axis = platform_axis(distribution.platforms)
     tested = sum(1 for _, full in axis if full)
     return (per_python * tested + (len(axis) - tested)) * len(pythons)
 

@@ -21,8 +21,8 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from curator.model.distribution import Platforms
-from curator.model.ids import ANY_PLATFORM, CellId, Platform, PyVersion
+from curator.model.distribution import Platforms, platform_axis
+from curator.model.ids import CellId, Platform, PyVersion
 from curator.model.outcome import NOT_TESTED, Status, SuiteOutcome, gates
 from curator.store.db import CellRecord
 
@@ -63,11 +63,17 @@ class Gate:
     """The gate's judgement of a run, with every reason it does not hold."""
 
     baseline: dict[PyVersion, CellRecord]  # the baseline cell of each Python that has one (on the primary platform)
-    failing: tuple[CellId, ...]  # baseline cells with a suite that neither passed nor failed (or skipped) as expected
+    blockers: tuple[tuple[CellId, str], ...]  # baseline cells that keep it shut, each with why (a suite that
+    # neither passed nor failed or skipped as expected; not locked; a tested platform not tested)
     missing: tuple[PyVersion, ...]  # Pythons of the manifest with no baseline cell in the run (on some platform)
     unfinished: bool  # the run did not finish (interrupted, or still running)
     platforms: tuple[PlatformState, ...] = ()  # each platform the manifest names (none: it names none)
     baselines: dict[tuple[PyVersion, Platform], CellRecord] = field(default_factory=dict)  # every platform's
+
+    @property
+    def failing(self) -> tuple[CellId, ...]:
+        """The baseline cells that keep the gate shut."""
+        return tuple(cell_id for cell_id, _ in self.blockers)
 
     @property
     def holds(self) -> bool:
@@ -81,25 +87,27 @@ class Gate:
             found.append(f"run {run_id} did not finish (finish it with `curator run --resume {run_id}`)")
         for python in self.missing:
             found.append(f"py{python}: no baseline cell in run {run_id} (run every Python of the manifest to gate)")
-        roles = {state.platform: state.role for state in self.platforms}
-        for cell_id in self.failing:
-            record = next(r for r in self.baselines.values() if r.cell_id == cell_id)
-            found.append(f"{cell_id} ({_failure(record, roles.get(record.platform, Role.TESTED))})")
+        found += [f"{cell_id} ({why})" for cell_id, why in self.blockers]
         return found
 
 
-def _failure(record: CellRecord, role: Role) -> str:
-    """Why a baseline cell keeps the gate shut."""
+def _blocker(record: CellRecord, role: Role) -> str | None:
+    """Why one baseline cell keeps the gate shut on its platform; None when it lets the gate hold."""
     platform = record.platform
-    if not record.outcome.lock_key and platform:
+    if not record.outcome.lock_key and platform:  # not locked there: nothing to ship
         reason = next((s.reason for s in record.outcome.suites), "").removeprefix(f"on {platform}: ")
         return f"cannot be locked for {platform}, so the release cannot ship it: {reason}"
     if not record.outcome.tested:
+        if role is Role.LOCKED:
+            return None
         return (
             f"{NOT_TESTED}: no executor serves platform {platform}, and a tested platform must pass; run it on a "
             f"dask worker started with --resources platform:{platform}=1, or move it under platforms.locked"
         )
-    bad = ", ".join(_why(s) for s in record.outcome.suites if not gates(s))
+    suites = record.outcome.suites
+    if suites and all(gates(s) for s in suites):
+        return None
+    bad = ", ".join(_why(s) for s in suites if not gates(s))
     where = (
         f" on {platform}{' (locked only: tested, so it must pass)' if role is Role.LOCKED else ''}" if platform else ""
     )
@@ -116,15 +124,6 @@ def _why(suite: SuiteOutcome) -> str:
     )
 
 
-def _opens(record: CellRecord, role: Role) -> bool:
-    """Whether one baseline cell lets the gate hold on its platform."""
-    if not record.outcome.lock_key and record.platform:
-        return False  # not locked there: nothing to ship
-    if not record.outcome.tested:
-        return role is Role.LOCKED
-    return bool(record.outcome.suites) and all(gates(s) for s in record.outcome.suites)
-
-
 def evaluate(
     records: Sequence[CellRecord],
     pythons: Sequence[PyVersion],
@@ -133,18 +132,14 @@ def evaluate(
     platforms: Platforms | None = None,
 ) -> Gate:
     """The gate over a run's recorded cells, for the manifest's Pythons (and platforms)."""
-    axis = (
-        [(ANY_PLATFORM, Role.TESTED)]
-        if platforms is None
-        else [(p, Role.TESTED) for p in platforms.tested] + [(p, Role.LOCKED) for p in platforms.locked]
-    )
+    axis = [(p, Role.TESTED if tested else Role.LOCKED) for p, tested in platform_axis(platforms)]
     primary = axis[0][0]
     baselines = {(r.python, r.platform): r for r in records if r.baseline}
-    failing = tuple(
-        record.cell_id
+    blockers = tuple(
+        (record.cell_id, why)
         for python in pythons
         for platform, role in axis
-        if (record := baselines.get((python, platform))) is not None and not _opens(record, role)
+        if (record := baselines.get((python, platform))) is not None and (why := _blocker(record, role)) is not None
     )
     missing = tuple(python for python in pythons if any((python, p) not in baselines for p, _ in axis))
     states = (
@@ -156,7 +151,7 @@ def evaluate(
     )
     return Gate(
         baseline={p: baselines[p, primary] for p in pythons if (p, primary) in baselines},
-        failing=failing,
+        blockers=blockers,
         missing=missing,
         unfinished=not finished,
         platforms=states,

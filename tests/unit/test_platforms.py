@@ -161,6 +161,14 @@ def test_tested_defaults_to_this_machine(write_manifest: WriteManifest) -> None:
             id="unknown-key",
         ),
         pytest.param("platforms:\n", 6, 11, "platforms needs `tested` and/or `locked`", id="empty"),
+        pytest.param("platforms: {}\n", 6, 12, "platforms needs `tested` and/or `locked`", id="empty-mapping"),
+        pytest.param(
+            "platforms:\n  locked: [3]\n",
+            7,
+            12,
+            "platforms.locked: '3' is not a platform uv resolves for (names are uv's --python-platform targets",
+            id="not-a-target",
+        ),
     ],
 )
 def test_a_platform_mistake_is_reported_at_its_line(

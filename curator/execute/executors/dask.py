@@ -115,7 +115,8 @@ def _run(task: WireTask, blobs: Mapping[str, bytes], cancelled: distributed.Even
             interpreter = Finder().find(task.python)
     except InterpreterNotFound as exc:
         reason = f"worker {where} refused the cell: {exc}"
-        return WireResult(cell_id, where, refused(task, where, reason, f"worker lacks Python {task.full_version}"))
+        lacks = f"worker lacks Python {task.full_version or task.python}"
+        return WireResult(cell_id, where, refused(task, where, reason, lacks))
     missing = [folder for folder in task.local_folders() if not Path(folder).is_dir()]
     if missing:
         reason = (

@@ -31,7 +31,7 @@ class LocalExecutor:
 
     def serves(self, platform: Platform) -> bool:
         """This machine's platform: any target whose wheels it installs (`platforms.served_here`)."""
-        return not platform or platforms.served_here(platform)
+        return platforms.served_here(platform)
 
     def execute(self, tasks: Feed, cancel: threading.Event) -> Iterator[Event]:
         """Run every task, each as soon as the feed hands it over; events arrive in the calling thread.
