@@ -122,7 +122,7 @@ def load(version: str, locate: Locate, metadata: Metadata | None = None) -> Rele
     missing. A wheel's core metadata is its `.metadata` file, or what `metadata` says (`curator
     verify` reads it from the wheel itself, so a changed `.metadata` file is blamed alone)."""
     folder = ChannelLayout.release(version)
-    sums = files.parse_sums(_read(locate, f"{folder}/{files.SUMS}").decode("utf-8"))
+    sums = read_sums(version, locate)
     record = read_record(_read(locate, f"{folder}/{RELEASE_JSON}"), f"{folder}/{RELEASE_JSON}")
     artifacts = []
     for filename, digest in sorted(set(shipped(sums).values())):
@@ -145,12 +145,22 @@ def load(version: str, locate: Locate, metadata: Metadata | None = None) -> Rele
     return ReleaseView(version, record, sums, tuple(artifacts), report)
 
 
+def read_sums(version: str, locate: Locate) -> dict[str, str]:
+    """The `SHA256SUMS` of the release folder of `version`; `Unloadable` when it is missing or
+    malformed."""
+    relative = f"{ChannelLayout.release(version)}/{files.SUMS}"
+    try:
+        return files.parse_sums(_read(locate, relative).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Unloadable(f"{relative}: unreadable ({exc})") from None
+
+
 def _read(locate: Locate, relative: str) -> bytes:
     try:
         return read_regular(locate(relative), MAX_READ_BYTES)
     except FileNotFoundError:
         raise Unloadable(f"{relative}: missing") from None
-    except (OSError, Unreadable, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, Unreadable) as exc:
         raise Unloadable(f"{relative}: unreadable ({exc})") from None
 
 

@@ -491,13 +491,9 @@ def _same_names(root: Path, history: log.History, listed: Mapping[str, str]) -> 
     mine = dict(releases.shipped(listed).values())
     for release in record.releases:
         try:
-            theirs = releases.shipped(
-                files.parse_sums(
-                    ChannelLayout(root).path(f"{ChannelLayout.release(release.version)}/{files.SUMS}").read_text()
-                )
-            )
-        except (OSError, ValueError):
-            continue  # verify names a damaged release; publishing does not depend on it
+            theirs = releases.shipped(releases.read_sums(release.version, ChannelLayout(root).path))
+        except releases.Unloadable as exc:
+            raise _damaged(root, exc) from None
         for name, digest in theirs.values():
             if mine.get(name, digest) != digest:
                 raise UsageError(
@@ -520,7 +516,10 @@ def _commit(root: Path, staging: commit.Staging, history: log.History, fresh: tu
     record = history.record
     assert record is not None and not history.problems, history.problems
     locate = _locate(root, staging)
-    views = {r.version: releases.load(r.version, locate) for r in record.releases}
+    try:
+        views = {r.version: releases.load(r.version, locate) for r in record.releases}
+    except releases.Unloadable as exc:
+        raise _damaged(root, exc) from None
     derived = render.derived(record, views)
     layout = ChannelLayout(root)
     moves = [path.relative_to(staging.path("")).as_posix() for path in _new_files(staging)]
@@ -538,6 +537,14 @@ def _commit(root: Path, staging: commit.Staging, history: log.History, fresh: tu
     removes = [relative for relative in derived_on_disk(root) if relative not in derived]
     staging.write(ChannelLayout.LOG, history.content())
     staging.commit(commit.Journal(tuple(moves), tuple(removes), (*last, ChannelLayout.LOG)))
+
+
+def _damaged(root: Path, exc: releases.Unloadable) -> VerifyMismatch:
+    """A published release folder that cannot be read: the change is refused, as for a log that
+    does not verify."""
+    return VerifyMismatch(
+        f"{root}: a published release does not load ({exc}); nothing was written: run `curator verify {root}`"
+    )
 
 
 def _new_files(staging: commit.Staging) -> list[Path]:

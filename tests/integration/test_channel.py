@@ -542,6 +542,48 @@ def test_a_channel_of_another_distribution_names_both(
     assert "the channel of eco, not of other" in capsys.readouterr().err
 
 
+def _sums_not_utf8(root: Path) -> str:
+    with (root / "releases" / "1.0" / "SHA256SUMS").open("ab") as sums:
+        sums.write(b"\xff")
+    return "releases/1.0/SHA256SUMS: unreadable"
+
+
+def _record_removed(root: Path) -> str:
+    (root / "releases" / "1.0" / "release.json").unlink()
+    return "releases/1.0/release.json: missing"
+
+
+def _stored_wheel_removed(root: Path) -> str:
+    (wheel,) = root.glob("files/*/cfx_base-1.0-*.whl")
+    wheel.unlink()
+    return f"{wheel.relative_to(root).as_posix()}: missing"
+
+
+@pytest.mark.parametrize("damage", [_sums_not_utf8, _record_removed, _stored_wheel_removed])
+@pytest.mark.parametrize("command", ["publish", "yank"])
+def test_a_damaged_release_folder_refuses_a_change_in_one_line_and_nothing_is_written(
+    bundles: Bundles,
+    channel: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Path], str],
+    command: str,
+) -> None:
+    """Before: publish and yank over a channel whose release folder was damaged ended in a traceback."""
+    root = shutil.copytree(channel, tmp_path / "eco")
+    problem = damage(root)
+    before = _snapshot(root)
+    if command == "publish":
+        argv = ["publish", str(bundles.unsigned), "--channel", str(root), "--allow-unsigned"]
+    else:
+        argv = ["yank", "1.1", "--channel", str(root), "--reason", "broken", "--key", str(bundles.key)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert problem in err and "nothing was written" in err, err
+    assert _snapshot(root) == before
+
+
 def test_a_tampered_bundle_is_refused_and_nothing_is_written(
     bundles: Bundles, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
