@@ -1,7 +1,9 @@
 """A channel: the distribution's own package index, static files that pip and uv read unchanged.
 
-- `model`: the shapes a channel keeps — a log entry, `channel.json`, what a bundle's `release.json`
+- `records`: the shapes a channel keeps — a log entry, `channel.json`, what a bundle's `release.json`
   says — written and read through `curator.model.codec`.
+- `trust`: which maintainers' signatures a change needs (the set in force; a change of signers: the
+  old set's and the new set's), counted before anything is written.
 - `log`: `log.jsonl`, the append-only history: canonical lines, the hash chain, entry signatures,
   and the replay that turns it into what `channel.json` says.
 - `releases`: a published release folder read back (its files, their metadata, what its bundle
@@ -11,5 +13,5 @@
   `index.html` — from the log and the release folders.
 - `commit`: changes placed through a staging folder and a journal; an interrupted one is finished
   by the next command.
-- `publish`: `curator publish` and `curator yank`; `verify`: `curator verify DIR`.
+- `updates`: `curator publish`, `curator yank` and `curator signers`; `audit`: `curator verify DIR`.
 """

@@ -34,7 +34,6 @@ from packaging.version import Version
 from curator.release.wheelhouse import identify
 
 API_VERSION = "1.1"
-JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_PAGE = "index.html"
 JSON_PAGE = "index.json"
 METADATA_SUFFIX = ".metadata"

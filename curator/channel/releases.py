@@ -31,7 +31,7 @@ from curator.release.wheelhouse import identify
 
 WHEELS = "wheels/"
 RELEASE_JSON = BundleLayout(Path()).release_json.name
-CHANNEL_OWNED = ("simple", "constraints.txt")  # written into releases/<version>/ by the channel (ChannelLayout)
+CHANNEL_OWNED = ChannelLayout.RELEASE_OWNED  # written into releases/<version>/ by the channel
 MAX_METADATA_BYTES = 16 * 2**20  # core metadata is a few KiB; a long description a few hundred
 
 Locate = Callable[[str], Path]  # a channel-relative path → where it is on disk (the channel, or staging)
@@ -90,7 +90,6 @@ class ReleaseView:
 
     version: str
     bundle: BundleRecord
-    sums: Mapping[str, str]
     artifacts: tuple[Artifact, ...]
     report: bool  # the bundle holds the gating run's report/index.html
 
@@ -142,7 +141,7 @@ def load(version: str, locate: Locate, metadata: Metadata | None = None) -> Rele
             )
         )
     report = f"report/{Path(ChannelLayout.PAGE).name}" in sums
-    return ReleaseView(version, record, sums, tuple(artifacts), report)
+    return ReleaseView(version, record, tuple(artifacts), report)
 
 
 def read_sums(version: str, locate: Locate) -> dict[str, str]:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ def is_derived(relative: str) -> bool:
         return True
     if parts[0] == ChannelLayout.SIMPLE or relative.startswith(ChannelLayout.STABLE_SIMPLE + "/"):
         return True
-    return parts[0] == ChannelLayout.RELEASES and len(parts) >= 3 and parts[2] in ("simple", "constraints.txt")
+    return parts[0] == ChannelLayout.RELEASES and len(parts) >= 3 and parts[2] in ChannelLayout.RELEASE_OWNED
 
 
 def _index(root: str, listings: Sequence[Listing]) -> dict[str, bytes]:
@@ -117,7 +116,7 @@ def constraints(distribution: str, view: ReleaseView) -> bytes:
 
 def channel_json(record: ChannelRecord) -> bytes:
     """`channel.json`."""
-    return (json.dumps(codec.to_json(record), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return (codec.dumps(record, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 # ------------------------------------------------------------------------------- index.html
@@ -139,7 +138,6 @@ class ReleaseRow:
     run: str
     files: int
     report: bool
-    sums_sha256: str
 
 
 def page(record: ChannelRecord, views: Mapping[str, ReleaseView]) -> bytes:
@@ -161,7 +159,6 @@ def page(record: ChannelRecord, views: Mapping[str, ReleaseView]) -> bytes:
             run=views[r.version].bundle.run.id,
             files=len(views[r.version].artifacts),
             report=views[r.version].report,
-            sums_sha256=r.sums_sha256,
         )
         for r in record.releases
     ]

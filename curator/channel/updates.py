@@ -38,7 +38,7 @@ from curator.channel.pages import METADATA_SUFFIX
 from curator.channel.records import Action, BundleRecord, ChannelRecord, Entry, ReleaseRecord, pep440
 from curator.host.inputs import quoted
 from curator.host.layout import BundleLayout, ChannelLayout
-from curator.host.locking import FolderLock
+from curator.host.locking import LOCK_NAME, FolderLock
 from curator.model.errors import UsageError, VerifyMismatch
 from curator.release import archive as files
 from curator.release import signatures, signing
@@ -107,12 +107,6 @@ class SignersChange:
     signed_by: tuple[str, ...] = ()
     recovered: tuple[str, ...] = ()
     created: bool = False  # the entry started the channel
-
-
-def is_channel(root: Path) -> bool:
-    """Whether `root` holds a channel (its log or its `channel.json`)."""
-    layout = ChannelLayout(root)
-    return layout.path(ChannelLayout.LOG).is_file() or layout.path(ChannelLayout.CHANNEL_JSON).is_file()
 
 
 def publish(request: PublishRequest) -> Change:
@@ -259,12 +253,12 @@ def _channel_folder(root: Path) -> None:
         return
     if not root.is_dir():
         raise UsageError(f"--channel {root}: exists and is not a folder")
-    if not is_channel(root) and any(p.name != ".curator.lock" for p in root.iterdir()):
+    if not ChannelLayout(root).holds_channel() and any(p.name != LOCK_NAME for p in root.iterdir()):
         raise UsageError(f"--channel {root}: a folder that is not a channel (no {ChannelLayout.LOG}) and not empty")
 
 
 def _channel(root: Path, history: log.History) -> ChannelRecord:
-    if not is_channel(root) or history.record is None:
+    if not ChannelLayout(root).holds_channel() or history.record is None:
         raise UsageError(f"--channel {root}: not a channel (no {ChannelLayout.LOG} with entries in it)")
     return history.record
 

@@ -302,9 +302,9 @@ def cmd_verify(args: argparse.Namespace, console: Console) -> int:
 
     trust = _trust(args)
     if args.bundle.is_dir():
-        from curator.channel.updates import is_channel
+        from curator.host.layout import ChannelLayout
 
-        if is_channel(args.bundle):
+        if ChannelLayout(args.bundle).holds_channel():
             from curator.cli.channels import verify_channel
 
             return verify_channel(args, trust, console)

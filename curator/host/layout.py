@@ -164,10 +164,16 @@ class ChannelLayout:
     RELEASES = "releases"
     SIMPLE = "simple"
     STABLE_SIMPLE = "stable/simple"
+    CONSTRAINTS = "constraints.txt"
+    RELEASE_OWNED = (SIMPLE, CONSTRAINTS)  # what the channel writes into releases/<version>/ beside the bundle
 
     def path(self, relative: str) -> Path:
         """A channel-relative POSIX path on disk."""
         return self.root.joinpath(*relative.split("/"))
+
+    def holds_channel(self) -> bool:
+        """Whether the folder holds a channel (its log or its `channel.json`)."""
+        return self.path(ChannelLayout.LOG).is_file() or self.path(ChannelLayout.CHANNEL_JSON).is_file()
 
     @staticmethod
     def release(version: str) -> str:
@@ -182,7 +188,7 @@ class ChannelLayout:
     @staticmethod
     def constraints(version: str) -> str:
         """`releases/<version>/constraints.txt`: the release's pins for `pip install -c`."""
-        return f"{ChannelLayout.release(version)}/constraints.txt"
+        return f"{ChannelLayout.release(version)}/{ChannelLayout.CONSTRAINTS}"
 
     @staticmethod
     def stored(sha256: str, filename: str) -> str:

@@ -93,7 +93,7 @@ def _view(version: str, artifacts: tuple[Artifact, ...], packages: dict[str, dic
         signature={"signed": True, "fingerprint": "SHA256:abc"},
         blessed=("cfx-top", "cfx-base"),
     )
-    return ReleaseView(version, bundle, {}, artifacts, report=True)
+    return ReleaseView(version, bundle, artifacts, report=True)
 
 
 def _record(*releases: ReleaseRecord) -> ChannelRecord:
@@ -182,5 +182,5 @@ def test_the_platforms_a_bundle_says_it_holds() -> None:
         assert bundle.said_platforms() == expected, value
     # a bundle that does not say: its wheels' platform tags
     assert view.platforms == ("any",)
-    sdist = ReleaseView("1.0", view.bundle, {}, (*view.artifacts, SDIST), report=True)
+    sdist = ReleaseView("1.0", view.bundle, (*view.artifacts, SDIST), report=True)
     assert sdist.platforms == ("any", "source")
