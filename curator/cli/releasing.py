@@ -365,12 +365,10 @@ def _trust(args: argparse.Namespace) -> Trust:
         return Trust(pubkey=key)
     if args.signers is None:
         return Trust(threshold=args.threshold)
-    signers = governance.read(args.signers)
-    if args.threshold is not None and args.threshold > len(signers):
-        raise UsageError(
-            f"--threshold {args.threshold} is more than the {len(signers)} signer(s) of {args.signers} "
-            f"({', '.join(s.principal for s in signers)})"
-        )
+    if args.threshold is None:
+        signers = governance.read(args.signers)
+    else:  # the same check, and words, as a manifest's and `curator signers`' threshold
+        signers = governance.load(args.signers, args.threshold, threshold_from="--threshold").signers
     return Trust(signers=signers, signers_from=f"--signers {args.signers}", threshold=args.threshold)
 
 

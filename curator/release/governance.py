@@ -219,6 +219,13 @@ def parse(data: bytes, path: Path | str) -> tuple[Signer, ...]:
 def _line(line: str, number: int) -> Signer:
     """One allowed_signers line: principals, options (if any), key type, base64 key, comment."""
     field_, rest = _field(line)
+    if field_ in KEY_TYPES:
+        raise ValueError(
+            f"the line starts with a key ({field_}), as a .pub file's line does; an allowed_signers line starts with "
+            f"the maintainer's name: `alice {field_} AAAA…`"
+        )
+    if field_.startswith("-----BEGIN"):
+        raise ValueError("a private key, not an allowed_signers file (lines like `alice ssh-ed25519 AAAA…`)")
     principal = _principal(field_)
     if not rest:
         raise ValueError(f"no key after the principal {quoted(principal)} (expected `{principal} ssh-ed25519 AAAA…`)")

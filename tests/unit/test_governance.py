@@ -92,6 +92,12 @@ A_BLOB = A.split()[1]
     ("line", "problem"),
     [
         ("alice", "no key after the principal 'alice'"),
+        (
+            A,
+            "the line starts with a key (ssh-ed25519), as a .pub file's line does; an allowed_signers line starts "
+            "with the maintainer's name: `alice ssh-ed25519 AAAA…`",
+        ),
+        ("-----BEGIN OPENSSH PRIVATE KEY-----", "a private key, not an allowed_signers file"),
         (f"alice ssh-ed2551 {A_BLOB}", "unknown key type 'ssh-ed2551'; did you mean 'ssh-ed25519'?"),
         (f"alice ssh-rsa {RSA_BLOB}", "key type 'ssh-rsa' is not supported: curator verifies ed25519 signatures only"),
         (f"alice sk-ssh-ed25519@openssh.com {A_BLOB}", "key type 'sk-ssh-ed25519@openssh.com' is not supported"),
@@ -358,7 +364,8 @@ def test_a_single_key_bundle_verifies_as_before_and_counts_against_signers(
     out = capsys.readouterr().out
     assert "signatures: 1 of 1 signature: alice" in out and "the signers you trust" in out
     assert main(["verify", str(bundle), "--signers", str(signers), "--threshold", "3"]) == 2
-    assert "--threshold 3 is more than the 2 signer(s)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--threshold: threshold 3 is more than the 2 signer(s)" in err and "lower it, or add signers" in err
     assert main(["verify", str(bundle), "--threshold", "1"]) == 2
     assert "--threshold counts the signers of a signers file" in capsys.readouterr().err
     assert main(["verify", str(bundle), "--pubkey", str(signers), "--threshold", "1"]) == 2
