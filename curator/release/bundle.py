@@ -220,12 +220,21 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
         regenerated = _ensure_report(store, evidence, dist)
     locks = _shipped_locks(evidence, dist)
     resolver = Resolver(dist.index)
+    made: dict[tuple[PyVersion, str, tuple[str, ...]], str] = {}
+
+    def pylock(python: PyVersion, platform: str, lock: Lock) -> str:
+        """uv's pylock of `lock`, once for each Python, platform and pins (the primary platform's
+        locks are the default ones too)."""
+        requirements = tuple(f"{p.name}=={p.version}" for p in lock.pins)
+        if (key := (python, platform, requirements)) not in made:
+            made[key] = resolver.pylock(list(requirements), request.finder.find(python), platform)
+        return made[key]
+
     pylocks: dict[str, str] = {}
     located: dict[PyVersion, dict[NormalizedName, LockedFile]] = {}
     primary = dist.platforms.primary if dist.platforms else ""  # the default locks are its
     for python, lock in locks.items():
-        interpreter = request.finder.find(python)
-        pylocks[python] = resolver.pylock([f"{p.name}=={p.version}" for p in lock.pins], interpreter, primary)
+        pylocks[python] = pylock(python, primary, lock)
         located[python] = _check_pylock(python, pylocks[python], lock)
     cells = {target: cell.cell_id for target, cell in evidence.platform_baseline.items()}
     platform_locks = shipping.shipped(dist, evidence.platform_locks, cells)
@@ -233,8 +242,7 @@ def _gather(request: ReleaseRequest, out: Path) -> _Inputs:
     platform_located: dict[shipping.Target, dict[NormalizedName, LockedFile]] = {}
     for target, lock in platform_locks.items():
         python, platform = target
-        requirements = [f"{p.name}=={p.version}" for p in lock.pins]
-        platform_pylocks[target] = resolver.pylock(requirements, request.finder.find(python), platform)
+        platform_pylocks[target] = pylock(python, platform, lock)
         platform_located[target] = _check_pylock(f"{python} on {platform}", platform_pylocks[target], lock)
     every = shipping.by_label(located, platform_located)
     every_lock = shipping.by_label(locks, platform_locks)
@@ -282,21 +290,26 @@ def _write_bundle(root: Path, request: ReleaseRequest, inputs: _Inputs, principa
         every = shipping.by_label(locks, inputs.platform_locks)
         wheels = wheelhouse.collect(located, every, BundleLayout(root).wheels)
     bundle = BundleLayout(root)
+    made: dict[tuple[PyVersion, str, str], str] = {}
+
+    def offline(python: PyVersion, platform: str, lock: Lock, shown: str) -> str:
+        """The pylock naming every file by its path in wheels/ (installs offline from the bundle
+        alone), once for each Python, platform and lock."""
+        if (key := (python, platform, lock.key)) not in made:
+            made[key] = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(python), platform)
+            _check_pylock(shown, made[key], lock)
+        return made[key]
+
     _write(bundle.manifest, pinned_manifest(dist, evidence.run.id))
     for python, lock in locks.items():
         _write(bundle.lock(python), _lock_text(dist, python, lock, evidence))
-        pylock = inputs.pylocks[python]
-        if request.wheelhouse:  # every file by its path in wheels/: installs offline from the bundle alone
-            pylock = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(python), primary)
-            _check_pylock(python, pylock, lock)
+        pylock = offline(python, primary, lock, python) if request.wheelhouse else inputs.pylocks[python]
         _write(bundle.pylock(python), pylock)
     for target, lock in inputs.platform_locks.items():
         cell = evidence.platform_baseline[target].cell_id
         _write(bundle.lock(*target), shipping.lock_text(dist, target, lock, cell, evidence.run.id))
-        pylock = inputs.platform_pylocks[target]
-        if request.wheelhouse:
-            pylock = wheelhouse.pylock(bundle.wheels, lock, request.finder.find(target[0]), target[1])
-            _check_pylock(f"{target[0]} on {target[1]}", pylock, lock)
+        shown = f"{target[0]} on {target[1]}"
+        pylock = offline(*target, lock, shown) if request.wheelhouse else inputs.platform_pylocks[target]
         _write(bundle.pylock(*target), pylock)
     document = sbom.build(
         distribution=dist.name,
