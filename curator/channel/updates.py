@@ -136,9 +136,8 @@ def publish(request: PublishRequest) -> Change:
             return replace(done, recovered=recovered)
         installing = _approve_publish(request, history, first)  # the signers may have changed meanwhile
         with commit.Staging(root) as staging:
-            added, shared, entry = _add(request, staging, history, record, sums, installing=installing)
-    final = log.read(root)
-    assert final.record is not None
+            added, shared, entry, final = _add(request, staging, history, record, sums, installing=installing)
+    assert final.record is not None  # the history as committed, read under the lock: this change's own
     return Change(
         channel=root,
         distribution=final.record.distribution,
@@ -183,10 +182,10 @@ def yank(root: Path, version: str, reason: str, keys: Sequence[signing.SigningKe
         trust.approve(keys, trust.required(history.in_force, Action.YANK, None), command="yank", channel=root)
         entry = history.next_entry(Action.YANK, record.distribution, log.now(), version=release.version, reason=reason)
         entry = log.sign(entry, keys, record.signers)
+        final = history.append(entry)
         with commit.Staging(root) as staging:
-            _commit(root, staging, history.append(entry), fresh=())
-    final = log.read(root)
-    assert final.record is not None
+            _commit(root, staging, final, fresh=())
+    assert final.record is not None  # the history as committed, read under the lock: this change's own
     return Change(
         root, final.record.distribution, release.version, True, final.record.head, final.record.stable,
         signed_by=tuple(sorted(entry.signatures)), recovered=recovered, reason=reason,
@@ -220,10 +219,10 @@ def change_signers(request: SignersRequest) -> SignersChange:
         )
         in_force = history.record.signers if history.record is not None else ()
         entry = log.sign(entry, request.keys, (*in_force, *proposal.signers))
+        final = history.append(entry)
         with commit.Staging(root) as staging:
-            _commit(root, staging, history.append(entry), fresh=())
-    final = log.read(root)
-    assert final.record is not None
+            _commit(root, staging, final, fresh=())
+    assert final.record is not None  # the history as committed, read under the lock: this change's own
     return SignersChange(
         channel=root,
         distribution=final.record.distribution,
@@ -408,9 +407,10 @@ def _add(
     sums: str,
     *,
     installing: trust.Proposal | None,
-) -> tuple[int, int, Entry]:
+) -> tuple[int, int, Entry, log.History]:
     """Stage the bundle, its files and the new state (after a `signers` entry installing the bundle's
-    signers, when `installing`), then commit; (files added, files shared, the publish entry)."""
+    signers, when `installing`), then commit; (files added, files shared, the publish entry, the history
+    committed)."""
     root = request.channel
     staged = _stage_bundle(
         request.bundle, staging.folder / "bundle", BundleLayout.name(record.distribution, record.version)
@@ -462,8 +462,9 @@ def _add(
     )
     current = history.record
     entry = log.sign(entry, request.keys, current.signers if current else ())
-    _commit(root, staging, history.append(entry), fresh=(folder,))
-    return added, shared, entry
+    final = history.append(entry)
+    _commit(root, staging, final, fresh=(folder,))
+    return added, shared, entry, final
 
 
 def _stage_bundle(bundle: Path, target: Path, name: str) -> Path:
