@@ -1,8 +1,8 @@
-"""Where things are on disk: a run folder, a release bundle, the default results store.
+"""Where things are on disk: a run folder, a release bundle, a channel, the default results store.
 
-Every path of the run-folder and bundle contracts (docs/running.md, docs/release.md) is
-spelled here once; the rest of curator asks a `RunLayout` or a `BundleLayout` instead of
-joining strings. Files are written atomically (`atomic_write`), so a reader never sees half
+Every path of the run-folder, bundle and channel contracts (docs/running.md, docs/release.md,
+docs/channel.md) is spelled here once; the rest of curator asks a `RunLayout`, a `BundleLayout`
+or a `ChannelLayout` instead of joining strings. Files are written atomically (`atomic_write`), so a reader never sees half
 of one.
 """
 
