@@ -107,6 +107,7 @@ def verify_channel(
             digests[relative] = files.sha256_file(layout.path(relative))
         return digests[relative]
 
+    metadata = _from_wheel(layout)
     expected: set[str] = set()  # every path files/ should hold
     bad: set[str] = set()  # stored files missing or changed
     lists = 0  # releases whose SHA256SUMS could be read
@@ -124,7 +125,9 @@ def verify_channel(
         if listed is None:
             continue
         lists += 1
-        flagged = _stored(layout, folder, listed=listed, hashed=hashed, expected=expected, bad=bad, problems=problems)
+        flagged = _stored(
+            layout, folder, listed, hashed=hashed, metadata=metadata, expected=expected, bad=bad, problems=problems
+        )
         seen = releases.ReleaseFolder(root, record.distribution, release.version, listed, hashed)
         try:
             if not bundles.verified(seen, layout.path(folder), bundles.Trust(pubkey=pubkey)).signed:
@@ -134,7 +137,7 @@ def verify_channel(
                 _blamed(folder, seen, p) for p in mismatch.problems if not (flagged and p.startswith("wheels/"))
             ]
         with contextlib.suppress(releases.Unloadable, ValueError):  # said above, file by file
-            views[release.version] = releases.load(release.version, layout.path, metadata=_from_wheel(layout))
+            views[release.version] = releases.load(release.version, layout.path, metadata=metadata)
     problems += _unlisted(
         layout, {r.version for r in record.releases}, expected, complete=lists == len(record.releases)
     )
@@ -224,11 +227,14 @@ def _blamed(folder: str, seen: releases.ReleaseFolder, problem: str) -> str:
 
 
 def _from_wheel(layout: ChannelLayout) -> releases.Metadata:
-    """Core metadata read from the stored wheel itself: the pages are judged by the wheels, not by
-    `.metadata` files (which are judged on their own)."""
+    """Core metadata read from the stored wheel itself, once per wheel: the pages are judged by the
+    wheels, not by `.metadata` files (which are judged on their own, against the same reading)."""
+    read: dict[str, bytes | None] = {}
 
     def metadata(stored: str) -> bytes | None:
-        return releases.wheel_metadata(layout.path(stored)) if stored.endswith(".whl") else None
+        if stored not in read:
+            read[stored] = releases.wheel_metadata(layout.path(stored)) if stored.endswith(".whl") else None
+        return read[stored]
 
     return metadata
 
@@ -260,9 +266,10 @@ def _sums(path: Path, name: str, logged: str, where: str, problems: list[str]) -
 def _stored(
     layout: ChannelLayout,
     folder: str,
-    *,
     listed: dict[str, str],
+    *,
     hashed: releases.Hashed,
+    metadata: releases.Metadata,
     expected: set[str],
     bad: set[str],
     problems: list[str],
@@ -286,13 +293,13 @@ def _stored(
         if stored in bad:
             flagged = True
             continue
-        metadata = releases.wheel_metadata(path) if name.endswith(".whl") else None
-        if metadata is None:
+        core = metadata(stored)
+        if core is None:
             continue
         beside = layout.path(stored + METADATA_SUFFIX)
         if not beside.is_file():
             problems.append(f"{stored}{METADATA_SUFFIX}: missing (the wheel's core metadata, PEP 658)")
-        elif beside.read_bytes() != metadata:
+        elif beside.read_bytes() != core:
             problems.append(f"{stored}{METADATA_SUFFIX}: changed (it is not the wheel's own core metadata)")
     return flagged
 

@@ -2,8 +2,8 @@
 
 Every path of the run-folder, bundle and channel contracts (docs/running.md, docs/release.md,
 docs/channel.md) is spelled here once; the rest of curator asks a `RunLayout`, a `BundleLayout`
-or a `ChannelLayout` instead of joining strings. Files are written atomically (`atomic_write`), so a reader never sees half
-of one.
+or a `ChannelLayout` instead of joining strings. Files are written atomically (`atomic_write`),
+so a reader never sees half of one.
 """
 
 from __future__ import annotations
