@@ -93,7 +93,7 @@ def cmd_publish(args: argparse.Namespace, console: Console) -> int:
     if args.format == "json":
         emit_json("publish", _json(change, "publish"))
         return EXIT_OK
-    _recovered(change, console)
+    _recovered(change.recovered, console)
     name = f"{change.distribution} {change.version}"
     if not change.changed:
         console.print(f"{escape(name)} is already published in {escape(shown(change.channel))}: nothing changed")
@@ -125,7 +125,7 @@ def cmd_yank(args: argparse.Namespace, console: Console) -> int:
     if args.format == "json":
         emit_json("yank", _json(change, "yank"))
         return EXIT_OK
-    _recovered(change, console)
+    _recovered(change.recovered, console)
     name = f"{change.distribution} {change.version}"
     if not change.changed:
         console.print(f"{escape(name)} is already yanked ({escape(change.reason or '')}): nothing changed")
@@ -158,8 +158,7 @@ def cmd_signers(args: argparse.Namespace, console: Console) -> int:
             },
         )
         return EXIT_OK
-    for done in change.recovered:
-        console.print(f"[yellow]recovered[/]: {escape(done)}")
+    _recovered(change.recovered, console)
     where = escape(shown(change.channel))
     if not change.changed:
         console.print(f"{escape(change.signers.describe())} sign {where} already: nothing changed")
@@ -195,8 +194,8 @@ def _print_approvals(approvals: tuple[Approval, ...], console: Console) -> None:
         console.print(f"  [green]{escape(approval.said)}[/]")
 
 
-def _recovered(change: Change, console: Console) -> None:
-    for done in change.recovered:
+def _recovered(recovered: tuple[str, ...], console: Console) -> None:
+    for done in recovered:
         console.print(f"[yellow]recovered[/]: {escape(done)}")
 
 

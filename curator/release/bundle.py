@@ -35,6 +35,7 @@ from curator.release import archive as files
 from curator.release import changes, governance, place, sbom, signatures, signing, wheelhouse
 from curator.release import platforms as shipping
 from curator.release import provenance as gate
+from curator.release.contents import Folder
 from curator.release.governance import Signers, Tally
 from curator.report.publish import rerender
 from curator.resolve import metadata as core_metadata
@@ -184,12 +185,7 @@ def _tally(folder: Path, signers: Signers | None) -> Tally | None:
     """Who signed the bundle just placed, against the manifest's signers."""
     if signers is None:
         return None
-    bundle = BundleLayout(folder)
-    presented = [
-        governance.Presented(signatures.member(p), bundle.signature(p).read_text(), p)
-        for p in signers.principals
-        if bundle.signature(p).is_file()
-    ]
+    presented, _ = signatures.presented(Folder(folder))  # read as verify and sign read them
     sums = (folder / files.SUMS).read_bytes()
     return governance.tally(sums, presented, signers, what=files.SUMS)
 
